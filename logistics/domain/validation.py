@@ -1,0 +1,27 @@
+"""Formats the approval system must respect. Pure predicates, used by the API schema."""
+
+from __future__ import annotations
+
+import re
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Landline: 3-4 digit area code starting with 0, 7-8 digit number, optional extension.
+LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(?:-\d{1,6})?$")
+POSTCODE = re.compile(r"^\d{6}$")
+
+
+def normalize_phone(raw: str) -> str:
+    return re.sub(r"[\s()（）]", "", raw or "").removeprefix("+86").removeprefix("0086")
+
+
+def is_phone(raw: str) -> bool:
+    p = normalize_phone(raw)
+    return bool(MOBILE.match(p) or LANDLINE.match(p))
+
+
+def is_mobile(raw: str) -> bool:
+    return bool(MOBILE.match(normalize_phone(raw)))
+
+
+def is_postcode(raw: str) -> bool:
+    return bool(POSTCODE.match(raw or ""))

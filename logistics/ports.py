@@ -1,0 +1,128 @@
+"""What the core needs from the outside world. Adapters implement these; tests pass fakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .domain.model import Address, Dispatch, Party
+from .domain.status import Status
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+# ---- carriers -------------------------------------------------------------------------------
+
+
+class CarrierError(Exception):
+    """Base for carrier failures. `transient` says whether trying again later may succeed."""
+
+    transient = False
+
+    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class CarrierUnavailable(CarrierError):
+    """Network error, 5xx, busy, 429: nothing happened, or we cannot know; try again later."""
+
+    transient = True
+
+
+class OutcomeUnknown(CarrierUnavailable):
+    """The request may have been carried out (timeout after sending): look it up before retrying."""
+
+
+class CarrierRejected(CarrierError):
+    """A business error (bad address, unreachable area, bad phone): retrying unchanged will not help."""
+
+
+class CarrierAuthError(CarrierError):
+    """Bad credentials or signature: staff must fix the configuration."""
+
+
+class NotSupported(CarrierError):
+    """This carrier protocol has no such operation."""
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """What a carrier needs to book one parcel."""
+
+    order_no: str
+    order_type: int  # 1 collect the applicant's materials, 2 deliver the result
+    sender: Party
+    sender_address: Address
+    receiver: Party
+    receiver_address: Address
+    weight_g: int
+    declared_value_fen: int
+    contents: str
+    waybill_no: str | None = None  # a number from our pre-allocated pool, if one was assigned
+
+
+@dataclass(frozen=True)
+class Booking:
+    order_no: str
+    waybill_no: str
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    """One carrier scan, normalized; the raw code and text are kept."""
+
+    waybill_no: str
+    time: datetime
+    status: Status
+    raw_code: str
+    description: str
+    location: str = ""
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quote:
+    total_fen: int
+    standard_fen: int
+
+
+class CarrierGateway(Protocol):
+    """One carrier protocol. An operation it lacks raises NotSupported."""
+
+    name: str
+
+    async def book(self, shipment: Shipment) -> Booking: ...
+
+    async def find_booking(self, order_no: str) -> Booking | None:
+        """The booking made under our order number, if the carrier holds one."""
+        ...
+
+    async def cancel(self, order_no: str, waybill_no: str | None, reason: str) -> None: ...
+
+    async def track(self, waybill_no: str) -> list[TrackEvent]: ...
+
+    async def allocate_numbers(self, count: int) -> list[str]: ...
+
+    async def report_print_data(self, shipment: Shipment) -> None: ...
+
+    async def quote(self, shipment: Shipment) -> Quote: ...
+
+    async def check_reachable(self, address: Address) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class Notifier(Protocol):
+    """SMS or similar to the applicant. `key` makes a message idempotent."""
+
+    async def send(self, phone: str, template: str, params: dict, *, key: str) -> None: ...
+
+
+class LabelRenderer(Protocol):
+    def render(self, dispatches: list[Dispatch], size: str) -> bytes: ...
