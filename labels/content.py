@@ -1,0 +1,103 @@
+"""What a label says, derived from a dispatch: the citizen's side masked, the hall's side in full.
+
+Shared by the PDF and ZPL renderers so both print the same words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from logistics.domain.errors import Conflict
+from logistics.domain.masking import mask_address, mask_name, mask_phone
+from logistics.domain.model import Address, Direction, Dispatch, Item
+
+from .origin import Origin
+
+PRODUCT = "政务专递"
+PAYMENT = "寄付月结"
+_PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市")
+_CITY_SUFFIXES = ("地区", "自治州", "盟", "市")
+
+
+class NotBooked(Conflict):
+    """A label needs a waybill number; the dispatch has none yet."""
+
+
+@dataclass(frozen=True)
+class PartyLines:
+    head: str  # name and phone
+    address: str
+    postcode: str
+
+
+@dataclass(frozen=True)
+class LabelContent:
+    waybill_no: str
+    sorting: str  # 大头笔: destination province, city and county
+    destination_town: str
+    recipient: PartyLines
+    sender: PartyLines
+    case_no: str
+    matter: str
+    items: str
+    weight: str
+    declared_value: str
+    tracking_url: str
+    inbound: bool
+
+
+def label_content(dispatch: Dispatch, origin: Origin, public_url: str) -> LabelContent:
+    if not dispatch.waybill_no:
+        raise NotBooked(f"寄递单 {dispatch.case_no} 尚未取得运单号")
+    citizen = _citizen_lines(dispatch.recipient.name, dispatch.recipient.phone, dispatch.address)
+    hall = _hall_lines(origin)
+    inbound = dispatch.direction is Direction.INBOUND
+    destination = origin.postal_address if inbound else dispatch.address
+    return LabelContent(
+        waybill_no=dispatch.waybill_no,
+        sorting=sorting_text(destination.province, destination.city, destination.county),
+        destination_town=destination.town,
+        recipient=hall if inbound else citizen,
+        sender=citizen if inbound else hall,
+        case_no=dispatch.case_no,
+        matter=dispatch.matter_name,
+        items=items_text(dispatch.items),
+        weight=f"{dispatch.weight_g / 1000:.3f} kg",
+        declared_value=f"{dispatch.declared_value_fen / 100:.2f} 元" if dispatch.declared_value_fen else "无",
+        tracking_url=tracking_url(public_url, dispatch.waybill_no),
+        inbound=inbound,
+    )
+
+
+def tracking_url(public_url: str, waybill_no: str) -> str:
+    return f"{public_url.rstrip('/')}/track?waybill_no={waybill_no}"
+
+
+@lru_cache(maxsize=4096)
+def _citizen_lines(name: str, phone: str, address: Address) -> PartyLines:
+    head = f"{mask_name(name)}  {mask_phone(phone)}"
+    place = f"{address.province}{address.city}{address.county}{address.town}"
+    return PartyLines(head, place + mask_address(address.detail), address.postcode)
+
+
+@lru_cache(maxsize=16)
+def _hall_lines(origin: Origin) -> PartyLines:
+    place = f"{origin.province}{origin.city}{origin.county}{origin.address}"
+    return PartyLines(f"{origin.name}  {origin.phone}", place, origin.postcode)
+
+
+@lru_cache(maxsize=1024)
+def sorting_text(province: str, city: str, county: str) -> str:
+    parts = (_short(province, _PROVINCE_SUFFIXES), _short(city, _CITY_SUFFIXES), county)
+    return " ".join(part for part in parts if part)
+
+
+def _short(name: str, suffixes: tuple[str, ...]) -> str:
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def items_text(items: tuple[Item, ...]) -> str:
+    return "；".join(f"{item.title}×{item.copies}" for item in items) or "文件"

@@ -1,0 +1,69 @@
+"""The public API the web layer calls: PDF labels, ZPL labels and the handover manifest."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+from reportlab.pdfgen.canvas import Canvas
+
+from logistics.domain.model import Dispatch
+
+from .content import label_content
+from .fonts import load_font
+from .layout import SIZES_MM, layout_for
+from .origin import Origin
+from .waybill import draw_waybill, ensure_artwork
+
+SHEET = "a4"
+LABEL_SIZES = (*SIZES_MM, SHEET)
+
+
+def render_labels(
+    dispatches: Sequence[Dispatch],
+    size: str,
+    *,
+    origin: Origin,
+    public_url: str,
+    font_path: str | None = None,
+) -> bytes:
+    """One PDF: a label per page at its exact size, or four per A4 page for laser printers; given order."""
+    if size == SHEET:
+        from .sheet import render_sheet
+
+        return render_sheet(dispatches, origin=origin, public_url=public_url, font_path=font_path)
+    layout = layout_for(size)
+    font = load_font(font_path)
+    contents = [label_content(d, origin, public_url) for d in dispatches]
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(layout.width, layout.height), invariant=1)
+    canvas.setTitle("EMS 电子运单")
+    forms: set[str] = set()
+    for content in contents:
+        artwork = ensure_artwork(canvas, layout, font, content.inbound, forms)
+        draw_waybill(canvas, layout, font, content, artwork)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def render_zpl(
+    dispatches: Sequence[Dispatch], *, dpi: int, origin: Origin, public_url: str, size: str = "100x150"
+) -> str:
+    from .zpl import render_zpl_labels
+
+    return render_zpl_labels(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
+
+
+def render_manifest(
+    dispatches: Sequence[Dispatch],
+    *,
+    origin: Origin,
+    courier: str,
+    at: datetime,
+    font_path: str | None = None,
+) -> bytes:
+    from .manifest import render_manifest_pdf
+
+    return render_manifest_pdf(dispatches, origin=origin, courier=courier, at=at, font_path=font_path)
