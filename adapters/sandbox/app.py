@@ -9,6 +9,7 @@ from datetime import datetime
 import aiohttp
 from aiohttp import web
 
+from adapters import REST_PATH, SOAP_PATH
 from adapters.ems_open.mapping import CHINA_TIME
 
 from . import control, rest, soap
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SIGN_KEY = "Y2VydHBvc3Qtc2FuZGJveA=="  # Base64("certpost-sandbox"): a 16-byte SM4 key
 DEFAULT_SENDER_NO = "1100000000001"
-REST_PATH = "/api/open"
-SOAP_PATH = "/soap"
 
 SANDBOX = web.AppKey("sandbox", Sandbox)
 STATE = web.AppKey("sandbox_state", SandboxState)
