@@ -14,6 +14,7 @@ from .content import label_content
 from .fonts import load_font
 from .layout import SIZES_MM, layout_for
 from .origin import Origin
+from .pdfsave import save_binary
 from .waybill import draw_waybill, ensure_artwork
 
 SHEET = "a4"
@@ -44,7 +45,7 @@ def render_labels(
         artwork = ensure_artwork(canvas, layout, font, content.inbound, forms)
         draw_waybill(canvas, layout, font, content, artwork)
         canvas.showPage()
-    canvas.save()
+    save_binary(canvas)
     return buffer.getvalue()
 
 
@@ -67,3 +68,11 @@ def render_manifest(
     from .manifest import render_manifest_pdf
 
     return render_manifest_pdf(dispatches, origin=origin, courier=courier, at=at, font_path=font_path)
+
+
+def clear_caches() -> None:
+    """Forget cached fitted text and masked strings (benchmarks measure a cold batch with this)."""
+    from . import content, fonts, waybill
+
+    for cached in (waybill._fitted, content._citizen_lines, content._hall_lines, fonts._printable):
+        cached.cache_clear()
