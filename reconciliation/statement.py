@@ -1,0 +1,304 @@
+"""Reading the monthly EMS statement (CSV in UTF-8/GBK/UTF-16, or XLSX) into lines with amounts in fen.
+
+Row numbers in errors and findings are those Excel shows. Lines with the same content (everything but
+the waybill number) share one parsed `LineFields`: a million-line statement holds a few thousand distinct
+ones, so each is parsed once and the per-line work is a split and a dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+from . import cells
+from .errors import StatementError
+from .statement_layout import FEE_PARTS, Layout, accepted_headers, match_header, missing_headers
+
+Progress = Callable[[int, int | None], None]
+HEADER_SEARCH_ROWS = 30
+PROGRESS_EVERY = 100_000
+_XLSX_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+class LineFields(NamedTuple):
+    """Everything on a statement line but its waybill number and row."""
+
+    accepted_on: date
+    province: str
+    city: str
+    county: str
+    weight_g: int
+    postage_fen: int
+    insurance_fen: int
+    other_fen: int
+    billed_fen: int
+
+
+class StatementLine(NamedTuple):
+    line_no: int  # the row number Excel shows
+    waybill_no: str
+    fields: LineFields
+
+
+@dataclass(frozen=True)
+class Statement:
+    lines: list[StatementLine]
+    filename: str
+    file_format: str  # "csv" | "xlsx"
+    encoding: str | None  # of a CSV file
+    header_row: int
+    declared_total_fen: int | None  # from the totals row, when there is one
+    billed_fen: int  # the sum of the lines
+
+
+def read_statement(
+    source: bytes | str | Path,
+    *,
+    filename: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    on_progress: Progress | None = None,
+) -> Statement:
+    """Read a statement file. `mapping` maps logical names (statement_layout.DEFAULT_HEADERS) to headers."""
+    if isinstance(source, bytes):
+        data, name = source, filename or "statement"
+    else:
+        try:
+            data, name = Path(source).read_bytes(), filename or Path(source).name
+        except OSError as e:
+            raise StatementError(f"无法读取对账单文件：{e.strerror or e}") from None
+    try:
+        accepted = accepted_headers(mapping)
+    except ValueError as e:
+        raise StatementError(str(e)) from None
+    if data.startswith(_XLS_MAGIC) or (name.lower().endswith(".xls") and not data.startswith(_XLSX_MAGIC)):
+        raise StatementError("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV")
+    if data.startswith(_XLSX_MAGIC):
+        return _read_xlsx(data, name, accepted, on_progress)
+    return _read_csv(data, name, accepted, on_progress)
+
+
+# ---- CSV ----------------------------------------------------------------------------------------
+
+
+def _read_csv(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
+    text, encoding = _decode(data)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    sep, layout = _find_csv_header(lines, accepted)
+    collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
+    body_start = layout.header_row  # index of the first line after the header
+    if '"' in text:  # quoted fields (commas or newlines inside cells): the csv module's job
+        records = csv.reader(io.StringIO("\n".join(lines[body_start:])), delimiter=sep)
+        collector.rows(enumerate(records, start=body_start + 1))
+    elif layout.columns["waybill_no"] == 0:
+        _fast_rows(collector, lines, body_start, sep)
+    else:
+        collector.rows((i + 1, lines[i].split(sep)) for i in range(body_start, len(lines)))
+    return collector.statement(name, "csv", encoding)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gbk"
+    except UnicodeDecodeError as e:
+        row = data.count(b"\n", 0, e.start) + 1
+        raise StatementError("文件编码无法识别（既不是 UTF-8 也不是 GBK）", row=row) from None
+
+
+def _find_csv_header(lines: list[str], accepted: dict) -> tuple[str, Layout]:
+    for i, line in enumerate(lines[:HEADER_SEARCH_ROWS]):
+        for sep in (",", "\t", ";"):
+            if sep in line:
+                layout = match_header(next(csv.reader([line], delimiter=sep)), accepted, i + 1)
+                if layout:
+                    return sep, layout
+    raise StatementError(f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（需要列：{missing_headers(accepted)}）")
+
+
+def _fast_rows(collector: _Collector, lines: list[str], start: int, sep: str) -> None:
+    """The common case: no quoting, waybill in the first column. Same results as `_Collector.rows`."""
+    cache_get = collector.cache.get
+    append = collector.lines.append
+    new_line = tuple.__new__
+    n = len(lines)
+    i = start
+    while i < n:
+        stop = min(n, i + PROGRESS_EVERY)
+        for row_no, line in enumerate(lines[i:stop], start=i + 1):
+            waybill_no, _, rest = line.partition(sep)
+            if (
+                waybill_no.isascii()
+                and waybill_no.isalnum()
+                and (waybill_no.isdigit() or waybill_no.isupper())
+            ):
+                fields = cache_get(rest)
+                if fields is None:
+                    fields = collector.parse_fields(
+                        row_no, collector.padded([waybill_no, *rest.split(sep)]), rest
+                    )
+                append(new_line(StatementLine, (row_no, waybill_no, fields)))
+            else:
+                collector.row(row_no, line.split(sep))
+                if collector.end_row is not None:  # the rest of the file goes the careful way
+                    collector.rows((j + 1, lines[j].split(sep)) for j in range(row_no, n))
+                    return
+        i = stop
+        collector.progress(stop - start)
+
+
+# ---- XLSX ---------------------------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        layout = None
+        for row_no, row in rows:
+            layout = match_header(row, accepted, row_no)
+            if layout or row_no >= HEADER_SEARCH_ROWS:
+                break
+        if not layout:
+            raise StatementError(
+                f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（需要列：{missing_headers(accepted)}）"
+            )
+        total = sheet.max_row - layout.header_row if sheet.max_row else None
+        collector = _Collector(layout, on_progress, total=total)
+        collector.rows(rows)
+        return collector.statement(name, "xlsx", None)
+    finally:
+        book.close()
+
+
+# ---- rows to lines ------------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self, layout: Layout, on_progress: Progress | None, total: int | None):
+        self.layout = layout
+        self.on_progress, self.total = on_progress, total
+        self.lines: list[StatementLine] = []
+        self.cache: dict[object, LineFields] = {}
+        self.declared_total_fen: int | None = None
+        self.end_row: int | None = None  # the totals row; any line after it is an error
+        self.end_labelled = False
+        self.waybill_col = layout.columns["waybill_no"]
+        self.other_cols = tuple(i for n, i in sorted(layout.columns.items()) if n != "waybill_no")
+        self.width = max(layout.columns.values()) + 1
+
+    def rows(self, rows: Iterable[tuple[int, Sequence[object]]]) -> None:
+        done = 0
+        for row_no, row in rows:
+            self.row(row_no, row)
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                self.progress(done)
+
+    def padded(self, row: Sequence[object]) -> Sequence[object]:
+        return row if len(row) >= self.width else [*row, *([None] * (self.width - len(row)))]
+
+    def row(self, row_no: int, row: Sequence[object]) -> None:
+        row = self.padded(row)
+        raw = row[self.waybill_col]
+        if cells.is_total_label(raw):
+            waybill_no = ""
+        elif self.end_row is not None:  # below the totals row: notes ("制表人：…") are fine, lines are not
+            try:
+                waybill_no = cells.waybill(raw)
+            except ValueError:
+                return
+        else:
+            waybill_no = self._cell(cells.waybill, raw, row_no, "waybill_no")
+        if not waybill_no:
+            if self.end_row is None:
+                self._maybe_totals(row_no, row)
+            return
+        if self.end_row is not None:
+            column = self.layout.title("waybill_no")
+            if self.end_labelled:
+                raise StatementError(f"明细行位于第 {self.end_row} 行合计行之后", row=row_no, column=column)
+            raise StatementError("为空", row=self.end_row, column=column)
+        key = tuple(row[i] for i in self.other_cols)
+        fields = self.cache.get(key) or self.parse_fields(row_no, row, key)
+        self.lines.append(StatementLine(row_no, waybill_no, fields))
+
+    def _maybe_totals(self, row_no: int, row: Sequence[object]) -> None:
+        """A row without a waybill ends the lines: the totals row, labelled 合计/总计 or not."""
+        if all(cells.text(v) == "" for v in row):
+            return
+        billed = row[self.layout.columns["billed_fen"]]
+        try:
+            self.declared_total_fen = cells.fen(billed) if cells.text(billed) else None
+        except ValueError:
+            self.declared_total_fen = None
+        self.end_row = row_no
+        self.end_labelled = any(cells.is_total_label(v) for v in row)
+
+    def parse_fields(self, row_no: int, row: Sequence[object], key: object) -> LineFields:
+        col = self.layout.columns
+
+        def value(name: str, parse: Callable[[object], object], default: object = None) -> object:
+            if name not in col:
+                return default
+            return self._cell(parse, row[col[name]], row_no, name)
+
+        parts = [value(name, cells.fen, 0) for name in FEE_PARTS]
+        billed_raw = row[col["billed_fen"]]
+        if cells.text(billed_raw) == "" and any(name in col for name in FEE_PARTS):
+            billed = sum(parts)  # 应收合计 left empty: the sum of the fees beside it
+        elif cells.text(billed_raw) == "":
+            raise StatementError("为空", row=row_no, column=self.layout.title("billed_fen"))
+        else:
+            billed = value("billed_fen", cells.fen)
+        fields = LineFields(
+            value("accepted_on", cells.day),
+            *(value(name, cells.text, "") for name in ("province", "city", "county")),
+            value("weight_g", cells.grams),
+            *parts,
+            billed,
+        )
+        self.cache[key] = fields
+        return fields
+
+    def _cell(self, parse: Callable[[object], object], raw: object, row_no: int, name: str):
+        try:
+            return parse(raw)
+        except ValueError as e:
+            raise StatementError(str(e), row=row_no, column=self.layout.title(name)) from None
+
+    def progress(self, done: int) -> None:
+        if self.on_progress:
+            self.on_progress(done, self.total)
+
+    def statement(self, name: str, file_format: str, encoding: str | None) -> Statement:
+        if not self.lines:
+            raise StatementError("对账单中没有任何明细行")
+        billed = sum(line[2][8] for line in self.lines)
+        self.progress(self.total if self.total is not None else len(self.lines))
+        return Statement(
+            self.lines, name, file_format, encoding, self.layout.header_row, self.declared_total_fen, billed
+        )
