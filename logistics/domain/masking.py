@@ -30,9 +30,7 @@ def mask_phone(phone: str) -> str:
     return STAR * (len(digits) - keep_tail) + digits[len(digits) - keep_tail :]
 
 
-_ROOM = re.compile(
-    r"(\d+\s*(?:栋|幢|座|号楼|单元|楼|层|室|房|户)|[A-Za-z]?\d+\s*-\s*\d+(?:\s*-\s*\d+)?)"
-)
+_ROOM = re.compile(r"(\d+\s*(?:栋|幢|座|号楼|单元|楼|层|室|房|户)|[A-Za-z]?\d+\s*-\s*\d+(?:\s*-\s*\d+)?)")
 _HOUSE_NO = re.compile(r"\d+\s*号")
 
 

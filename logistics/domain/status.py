@@ -50,9 +50,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 """No further move is possible: tracking stops here."""
 
-BOOKED_OR_LATER = frozenset(
-    {S.BOOKED, S.LABEL_PRINTED, S.HANDED_OVER} | _CARRIER_MOVES
-)
+BOOKED_OR_LATER = frozenset({S.BOOKED, S.LABEL_PRINTED, S.HANDED_OVER} | _CARRIER_MOVES)
 
 
 def check_transition(current: Status, target: Status) -> None:

@@ -1,0 +1,117 @@
+"""`certpost` command line. Exit 0 ok, 2 bad usage or input (one-line reason), 1 internal failure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from .config import Settings
+
+ROLES = ("dispatcher", "finance", "admin")
+
+
+class UsageError(Exception):
+    """Bad usage or input: exit 2 with this one-line reason."""
+
+
+def _settings(args) -> Settings:
+    if getattr(args, "config", None):
+        os.environ["CERTPOST_CONFIG"] = args.config
+    return Settings()
+
+
+def cmd_serve(args) -> None:
+    from aiohttp import web
+
+    from .logs import setup_logging
+    from .web.app import create_app
+
+    settings = _settings(args)
+    setup_logging(settings.log_level)
+    app = create_app(settings)
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None)
+
+
+async def _users_add(settings: Settings, name: str, role: str) -> str:
+    from .clock import SystemClock
+    from .storage import users_repo
+    from .storage.db import create_engine
+    from .storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            if await users_repo.exists(conn, name):
+                raise UsageError(f"user {name} already exists")
+            return await users_repo.add(conn, name, role, now=SystemClock().now())
+    finally:
+        await engine.dispose()
+
+
+def cmd_users_add(args) -> None:
+    if not args.name.strip():
+        raise UsageError("NAME must not be empty")
+    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role))
+    print(f"user {args.name} ({args.role}) created; API token:")
+    print(token)
+
+
+async def _db_upgrade(settings: Settings) -> None:
+    from .storage.db import create_engine
+    from .storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def cmd_db_upgrade(args) -> None:
+    asyncio.run(_db_upgrade(_settings(args)))
+    print("database is up to date")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="certpost", description="certpost postal dispatch gateway")
+    p.add_argument("--config", help="TOML configuration file (also CERTPOST_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="staff users").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="create a staff user and print its API token")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.set_defaults(func=cmd_users_add)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UsageError as e:
+        print(f"certpost: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        logging.getLogger("certpost").exception("command failed")
+        print(f"certpost: internal error: {type(e).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Settings from CERTPOST_* environment variables, or a TOML file (--config / CERTPOST_CONFIG)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Origin(BaseModel):
+    """The sending hall (寄件人): printed on labels, the origin of tariff zones."""
+
+    name: str = "县政务服务中心"
+    phone: str = "07900000000"
+    province: str = "江西省"
+    city: str = "吉安市"
+    county: str = "安福县"
+    address: str = "平都镇政务服务中心"
+    postcode: str = "343200"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CERTPOST_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./certpost.db"
+    clients: dict[str, str] = Field(default_factory=dict)
+    carrier: str = "sandbox"
+    """`sandbox` (the built-in EMS simulator over ems_open), `ems_open` or `ems_soap`."""
+    carrier_url: str = ""
+    carrier_sender_no: str = "1100000000001"
+    carrier_sign_key: str = "MTIzNDU2Nzg5MGFiY2RlZg=="
+    carrier_timeout_s: float = 10.0
+    carrier_concurrency: int = 8
+    origin: Origin = Field(default_factory=Origin)
+    public_url: str = ""
+    auto_book: bool = True
+    workers: int = 8
+    job_max_attempts: int = 8
+    job_lease_s: float = 60.0
+    signature_window_s: int = 300
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("CERTPOST_CONFIG")
+        if path and Path(path).exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

@@ -1,0 +1,176 @@
+"""The durable job queue (outbox).
+
+A job is inserted with `enqueue` on the same connection, so in the same transaction, as the state
+change that causes it. Workers claim due jobs with a lease; a crashed worker's lease runs out and the
+job is claimed again, so handlers must be idempotent (carrier calls carry our order number).
+On PostgreSQL claims use FOR UPDATE SKIP LOCKED; SQLite has no row locks and serializes writers, so
+a conditional UPDATE is enough."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..storage.tables import jobs
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict
+    attempts: int
+    max_attempts: int
+    last_error: str
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    kind: str,
+    payload: dict,
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    dedupe_key: str | None = None,
+    delay_s: float = 0.0,
+) -> None:
+    """Add a job. With a dedupe_key, an unfinished job with the same key is kept instead."""
+    if dedupe_key is not None:
+        existing = await conn.scalar(
+            select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key, jobs.c.state.in_([PENDING, RUNNING]))
+        )
+        if existing is not None:
+            return
+        # A finished job's key is released so the same work can be asked for again later.
+        await conn.execute(update(jobs).where(jobs.c.dedupe_key == dedupe_key).values(dedupe_key=None))
+    await conn.execute(
+        insert(jobs).values(
+            kind=kind,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            state=PENDING,
+            attempts=0,
+            max_attempts=max_attempts,
+            run_after=now + timedelta(seconds=delay_s),
+            last_error="",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _claimable(now: datetime, kinds: list[str]):
+    due = or_(
+        and_(jobs.c.state == PENDING, jobs.c.run_after <= now),
+        and_(jobs.c.state == RUNNING, jobs.c.lease_until < now),  # a crashed worker's job
+    )
+    return and_(due, jobs.c.kind.in_(kinds))
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    worker: str,
+    now: datetime,
+    lease_s: float,
+    kinds: list[str],
+    limit: int = 1,
+) -> list[Job]:
+    """Lease up to `limit` due jobs of the given kinds (this process has handlers for them)."""
+    query = select(jobs.c.id).where(_claimable(now, kinds)).order_by(jobs.c.run_after, jobs.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(await conn.scalars(query))
+    if not ids:
+        return []
+    rows = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id.in_(ids), _claimable(now, kinds))
+        .values(
+            state=RUNNING,
+            attempts=jobs.c.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_s),
+            locked_by=worker,
+            updated_at=now,
+        )
+        .returning(
+            jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts, jobs.c.max_attempts, jobs.c.last_error
+        )
+    )
+    return [Job(*row) for row in rows]
+
+
+async def complete(conn: AsyncConnection, job: Job, *, worker: str, now: datetime) -> bool:
+    """Mark done; False if our lease was lost (another worker has the job now)."""
+    result = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
+        .values(state=DONE, lease_until=None, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def backoff_s(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter on the upper half, so retries do not arrive in waves."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+async def fail(
+    conn: AsyncConnection,
+    job: Job,
+    error: str,
+    *,
+    worker: str,
+    now: datetime,
+    retry_after_s: float | None = None,
+    permanent: bool = False,
+) -> str:
+    """Schedule a retry, or dead-letter the job when attempts are used up. Returns the new state."""
+    dead = permanent or job.attempts >= job.max_attempts
+    delay = retry_after_s if retry_after_s is not None else backoff_s(job.attempts)
+    state = DEAD if dead else PENDING
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
+        .values(
+            state=state,
+            run_after=now + timedelta(seconds=delay),
+            lease_until=None,
+            last_error=error[:2000],
+            updated_at=now,
+        )
+    )
+    return state
+
+
+async def retry_dead(conn: AsyncConnection, job_id: int, *, now: datetime) -> bool:
+    """Staff put a dead-lettered job back in the queue with a fresh set of attempts."""
+    result = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state == DEAD)
+        .values(state=PENDING, attempts=0, run_after=now, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def list_jobs(conn: AsyncConnection, state: str, limit: int = 200) -> list[dict]:
+    rows = await conn.execute(
+        select(jobs).where(jobs.c.state == state).order_by(jobs.c.updated_at.desc()).limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def counts(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state))
+    return {state: n for state, n in rows}
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    return await conn.scalar(select(func.min(jobs.c.run_after)).where(jobs.c.state == PENDING))

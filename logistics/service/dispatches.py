@@ -1,0 +1,55 @@
+"""Status moves requested by staff or the system, each with its audit event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..domain.errors import Conflict, NotFound
+from ..domain.model import AuditEvent, Dispatch
+from ..domain.status import Status
+from ..jobs import queue
+from ..storage import dispatch_repo
+
+CANCEL = "cancel"
+# Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
+_CANCEL_LOCALLY = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
+_CANCEL_AT_CARRIER = {Status.BOOKING, Status.BOOKED, Status.LABEL_PRINTED}
+
+
+async def load(conn: AsyncConnection, dispatch_id: str) -> Dispatch:
+    d = await dispatch_repo.get(conn, dispatch_id)
+    if d is None:
+        raise NotFound("no such dispatch")
+    return d
+
+
+async def move(
+    conn: AsyncConnection, d: Dispatch, to: Status, *, at: datetime, actor: str, cause: str, **changes
+) -> Dispatch:
+    """Apply one move; Conflict when someone else moved the dispatch first."""
+    after, event = d.moved(to, at=at, actor=actor, cause=cause, **changes)
+    if not await dispatch_repo.save_move(conn, d, after, event):
+        raise Conflict("the dispatch changed meanwhile; reload and try again")
+    return after
+
+
+async def note(conn: AsyncConnection, d: Dispatch, *, at: datetime, actor: str, cause: str, **detail) -> None:
+    """An audit line that changes no status (a reprint, a cancel request ...)."""
+    await dispatch_repo.add_event(conn, d.id, AuditEvent(at, actor, cause, d.status, d.status, detail))
+
+
+async def cancel(engine: AsyncEngine, dispatch_id: str, *, actor: str, now: datetime) -> Dispatch:
+    """Cancel now if nothing was booked; otherwise ask the carrier first (a job), then cancel."""
+    async with engine.begin() as conn:
+        d = await load(conn, dispatch_id)
+        if d.status in _CANCEL_LOCALLY:
+            return await move(conn, d, Status.CANCELLED, at=now, actor=actor, cause="cancelled by staff")
+        if d.status not in _CANCEL_AT_CARRIER:
+            raise Conflict(f"状态为 {d.status.value} 的邮件不能取消")
+        await note(conn, d, at=now, actor=actor, cause="cancel requested")
+        await queue.enqueue(
+            conn, CANCEL, {"dispatch_id": d.id, "actor": actor}, now=now, dedupe_key=f"cancel:{d.id}"
+        )
+        return d

@@ -1,0 +1,44 @@
+"""The contract's JSON representation of a dispatch (staff and the owning client)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ..domain.model import AuditEvent, Dispatch
+
+
+def dispatch_json(d: Dispatch) -> dict:
+    return {
+        "id": d.id,
+        "case_no": d.case_no,
+        "status": d.status.value,
+        "waybill_no": d.waybill_no,
+        "order_no": d.order_no,
+        "reason": d.reason,
+        "direction": d.direction.value,
+        "delivery_method": d.delivery_method.value,
+        "matter_name": d.matter_name,
+        "matter_code": d.matter_code,
+        "department_code": d.department_code,
+        "department_name": d.department_name,
+        "recipient": asdict(d.recipient),
+        "address": asdict(d.address),
+        "village_point_code": d.village_point_code,
+        "items": [asdict(i) for i in d.items],
+        "weight_g": d.weight_g,
+        "declared_value_fen": d.declared_value_fen,
+        "completed_at": d.completed_at.isoformat(),
+        "created_at": d.created_at.isoformat(),
+        "updated_at": (d.updated_at or d.created_at).isoformat(),
+    }
+
+
+def event_json(e: AuditEvent) -> dict:
+    return {
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "cause": e.cause,
+        "from_status": e.from_status.value if e.from_status else None,
+        "to_status": e.to_status.value if e.to_status else None,
+        "detail": e.detail,
+    }

@@ -1,0 +1,188 @@
+"""Dispatches and their audit trail on disk. Rows <-> domain objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.masking import phone_last4
+from ..domain.model import Address, AuditEvent, DeliveryMethod, Direction, Dispatch, Item, Party
+from ..domain.status import Status
+from .tables import dispatch_events, dispatches
+
+
+def _payload(d: Dispatch) -> dict:
+    return {
+        "matter_name": d.matter_name,
+        "matter_code": d.matter_code,
+        "department_name": d.department_name,
+        "recipient": asdict(d.recipient),
+        "address": asdict(d.address),
+        "items": [asdict(i) for i in d.items],
+        "weight_g": d.weight_g,
+        "declared_value_fen": d.declared_value_fen,
+        "completed_at": d.completed_at.isoformat(),
+        "village_point_code": d.village_point_code,
+    }
+
+
+def to_domain(row) -> Dispatch:
+    p = row.payload
+    return Dispatch(
+        id=row.id,
+        client_id=row.client_id,
+        case_no=row.case_no,
+        matter_name=p["matter_name"],
+        matter_code=p["matter_code"],
+        department_code=row.department_code,
+        department_name=p["department_name"],
+        direction=Direction(row.direction),
+        delivery_method=DeliveryMethod(row.delivery_method),
+        recipient=Party(**p["recipient"]),
+        address=Address(**p["address"]),
+        items=tuple(Item(**i) for i in p["items"]),
+        weight_g=p["weight_g"],
+        declared_value_fen=p["declared_value_fen"],
+        completed_at=datetime.fromisoformat(p["completed_at"]),
+        created_at=row.created_at,
+        status=Status(row.status),
+        village_point_code=p.get("village_point_code"),
+        order_no=row.order_no,
+        waybill_no=row.waybill_no,
+        reason=row.reason,
+        updated_at=row.updated_at,
+    )
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(dispatches).on_conflict_do_nothing(index_elements=["client_id", "case_no"])
+
+
+async def insert_new(conn: AsyncConnection, d: Dispatch, *, request_hash: str, response: dict) -> bool:
+    """Insert unless (client, case_no) exists; True when this call created it."""
+    result = await conn.execute(
+        _insert_ignoring_duplicates(conn).values(
+            id=d.id,
+            client_id=d.client_id,
+            case_no=d.case_no,
+            request_hash=request_hash,
+            payload=_payload(d),
+            response=response,
+            status=d.status.value,
+            direction=d.direction.value,
+            delivery_method=d.delivery_method.value,
+            department_code=d.department_code,
+            phone_last4=phone_last4(d.recipient.phone),
+            order_no=d.order_no,
+            waybill_no=d.waybill_no,
+            reason=d.reason,
+            created_at=d.created_at,
+            updated_at=d.created_at,
+        )
+    )
+    return result.rowcount == 1
+
+
+async def find_by_case(conn: AsyncConnection, client_id: str, case_no: str):
+    """The stored (request_hash, response) of a case, or None."""
+    return (
+        await conn.execute(
+            select(dispatches.c.request_hash, dispatches.c.response).where(
+                dispatches.c.client_id == client_id, dispatches.c.case_no == case_no
+            )
+        )
+    ).first()
+
+
+async def get(conn: AsyncConnection, dispatch_id: str) -> Dispatch | None:
+    row = (await conn.execute(select(dispatches).where(dispatches.c.id == dispatch_id))).first()
+    return to_domain(row) if row else None
+
+
+async def get_many(conn: AsyncConnection, ids: list[str]) -> list[Dispatch]:
+    rows = await conn.execute(select(dispatches).where(dispatches.c.id.in_(ids)))
+    return [to_domain(r) for r in rows]
+
+
+async def find(conn: AsyncConnection, **where) -> Dispatch | None:
+    query = select(dispatches)
+    for column, value in where.items():
+        query = query.where(dispatches.c[column] == value)
+    row = (await conn.execute(query.limit(1))).first()
+    return to_domain(row) if row else None
+
+
+async def save_move(conn: AsyncConnection, before: Dispatch, after: Dispatch, event: AuditEvent) -> bool:
+    """Write a status move if nobody moved the dispatch meanwhile; always with its audit event."""
+    result = await conn.execute(
+        update(dispatches)
+        .where(dispatches.c.id == before.id, dispatches.c.status == before.status.value)
+        .values(
+            status=after.status.value,
+            waybill_no=after.waybill_no,
+            reason=after.reason,
+            updated_at=after.updated_at,
+        )
+    )
+    if result.rowcount != 1:
+        return False
+    await add_event(conn, before.id, event)
+    return True
+
+
+async def add_event(conn: AsyncConnection, dispatch_id: str, event: AuditEvent) -> None:
+    await conn.execute(
+        insert(dispatch_events).values(
+            dispatch_id=dispatch_id,
+            at=event.at,
+            actor=event.actor,
+            cause=event.cause,
+            from_status=event.from_status.value if event.from_status else None,
+            to_status=event.to_status.value if event.to_status else None,
+            detail=event.detail,
+        )
+    )
+
+
+async def events(conn: AsyncConnection, dispatch_id: str) -> list[AuditEvent]:
+    rows = await conn.execute(
+        select(dispatch_events)
+        .where(dispatch_events.c.dispatch_id == dispatch_id)
+        .order_by(dispatch_events.c.id)
+    )
+    return [
+        AuditEvent(
+            r.at,
+            r.actor,
+            r.cause,
+            Status(r.from_status) if r.from_status else None,
+            Status(r.to_status) if r.to_status else None,
+            r.detail,
+        )
+        for r in rows
+    ]
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    status: str | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Dispatch], int]:
+    query = select(dispatches)
+    if status:
+        query = query.where(dispatches.c.status.in_(status.split(",")))
+    if q:
+        query = query.where(
+            or_(dispatches.c.case_no == q, dispatches.c.waybill_no == q, dispatches.c.id == q)
+        )
+    total = await conn.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await conn.execute(query.order_by(dispatches.c.created_at.desc()).limit(limit).offset(offset))
+    return [to_domain(r) for r in rows], total or 0

@@ -1,0 +1,125 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations (storage/migrations) create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("delivery_method", String(16), nullable=False),
+    Column("department_code", String(64), nullable=False),
+    Column("phone_last4", String(4), nullable=False),
+    Column("order_no", String(40), nullable=False),
+    Column("waybill_no", String(32), nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("client_id", "case_no", name="uq_dispatch_client_case"),
+    UniqueConstraint("waybill_no", name="uq_dispatch_waybill"),
+    UniqueConstraint("order_no", name="uq_dispatch_order"),
+)
+Index("ix_dispatch_status", dispatches.c.status, dispatches.c.updated_at)
+Index("ix_dispatch_case", dispatches.c.case_no)
+
+dispatch_events = Table(
+    "dispatch_events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("dispatch_id", String(36), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("from_status", String(24), nullable=True),
+    Column("to_status", String(24), nullable=True),
+    Column("detail", JSON, nullable=False),
+)
+Index("ix_event_dispatch", dispatch_events.c.dispatch_id, dispatch_events.c.id)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("dedupe_key", String(120), nullable=True),
+    Column("state", String(12), nullable=False),  # pending, running, done, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("run_after", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("locked_by", String(64), nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("dedupe_key", name="uq_job_dedupe"),
+)
+Index("ix_job_claim", jobs.c.state, jobs.c.run_after)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("until", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,98 @@
+"""Intake from the approval system and the staff's dispatch API."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from aiohttp import web
+
+from ...domain.errors import NotFound
+from ...service import dispatches as dispatch_service
+from ...service.intake import record_intake
+from ...service.views import dispatch_json, event_json
+from ...storage import dispatch_repo
+from ..auth import signed_client, staff
+from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
+from .schemas import parse_dispatch, request_hash, to_domain
+
+routes = web.RouteTableDef()
+DISPATCH_ROLES = ("dispatcher",)
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, or 413 as soon as it is known to be over the limit (before reading it all)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+    return body
+
+
+@routes.post("/api/v1/dispatches")
+async def intake(request: web.Request) -> web.Response:
+    settings, now = request.app[SETTINGS], request.app[CLOCK].now()
+    body = await read_limited(request, settings.max_body_bytes)
+    client_id = signed_client(request, body)
+    parsed = parse_dispatch(body)
+    dispatch = to_domain(parsed, client_id=client_id, now=now)
+    unit = partial(
+        record_intake,
+        d=dispatch,
+        request_hash=request_hash(parsed),
+        now=now,
+        auto_book=settings.auto_book,
+        max_attempts=settings.job_max_attempts,
+    )
+    result = await request.app[COMMITTER].run(unit)
+    if result.created and WORKERS in request.app:
+        request.app[WORKERS].wake()
+    return web.json_response(result.response, status=201 if result.created else 200)
+
+
+async def _authorize_reader(request: web.Request) -> str | None:
+    """Staff (None), or the machine client whose signature over an empty body holds (its id)."""
+    if "Authorization" in request.headers or "X-Client-Id" not in request.headers:
+        await staff(request, *DISPATCH_ROLES, "finance")
+        return None
+    return signed_client(request, b"")
+
+
+@routes.get("/api/v1/dispatches/{id}")
+async def get_dispatch(request: web.Request) -> web.Response:
+    client_id = await _authorize_reader(request)
+    async with request.app[ENGINE].connect() as conn:
+        d = await dispatch_repo.get(conn, request.match_info["id"])
+        if d is None or (client_id is not None and d.client_id != client_id):
+            raise NotFound("no such dispatch")
+        events = await dispatch_repo.events(conn, d.id)
+    return web.json_response({**dispatch_json(d), "events": [event_json(e) for e in events]})
+
+
+@routes.get("/api/v1/dispatches")
+async def list_dispatches(request: web.Request) -> web.Response:
+    await staff(request, *DISPATCH_ROLES, "finance")
+    try:
+        limit = min(500, int(request.query.get("limit", 100)))
+        offset = max(0, int(request.query.get("offset", 0)))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="limit and offset must be integers") from None
+    async with request.app[ENGINE].connect() as conn:
+        found, total = await dispatch_repo.search(
+            conn, status=request.query.get("status"), q=request.query.get("q"), limit=limit, offset=offset
+        )
+    return web.json_response({"total": total, "dispatches": [dispatch_json(d) for d in found]})
+
+
+@routes.post("/api/v1/dispatches/{id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    user = await staff(request, *DISPATCH_ROLES)
+    d = await dispatch_service.cancel(
+        request.app[ENGINE],
+        request.match_info["id"],
+        actor=f"staff:{user.name}",
+        now=request.app[CLOCK].now(),
+    )
+    if WORKERS in request.app:
+        request.app[WORKERS].wake()
+    return web.json_response(dispatch_json(d), status=202 if d.status.value != "cancelled" else 200)

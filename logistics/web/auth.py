@@ -1,0 +1,48 @@
+"""Who is calling: a signed machine client (HMAC) or a staff user (Bearer token) with a role."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..domain import signing
+from ..domain.errors import Forbidden
+from ..storage import users_repo
+from ..storage.users_repo import User
+from .errors import Unauthorized
+from .keys import CLOCK, ENGINE, SETTINGS
+
+ALL_STAFF = ("dispatcher", "finance", "admin")
+
+
+def signed_client(request: web.Request, body: bytes) -> str:
+    """The client id of a correctly signed request, else Unauthorized (and nothing happens)."""
+    settings = request.app[SETTINGS]
+    client_id = request.headers.get("X-Client-Id", "")
+    secret = settings.clients.get(client_id)
+    if not secret:
+        raise Unauthorized("unknown or missing X-Client-Id")
+    reason = signing.verify(
+        secret,
+        request.headers.get("X-Timestamp", ""),
+        body,
+        request.headers.get("X-Signature", ""),
+        now_s=request.app[CLOCK].now().timestamp(),
+        window_s=settings.signature_window_s,
+    )
+    if reason:
+        raise Unauthorized(reason)
+    return client_id
+
+
+async def staff(request: web.Request, *roles: str) -> User:
+    """The staff user behind the Bearer token, if its role is allowed (admin always is)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("Authorization: Bearer <token> required")
+    async with request.app[ENGINE].connect() as conn:
+        user = await users_repo.by_token(conn, header.removeprefix("Bearer ").strip())
+    if user is None:
+        raise Unauthorized("unknown token")
+    if user.role != "admin" and user.role not in roles:
+        raise Forbidden(f"role {user.role} may not do this")
+    return user
