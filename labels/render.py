@@ -76,3 +76,15 @@ def clear_caches() -> None:
 
     for cached in (waybill._fitted, content._citizen_lines, content._hall_lines, fonts._printable):
         cached.cache_clear()
+
+
+class PdfLabelRenderer:
+    """`logistics.ports.LabelRenderer` bound to one hall and public URL."""
+
+    def __init__(self, origin: Origin, public_url: str, *, font_path: str | None = None):
+        self.origin, self.public_url, self.font_path = origin, public_url, font_path
+
+    def render(self, dispatches: list[Dispatch], size: str) -> bytes:
+        return render_labels(
+            dispatches, size, origin=self.origin, public_url=self.public_url, font_path=self.font_path
+        )

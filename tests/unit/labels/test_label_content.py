@@ -36,3 +36,10 @@ def test_a_dispatch_without_a_waybill_number_has_no_label():
 )
 def test_sorting_text_shortens_province_and_city(province, city, county, expected):
     assert sorting_text(province, city, county) == expected
+
+
+def test_the_port_adapter_renders_through_render_labels():
+    from labels import PdfLabelRenderer
+
+    pdf = PdfLabelRenderer(ORIGIN, PUBLIC_URL).render([make_dispatch()], "100x180")
+    assert pdf.startswith(b"%PDF") and b"/MediaBox [ 0 0 283.4646 510.2362 ]" in pdf
