@@ -30,6 +30,8 @@ OPCODE_STATUS: dict[str, Status] = {
 }
 FALLBACK_STATUS = Status.IN_TRANSIT
 """An unknown scan is movement we cannot name; the raw code is kept on the event."""
+REASON_STATUSES = frozenset({Status.DELIVERY_FAILED, Status.RETURNING, Status.RETURNED})
+"""Scans whose description is the reason staff must act on."""
 
 LEGACY_ACTION_STATUS: dict[str, Status] = {
     "00": Status.HANDED_OVER,
@@ -76,7 +78,3 @@ def error_for(code: str, message: str, *, retry_after: float | None = None) -> C
     if code == BUSY:
         return CarrierUnavailable(message or "系统繁忙", code=code, retry_after=retry_after)
     return CarrierRejected(message or f"EMS 错误 {code}", code=code)
-
-
-REASON_STATUSES = frozenset({Status.DELIVERY_FAILED, Status.RETURNING, Status.RETURNED})
-"""Scans whose description is the reason staff must act on."""

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import ADAPTER_TIMEOUT_S, shipment
+from simulator_kit import ADAPTER_TIMEOUT_S, shipment
 
 from adapters.common.s10 import is_valid_waybill_no
 from logistics.domain.status import Status

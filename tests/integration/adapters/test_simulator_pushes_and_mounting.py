@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from conftest import shipment
+from simulator_kit import shipment
 
 from adapters import build_carrier
 from adapters.ems_open import InvalidPush, parse_trace_push, push_answer

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+from ems_samples import NOW, SENDER_NO, SHIPMENT, SIGN_KEY
 
 from adapters.ems_open import codes
 from adapters.ems_open import mapping as m
 from adapters.ems_open.crypto import unseal
 from adapters.ems_open.settings import EmsOpenSettings
-from logistics.domain.model import Address, Party
 from logistics.domain.status import Status
 from logistics.ports import (
     Booking,
@@ -21,25 +20,10 @@ from logistics.ports import (
     CarrierRejected,
     CarrierUnavailable,
     Quote,
-    Shipment,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ems_open"
-NOW = datetime(2026, 11, 5, 10, 30, 0, tzinfo=m.CHINA_TIME)
-SETTINGS = EmsOpenSettings(
-    endpoint="http://ems.test/api/open", sender_no="1100000000001", sign_key="Y2VydHBvc3Qtc2FuZGJveA=="
-)
-SHIPMENT = Shipment(
-    order_no="RES20261105A1",
-    order_type=2,
-    sender=Party("安福县政务服务中心", "07967654321"),
-    sender_address=Address("江西省", "吉安市", "安福县", "平都镇城东大道1号", "343200"),
-    receiver=Party("王小明", "13807961234"),
-    receiver_address=Address("江西省", "吉安市", "安福县", "王屯村12号", "343200", town="洲湖镇"),
-    weight_g=200,
-    declared_value_fen=0,
-    contents="食品经营许可证",
-)
+SETTINGS = EmsOpenSettings(endpoint="http://ems.test/api/open", sender_no=SENDER_NO, sign_key=SIGN_KEY)
 REQUESTS = {
     "create_order": (m.CREATE_ORDER, m.create_order_request(SHIPMENT, SETTINGS, NOW)),
     "create_order_insured_with_pool_number": (

@@ -4,40 +4,24 @@ canonicalization; recorded replies go through zeep's own reply processing and pa
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
+from ems_samples import NOW, SENDER_NO, SHIPMENT, SIGN_KEY
 from lxml import etree
 from zeep.exceptions import Fault, TransportError
 from zeep.proxy import AsyncServiceProxy
 
 from adapters.ems_open import codes
-from adapters.ems_open.mapping import CHINA_TIME
 from adapters.ems_soap import mapping as m
 from adapters.ems_soap import soap_client
 from adapters.ems_soap.settings import EmsSoapSettings
-from logistics.domain.model import Address, Party
 from logistics.domain.status import Status
-from logistics.ports import Booking, CarrierAuthError, CarrierRejected, CarrierUnavailable, Shipment
+from logistics.ports import Booking, CarrierAuthError, CarrierRejected, CarrierUnavailable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ems_soap"
-NOW = datetime(2026, 11, 5, 10, 30, 0, tzinfo=CHINA_TIME)
-SETTINGS = EmsSoapSettings(
-    endpoint="http://ems.test/soap", sender_no="1100000000001", sign_key="Y2VydHBvc3Qtc2FuZGJveA=="
-)
-SHIPMENT = Shipment(
-    order_no="RES20261105A1",
-    order_type=2,
-    sender=Party("安福县政务服务中心", "07967654321"),
-    sender_address=Address("江西省", "吉安市", "安福县", "平都镇城东大道1号", "343200"),
-    receiver=Party("王小明", "13807961234"),
-    receiver_address=Address("江西省", "吉安市", "安福县", "王屯村12号", "343200", town="洲湖镇"),
-    weight_g=200,
-    declared_value_fen=0,
-    contents="食品经营许可证",
-)
+SETTINGS = EmsSoapSettings(endpoint="http://ems.test/soap", sender_no=SENDER_NO, sign_key=SIGN_KEY)
 PARAMS = {
     "createOrder": m.create_order_params(SHIPMENT, SETTINGS, NOW),
     "queryOrder": m.query_order_params("RES20261105A1", SETTINGS, NOW),
