@@ -1,0 +1,49 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when CERTPOST_TEST_PG_URL is set)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from logistics.storage.db import create_engine
+from logistics.storage.migrate import upgrade
+
+PG_URL = os.environ.get("CERTPOST_TEST_PG_URL")
+
+
+def _backends():
+    yield pytest.param("sqlite", id="sqlite")
+    yield pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not PG_URL, reason="CERTPOST_TEST_PG_URL not set (.ci/run starts PostgreSQL)"),
+        ],
+    )
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=list(_backends()))
+async def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/test.db"
+    await _reset_postgres(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture
+async def engine(db_url):
+    engine = create_engine(db_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()

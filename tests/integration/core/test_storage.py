@@ -1,0 +1,147 @@
+"""Dispatch storage and intake on a real database (SQLite file, and PostgreSQL when configured)."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from logistics.domain.errors import Conflict
+from logistics.domain.status import Status
+from logistics.service import dispatches as dispatch_service
+from logistics.service.intake import record_intake
+from logistics.storage import dispatch_repo
+from logistics.storage.group_commit import GroupCommitter
+from logistics.storage.tables import dispatches, jobs
+from tests.fixtures.dispatches import NOW, make_dispatch
+
+
+async def intake(engine, d, h="hash-1"):
+    async with engine.begin() as conn:
+        return await record_intake(conn, d, request_hash=h, now=NOW, auto_book=True, max_attempts=5)
+
+
+async def count(engine, table):
+    async with engine.connect() as conn:
+        return await conn.scalar(select(func.count()).select_from(table))
+
+
+async def test_intake_stores_dispatch_audit_and_booking_job_together(engine):
+    d = make_dispatch("C1")
+    result = await intake(engine, d)
+    assert result.created and result.response["status"] == "received"
+    async with engine.connect() as conn:
+        stored = await dispatch_repo.get(conn, d.id)
+        events = await dispatch_repo.events(conn, d.id)
+    assert stored == d.__class__(**{**d.__dict__, "updated_at": stored.updated_at})
+    assert [(e.from_status, e.to_status, e.cause) for e in events] == [(None, Status.RECEIVED, "intake")]
+    assert await count(engine, jobs) == 1
+
+
+async def test_replay_returns_the_first_response_and_conflict_raises(engine):
+    first = await intake(engine, make_dispatch("C2"))
+    replay = await intake(engine, make_dispatch("C2"))  # a new id, same case and content
+    assert (replay.created, replay.response) == (False, first.response)
+    with pytest.raises(Conflict):
+        await intake(engine, make_dispatch("C2"), h="other-content")
+    assert await count(engine, dispatches) == 1
+    assert await count(engine, jobs) == 1
+
+
+async def test_a_failed_transaction_leaves_neither_dispatch_nor_job(engine):
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await record_intake(
+                conn, make_dispatch("C3"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
+            )
+            raise RuntimeError("crash before commit")
+    assert await count(engine, dispatches) == 0
+    assert await count(engine, jobs) == 0
+
+
+async def test_concurrent_duplicates_through_group_commit_create_one(engine):
+    committer = GroupCommitter(engine)
+    await committer.start()
+    try:
+
+        def unit(d):
+            return lambda conn: record_intake(
+                conn, d, request_hash="h", now=NOW, auto_book=True, max_attempts=5
+            )
+
+        results = await asyncio.gather(*(committer.run(unit(make_dispatch("C4"))) for _ in range(20)))
+        others = await asyncio.gather(*(committer.run(unit(make_dispatch(f"D{i}"))) for i in range(30)))
+    finally:
+        await committer.stop()
+    assert sum(r.created for r in results) == 1
+    assert len({r.response["id"] for r in results}) == 1
+    assert all(r.created for r in others)
+    assert await count(engine, dispatches) == 31
+
+
+async def test_group_commit_isolates_a_failing_unit(engine):
+    committer = GroupCommitter(engine)
+    await committer.start()
+
+    async def boom(conn):
+        await record_intake(
+            conn, make_dispatch("E1"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
+        )
+        raise ValueError("this unit fails after writing")
+
+    async def fine(conn):
+        return await record_intake(
+            conn, make_dispatch("E2"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
+        )
+
+    try:
+        outcomes = await asyncio.gather(committer.run(boom), committer.run(fine), return_exceptions=True)
+    finally:
+        await committer.stop()
+    assert isinstance(outcomes[0], ValueError) and outcomes[1].created
+    async with engine.connect() as conn:
+        assert await dispatch_repo.find(conn, case_no="E1") is None
+        assert await dispatch_repo.find(conn, case_no="E2") is not None
+
+
+async def test_moves_are_optimistic_and_audited(engine):
+    d = make_dispatch("C5")
+    await intake(engine, d)
+    later = NOW + timedelta(minutes=1)
+    async with engine.begin() as conn:
+        booked = await dispatch_service.move(
+            conn, d, Status.BOOKED, at=later, actor="system", cause="booked", waybill_no="1100000000111"
+        )
+    with pytest.raises(Conflict):  # a stale copy cannot overwrite the newer state
+        async with engine.begin() as conn:
+            await dispatch_service.move(conn, d, Status.BOOKING_FAILED, at=later, actor="system", cause="x")
+    async with engine.connect() as conn:
+        stored = await dispatch_repo.get(conn, d.id)
+        trail = await dispatch_repo.events(conn, d.id)
+    assert (stored.status, stored.waybill_no) == (Status.BOOKED, booked.waybill_no)
+    assert [e.to_status for e in trail] == [Status.RECEIVED, Status.BOOKED]
+
+
+async def test_cancel_before_booking_is_local_after_booking_needs_the_carrier(engine):
+    a, b = make_dispatch("C6"), make_dispatch("C7")
+    await intake(engine, a)
+    await intake(engine, b)
+    async with engine.begin() as conn:
+        await dispatch_service.move(
+            conn, b, Status.BOOKED, at=NOW, actor="s", cause="c", waybill_no="1100000000222"
+        )
+    assert (await dispatch_service.cancel(engine, a.id, actor="staff:x", now=NOW)).status is Status.CANCELLED
+    assert (await dispatch_service.cancel(engine, b.id, actor="staff:x", now=NOW)).status is Status.BOOKED
+    async with engine.connect() as conn:
+        kinds = sorted(await conn.scalars(select(jobs.c.kind)))
+    assert kinds == ["book", "book", "cancel"]
+
+
+async def test_search_by_status_and_number(engine):
+    for i in range(3):
+        await intake(engine, make_dispatch(f"S{i}"))
+    async with engine.connect() as conn:
+        found, total = await dispatch_repo.search(conn, status="received")
+        by_case, _ = await dispatch_repo.search(conn, q="S1")
+    assert total == 3 and len(found) == 3
+    assert [d.case_no for d in by_case] == ["S1"]
