@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from logistics.domain.model import Address
-from logistics.ports import Booking, NotSupported, Quote, Shipment, TrackEvent
+from logistics.ports import Booking, CarrierUnavailable, NotSupported, Quote, Shipment, TrackEvent
 
 from ..common import http
 from . import mapping
+from .mapping import china_now
 from .settings import EmsOpenSettings
 
-
-def _china_now() -> datetime:
-    return datetime.now(mapping.CHINA_TIME)
+T = TypeVar("T")
 
 
 class EmsOpenGateway:
@@ -30,7 +29,7 @@ class EmsOpenGateway:
         settings: EmsOpenSettings,
         *,
         session: aiohttp.ClientSession | None = None,
-        now: Callable[[], datetime] = _china_now,
+        now: Callable[[], datetime] = china_now,
     ):
         self.settings = settings
         self._now = now
@@ -42,29 +41,34 @@ class EmsOpenGateway:
             self._session = http.new_session(self.settings.timeout_s)
         return self._session
 
-    async def _call(self, api_code: str, payload: dict) -> bytes:
+    async def _call(self, api_code: str, payload: dict, parse: Callable[[bytes], T]) -> T:
         form = mapping.envelope(api_code, payload, self.settings, self._now())
         reply = await http.post(
             self._http(), self.settings.endpoint, data=form, timeout_s=self.settings.timeout_s
         )
         http.check_status(reply)
-        return reply.body
+        try:
+            return parse(reply.body)
+        except CarrierUnavailable as exc:  # a "busy" retCode may come with a Retry-After header
+            exc.retry_after = exc.retry_after or http.retry_after_seconds(reply.headers)
+            raise
 
     async def book(self, shipment: Shipment) -> Booking:
         payload = mapping.create_order_request(shipment, self.settings, self._now())
-        return mapping.parse_create_order_response(await self._call(mapping.CREATE_ORDER, payload))
+        return await self._call(mapping.CREATE_ORDER, payload, mapping.parse_create_order_response)
 
     async def find_booking(self, order_no: str) -> Booking | None:
-        raw = await self._call(mapping.ORDER_QUERY, mapping.order_query_request(order_no))
-        return mapping.parse_order_query_response(raw)
+        payload = mapping.order_query_request(order_no)
+        return await self._call(mapping.ORDER_QUERY, payload, mapping.parse_order_query_response)
 
     async def cancel(self, order_no: str, waybill_no: str | None, reason: str) -> None:
         payload = mapping.cancel_request(order_no, waybill_no, reason)
-        mapping.parse_cancel_response(await self._call(mapping.CANCEL_ORDER, payload))
+        await self._call(mapping.CANCEL_ORDER, payload, mapping.parse_cancel_response)
 
     async def track(self, waybill_no: str) -> list[TrackEvent]:
-        raw = await self._call(mapping.TRACE, mapping.trace_request(waybill_no))
-        return mapping.parse_trace_response(raw)
+        return await self._call(
+            mapping.TRACE, mapping.trace_request(waybill_no), mapping.parse_trace_response
+        )
 
     async def allocate_numbers(self, count: int) -> list[str]:
         raise NotSupported("the EMS open platform has no waybill number allocation")
@@ -73,12 +77,12 @@ class EmsOpenGateway:
         raise NotSupported("the EMS open platform takes no print-data report")
 
     async def quote(self, shipment: Shipment) -> Quote:
-        raw = await self._call(mapping.POSTAGE, mapping.postage_request(shipment, self.settings))
-        return mapping.parse_postage_response(raw)
+        payload = mapping.postage_request(shipment, self.settings)
+        return await self._call(mapping.POSTAGE, payload, mapping.parse_postage_response)
 
     async def check_reachable(self, address: Address) -> bool:
-        raw = await self._call(mapping.REACHABILITY, mapping.reachability_request(address))
-        return mapping.parse_reachability_response(raw)
+        payload = mapping.reachability_request(address)
+        return await self._call(mapping.REACHABILITY, payload, mapping.parse_reachability_response)
 
     async def close(self) -> None:
         if self._own_session and self._session is not None:

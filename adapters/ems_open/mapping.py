@@ -28,6 +28,10 @@ CHINA_TIME = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+def china_now() -> datetime:
+    return datetime.now(CHINA_TIME)
+
+
 def ems_time(moment: datetime) -> str:
     return moment.astimezone(CHINA_TIME).strftime(TIME_FORMAT)
 

@@ -25,14 +25,10 @@ from logistics.ports import (
     TrackEvent,
 )
 
-from ..ems_open.mapping import CHINA_TIME
+from ..ems_open.mapping import china_now
 from . import mapping
 from .settings import EmsSoapSettings
 from .transport import AiohttpTransport
-
-
-def _china_now() -> datetime:
-    return datetime.now(CHINA_TIME)
 
 
 def soap_client(timeout_s: float, session: aiohttp.ClientSession | None = None) -> zeep.AsyncClient:
@@ -71,7 +67,7 @@ class EmsSoapGateway:
         settings: EmsSoapSettings,
         *,
         session: aiohttp.ClientSession | None = None,
-        now: Callable[[], datetime] = _china_now,
+        now: Callable[[], datetime] = china_now,
     ):
         self.settings = settings
         self._now = now

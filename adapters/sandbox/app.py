@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters import REST_PATH, SOAP_PATH
-from adapters.ems_open.mapping import CHINA_TIME
+from adapters.ems_open.mapping import china_now
 
 from . import control, rest, soap
 from .business import Carrier
@@ -29,7 +29,7 @@ STATE = web.AppKey("sandbox_state", SandboxState)
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(CHINA_TIME)
+        return china_now()
 
 
 def create_sandbox_app(

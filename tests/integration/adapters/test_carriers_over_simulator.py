@@ -168,6 +168,8 @@ async def test_failed_answers_are_carrier_unavailable(gateway, simulator, mode):
     with pytest.raises(CarrierUnavailable) as caught:
         await gateway.book(shipment("RES-U"))
     assert not isinstance(caught.value, OutcomeUnknown)
+    if mode == "busy":
+        assert caught.value.retry_after == 1
     assert (await gateway.book(shipment("RES-U"))).order_no == "RES-U"  # the fault was used up
 
 
