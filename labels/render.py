@@ -13,9 +13,12 @@ from logistics.domain.model import Dispatch
 from .content import label_content
 from .fonts import load_font
 from .layout import SIZES_MM, layout_for
+from .manifest import render_manifest_pdf
 from .origin import Origin
 from .pdfsave import save_binary
+from .sheet import render_sheet
 from .waybill import draw_waybill, ensure_artwork
+from .zpl import render_zpl_labels
 
 SHEET = "a4"
 LABEL_SIZES = (*SIZES_MM, SHEET)
@@ -31,8 +34,6 @@ def render_labels(
 ) -> bytes:
     """One PDF: a label per page at its exact size, or four per A4 page for laser printers; given order."""
     if size == SHEET:
-        from .sheet import render_sheet
-
         return render_sheet(dispatches, origin=origin, public_url=public_url, font_path=font_path)
     layout = layout_for(size)
     font = load_font(font_path)
@@ -52,8 +53,6 @@ def render_labels(
 def render_zpl(
     dispatches: Sequence[Dispatch], *, dpi: int, origin: Origin, public_url: str, size: str = "100x150"
 ) -> str:
-    from .zpl import render_zpl_labels
-
     return render_zpl_labels(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
 
 
@@ -65,8 +64,6 @@ def render_manifest(
     at: datetime,
     font_path: str | None = None,
 ) -> bytes:
-    from .manifest import render_manifest_pdf
-
     return render_manifest_pdf(dispatches, origin=origin, courier=courier, at=at, font_path=font_path)
 
 
