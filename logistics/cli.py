@@ -27,11 +27,12 @@ def cmd_serve(args) -> None:
     from aiohttp import web
 
     from .logs import setup_logging
-    from .web.app import create_app
+    from .web.app import create_gateway
 
     settings = _settings(args)
     setup_logging(settings.log_level)
-    app = create_app(settings)
+    self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None)
 
 

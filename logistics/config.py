@@ -18,7 +18,7 @@ class Origin(BaseModel):
     """The sending hall (寄件人): printed on labels, the origin of tariff zones."""
 
     name: str = "县政务服务中心"
-    phone: str = "07900000000"
+    phone: str = "07968888888"
     province: str = "江西省"
     city: str = "吉安市"
     county: str = "安福县"
@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     clients: dict[str, str] = Field(default_factory=dict)
     carrier: str = "sandbox"
     """`sandbox` (the built-in EMS simulator over ems_open), `ems_open` or `ems_soap`."""
+    sandbox_protocol: str = "ems_open"
+    """Which protocol the gateway speaks to the built-in simulator: `ems_open` or `ems_soap`."""
+    sandbox_rate_per_s: float | None = None
+    carrier_rate_per_s: float | None = None
+    """Requests per second the carrier allows us; we pace our calls to it instead of collecting 429s."""
     carrier_url: str = ""
     carrier_sender_no: str = "1100000000001"
     carrier_sign_key: str = "MTIzNDU2Nzg5MGFiY2RlZg=="

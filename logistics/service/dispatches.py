@@ -11,8 +11,8 @@ from ..domain.model import AuditEvent, Dispatch
 from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
+from .job_kinds import CANCEL
 
-CANCEL = "cancel"
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
 _CANCEL_LOCALLY = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
 _CANCEL_AT_CARRIER = {Status.BOOKING, Status.BOOKED, Status.LABEL_PRINTED}

@@ -12,9 +12,8 @@ from ..domain.model import AuditEvent, DeliveryMethod, Direction, Dispatch
 from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
+from .job_kinds import BOOK
 from .views import dispatch_json
-
-BOOK = "book"
 
 
 @dataclass(frozen=True)

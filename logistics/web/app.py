@@ -11,14 +11,16 @@ from aiohttp import web
 from ..clock import SystemClock
 from ..config import Settings
 from ..jobs.worker import Handler, WorkerPool
-from ..ports import Clock
+from ..ports import CarrierGateway, Clock, Notifier
+from ..service import booking
+from ..service.deps import Deps
 from ..storage.db import create_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
 from .api import dispatches
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
-from .keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
+from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
 
 log = logging.getLogger("certpost")
 
@@ -29,10 +31,15 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
+    carrier: CarrierGateway | None = None,
+    notifier: Notifier | None = None,
+    sandbox: web.Application | None = None,
     handlers: dict[str, Handler] | None = None,
     run_workers: bool = True,
     migrate: bool = True,
 ) -> web.Application:
+    """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
+    the EMS simulator mounted at /sandbox in the same server."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_UPLOAD)
     engine = create_engine(settings.database_url)
     app[SETTINGS] = settings
@@ -40,7 +47,9 @@ def create_app(
     app[ENGINE] = engine
     app[COMMITTER] = GroupCommitter(engine)
     app[HEALTH_CHECKS] = {}
-    job_handlers = dict(handlers or {})
+    deps = Deps(engine, app[CLOCK], settings, carrier=carrier, notifier=notifier)
+    app[DEPS] = deps
+    job_handlers = {**booking.job_handlers(deps), **(handlers or {})}
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s
@@ -57,8 +66,41 @@ def create_app(
             await app[WORKERS].stop()
         await app[COMMITTER].stop()
         await engine.dispose()
+        if carrier is not None:
+            await carrier.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
+    if sandbox is not None:
+        app.add_subapp("/sandbox", sandbox)
     return app
+
+
+def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
+    """The gateway with its carrier built from settings; with `CERTPOST_CARRIER=sandbox` (the default)
+    the EMS simulator runs in the same server at /sandbox and is called over HTTP like a real carrier."""
+    from adapters import build_carrier
+
+    from ..service.resilience import GuardedCarrier
+
+    sandbox = None
+    if settings.carrier == "sandbox":
+        from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, create_sandbox_app
+
+        sandbox = create_sandbox_app(rate_limit_per_s=settings.sandbox_rate_per_s)
+        kind, base_url, sender_no, sign_key = (
+            settings.sandbox_protocol, f"{self_url}/sandbox", DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY,
+        )  # fmt: skip
+    else:
+        kind, base_url = settings.carrier, settings.carrier_url
+        sender_no, sign_key = settings.carrier_sender_no, settings.carrier_sign_key
+    carrier = build_carrier(
+        kind, base_url=base_url, sender_no=sender_no, sign_key=sign_key, timeout_s=settings.carrier_timeout_s
+    )
+    guarded = GuardedCarrier(
+        carrier, concurrency=settings.carrier_concurrency, rate_per_s=settings.carrier_rate_per_s
+    )
+    if not settings.public_url:
+        settings = settings.model_copy(update={"public_url": self_url})
+    return create_app(settings, carrier=guarded, sandbox=sandbox)

@@ -1,0 +1,169 @@
+"""Booking through the carrier, exactly once.
+
+Our order number is the carrier's idempotency handle. Whenever an earlier attempt may have reached the
+carrier (a retried job, a dispatch already in `booking`, an in-process retry), we first ask the carrier
+whether it holds a booking under that number, and only book when it does not."""
+
+from __future__ import annotations
+
+import logging
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from ..config import Origin
+from ..domain.model import Address, Direction, Dispatch, Party
+from ..domain.status import Status
+from ..jobs.queue import Job
+from ..jobs.worker import GiveUp, RetryLater
+from ..ports import (
+    Booking,
+    CarrierAuthError,
+    CarrierError,
+    CarrierGateway,
+    CarrierRejected,
+    CarrierUnavailable,
+    NotSupported,
+    Shipment,
+)
+from .deps import Deps
+from .dispatches import load, move, note
+from .job_kinds import BOOK, CANCEL
+
+log = logging.getLogger("certpost.booking")
+
+BOOKABLE = {Status.RECEIVED, Status.BOOKING, Status.BOOKING_FAILED}
+IN_PROCESS_ATTEMPTS = 3
+LONGEST_IN_PROCESS_WAIT_S = 5.0  # a longer Retry-After frees the worker: the job comes back later
+SYSTEM = "system:booking"
+
+
+def shipment_for(d: Dispatch, origin: Origin) -> Shipment:
+    hall = Party(origin.name, origin.phone)
+    hall_address = Address(origin.province, origin.city, origin.county, origin.address, origin.postcode)
+    outbound = d.direction is Direction.OUTBOUND
+    return Shipment(
+        order_no=d.order_no,
+        order_type=2 if outbound else 1,
+        sender=hall if outbound else d.recipient,
+        sender_address=hall_address if outbound else d.address,
+        receiver=d.recipient if outbound else hall,
+        receiver_address=d.address if outbound else hall_address,
+        weight_g=d.weight_g,
+        declared_value_fen=d.declared_value_fen,
+        contents="、".join(item.title for item in d.items)[:100],
+        waybill_no=d.waybill_no,
+    )
+
+
+def _wait(retry_state) -> float:
+    error = retry_state.outcome.exception()
+    if getattr(error, "retry_after", None):
+        return error.retry_after
+    return wait_exponential_jitter(initial=0.2, max=LONGEST_IN_PROCESS_WAIT_S)(retry_state)
+
+
+def _long_wait_asked(retry_state) -> bool:
+    return (getattr(retry_state.outcome.exception(), "retry_after", None) or 0) > LONGEST_IN_PROCESS_WAIT_S
+
+
+async def book_once(carrier: CarrierGateway, shipment: Shipment, *, look_first: bool) -> Booking:
+    """Book, retrying transient faults in-process; never a second booking for one order number."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(CarrierUnavailable),
+        stop=stop_after_attempt(IN_PROCESS_ATTEMPTS) | _long_wait_asked,
+        wait=_wait,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            if look_first or attempt.retry_state.attempt_number > 1:
+                found = await carrier.find_booking(shipment.order_no)
+                if found is not None:
+                    return found
+            return await carrier.book(shipment)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def handle_book(job: Job, deps: Deps) -> None:
+    engine, now = deps.engine, deps.clock.now
+    async with engine.begin() as conn:
+        d = await load(conn, job.payload["dispatch_id"])
+        if d.status not in BOOKABLE:
+            return  # booked, cancelled or otherwise settled by an earlier run
+        suspect = d.status is not Status.RECEIVED or job.attempts > 1
+        if d.status is not Status.BOOKING:
+            d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause="booking with the carrier")
+    try:
+        booking = await book_once(deps.carrier, shipment_for(d, deps.settings.origin), look_first=suspect)
+    except CarrierRejected as e:
+        await _failed(deps, d, f"{e.code} {e}".strip())
+        return
+    except (CarrierAuthError, CarrierUnavailable) as e:
+        if job.attempts >= job.max_attempts:
+            await _failed(deps, d, f"承运商暂不可用: {e.code or type(e).__name__}")
+            raise GiveUp(str(e)) from e
+        raise RetryLater(f"{type(e).__name__}: {e}", getattr(e, "retry_after", None)) from e
+    except NotSupported as e:
+        await _failed(deps, d, str(e))
+        raise GiveUp(str(e)) from e
+    await _booked(deps, d, booking)
+
+
+async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
+    async with deps.engine.begin() as conn:
+        d = await load(conn, d.id)
+        if d.status in BOOKABLE:
+            await move(
+                conn, d, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause="booked with the carrier",
+                waybill_no=booking.waybill_no, reason="",
+            )  # fmt: skip
+
+
+async def _failed(deps: Deps, d: Dispatch, reason: str) -> None:
+    async with deps.engine.begin() as conn:
+        d = await load(conn, d.id)
+        if d.status in BOOKABLE and d.status is not Status.BOOKING_FAILED:
+            await move(
+                conn, d, Status.BOOKING_FAILED, at=deps.clock.now(), actor=SYSTEM, cause="booking failed",
+                reason=reason[:500],
+            )  # fmt: skip
+
+
+async def handle_cancel(job: Job, deps: Deps) -> None:
+    """Cancel at the carrier, then here. A parcel already in the courier's hands cannot be cancelled."""
+    actor = job.payload.get("actor", SYSTEM)
+    async with deps.engine.begin() as conn:
+        d = await load(conn, job.payload["dispatch_id"])
+    if d.status is Status.BOOKING:
+        raise RetryLater("booking in progress; cancel after it settles", 5)
+    if d.status not in {Status.BOOKED, Status.LABEL_PRINTED, Status.RECEIVED, Status.BOOKING_FAILED}:
+        return
+    if d.waybill_no:
+        try:
+            await deps.carrier.cancel(d.order_no, d.waybill_no, "28")
+        except CarrierRejected as e:
+            async with deps.engine.begin() as conn:
+                await note(
+                    conn, d, at=deps.clock.now(), actor=SYSTEM, cause="carrier refused to cancel", code=e.code
+                )
+            return
+        except CarrierError as e:
+            raise RetryLater(f"{type(e).__name__}: {e}", getattr(e, "retry_after", None)) from e
+    async with deps.engine.begin() as conn:
+        d = await load(conn, d.id)
+        await move(
+            conn, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause="cancelled at the carrier"
+        )
+
+
+def job_handlers(deps: Deps) -> dict:
+    if deps.carrier is None:
+        return {}
+
+    async def book(job: Job) -> None:
+        await handle_book(job, deps)
+
+    async def cancel(job: Job) -> None:
+        await handle_cancel(job, deps)
+
+    return {BOOK: book, CANCEL: cancel}
