@@ -123,3 +123,14 @@ leases = Table(
     Column("holder", String(64), nullable=False),
     Column("until", UTCDateTime(), nullable=False),
 )
+
+waybill_pool = Table(
+    "waybill_pool",
+    metadata,
+    Column("waybill_no", String(32), primary_key=True),
+    Column("state", String(12), nullable=False),  # free, assigned
+    Column("dispatch_id", String(36), nullable=True, unique=True),
+    Column("allocated_at", UTCDateTime(), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=True),
+)
+Index("ix_pool_state", waybill_pool.c.state)

@@ -17,7 +17,7 @@ from ..service.deps import Deps
 from ..storage.db import create_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
-from .api import dispatches
+from .api import dispatches, labels
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
@@ -72,6 +72,7 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
+    app.add_routes(labels.routes)
     if sandbox is not None:
         app.add_subapp("/sandbox", sandbox)
     return app
