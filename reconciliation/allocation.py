@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass, field
 
-from .findings import Code, Finding
+from .findings import DISPUTABLE, Code, Findings
 
 
 class TieOutError(RuntimeError):
@@ -33,31 +33,30 @@ class Totals:
 
 
 def allocate(
-    findings: Sequence[Finding], statement_billed_fen: int, statement_lines: int, shipments_of_period: int
+    findings: Findings, statement_billed_fen: int, statement_lines: int, shipments_of_period: int
 ) -> tuple[Totals, list[DepartmentShare]]:
     """(totals, departments sorted by code), checking the tie-out."""
     per_department: dict[str, list[int]] = {}
     codes = dict.fromkeys((c.value for c in Code), 0)
-    duplicate, not_billed = Code.DUPLICATE.value, Code.NOT_BILLED.value
     disputed = 0
-    for f in findings:
-        code = f[4]
-        codes[code] += 1
-        share = per_department.get(f[1])
-        if share is None:
-            share = per_department[f[1]] = [0, 0, 0, 0]
-        share[1] += f[5]
-        share[2] += f[6]
-        if code == not_billed:
-            share[3] += 1
-        elif code != duplicate:
-            share[0] += 1
-        if f[7] > 0 and f.disputed:
-            disputed += f[7]
+    # Counted in C over the (few) distinct combinations, then summed in Python.
+    judgement_of = dict(zip(map(id, findings.judgements), findings.judgements, strict=True))
+    for (department, judgement_id), n in Counter(
+        zip(findings.departments, map(id, findings.judgements), strict=True)
+    ).items():
+        code, billed, expected = judgement_of[judgement_id][1:4]
+        codes[code] += n
+        share = per_department.setdefault(department, [0, 0, 0, 0])
+        share[0] += n if code not in (Code.DUPLICATE, Code.NOT_BILLED) else 0
+        share[1] += billed * n
+        share[2] += expected * n
+        share[3] += n if code == Code.NOT_BILLED else 0
+        if code in DISPUTABLE and billed > expected:
+            disputed += (billed - expected) * n
     departments = [DepartmentShare(code, *share) for code, share in sorted(per_department.items())]
     billed = sum(d.amount_fen for d in departments)
     expected = sum(d.expected_fen for d in departments)
-    lines = len(findings) - codes[not_billed]
+    lines = len(findings) - codes[Code.NOT_BILLED]
     if billed != statement_billed_fen or lines != statement_lines:
         raise TieOutError(
             f"findings bill {billed} fen over {lines} lines, "

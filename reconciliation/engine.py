@@ -11,7 +11,7 @@ from pathlib import Path
 from logistics.domain.errors import InvalidInput
 
 from .allocation import DepartmentShare, Totals, allocate
-from .findings import Finding
+from .findings import Finding, Findings
 from .matching import Matcher, Period, ShippedParcel
 from .statement import Progress, read_statement
 from .tariff import Origin, Tariff
@@ -31,7 +31,7 @@ class StatementInfo:
 class Result:
     period: str
     totals: Totals
-    findings: list[Finding]  # statement lines in file order, then unbilled shipments by waybill
+    findings: Findings  # statement lines in file order, then unbilled shipments by waybill
     departments: list[DepartmentShare]  # by department code; UNKNOWN holds lines we never booked
     statement: StatementInfo
     warnings: tuple[str, ...] = ()
@@ -63,9 +63,9 @@ def reconcile(
     with _gc_paused():
         read = read_statement(statement, filename=filename, mapping=mapping, on_progress=on_progress)
         matcher = Matcher(tariff, Origin.coerce(origin), month)
-        findings = matcher.match(read.lines, shipments)
+        findings = matcher.match(read, shipments)
         totals, departments = allocate(
-            findings, read.billed_fen, len(read.lines), matcher.shipments_of_period
+            findings, read.billed_fen, len(read.waybills), matcher.shipments_of_period
         )
     warnings = []
     if read.declared_total_fen is not None and read.declared_total_fen != read.billed_fen:

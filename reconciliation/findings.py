@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import NamedTuple
+from functools import partial
+from operator import add
+from typing import NamedTuple, overload
 
 
 class Code(StrEnum):
@@ -47,3 +50,45 @@ class Finding(NamedTuple):
     @property
     def disputed(self) -> bool:
         return self.code in DISPUTABLE and self.difference_fen > 0
+
+
+class Findings(Sequence[Finding]):
+    """The findings as parallel columns; a Finding is made when asked for.
+
+    Lines with the same content and the same kind of shipment share one judgement (the finding from
+    `accepted_on` on), so a million-line result holds a million references, not a million records.
+    """
+
+    def __init__(self, waybills: list[str], departments: list[str], line_nos: list, judgements: list[tuple]):
+        self.waybills, self.departments, self.line_nos, self.judgements = (
+            waybills,
+            departments,
+            line_nos,
+            judgements,
+        )
+
+    def __len__(self) -> int:
+        return len(self.waybills)
+
+    @overload
+    def __getitem__(self, i: int) -> Finding: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Finding]: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Finding(self.waybills[i], self.departments[i], self.line_nos[i], *self.judgements[i])
+
+    def __iter__(self) -> Iterator[Finding]:
+        heads = zip(self.waybills, self.departments, self.line_nos, strict=True)
+        return map(partial(tuple.__new__, Finding), map(add, heads, self.judgements))
+
+    def append(self, finding: Finding) -> None:
+        self.waybills.append(finding.waybill_no)
+        self.departments.append(finding.department_code)
+        self.line_nos.append(finding.line_no)
+        self.judgements.append(tuple(finding[3:]))
+
+    def __setitem__(self, i: int, finding: Finding) -> None:
+        self.departments[i] = finding.department_code
+        self.judgements[i] = tuple(finding[3:])

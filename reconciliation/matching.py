@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from itertools import compress, repeat
+from operator import attrgetter, ne, not_
+from typing import NamedTuple
 
-from .findings import UNKNOWN_DEPARTMENT, Code, Finding
-from .statement import LineFields, StatementLine
+from .findings import UNKNOWN_DEPARTMENT, Code, Finding, Findings
+from .statement import LineFields, Statement
 from .tariff import Origin, Tariff, TariffVersion
 from .wording import ZONE_NAMES, yuan_text
 
@@ -53,6 +56,38 @@ class Period:
         return f"{self.first_day:%Y-%m}"
 
 
+class _Profile(NamedTuple):
+    """What judging a line needs from its shipment."""
+
+    weight_g: int
+    declared_value_fen: int
+    province: str
+    city: str
+    county: str
+    accepted_on: date | None
+    cancelled: bool
+
+
+_profile = attrgetter(*_Profile._fields)
+_department = attrgetter("department_code")
+_by_waybill = attrgetter("waybill_no")
+_accepted_on = attrgetter("accepted_on")
+_NOT_OURS = ShippedParcel("", UNKNOWN_DEPARTMENT, -1, 0, "", "", "", None, False)
+_NOT_OURS_PROFILE = _profile(_NOT_OURS)
+
+
+class _Judgements(dict):
+    """A cache that computes what it lacks: hits stay in C when looked up through map()."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self[key] = self.compute(key)
+        return value
+
+
 # A judgement is a finding without the waybill, department and row: lines with the same content and
 # the same kind of shipment share one. Field order follows Finding from accepted_on on.
 Judgement = tuple
@@ -61,83 +96,66 @@ Judgement = tuple
 class Matcher:
     def __init__(self, tariff: Tariff, origin: Origin, period: Period):
         self.tariff, self.origin, self.period = tariff, origin, period
-        self._judged: dict[tuple, Judgement] = {}
         self.shipments_of_period = 0
 
-    def match(self, lines: list[StatementLine], shipments: Iterable[ShippedParcel]) -> list[Finding]:
-        by_waybill: dict[str, ShippedParcel] = {}
-        of_period: list[ShippedParcel] = []
-        period = self.period
-        for s in shipments:
-            by_waybill[s.waybill_no] = s
-            if s.accepted_on is not None and not s.cancelled and s.accepted_on in period:
-                of_period.append(s)
-        findings, first_line = self._judge_lines(lines, by_waybill)
-        self._settle_duplicates(lines, findings, first_line, by_waybill)
-        unbilled = sorted(
-            (s for s in of_period if s.waybill_no not in first_line), key=lambda s: s.waybill_no
-        )
-        findings.extend(self._not_billed(s) for s in unbilled)
+    def match(self, statement: Statement, shipments: Iterable[ShippedParcel]) -> Findings:
+        shipments = list(shipments)
+        by_waybill = dict(zip(map(_by_waybill, shipments), shipments, strict=True))
+        of_period = self._of_period(list(by_waybill.values()))
+        findings = self._judge_lines(statement, by_waybill)
+        first_index = dict(zip(reversed(statement.waybills), range(len(findings) - 1, -1, -1), strict=True))
+        if len(first_index) < len(findings):
+            self._settle_duplicates(statement, findings, first_index, by_waybill)
+        billed = map(first_index.__contains__, map(_by_waybill, of_period))
+        unbilled = sorted(compress(of_period, map(not_, billed)), key=_by_waybill)
+        for s in unbilled:
+            findings.append(self._not_billed(s))
         self.shipments_of_period = len(of_period)
         return findings
 
-    def _judge_lines(self, lines, by_waybill):
-        new = tuple.__new__
-        shipment_of = by_waybill.get
-        judged = self._judged
-        first_line: dict[str, int] = {}
-        first_of = first_line.setdefault
-        findings: list = []
-        append = findings.append
-        for index, (line_no, waybill_no, fields) in enumerate(lines):
-            if first_of(waybill_no, index) != index:
-                append(None)  # a repeat: settled once every line of the waybill is known
-                continue
-            s = shipment_of(waybill_no)
-            if s is None:
-                append(new(Finding, (waybill_no, UNKNOWN_DEPARTMENT, line_no, *self._unknown(fields))))
-                continue
-            # id(): the lines keep every LineFields alive, and hashing the tuple each time is slow
-            key = (
-                id(fields),
-                s.weight_g,
-                s.declared_value_fen,
-                s.province,
-                s.city,
-                s.county,
-                s.accepted_on,
-                s.cancelled,
-            )
-            judgement = judged.get(key)
-            if judgement is None:
-                judgement = judged[key] = self._judge(fields, s)
-            append(new(Finding, (waybill_no, s.department_code, line_no, *judgement)))
-        return findings, first_line
+    def _of_period(self, shipments: list[ShippedParcel]) -> list[ShippedParcel]:
+        """Handed over in the period and not cancelled (a set of the month's days keeps this in C)."""
+        first, days = self.period.first_day, (self.period.next_first_day - self.period.first_day).days
+        month = {first + timedelta(days=i) for i in range(days)}
+        handed_over = compress(shipments, map(month.__contains__, map(_accepted_on, shipments)))
+        return [s for s in handed_over if not s.cancelled]
 
-    def _settle_duplicates(self, lines, findings, first_line, by_waybill) -> None:
+    def _judge_lines(self, statement: Statement, by_waybill: dict[str, ShippedParcel]) -> Findings:
+        """One finding per line as if no waybill repeated; C-level map() calls, Python only per distinct
+        (line content, shipment profile), as a million lines hold a few thousand of those."""
+        shipments = list(map(by_waybill.get, statement.waybills, repeat(_NOT_OURS)))
+        keys = zip(map(id, statement.fields), map(_profile, shipments), strict=True)
+        fields_by_id = {id(f): f for f in dict.fromkeys(statement.fields)}
+        judgements = _Judgements(lambda key: self._judge(fields_by_id[key[0]], key[1]))
+        return Findings(
+            list(statement.waybills),
+            list(map(_department, shipments)),
+            list(statement.line_nos),
+            list(map(judgements.__getitem__, keys)),
+        )
+
+    def _settle_duplicates(self, statement, findings, first_index, by_waybill) -> None:
+        waybills, fields = statement.waybills, statement.fields
         repeats: dict[str, list[int]] = {}
-        for index, finding in enumerate(findings):
-            if finding is None:
-                waybill_no = lines[index].waybill_no
-                repeats.setdefault(waybill_no, [first_line[waybill_no]]).append(index)
+        firsts = map(first_index.__getitem__, waybills)
+        for i in compress(range(len(waybills)), map(ne, firsts, range(len(waybills)))):
+            repeats.setdefault(waybills[i], [first_index[waybills[i]]]).append(i)
         for waybill_no, indexes in repeats.items():
-            chosen = min(
-                indexes,
-                key=lambda i: (lines[i].fields.accepted_on, lines[i].fields.billed_fen, lines[i].fields, i),
-            )
-            s = by_waybill.get(waybill_no)
-            department = s.department_code if s else UNKNOWN_DEPARTMENT
+            chosen = min(indexes, key=lambda i: (fields[i].accepted_on, fields[i].billed_fen, fields[i], i))
+            s = by_waybill.get(waybill_no, _NOT_OURS)
             for i in indexes:
-                line_no, _, fields = lines[i]
                 if i == chosen:
-                    judgement = self._unknown(fields) if s is None else self._judge(fields, s)
+                    judgement = self._judge(fields[i], _profile(s))
                 else:
-                    judgement = self._duplicate(fields, lines[chosen].line_no)
-                findings[i] = Finding(waybill_no, department, line_no, *judgement)
+                    judgement = self._duplicate(fields[i], statement.line_nos[chosen])
+                findings[i] = Finding(waybill_no, _department(s), statement.line_nos[i], *judgement)
 
     # ---- judgements ---------------------------------------------------------------------------------
 
-    def _judge(self, fields: LineFields, s: ShippedParcel) -> Judgement:
+    def _judge(self, fields: LineFields, profile: tuple) -> Judgement:
+        if profile == _NOT_OURS_PROFILE:
+            return self._billed_for_nothing(fields, Code.UNKNOWN_WAYBILL, "我方没有寄出过这个邮件号")
+        s = _Profile(*profile)
         billed = fields.billed_fen
         if s.cancelled:
             return self._billed_for_nothing(fields, Code.CANCELLED_BUT_BILLED, "该邮件已取消，不应计费")
@@ -194,14 +212,6 @@ class Matcher:
     def _billed_for_nothing(self, fields: LineFields, code: Code, detail: str) -> Judgement:
         billed = fields.billed_fen
         return (fields.accepted_on, code.value, billed, 0, billed, detail, fields.weight_g, None, None)
-
-    def _unknown(self, fields: LineFields) -> Judgement:
-        judgement = self._judged.get(fields)
-        if judgement is None:
-            judgement = self._judged[fields] = self._billed_for_nothing(
-                fields, Code.UNKNOWN_WAYBILL, "我方没有寄出过这个邮件号"
-            )
-        return judgement
 
     def _duplicate(self, fields: LineFields, first_line_no: int) -> Judgement:
         return self._billed_for_nothing(fields, Code.DUPLICATE, f"与第 {first_line_no} 行重复计费")

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,13 +50,21 @@ class StatementLine(NamedTuple):
 
 @dataclass(frozen=True)
 class Statement:
-    lines: list[StatementLine]
+    """The lines as three parallel columns: a million small objects would cost more than the matching."""
+
+    line_nos: Sequence[int]  # the row numbers Excel shows
+    waybills: list[str]
+    fields: list[LineFields]
     filename: str
     file_format: str  # "csv" | "xlsx"
     encoding: str | None  # of a CSV file
     header_row: int
     declared_total_fen: int | None  # from the totals row, when there is one
     billed_fen: int  # the sum of the lines
+
+    @property
+    def lines(self) -> list[StatementLine]:
+        return [StatementLine(*line) for line in zip(self.line_nos, self.waybills, self.fields, strict=True)]
 
 
 def read_statement(
@@ -89,9 +98,9 @@ def read_statement(
 
 def _read_csv(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
     text, encoding = _decode(data)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+    lines = text.split("\n")  # a "\r" left at the end of a line is whitespace to every cell parser
     sep, layout = _find_csv_header(lines, accepted)
     collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
     body_start = layout.header_row  # index of the first line after the header
@@ -132,34 +141,38 @@ def _find_csv_header(lines: list[str], accepted: dict) -> tuple[str, Layout]:
 
 
 def _fast_rows(collector: _Collector, lines: list[str], start: int, sep: str) -> None:
-    """The common case: no quoting, waybill in the first column. Same results as `_Collector.rows`."""
-    cache_get = collector.cache.get
-    append = collector.lines.append
-    new_line = tuple.__new__
-    n = len(lines)
-    i = start
-    while i < n:
-        stop = min(n, i + PROGRESS_EVERY)
-        for row_no, line in enumerate(lines[i:stop], start=i + 1):
-            waybill_no, _, rest = line.partition(sep)
-            if (
-                waybill_no.isascii()
-                and waybill_no.isalnum()
-                and (waybill_no.isdigit() or waybill_no.isupper())
-            ):
-                fields = cache_get(rest)
-                if fields is None:
-                    fields = collector.parse_fields(
-                        row_no, collector.padded([waybill_no, *rest.split(sep)]), rest
-                    )
-                append(new_line(StatementLine, (row_no, waybill_no, fields)))
-            else:
-                collector.row(row_no, line.split(sep))
-                if collector.end_row is not None:  # the rest of the file goes the careful way
-                    collector.rows((j + 1, lines[j].split(sep)) for j in range(row_no, n))
-                    return
-        i = stop
-        collector.progress(stop - start)
+    """The common case: no quoting, waybill in the first column. Same results as `_Collector.rows`.
+
+    A chunk whose waybills are all plain digits goes through C-level map/dict calls only; each distinct
+    rest of line (everything after the waybill) is parsed once. Other chunks go row by row.
+    """
+    end = len(lines)
+    while end > start and not _plain_waybill(lines[end - 1].partition(sep)[0]):
+        end -= 1  # the totals row, notes and blank lines at the bottom
+    split = methodcaller("partition", sep)
+    for chunk_start in range(start, end, PROGRESS_EVERY):
+        chunk_end = min(end, chunk_start + PROGRESS_EVERY)
+        parts = list(map(split, lines[chunk_start:chunk_end]))
+        waybills = list(map(itemgetter(0), parts))
+        if not (all(map(str.isascii, waybills)) and all(map(str.isdigit, waybills))):
+            collector.rows((i + 1, lines[i].split(sep)) for i in range(chunk_start, chunk_end))
+            continue
+        rests = list(map(itemgetter(2), parts))
+        for rest in dict.fromkeys(rests).keys() - collector.cache.keys():
+            row = collector.padded([None, *rest.split(sep)])
+            try:
+                collector.parse_fields(0, row, rest)
+            except StatementError:  # parse again, knowing the row number for the message
+                collector.parse_fields(chunk_start + 1 + rests.index(rest), row, rest)
+        collector.extend(
+            range(chunk_start + 1, chunk_end + 1), waybills, list(map(collector.cache.__getitem__, rests))
+        )
+        collector.progress(chunk_end - start)
+    collector.rows((i + 1, lines[i].split(sep)) for i in range(end, len(lines)))
+
+
+def _plain_waybill(cell: str) -> bool:
+    return cell.isascii() and cell.isdigit()
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------
@@ -201,7 +214,9 @@ class _Collector:
     def __init__(self, layout: Layout, on_progress: Progress | None, total: int | None):
         self.layout = layout
         self.on_progress, self.total = on_progress, total
-        self.lines: list[StatementLine] = []
+        self.line_nos: list[int] = []
+        self.waybills: list[str] = []
+        self.fields: list[LineFields] = []
         self.cache: dict[object, LineFields] = {}
         self.declared_total_fen: int | None = None
         self.end_row: int | None = None  # the totals row; any line after it is an error
@@ -244,7 +259,16 @@ class _Collector:
             raise StatementError("为空", row=self.end_row, column=column)
         key = tuple(row[i] for i in self.other_cols)
         fields = self.cache.get(key) or self.parse_fields(row_no, row, key)
-        self.lines.append(StatementLine(row_no, waybill_no, fields))
+        self.line_nos.append(row_no)
+        self.waybills.append(waybill_no)
+        self.fields.append(fields)
+
+    def extend(self, line_nos: Iterable[int], waybills: list[str], fields: list[LineFields]) -> None:
+        if self.end_row is not None and waybills:
+            raise StatementError("为空", row=self.end_row, column=self.layout.title("waybill_no"))
+        self.line_nos.extend(line_nos)
+        self.waybills.extend(waybills)
+        self.fields.extend(fields)
 
     def _maybe_totals(self, row_no: int, row: Sequence[object]) -> None:
         """A row without a waybill ends the lines: the totals row, labelled 合计/总计 or not."""
@@ -295,10 +319,18 @@ class _Collector:
             self.on_progress(done, self.total)
 
     def statement(self, name: str, file_format: str, encoding: str | None) -> Statement:
-        if not self.lines:
+        if not self.waybills:
             raise StatementError("对账单中没有任何明细行")
-        billed = sum(line[2][8] for line in self.lines)
-        self.progress(self.total if self.total is not None else len(self.lines))
+        billed = sum(map(itemgetter(8), self.fields))
+        self.progress(self.total if self.total is not None else len(self.waybills))
         return Statement(
-            self.lines, name, file_format, encoding, self.layout.header_row, self.declared_total_fen, billed
+            self.line_nos,
+            self.waybills,
+            self.fields,
+            name,
+            file_format,
+            encoding,
+            self.layout.header_row,
+            self.declared_total_fen,
+            billed,
         )
