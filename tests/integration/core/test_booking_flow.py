@@ -80,8 +80,8 @@ class Stack:
             "order_no": d.order_no,
         }
 
-    async def settle(self, ids, *, timeout=40.0, done=("booked", "booking_failed")):
-        deadline = time.monotonic() + timeout
+    async def settle(self, ids, *, wait_s=40.0, done=("booked", "booking_failed")):
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             states = [await self.dispatch(i) for i in ids]
             if all(s["status"] in done for s in states):
@@ -141,7 +141,7 @@ FAULTS = [
 async def test_no_dispatch_lost_none_booked_twice_under_faults(stack, operation, mode):
     await stack.control("POST", "/faults", {"operation": operation, "mode": mode, "count": 3})
     ids = [(await stack.submit(f"F-{i}"))["id"] for i in range(6)]
-    states = await stack.settle(ids, done=("booked",), timeout=60)
+    states = await stack.settle(ids, done=("booked",), wait_s=60)
     orders = (await stack.control("GET", "/orders"))["orders"]
     assert len(orders) == len(ids) == len({o["order_no"] for o in orders})
     assert {s["waybill_no"] for s in states} == {o["waybill_no"] for o in orders}
