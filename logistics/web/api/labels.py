@@ -1,7 +1,225 @@
-"""Labels and handover manifests (staff)."""
+"""Labels and handover manifests (staff): thin handlers over logistics.service.printing."""
 
 from __future__ import annotations
 
+import functools
+import json
+from datetime import timedelta, timezone
+from functools import partial
+
 from aiohttp import web
 
+from labels import LABEL_SIZES, Origin, render_labels, render_manifest, render_zpl
+
+from ...domain.errors import InvalidInput
+from ...service import printing
+from ..auth import staff
+from ..errors import error_response
+from ..keys import CLOCK, ENGINE, SETTINGS
+from .dispatches import read_limited
+
 routes = web.RouteTableDef()
+PRINT_ROLES = ("dispatcher",)
+MAX_BODY = 256 * 1024
+THERMAL_SIZES = tuple(s for s in LABEL_SIZES if s != "a4")
+ZPL_DPI = ("203", "300")
+MAX_COURIER = 40
+_CHINA = timezone(timedelta(hours=8))  # the manifest shows the hall's local time
+
+
+def _explain_refusals(handler):
+    """A batch refused because some dispatches are not booked: 409 listing them."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except printing.NotBooked as e:
+            listed = [{"id": d.id, "case_no": d.case_no, "status": d.status.value} for d in e.refused]
+            return error_response(409, str(e), dispatches=listed)
+
+    return wrapped
+
+
+# ---- labels -------------------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/dispatches/{id}/label.pdf")
+@_explain_refusals
+async def label(request: web.Request) -> web.Response:
+    user = await staff(request, *PRINT_ROLES)
+    size, fmt, dpi = _label_query(request.query)
+    if fmt == "zpl":
+        render = partial(_zpl, dpi=dpi, size=size, **_hall(request))
+    else:
+        render = partial(_pdf, size=size, **_hall(request))
+    dispatch_id = request.match_info["id"]
+    content = await printing.print_label(
+        request.app[ENGINE], dispatch_id, render, actor=_actor(user), now=request.app[CLOCK].now()
+    )
+    if fmt == "zpl":
+        return web.Response(text=content, content_type="text/plain", headers=_no_store())
+    return _pdf_response(content, f"label-{dispatch_id}.pdf")
+
+
+@routes.post("/api/v1/labels")
+@_explain_refusals
+async def label_batch(request: web.Request) -> web.Response:
+    user = await staff(request, *PRINT_ROLES)
+    body = await _json_object(request)
+    ids = _ids(body)
+    size = body.get("size", "100x150")
+    if size not in LABEL_SIZES:
+        raise InvalidInput([("size", _one_of(LABEL_SIZES))])
+    content = await printing.print_labels(
+        request.app[ENGINE],
+        ids,
+        partial(_pdf, size=size, **_hall(request)),
+        actor=_actor(user),
+        now=request.app[CLOCK].now(),
+    )
+    return _pdf_response(content, f"labels-{len(ids)}.pdf")
+
+
+def _label_query(query) -> tuple[str, str, int]:
+    fmt = query.get("format", "pdf")
+    if fmt not in ("pdf", "zpl"):
+        raise InvalidInput([("format", _one_of(("pdf", "zpl")))])
+    sizes = THERMAL_SIZES if fmt == "zpl" else LABEL_SIZES
+    size = query.get("size", "100x150")
+    errors = [] if size in sizes else [("size", _one_of(sizes))]
+    dpi = query.get("dpi", "203")
+    if fmt == "zpl" and dpi not in ZPL_DPI:
+        errors.append(("dpi", _one_of(ZPL_DPI)))
+    if errors:
+        raise InvalidInput(errors)
+    return size, fmt, int(dpi) if dpi.isdigit() else 203
+
+
+# ---- handover manifests -------------------------------------------------------------------------
+
+
+@routes.post("/api/v1/manifests")
+@_explain_refusals
+async def manifest(request: web.Request) -> web.Response:
+    user = await staff(request, *PRINT_ROLES)
+    body = await _json_object(request)
+    ids, courier = _ids(body), _courier(body, required=False)
+    now = request.app[CLOCK].now()
+    render = partial(_manifest, origin=_hall(request)["origin"], courier=courier, at=now)
+    printed = await printing.print_manifest(
+        request.app[ENGINE], ids, render, courier=courier, actor=_actor(user), now=now
+    )
+    response = _pdf_response(printed.content, f"manifest-{printed.manifest_id}.pdf")
+    response.headers["X-Manifest-Id"] = printed.manifest_id
+    return response
+
+
+@routes.post("/api/v1/manifests/confirm")
+@_explain_refusals
+async def confirm(request: web.Request) -> web.Response:
+    user = await staff(request, *PRINT_ROLES)
+    body = await _json_object(request)
+    ids, courier = _ids(body), _courier(body, required=True)
+    manifest_id = body.get("manifest_id")
+    if manifest_id is not None and (not isinstance(manifest_id, str) or len(manifest_id) > 64):
+        raise InvalidInput([("manifest_id", "清单编号格式不对 (a string of at most 64 characters)")])
+    result = await printing.confirm_handover(
+        request.app[ENGINE],
+        ids,
+        courier=courier,
+        manifest_id=manifest_id,
+        actor=_actor(user),
+        now=request.app[CLOCK].now(),
+    )
+    return web.json_response(
+        {
+            "manifest_id": result.manifest_id,
+            "courier": courier,
+            "handed_over": [_brief(d) for d in result.handed_over],
+            "skipped": [_brief(d) for d in result.skipped],
+        }
+    )
+
+
+# ---- rendering (bound to the hall, run in a thread by the service) ------------------------------
+
+
+def _hall(request: web.Request) -> dict:
+    settings = request.app[SETTINGS]
+    public_url = settings.public_url or f"{request.scheme}://{request.host}"
+    return {"origin": Origin.from_mapping(settings.origin.model_dump()), "public_url": public_url}
+
+
+def _pdf(dispatches, *, size: str, origin: Origin, public_url: str) -> bytes:
+    return render_labels(dispatches, size, origin=origin, public_url=public_url)
+
+
+def _zpl(dispatches, *, dpi: int, size: str, origin: Origin, public_url: str) -> str:
+    return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
+
+
+def _manifest(dispatches, *, origin: Origin, courier: str, at) -> bytes:
+    return render_manifest(dispatches, origin=origin, courier=courier, at=at.astimezone(_CHINA))
+
+
+# ---- request parsing ----------------------------------------------------------------------------
+
+
+async def _json_object(request: web.Request) -> dict:
+    raw = await read_limited(request, MAX_BODY)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput([("body", "请求体不是有效的 JSON (body is not valid JSON)")]) from None
+    if not isinstance(body, dict):
+        raise InvalidInput([("body", "请求体必须是 JSON 对象 (body must be a JSON object)")])
+    return body
+
+
+def _ids(body: dict) -> list[str]:
+    ids = body.get("ids")
+    if not isinstance(ids, list):
+        raise InvalidInput([("ids", "必须是寄递单编号的数组 (a list of dispatch ids is required)")])
+    bad = [
+        (f"ids.{n}", "寄递单编号必须是非空字符串 (a non-empty string)")
+        for n, i in enumerate(ids)
+        if not isinstance(i, str) or not i.strip() or len(i) > 64
+    ]
+    if bad:
+        raise InvalidInput(bad)
+    return ids
+
+
+def _courier(body: dict, *, required: bool) -> str:
+    courier = body.get("courier", "")
+    if not isinstance(courier, str) or len(courier.strip()) > MAX_COURIER:
+        raise InvalidInput([("courier", f"揽收人姓名最多 {MAX_COURIER} 个字 (at most {MAX_COURIER} chars)")])
+    if required and not courier.strip():
+        raise InvalidInput([("courier", "请填写揽收人姓名 (courier is required)")])
+    return courier.strip()
+
+
+def _one_of(allowed) -> str:
+    listed = "、".join(allowed)
+    return f"必须是 {listed} 之一 (one of {', '.join(allowed)})"
+
+
+# ---- responses ----------------------------------------------------------------------------------
+
+
+def _actor(user) -> str:
+    return f"staff:{user.name}"
+
+
+def _brief(d) -> dict:
+    return {"id": d.id, "case_no": d.case_no, "waybill_no": d.waybill_no, "status": d.status.value}
+
+
+def _no_store() -> dict:
+    return {"Cache-Control": "no-store"}
+
+
+def _pdf_response(content: bytes, filename: str) -> web.Response:
+    headers = {**_no_store(), "Content-Disposition": f'inline; filename="{filename}"'}
+    return web.Response(body=content, content_type="application/pdf", headers=headers)
