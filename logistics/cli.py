@@ -36,6 +36,15 @@ def cmd_serve(args) -> None:
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None)
 
 
+def cmd_sandbox(args) -> None:
+    from adapters.sandbox import run_sandbox
+
+    from .logs import setup_logging
+
+    setup_logging("INFO")
+    run_sandbox(args.host, args.port, rate_limit_per_s=args.rate_limit)
+
+
 async def _users_add(settings: Settings, name: str, role: str) -> str:
     from .clock import SystemClock
     from .storage import users_repo
@@ -86,6 +95,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(func=cmd_serve)
+
+    sandbox = sub.add_parser("sandbox", help="run the EMS simulator alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second it accepts")
+    sandbox.set_defaults(func=cmd_sandbox)
 
     users = sub.add_parser("users", help="staff users").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="create a staff user and print its API token")
