@@ -309,6 +309,8 @@ class _Collector:
         return fields
 
     def _cell(self, parse: Callable[[object], object], raw: object, row_no: int, name: str):
+        if isinstance(raw, str):
+            raw = raw.strip()  # also the "\r" a CRLF file leaves on the last cell, which messages would show
         try:
             return parse(raw)
         except ValueError as e:
