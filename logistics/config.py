@@ -52,6 +52,30 @@ class Settings(BaseSettings):
     signature_window_s: int = 300
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    # ---- tracking, callbacks, citizen page (issue 5) ----
+    callback_url: str = ""
+    """The approval system's endpoint for delivered / delivery_failed / returned callbacks."""
+    callback_max_attempts: int = 10
+    callback_retry_base_s: float = 5.0
+    callback_timeout_s: float = 10.0
+    stuck_days: float = 3.0
+    scheduler: bool = True
+    scheduler_lease_s: float = 30.0
+    poll_tick_s: float = 15.0
+    poll_sweep_limit: int = 5000
+    poll_hold_s: float = 900.0
+    poll_batch: int = 50
+    poll_first_s: float = 600.0
+    """After booking, wait this long for pushes before the first poll."""
+    poll_out_for_delivery_s: float = 900.0
+    poll_active_s: float = 3600.0
+    poll_quiet_s: float = 6 * 3600.0
+    poll_quiet_after_s: float = 2 * 86400.0
+    poll_not_collected_s: float = 3 * 3600.0
+    poll_error_s: float = 300.0
+    tracking_max_age_days: float = 30.0
+    citizen_max_failures: int = 10
+    citizen_failure_window_s: float = 900.0
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
 from .job_kinds import CANCEL
+from .notifications import announce
 
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
 _CANCEL_LOCALLY = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
@@ -32,6 +33,7 @@ async def move(
     after, event = d.moved(to, at=at, actor=actor, cause=cause, **changes)
     if not await dispatch_repo.save_move(conn, d, after, event):
         raise Conflict("the dispatch changed meanwhile; reload and try again")
+    await announce(conn, d, after, at)  # tracking: SMS, callbacks, poll state in this transaction
     return after
 
 

@@ -18,6 +18,7 @@ from ..storage.db import create_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
 from .api import dispatches, labels
+from . import tracking_setup  # issue 5: tracking, callbacks, citizen page
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
@@ -38,6 +39,8 @@ def create_app(
     run_workers: bool = True,
     migrate: bool = True,
 ) -> web.Application:
+    callback_sender=None,
+    run_scheduler: bool | None = None,
     """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_UPLOAD)
@@ -47,9 +50,20 @@ def create_app(
     app[ENGINE] = engine
     app[COMMITTER] = GroupCommitter(engine)
     app[HEALTH_CHECKS] = {}
-    deps = Deps(engine, app[CLOCK], settings, carrier=carrier, notifier=notifier)
+    # ---- issue 5: tracking
+    if callback_sender is None and settings.callback_url:
+        from adapters.approval import HttpCallbackSender
+
+        callback_sender = HttpCallbackSender(settings.callback_timeout_s)
+    from adapters.ems_open.codes import OPCODE_STATUS
+
+    deps = Deps(
+        engine, app[CLOCK], settings, carrier=carrier, notifier=notifier,
+        callback_sender=callback_sender, known_codes=frozenset(OPCODE_STATUS),
+    )  # fmt: skip
+    # ---- end issue 5
     app[DEPS] = deps
-    job_handlers = {**booking.job_handlers(deps), **(handlers or {})}
+    job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s
@@ -71,6 +85,8 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
+    scheduler_on = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
+    tracking_setup.install(app, deps, run_scheduler=scheduler_on)  # issue 5
     app.add_routes(dispatches.routes)
     app.add_routes(labels.routes)
     if sandbox is not None:
@@ -85,11 +101,23 @@ def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
 
     from ..service.resilience import GuardedCarrier
 
-    sandbox = None
+    sandbox, notifier = None, None
     if settings.carrier == "sandbox":
         from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, create_sandbox_app
 
-        sandbox = create_sandbox_app(rate_limit_per_s=settings.sandbox_rate_per_s)
+        from adapters.sms import RecordingNotifier, sms_log_handler
+        from .api.tracking import PUSH_PATH
+
+        # issue 5: the simulator pushes scans to our own receiver; SMS are recorded, listed at
+        # /sandbox/_control/sms; pushes are verified with the simulator's keys.
+        sandbox = create_sandbox_app(
+            rate_limit_per_s=settings.sandbox_rate_per_s, subscribers=[f"{self_url}{PUSH_PATH}"]
+        )
+        notifier = RecordingNotifier()
+        sandbox.router.add_get("/_control/sms", sms_log_handler(notifier))
+        settings = settings.model_copy(
+            update={"carrier_sign_key": DEFAULT_SIGN_KEY, "carrier_sender_no": DEFAULT_SENDER_NO}
+        )
         kind, base_url, sender_no, sign_key = (
             settings.sandbox_protocol, f"{self_url}/sandbox", DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY,
         )  # fmt: skip
@@ -104,4 +132,4 @@ def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
     )
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": self_url})
-    return create_app(settings, carrier=guarded, sandbox=sandbox)
+    return create_app(settings, carrier=guarded, sandbox=sandbox, notifier=notifier)

@@ -1,0 +1,87 @@
+"""Signed callbacks to the approval system when a dispatch is delivered, fails delivery or comes back.
+
+Each callback carries the notice id as `event_id`, so the receiver can drop a repeat; it is sent by a
+durable job with backoff and dead-lettered for staff after `callback_max_attempts`."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta, timezone
+from typing import NoReturn, Protocol
+
+from ..domain.signing import sign_headers
+from ..jobs.queue import Job
+from ..jobs.worker import GiveUp, RetryLater
+from ..storage import dispatch_repo, tracking_repo
+from .deps import Deps
+
+CALLBACK = "callback"
+CHINA = timezone(timedelta(hours=8))
+
+
+class CallbackSender(Protocol):
+    """POSTs a body to the approval system; returns the HTTP status, raises OSError when unreachable."""
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+
+def callback_body(notice, d) -> dict:
+    return {
+        "event_id": notice.id,
+        "dispatch_id": d.id,
+        "case_no": d.case_no,
+        "status": notice.kind,
+        "waybill_no": d.waybill_no,
+        "time": notice.event_time.astimezone(CHINA).isoformat(),
+        "reason": d.reason if notice.kind != "delivered" else "",
+    }
+
+
+def retry_delay_s(attempts: int, base_s: float, cap_s: float = 3600.0) -> float:
+    ceiling = min(cap_s, base_s * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+async def handle_callback(job: Job, deps: Deps) -> None:
+    s = deps.settings
+    async with deps.engine.connect() as conn:
+        notice = await tracking_repo.get_notice(conn, job.payload["notice_id"])
+        d = await dispatch_repo.get(conn, notice.dispatch_id) if notice else None
+    if notice is None or d is None or notice.sent_at is not None:
+        return
+    if not s.callback_url or deps.callback_sender is None:
+        return await _finish(deps, notice.id, "skipped: no callback_url configured")
+    secret = s.clients.get(d.client_id)
+    if not secret:
+        raise GiveUp(f"no shared secret for client {d.client_id}")
+    body = json.dumps(callback_body(notice, d), ensure_ascii=False).encode()
+    headers = {
+        **sign_headers(d.client_id, secret, body, int(deps.clock.now().timestamp())),
+        "Content-Type": "application/json",
+    }
+    try:
+        status = await deps.callback_sender.post(s.callback_url, body, headers)
+    except OSError as e:
+        _retry_or_give_up(job, deps, f"approval system unreachable: {e}")
+    if not 200 <= status < 300:
+        _retry_or_give_up(job, deps, f"approval system answered HTTP {status}")
+    await _finish(deps, notice.id, f"delivered: HTTP {status}")
+
+
+def _retry_or_give_up(job: Job, deps: Deps, error: str) -> NoReturn:
+    if job.attempts >= deps.settings.callback_max_attempts:
+        raise GiveUp(error)
+    raise RetryLater(error, retry_delay_s(job.attempts, deps.settings.callback_retry_base_s))
+
+
+async def _finish(deps: Deps, notice_id: str, outcome: str) -> None:
+    async with deps.engine.begin() as conn:
+        await tracking_repo.finish_notice(conn, notice_id, now=deps.clock.now(), outcome=outcome)
+
+
+def job_handlers(deps: Deps) -> dict:
+    async def callback(job: Job) -> None:
+        await handle_callback(job, deps)
+
+    return {CALLBACK: callback}

@@ -1,0 +1,88 @@
+"""The citizen's view of one parcel: found by waybill or case number plus the phone's last four digits,
+with names and phone numbers masked, in Simplified Chinese."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.masking import mask_name, mask_phone
+from ..storage import dispatch_repo, tracking_repo
+
+CHINA = timezone(timedelta(hours=8))
+
+STATUS_TEXT = {
+    "received": "已受理，待寄出",
+    "booking": "正在下单",
+    "booked": "已下单，待揽收",
+    "booking_failed": "下单异常，工作人员处理中",
+    "label_printed": "已打印面单，待揽收",
+    "handed_over": "已交寄",
+    "in_transit": "运输中",
+    "out_for_delivery": "派送中",
+    "delivered": "已签收",
+    "delivery_failed": "投递未成功",
+    "returning": "退回中",
+    "returned": "已退回",
+    "cancelled": "已取消",
+    "awaiting_pickup": "待窗口自取",
+    "picked_up": "已自取",
+}
+
+_DIGITS = re.compile(r"\d{7,}")
+
+
+def _cn(t) -> str:
+    return t.astimezone(CHINA).isoformat(timespec="seconds")
+
+
+def scrub(text: str, names: tuple[str, ...]) -> str:
+    """Carrier texts may name the signer or a courier's phone: mask both."""
+    text = _DIGITS.sub(lambda m: mask_phone(m.group()), text or "")
+    for name in names:
+        if name and len(name) > 1:
+            text = text.replace(name, mask_name(name))
+    return text
+
+
+def valid_query(waybill_no: str, case_no: str, phone_last4: str) -> bool:
+    return bool(waybill_no or case_no) and len(phone_last4) == 4 and phone_last4.isdigit()
+
+
+async def lookup(
+    conn: AsyncConnection, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
+) -> dict | None:
+    row = await tracking_repo.find_for_citizen(
+        conn, phone_last4=phone_last4, waybill_no=waybill_no or None, case_no=None if waybill_no else case_no
+    )
+    if row is None:
+        return None
+    d = dispatch_repo.to_domain(row)
+    names = (d.recipient.name,)
+    scans = await tracking_repo.events_for(conn, d.waybill_no) if d.waybill_no else []
+    return {
+        "status": d.status.value,
+        "status_text": STATUS_TEXT.get(d.status.value, d.status.value),
+        "waybill_no": d.waybill_no,
+        "case_no": d.case_no,
+        "carrier": "中国邮政 EMS",
+        "matter_name": d.matter_name,
+        "department_name": d.department_name,
+        "completed_at": _cn(d.completed_at),
+        "recipient": {"name": mask_name(d.recipient.name), "phone": mask_phone(d.recipient.phone)},
+        "destination": f"{d.address.province}{d.address.city}{d.address.county}{d.address.town}",
+        "reason": scrub(d.reason, names) if d.status.value in ("delivery_failed", "returned") else "",
+        "updated_at": _cn(d.updated_at or d.created_at),
+        "events": [
+            {
+                "time": _cn(s.time),
+                "status": s.status,
+                "status_text": STATUS_TEXT.get(s.status, s.status),
+                "description": scrub(s.description, names),
+                "location": scrub(s.location, names),
+            }
+            for s in scans
+        ],
+    }

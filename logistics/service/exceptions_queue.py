@@ -1,0 +1,69 @@
+"""The staff's exceptions queue: what needs a person, with its reason and how long it has waited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..jobs import queue
+from ..storage import dispatch_repo, tracking_repo
+
+STUCK_STATUSES = ["booked", "label_printed", "handed_over", "in_transit", "out_for_delivery", "returning"]
+ATTENTION = {
+    "delivery_failed": "投递未成功",
+    "returned": "邮件已退回",
+    "booking_failed": "下单失败",
+}
+
+
+def _item(kind: str, d, since: datetime, now: datetime, reason: str, **extra) -> dict:
+    return {
+        "kind": kind,
+        "dispatch_id": d.id if d else None,
+        "case_no": d.case_no if d else None,
+        "waybill_no": d.waybill_no if d else None,
+        "status": d.status.value if d else None,
+        "reason": reason,
+        "since": since.isoformat(),
+        "age_s": int((now - since).total_seconds()),
+        **extra,
+    }
+
+
+async def list_exceptions(conn: AsyncConnection, *, now: datetime, stuck_days: float) -> list[dict]:
+    out = []
+    cutoff = now - timedelta(days=stuck_days)
+    for row in await tracking_repo.quiet_parcels(conn, STUCK_STATUSES, cutoff):
+        d = dispatch_repo.to_domain(row)
+        days = (now - row.last_seen).total_seconds() / 86400
+        out.append(_item("stuck", d, row.last_seen, now, f"{days:.1f} 天无扫描记录"))
+    found, _ = await dispatch_repo.search(conn, status=",".join(ATTENTION), limit=500)
+    for d in found:
+        since = d.updated_at or d.created_at
+        out.append(_item(d.status.value, d, since, now, d.reason or ATTENTION[d.status.value]))
+    for job in await queue.list_jobs(conn, queue.DEAD):
+        dispatch_id = await _dispatch_of(conn, job["payload"])
+        d = await dispatch_repo.get(conn, dispatch_id) if dispatch_id else None
+        out.append(
+            _item(
+                "dead_job",
+                d,
+                job["updated_at"],
+                now,
+                job["last_error"][:300] or "重试次数已用尽",
+                job_id=job["id"],
+                job_kind=job["kind"],
+                attempts=job["attempts"],
+            )
+        )
+    return sorted(out, key=lambda item: -item["age_s"])
+
+
+async def _dispatch_of(conn: AsyncConnection, payload: dict) -> str | None:
+    if "dispatch_id" in payload:
+        return payload["dispatch_id"]
+    if "notice_id" in payload:
+        notice = await tracking_repo.get_notice(conn, payload["notice_id"])
+        return notice.dispatch_id if notice else None
+    return None

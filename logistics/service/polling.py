@@ -1,0 +1,124 @@
+"""Adaptive carrier polling: often when a parcel is out for delivery, rarely when quiet, never after
+it is delivered or returned or too old. The scheduler only picks due parcels and queues batches; the
+durable queue's workers call the carrier (through its rate limiter) and record what they find."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..domain.status import TERMINAL, Status
+from ..jobs import queue
+from ..jobs.queue import Job
+from ..ports import CarrierError, NotSupported
+from ..storage import tracking_repo
+from . import tracking
+from .deps import Deps
+
+log = logging.getLogger("certpost.polling")
+
+TRACK_POLL = "track_poll"
+_NOT_COLLECTED = frozenset({Status.BOOKED, Status.LABEL_PRINTED})
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    out_for_delivery_s: float = 900.0
+    active_s: float = 3600.0
+    quiet_s: float = 6 * 3600.0
+    quiet_after_s: float = 2 * 86400.0
+    not_collected_s: float = 3 * 3600.0
+    max_age_s: float = 30 * 86400.0
+    error_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, s) -> PollPolicy:
+        return cls(
+            out_for_delivery_s=s.poll_out_for_delivery_s, active_s=s.poll_active_s, quiet_s=s.poll_quiet_s,
+            quiet_after_s=s.poll_quiet_after_s, not_collected_s=s.poll_not_collected_s,
+            max_age_s=s.tracking_max_age_days * 86400.0, error_s=s.poll_error_s,
+        )  # fmt: skip
+
+
+def next_poll_in(
+    status: Status, *, now: datetime, started_at: datetime, last_event_at: datetime | None, policy: PollPolicy
+) -> float | None:
+    """Seconds until the next poll of one parcel, or None to stop following it."""
+    if status in TERMINAL or (now - started_at).total_seconds() > policy.max_age_s:
+        return None
+    if status is Status.OUT_FOR_DELIVERY:
+        return policy.out_for_delivery_s
+    if status in _NOT_COLLECTED and last_event_at is None:
+        return policy.not_collected_s
+    quiet_for = (now - (last_event_at or started_at)).total_seconds()
+    return policy.quiet_s if quiet_for > policy.quiet_after_s else policy.active_s
+
+
+def batch_size(deps: Deps) -> int:
+    """Small enough that one batch finishes well inside a job lease at the carrier's rate."""
+    s = deps.settings
+    if s.carrier_rate_per_s:
+        return max(1, min(s.poll_batch, int(s.carrier_rate_per_s * s.job_lease_s / 4)))
+    return s.poll_batch
+
+
+async def schedule_due(deps: Deps, *, limit: int | None = None) -> int:
+    """Queue poll jobs for the parcels that are due (the scheduler calls this on one instance)."""
+    s, now, size = deps.settings, deps.clock.now(), batch_size(deps)
+    async with deps.engine.begin() as conn:
+        due = await tracking_repo.take_due(
+            conn,
+            now=now,
+            limit=limit or s.poll_sweep_limit,
+            hold_s=s.poll_hold_s,
+            first_poll_s=s.poll_first_s,
+        )
+        for i in range(0, len(due), size):
+            await queue.enqueue(conn, TRACK_POLL, {"waybills": due[i : i + size]}, now=now, max_attempts=3)
+    return len(due)
+
+
+async def _track(deps: Deps, waybill_no: str):
+    try:
+        return await deps.carrier.track(waybill_no)
+    except NotSupported:
+        raise
+    except CarrierError as e:
+        log.info("trace failed: %s", type(e).__name__)
+        return None
+
+
+async def handle_poll(job: Job, deps: Deps) -> None:
+    waybills: list[str] = job.payload["waybills"]
+    results = await asyncio.gather(*(_track(deps, wb) for wb in waybills))
+    policy, now = PollPolicy.from_settings(deps.settings), deps.clock.now()
+    async with deps.engine.begin() as conn:
+        found = [e for events in results if events for e in events]
+        await tracking.record(conn, found, now=now, source="poll", known_codes=deps.known_codes)
+        states = await tracking_repo.get_many(conn, waybills)
+        statuses = await tracking_repo.statuses_by_waybill(conn, waybills)
+        for wb, events in zip(waybills, results, strict=True):
+            state, status = states.get(wb), statuses.get(wb)
+            if state is None or status is None:
+                continue
+            if events is None:
+                delay = policy.error_s
+            else:
+                delay = next_poll_in(
+                    Status(status), now=now, started_at=state.started_at, last_event_at=state.last_event_at,
+                    policy=policy,
+                )  # fmt: skip
+            at = None if delay is None else now + timedelta(seconds=delay)
+            await tracking_repo.polled(conn, state.dispatch_id, now=now, next_poll_at=at)
+
+
+def job_handlers(deps: Deps) -> dict:
+    if deps.carrier is None:
+        return {}
+
+    async def poll(job: Job) -> None:
+        await handle_poll(job, deps)
+
+    return {TRACK_POLL: poll}

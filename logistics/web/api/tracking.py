@@ -1,0 +1,127 @@
+"""Tracking over HTTP: the EMS push receiver, the citizen lookup, and the staff's exceptions queue."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from adapters.ems_open.push import InvalidPush, parse_trace_push, push_answer
+
+from ...domain.errors import Conflict, NotFound
+from ...jobs import queue
+from ...service import citizen, tracking
+from ...service.exceptions_queue import list_exceptions
+from ...storage import tracking_repo
+from ..auth import staff
+from ..citizen.limiter import FailureLimiter
+from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
+
+log = logging.getLogger("certpost.tracking")
+
+routes = web.RouteTableDef()
+CITIZEN_LIMITER = web.AppKey("citizen_limiter", FailureLimiter)
+PUSH_PATH = "/api/v1/carriers/ems/push"
+MAX_PUSH_BYTES = 256 * 1024
+NOT_FOUND = {"error": "未找到邮件，请核对单号和手机号后4位"}
+
+
+def _wake(request: web.Request) -> None:
+    if WORKERS in request.app:
+        request.app[WORKERS].wake()
+
+
+@routes.post(PUSH_PATH)
+async def ems_push(request: web.Request) -> web.Response:
+    """EMS 040002: answer in EMS's format; a non-success code makes EMS push again."""
+    settings, deps = request.app[SETTINGS], request.app[DEPS]
+    sender_no = settings.carrier_sender_no
+    body: bytes | dict = await request.content.read(MAX_PUSH_BYTES + 1)
+    if request.content_type == "application/x-www-form-urlencoded":  # EMS may post form fields
+        body = dict(parse_qsl(body.decode("utf-8", "replace")))
+    try:
+        push = parse_trace_push(body, sign_key=settings.carrier_sign_key, sender_no=sender_no)
+    except InvalidPush as e:
+        await _count(request, "push.rejected")
+        log.warning("rejected EMS push: %s", e)
+        return web.json_response(push_answer("", sender_no, ok=False, message=str(e)), status=400)
+    try:
+        async with request.app[ENGINE].begin() as conn:
+            await tracking.record(
+                conn,
+                list(push.events),
+                now=request.app[CLOCK].now(),
+                source="push",
+                known_codes=deps.known_codes,
+            )
+    except Conflict:
+        return web.json_response(push_answer(push.serial_no, sender_no, ok=False, message="请重试"))
+    _wake(request)
+    return web.json_response(push_answer(push.serial_no, sender_no))
+
+
+async def _count(request: web.Request, name: str) -> None:
+    async with request.app[ENGINE].begin() as conn:
+        await tracking_repo.count(conn, {name: 1})
+
+
+@routes.get("/api/v1/track")
+async def track(request: web.Request) -> web.Response:
+    q = request.query
+    waybill_no, case_no = q.get("waybill_no", "").strip(), q.get("case_no", "").strip()
+    phone_last4 = q.get("phone_last4", "").strip()
+    limiter, address, now = request.app[CITIZEN_LIMITER], request.remote or "?", time.monotonic()
+    wait = limiter.retry_after(address, now)
+    if wait is not None:
+        return web.json_response(
+            {"error": "查询过于频繁，请稍后再试"}, status=429, headers={"Retry-After": str(int(wait) + 1)}
+        )
+    found = None
+    if citizen.valid_query(waybill_no, case_no, phone_last4) and len(waybill_no) <= 32 and len(case_no) <= 64:
+        async with request.app[ENGINE].connect() as conn:
+            found = await citizen.lookup(
+                conn, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
+            )
+    if found is None:
+        limiter.failed(address, now)
+        return web.json_response(NOT_FOUND, status=404, headers={"Cache-Control": "no-store"})
+    return web.json_response(found, headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/api/v1/exceptions")
+async def exceptions(request: web.Request) -> web.Response:
+    await staff(request, "dispatcher")
+    settings = request.app[SETTINGS]
+    async with request.app[ENGINE].connect() as conn:
+        items = await list_exceptions(conn, now=request.app[CLOCK].now(), stuck_days=settings.stuck_days)
+    kinds: dict[str, int] = {}
+    for item in items:
+        kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
+    return web.json_response({"total": len(items), "counts": kinds, "exceptions": items})
+
+
+@routes.post("/api/v1/jobs/{id}/retry")
+async def retry_job(request: web.Request) -> web.Response:
+    user = await staff(request, "admin")
+    try:
+        job_id = int(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no such dead-lettered job") from None
+    async with request.app[ENGINE].begin() as conn:
+        if not await queue.retry_dead(conn, job_id, now=request.app[CLOCK].now()):
+            raise NotFound("no such dead-lettered job")
+    log.info("job %s put back in the queue by %s", job_id, user.name)
+    _wake(request)
+    return web.json_response({"id": job_id, "state": queue.PENDING}, status=202)
+
+
+@routes.get("/api/v1/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    await staff(request, "admin")
+    async with request.app[ENGINE].connect() as conn:
+        counters = await tracking_repo.read_counters(conn)
+        jobs = await queue.counts(conn)
+        active = await tracking_repo.active_count(conn)
+    return web.json_response({"counters": counters, "jobs": jobs, "tracking_active": active})
