@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..storage.tables import jobs
@@ -40,29 +41,34 @@ async def enqueue(
     dedupe_key: str | None = None,
     delay_s: float = 0.0,
 ) -> None:
-    """Add a job. With a dedupe_key, an unfinished job with the same key is kept instead."""
-    if dedupe_key is not None:
-        existing = await conn.scalar(
-            select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key, jobs.c.state.in_([PENDING, RUNNING]))
-        )
-        if existing is not None:
-            return
-        # A finished job's key is released so the same work can be asked for again later.
-        await conn.execute(update(jobs).where(jobs.c.dedupe_key == dedupe_key).values(dedupe_key=None))
-    await conn.execute(
-        insert(jobs).values(
-            kind=kind,
-            payload=payload,
-            dedupe_key=dedupe_key,
-            state=PENDING,
-            attempts=0,
-            max_attempts=max_attempts,
-            run_after=now + timedelta(seconds=delay_s),
-            last_error="",
-            created_at=now,
-            updated_at=now,
-        )
+    """Add a job. With a dedupe_key, an unfinished job with the same key is kept instead (a job
+    releases its key when it finishes, so the same work can be asked for again later)."""
+    await enqueue_many(
+        conn, [(kind, payload, dedupe_key)], now=now, max_attempts=max_attempts, delay_s=delay_s
     )
+
+
+async def enqueue_many(
+    conn: AsyncConnection,
+    new_jobs: list[tuple[str, dict, str | None]],
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    delay_s: float = 0.0,
+) -> None:
+    """Add (kind, payload, dedupe_key) jobs in one statement."""
+    if not new_jobs:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    run_after = now + timedelta(seconds=delay_s)
+    rows = [
+        dict(
+            kind=kind, payload=payload, dedupe_key=key, state=PENDING, attempts=0, max_attempts=max_attempts,
+            run_after=run_after, lease_until=None, locked_by=None, last_error="", created_at=now, updated_at=now,
+        )
+        for kind, payload, key in new_jobs
+    ]  # fmt: skip
+    await conn.execute(dialect.insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
 
 
 def _claimable(now: datetime, kinds: list[str]):
@@ -111,7 +117,7 @@ async def complete(conn: AsyncConnection, job: Job, *, worker: str, now: datetim
     result = await conn.execute(
         update(jobs)
         .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
-        .values(state=DONE, lease_until=None, updated_at=now)
+        .values(state=DONE, lease_until=None, dedupe_key=None, updated_at=now)
     )
     return result.rowcount == 1
 
@@ -136,10 +142,12 @@ async def fail(
     dead = permanent or job.attempts >= job.max_attempts
     delay = retry_after_s if retry_after_s is not None else backoff_s(job.attempts)
     state = DEAD if dead else PENDING
+    released = {"dedupe_key": None} if dead else {}
     await conn.execute(
         update(jobs)
         .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
         .values(
+            **released,
             state=state,
             run_after=now + timedelta(seconds=delay),
             lease_until=None,

@@ -35,6 +35,10 @@ class GiveUp(Exception):
 
 @dataclass
 class WorkerPool:
+    """One feeder task claims due jobs (as many as there are idle workers, in one transaction) and
+    hands them to `concurrency` worker tasks. Idle, it polls every `idle_poll_s`, or sooner when
+    woken by a commit that enqueued work."""
+
     engine: AsyncEngine
     clock: Clock
     handlers: dict[str, Handler]
@@ -45,18 +49,19 @@ class WorkerPool:
     def __post_init__(self):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._idle = asyncio.Semaphore(self.concurrency)
+        self._ready: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
 
     def wake(self) -> None:
-        """Called after a commit that enqueued work, so it starts without waiting for the next poll."""
         self._wake.set()
 
     async def start(self) -> None:
         if not self.handlers:
             return
-        self._tasks = [
-            asyncio.create_task(self._loop(f"{self.name}-{i}"), name=f"worker-{i}")
-            for i in range(self.concurrency)
+        self._tasks = [asyncio.create_task(self._feed(), name="job-feeder")]
+        self._tasks += [
+            asyncio.create_task(self._work(), name=f"worker-{i}") for i in range(self.concurrency)
         ]
 
     async def stop(self) -> None:
@@ -67,31 +72,58 @@ class WorkerPool:
                 await t
         self._tasks = []
 
-    async def _loop(self, worker: str) -> None:
+    async def _feed(self) -> None:
         while True:
+            await self._idle.acquire()
+            free = 1
+            while not self._idle.locked():  # take every idle worker's slot: one claim for all of them
+                await self._idle.acquire()
+                free += 1
             try:
-                ran = await self.run_one(worker)
+                jobs = await self.claim(free)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be briefly unavailable; keep the worker alive
-                log.exception("worker loop error")
-                ran = False
-            if not ran:
+            except Exception:  # the database may be briefly unavailable; keep feeding
+                log.exception("claiming jobs failed")
+                jobs = []
+            for job in jobs:
+                self._ready.put_nowait(job)
+            for _ in range(free - len(jobs)):
+                self._idle.release()
+            if not jobs:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
 
-    async def run_one(self, worker: str) -> bool:
+    async def _work(self) -> None:
+        while True:
+            job = await self._ready.get()
+            try:
+                await self._run(job, self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("recording a job outcome failed; its lease will run out")
+            finally:
+                self._idle.release()
+
+    async def claim(self, limit: int) -> list[Job]:
         async with self.engine.begin() as conn:
-            claimed = await queue.claim(
-                conn, worker=worker, now=self.clock.now(), lease_s=self.lease_s, kinds=list(self.handlers)
+            return await queue.claim(
+                conn,
+                worker=self.name,
+                now=self.clock.now(),
+                lease_s=self.lease_s,
+                kinds=list(self.handlers),
+                limit=limit,
             )
-        if not claimed:
-            return False
-        job = claimed[0]
-        self._wake.set()  # there may be more: let an idle sibling look
-        await self._run(job, worker)
-        return True
+
+    async def run_one(self) -> bool:
+        """Claim and run one job in this task (tests and tools)."""
+        jobs = await self.claim(1)
+        for job in jobs:
+            await self._run(job, self.name)
+        return bool(jobs)
 
     async def _run(self, job: Job, worker: str) -> None:
         retry_after, permanent = None, False

@@ -17,9 +17,23 @@ from .views import dispatch_json
 
 
 @dataclass(frozen=True)
+class IntakeRequest:
+    dispatch: Dispatch
+    request_hash: str
+    now: datetime
+    auto_book: bool
+    max_attempts: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.dispatch.client_id, self.dispatch.case_no
+
+
+@dataclass(frozen=True)
 class IntakeResult:
     created: bool
     response: dict
+    queued: bool = False  # a job was enqueued: wake the workers
 
 
 def initial_moves(d: Dispatch, now: datetime) -> tuple[Dispatch, list[AuditEvent]]:
@@ -31,34 +45,67 @@ def initial_moves(d: Dispatch, now: datetime) -> tuple[Dispatch, list[AuditEvent
     return d, events
 
 
-async def record_intake(
-    conn: AsyncConnection,
-    d: Dispatch,
-    *,
-    request_hash: str,
-    now: datetime,
-    auto_book: bool,
-    max_attempts: int,
-) -> IntakeResult:
+def _booking_job(d: Dispatch) -> tuple[str, dict, str]:
+    return BOOK, {"dispatch_id": d.id}, f"book:{d.id}"
+
+
+def _wants_booking(req: IntakeRequest, d: Dispatch) -> bool:
+    return req.auto_book and d.status is Status.RECEIVED and d.needs_carrier
+
+
+def _replay(req: IntakeRequest, stored_hash: str, stored_response: dict) -> IntakeResult:
+    if stored_hash != req.request_hash:
+        raise Conflict(f"case_no {req.dispatch.case_no} was already received with different content")
+    return IntakeResult(False, stored_response)
+
+
+async def record_intake(conn: AsyncConnection, req: IntakeRequest) -> IntakeResult:
     """Insert the dispatch, its audit trail and its booking job in the caller's transaction.
 
     A replay with the same content returns the first response; different content is a Conflict."""
-    d, events = initial_moves(d, now)
+    d, events = initial_moves(req.dispatch, req.now)
     response = dispatch_json(d)
-    if await dispatch_repo.insert_new(conn, d, request_hash=request_hash, response=response):
-        for event in events:
-            await dispatch_repo.add_event(conn, d.id, event)
-        if auto_book and d.status is Status.RECEIVED and d.needs_carrier:
-            await queue.enqueue(
-                conn,
-                BOOK,
-                {"dispatch_id": d.id},
-                now=now,
-                max_attempts=max_attempts,
-                dedupe_key=f"book:{d.id}",
-            )
-        return IntakeResult(True, response)
-    stored = await dispatch_repo.find_by_case(conn, d.client_id, d.case_no)
-    if stored.request_hash != request_hash:
-        raise Conflict(f"case_no {d.case_no} was already received with different content")
-    return IntakeResult(False, stored.response)
+    if await dispatch_repo.insert_new(conn, d, request_hash=req.request_hash, response=response):
+        await dispatch_repo.add_events(conn, [(d.id, e) for e in events])
+        queued = _wants_booking(req, d)
+        if queued:
+            await queue.enqueue_many(conn, [_booking_job(d)], now=req.now, max_attempts=req.max_attempts)
+        return IntakeResult(True, response, queued)
+    return _replay(req, *await dispatch_repo.find_by_case(conn, *req.key))
+
+
+async def record_intake_batch(
+    conn: AsyncConnection, reqs: list[IntakeRequest]
+) -> list[IntakeResult | Exception]:
+    """The same as `record_intake` for many requests in a few multi-row statements (group commit).
+
+    A case that another process inserts meanwhile makes the insert fail; the caller then falls back
+    to `record_intake` one by one."""
+    stored = await dispatch_repo.find_many_by_case(conn, {r.key for r in reqs})
+    creator: dict[tuple[str, str], int] = {}
+    new, events, jobs, queued = [], [], [], set()
+    for i, req in enumerate(reqs):
+        if req.key in stored or req.key in creator:
+            continue
+        d, moves = initial_moves(req.dispatch, req.now)
+        creator[req.key] = i
+        stored[req.key] = (req.request_hash, dispatch_json(d))
+        new.append((d, req.request_hash, stored[req.key][1]))
+        events += [(d.id, e) for e in moves]
+        if _wants_booking(req, d):
+            jobs.append(_booking_job(d))
+            queued.add(i)
+    await dispatch_repo.insert_many(conn, new)
+    await dispatch_repo.add_events(conn, events)
+    if jobs:
+        await queue.enqueue_many(conn, jobs, now=reqs[0].now, max_attempts=reqs[0].max_attempts)
+    results: list[IntakeResult | Exception] = []
+    for i, req in enumerate(reqs):
+        if creator.get(req.key) == i:
+            results.append(IntakeResult(True, stored[req.key][1], i in queued))
+            continue
+        try:
+            results.append(_replay(req, *stored[req.key]))
+        except Conflict as e:
+            results.append(e)
+    return results

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from ..domain.model import Address, AuditEvent, Dispatch, Item, Party
 
-from ..domain.model import AuditEvent, Dispatch
+
+def party_json(p: Party) -> dict:
+    return {"name": p.name, "phone": p.phone}
+
+
+def address_json(a: Address) -> dict:
+    return {
+        "province": a.province, "city": a.city, "county": a.county, "town": a.town, "detail": a.detail,
+        "postcode": a.postcode,
+    }  # fmt: skip
+
+
+def item_json(i: Item) -> dict:
+    return {"kind": i.kind, "title": i.title, "number": i.number, "copies": i.copies}
 
 
 def dispatch_json(d: Dispatch) -> dict:
@@ -21,10 +34,10 @@ def dispatch_json(d: Dispatch) -> dict:
         "matter_code": d.matter_code,
         "department_code": d.department_code,
         "department_name": d.department_name,
-        "recipient": asdict(d.recipient),
-        "address": asdict(d.address),
+        "recipient": party_json(d.recipient),
+        "address": address_json(d.address),
         "village_point_code": d.village_point_code,
-        "items": [asdict(i) for i in d.items],
+        "items": [item_json(i) for i in d.items],
         "weight_g": d.weight_g,
         "declared_value_fen": d.declared_value_fen,
         "completed_at": d.completed_at.isoformat(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import func, insert, or_, select, update
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.masking import phone_last4
 from ..domain.model import Address, AuditEvent, DeliveryMethod, Direction, Dispatch, Item, Party
 from ..domain.status import Status
+from ..service.views import address_json, item_json, party_json
 from .tables import dispatch_events, dispatches
 
 
@@ -20,9 +20,9 @@ def _payload(d: Dispatch) -> dict:
         "matter_name": d.matter_name,
         "matter_code": d.matter_code,
         "department_name": d.department_name,
-        "recipient": asdict(d.recipient),
-        "address": asdict(d.address),
-        "items": [asdict(i) for i in d.items],
+        "recipient": party_json(d.recipient),
+        "address": address_json(d.address),
+        "items": [item_json(i) for i in d.items],
         "weight_g": d.weight_g,
         "declared_value_fen": d.declared_value_fen,
         "completed_at": d.completed_at.isoformat(),
@@ -63,29 +63,55 @@ def _insert_ignoring_duplicates(conn: AsyncConnection):
     return dialect.insert(dispatches).on_conflict_do_nothing(index_elements=["client_id", "case_no"])
 
 
+def _row(d: Dispatch, request_hash: str, response: dict) -> dict:
+    return dict(
+        id=d.id,
+        client_id=d.client_id,
+        case_no=d.case_no,
+        request_hash=request_hash,
+        payload=_payload(d),
+        response=response,
+        status=d.status.value,
+        direction=d.direction.value,
+        delivery_method=d.delivery_method.value,
+        department_code=d.department_code,
+        phone_last4=phone_last4(d.recipient.phone),
+        order_no=d.order_no,
+        waybill_no=d.waybill_no,
+        reason=d.reason,
+        created_at=d.created_at,
+        updated_at=d.created_at,
+    )
+
+
 async def insert_new(conn: AsyncConnection, d: Dispatch, *, request_hash: str, response: dict) -> bool:
     """Insert unless (client, case_no) exists; True when this call created it."""
-    result = await conn.execute(
-        _insert_ignoring_duplicates(conn).values(
-            id=d.id,
-            client_id=d.client_id,
-            case_no=d.case_no,
-            request_hash=request_hash,
-            payload=_payload(d),
-            response=response,
-            status=d.status.value,
-            direction=d.direction.value,
-            delivery_method=d.delivery_method.value,
-            department_code=d.department_code,
-            phone_last4=phone_last4(d.recipient.phone),
-            order_no=d.order_no,
-            waybill_no=d.waybill_no,
-            reason=d.reason,
-            created_at=d.created_at,
-            updated_at=d.created_at,
-        )
-    )
+    result = await conn.execute(_insert_ignoring_duplicates(conn).values(**_row(d, request_hash, response)))
     return result.rowcount == 1
+
+
+async def insert_many(conn: AsyncConnection, new: list[tuple[Dispatch, str, dict]]) -> None:
+    """Insert (dispatch, request_hash, response) rows; a duplicate case fails the whole statement."""
+    if new:
+        await conn.execute(insert(dispatches), [_row(d, h, r) for d, h, r in new])
+
+
+async def find_many_by_case(
+    conn: AsyncConnection, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple]:
+    """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(
+            dispatches.c.client_id, dispatches.c.case_no, dispatches.c.request_hash, dispatches.c.response
+        ).where(dispatches.c.case_no.in_({case for _, case in keys}))
+    )
+    return {
+        (r.client_id, r.case_no): (r.request_hash, r.response)
+        for r in rows
+        if (r.client_id, r.case_no) in keys
+    }
 
 
 async def find_by_case(conn: AsyncConnection, client_id: str, case_no: str):
@@ -135,18 +161,25 @@ async def save_move(conn: AsyncConnection, before: Dispatch, after: Dispatch, ev
     return True
 
 
-async def add_event(conn: AsyncConnection, dispatch_id: str, event: AuditEvent) -> None:
-    await conn.execute(
-        insert(dispatch_events).values(
-            dispatch_id=dispatch_id,
-            at=event.at,
-            actor=event.actor,
-            cause=event.cause,
-            from_status=event.from_status.value if event.from_status else None,
-            to_status=event.to_status.value if event.to_status else None,
-            detail=event.detail,
-        )
+def _event_row(dispatch_id: str, event: AuditEvent) -> dict:
+    return dict(
+        dispatch_id=dispatch_id,
+        at=event.at,
+        actor=event.actor,
+        cause=event.cause,
+        from_status=event.from_status.value if event.from_status else None,
+        to_status=event.to_status.value if event.to_status else None,
+        detail=event.detail,
     )
+
+
+async def add_event(conn: AsyncConnection, dispatch_id: str, event: AuditEvent) -> None:
+    await add_events(conn, [(dispatch_id, event)])
+
+
+async def add_events(conn: AsyncConnection, events: list[tuple[str, AuditEvent]]) -> None:
+    if events:
+        await conn.execute(insert(dispatch_events), [_event_row(i, e) for i, e in events])
 
 
 async def events(conn: AsyncConnection, dispatch_id: str) -> list[AuditEvent]:

@@ -1,27 +1,29 @@
-"""Group commit: many small write transactions share one durable commit.
+"""Group commit: many small writes share one transaction and one durable commit.
 
-Callers hand in a unit of work (an async function of a connection). While one commit is being
-flushed to disk, new units queue up; the next round runs them all in one transaction, each inside
-its own SAVEPOINT so one unit's failure does not undo the others. Every caller is answered only
-after the commit that holds its work has returned."""
+Callers submit an item and wait. While one commit is being flushed to disk, new items queue up; the
+next round hands them all to `batch` in one transaction (a few multi-row statements, not one
+round-trip per item). If the batch transaction fails as a whole, each item is retried alone with
+`single`, so one bad item cannot fail the others. Every caller is answered only after the commit that
+holds its work has returned."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-Unit = Callable[[AsyncConnection], Awaitable[Any]]
+Item = TypeVar("Item")
+Batch = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
+Single = Callable[[AsyncConnection, Any], Awaitable[Any]]
 
 
-class GroupCommitter:
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 256):
-        self.engine = engine
-        self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Unit, asyncio.Future]] = asyncio.Queue()
+class GroupCommitter(Generic[Item]):
+    def __init__(self, engine: AsyncEngine, batch: Batch, single: Single, *, max_batch: int = 500):
+        self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -32,45 +34,51 @@ class GroupCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
 
-    async def run(self, unit: Unit) -> Any:
+    async def submit(self, item: Item) -> Any:
         if self._task is None:  # not started (CLI, tests): a transaction of its own
             async with self.engine.begin() as conn:
-                return await unit(conn)
+                return await self.single(conn, item)
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put((unit, future))
+        await self._queue.put((item, future))
         return await future
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+            pending = [await self._queue.get()]
+            while len(pending) < self.max_batch and not self._queue.empty():
+                pending.append(self._queue.get_nowait())
+            try:
+                await self._commit([item for item, _ in pending], [f for _, f in pending])
+            except Exception as e:  # never let the committer die: answer everyone
+                for _, future in pending:
+                    if not future.done():
+                        future.set_exception(e)
 
-    async def _commit(self, batch: list[tuple[Unit, asyncio.Future]]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
+    async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         try:
             async with self.engine.begin() as conn:
-                for unit, _ in batch:
-                    outcomes.append(await self._attempt(conn, unit))
-        except Exception as e:  # the commit itself failed: nothing of the batch is on disk
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(e)
+                results = await self.batch(conn, items)
+        except Exception:
+            await self._one_by_one(items, futures)
             return
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+        for future, result in zip(futures, results, strict=True):
             if future.done():
                 continue
-            if ok:
-                future.set_result(value)
+            if isinstance(result, Exception):
+                future.set_exception(result)
             else:
-                future.set_exception(value)
+                future.set_result(result)
 
-    @staticmethod
-    async def _attempt(conn: AsyncConnection, unit: Unit) -> tuple[bool, Any]:
-        try:
-            async with conn.begin_nested():
-                return True, await unit(conn)
-        except Exception as e:
-            return False, e
+    async def _one_by_one(self, items: list[Item], futures: list[asyncio.Future]) -> None:
+        for item, future in zip(items, futures, strict=True):
+            try:
+                async with self.engine.begin() as conn:
+                    result = await self.single(conn, item)
+            except Exception as e:
+                if not future.done():
+                    future.set_exception(e)
+            else:
+                if not future.done():
+                    future.set_result(result)

@@ -14,11 +14,12 @@ from ..jobs.worker import Handler, WorkerPool
 from ..ports import CarrierGateway, Clock, Notifier
 from ..service import booking
 from ..service.deps import Deps
+from ..service.intake import record_intake, record_intake_batch
 from ..storage.db import create_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
-from .api import dispatches, labels
 from . import tracking_setup  # issue 5: tracking, callbacks, citizen page
+from .api import dispatches, labels
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
@@ -38,9 +39,9 @@ def create_app(
     handlers: dict[str, Handler] | None = None,
     run_workers: bool = True,
     migrate: bool = True,
-) -> web.Application:
     callback_sender=None,
     run_scheduler: bool | None = None,
+) -> web.Application:
     """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_UPLOAD)
@@ -48,7 +49,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[ENGINE] = engine
-    app[COMMITTER] = GroupCommitter(engine)
+    app[COMMITTER] = GroupCommitter(engine, record_intake_batch, record_intake)
     app[HEALTH_CHECKS] = {}
     # ---- issue 5: tracking
     if callback_sender is None and settings.callback_url:
@@ -84,9 +85,9 @@ def create_app(
             await carrier.close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_get("/healthz", healthz)
     scheduler_on = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
     tracking_setup.install(app, deps, run_scheduler=scheduler_on)  # issue 5
+    app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
     app.add_routes(labels.routes)
     if sandbox is not None:
@@ -104,8 +105,8 @@ def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
     sandbox, notifier = None, None
     if settings.carrier == "sandbox":
         from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, create_sandbox_app
-
         from adapters.sms import RecordingNotifier, sms_log_handler
+
         from .api.tracking import PUSH_PATH
 
         # issue 5: the simulator pushes scans to our own receiver; SMS are recorded, listed at

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from aiohttp import web
 
 from ...domain.errors import NotFound
 from ...service import dispatches as dispatch_service
-from ...service.intake import record_intake
+from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json
 from ...storage import dispatch_repo
 from ..auth import signed_client, staff
@@ -36,16 +34,9 @@ async def intake(request: web.Request) -> web.Response:
     client_id = signed_client(request, body)
     parsed = parse_dispatch(body)
     dispatch = to_domain(parsed, client_id=client_id, now=now)
-    unit = partial(
-        record_intake,
-        d=dispatch,
-        request_hash=request_hash(parsed),
-        now=now,
-        auto_book=settings.auto_book,
-        max_attempts=settings.job_max_attempts,
-    )
-    result = await request.app[COMMITTER].run(unit)
-    if result.created and WORKERS in request.app:
+    req = IntakeRequest(dispatch, request_hash(parsed), now, settings.auto_book, settings.job_max_attempts)
+    result = await request.app[COMMITTER].submit(req)
+    if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
     return web.json_response(result.response, status=201 if result.created else 200)
 

@@ -129,7 +129,7 @@ async def test_worker_maps_handler_outcomes(engine):
 
     pool = WorkerPool(engine, FakeClock(), {"retry": retry, "giveup": giveup, "crash": crash}, concurrency=1)
     for _ in range(3):
-        assert await pool.run_one("w")
+        assert await pool.run_one()
     async with engine.connect() as conn:
         rows = {r.kind: r for r in await conn.execute(select(jobs))}
     assert rows["retry"].state == "pending" and rows["retry"].run_after == NOW + timedelta(seconds=300)

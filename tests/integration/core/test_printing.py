@@ -11,7 +11,7 @@ from logistics.domain.errors import InvalidInput
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
 from logistics.service import printing
-from logistics.service.intake import record_intake
+from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import dispatch_repo
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -23,7 +23,7 @@ async def stored(engine, case_no, status=Status.BOOKED):
     """A dispatch in `status`, with a waybill number when it is booked or later."""
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
-        await record_intake(conn, d, request_hash=case_no, now=NOW, auto_book=False, max_attempts=5)
+        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_service.load(conn, d.id)
         path = {
             Status.RECEIVED: [],

@@ -9,16 +9,20 @@ from sqlalchemy import func, select
 from logistics.domain.errors import Conflict
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
-from logistics.service.intake import record_intake
+from logistics.service.intake import IntakeRequest, record_intake, record_intake_batch
 from logistics.storage import dispatch_repo
 from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.tables import dispatches, jobs
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
+def req(d, h="hash-1"):
+    return IntakeRequest(d, h, NOW, True, 5)
+
+
 async def intake(engine, d, h="hash-1"):
     async with engine.begin() as conn:
-        return await record_intake(conn, d, request_hash=h, now=NOW, auto_book=True, max_attempts=5)
+        return await record_intake(conn, req(d, h))
 
 
 async def count(engine, table):
@@ -51,57 +55,74 @@ async def test_replay_returns_the_first_response_and_conflict_raises(engine):
 async def test_a_failed_transaction_leaves_neither_dispatch_nor_job(engine):
     with pytest.raises(RuntimeError):
         async with engine.begin() as conn:
-            await record_intake(
-                conn, make_dispatch("C3"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
-            )
+            await record_intake(conn, req(make_dispatch("C3")))
             raise RuntimeError("crash before commit")
     assert await count(engine, dispatches) == 0
     assert await count(engine, jobs) == 0
 
 
+def committer_for(engine):
+    return GroupCommitter(engine, record_intake_batch, record_intake)
+
+
 async def test_concurrent_duplicates_through_group_commit_create_one(engine):
-    committer = GroupCommitter(engine)
+    committer = committer_for(engine)
     await committer.start()
     try:
-
-        def unit(d):
-            return lambda conn: record_intake(
-                conn, d, request_hash="h", now=NOW, auto_book=True, max_attempts=5
-            )
-
-        results = await asyncio.gather(*(committer.run(unit(make_dispatch("C4"))) for _ in range(20)))
-        others = await asyncio.gather(*(committer.run(unit(make_dispatch(f"D{i}"))) for i in range(30)))
+        results = await asyncio.gather(*(committer.submit(req(make_dispatch("C4"))) for _ in range(20)))
+        others = await asyncio.gather(*(committer.submit(req(make_dispatch(f"D{i}"))) for i in range(30)))
+        conflict = await asyncio.gather(
+            committer.submit(req(make_dispatch("C4"), "other")), return_exceptions=True
+        )
     finally:
         await committer.stop()
     assert sum(r.created for r in results) == 1
     assert len({r.response["id"] for r in results}) == 1
-    assert all(r.created for r in others)
+    assert all(r.created and r.queued for r in others)
+    assert isinstance(conflict[0], Conflict)
     assert await count(engine, dispatches) == 31
+    assert await count(engine, jobs) == 31
 
 
-async def test_group_commit_isolates_a_failing_unit(engine):
-    committer = GroupCommitter(engine)
+async def test_a_batch_mixing_new_replays_and_conflicts(engine):
+    await intake(engine, make_dispatch("M1"))
+    batch = [
+        req(make_dispatch("M1")),
+        req(make_dispatch("M2")),
+        req(make_dispatch("M2")),
+        req(make_dispatch("M1"), "x"),
+    ]
+    async with engine.begin() as conn:
+        results = await record_intake_batch(conn, batch)
+    assert [getattr(r, "created", None) for r in results] == [False, True, False, None]
+    assert results[1].response["id"] == results[2].response["id"]
+    assert isinstance(results[3], Conflict)
+
+
+async def test_a_failing_batch_falls_back_to_one_by_one(engine):
+    """When the batch transaction fails (e.g. another process inserted one of its cases after our
+    read), nothing of it stays and every item is recorded alone, each answered on its own."""
+    calls = []
+
+    async def failing_batch(conn, items):
+        calls.append(len(items))
+        await record_intake_batch(conn, items)
+        raise RuntimeError("the batch insert failed")
+
+    committer = GroupCommitter(engine, failing_batch, record_intake)
     await committer.start()
-
-    async def boom(conn):
-        await record_intake(
-            conn, make_dispatch("E1"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
-        )
-        raise ValueError("this unit fails after writing")
-
-    async def fine(conn):
-        return await record_intake(
-            conn, make_dispatch("E2"), request_hash="h", now=NOW, auto_book=True, max_attempts=5
-        )
-
     try:
-        outcomes = await asyncio.gather(committer.run(boom), committer.run(fine), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            committer.submit(req(make_dispatch("E1"))),
+            committer.submit(req(make_dispatch("E2"))),
+            committer.submit(req(make_dispatch("E1"), "different")),
+            return_exceptions=True,
+        )
     finally:
         await committer.stop()
-    assert isinstance(outcomes[0], ValueError) and outcomes[1].created
-    async with engine.connect() as conn:
-        assert await dispatch_repo.find(conn, case_no="E1") is None
-        assert await dispatch_repo.find(conn, case_no="E2") is not None
+    assert calls
+    assert outcomes[0].created and outcomes[1].created and isinstance(outcomes[2], Conflict)
+    assert await count(engine, dispatches) == 2
 
 
 async def test_moves_are_optimistic_and_audited(engine):
@@ -133,7 +154,7 @@ async def test_cancel_before_booking_is_local_after_booking_needs_the_carrier(en
     assert (await dispatch_service.cancel(engine, a.id, actor="staff:x", now=NOW)).status is Status.CANCELLED
     assert (await dispatch_service.cancel(engine, b.id, actor="staff:x", now=NOW)).status is Status.BOOKED
     async with engine.connect() as conn:
-        kinds = sorted(await conn.scalars(select(jobs.c.kind)))
+        kinds = sorted(k for k in await conn.scalars(select(jobs.c.kind)) if k in ("book", "cancel"))
     assert kinds == ["book", "book", "cancel"]
 
 

@@ -47,7 +47,7 @@ def test_postcode_is_six_digits():
 
 
 def test_signature_round_trip_and_window():
-    body = '{"a":1}'.encode()
+    body = b'{"a":1}'
     sig = signing.signature("s3cret", "1700000000", body)
     assert signing.verify("s3cret", "1700000000", body, sig, now_s=1700000100, window_s=300) is None
     assert "X-Signature" in signing.verify("other", "1700000000", body, sig, now_s=1700000100, window_s=300)
