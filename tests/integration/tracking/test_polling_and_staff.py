@@ -1,0 +1,133 @@
+"""Polling through the queue with a fake carrier, one scheduler among several instances, the staff's
+exceptions queue and the citizen lookup, on a real database."""
+
+import asyncio
+from datetime import timedelta
+
+from logistics.config import Settings
+from logistics.domain.status import Status
+from logistics.jobs import queue
+from logistics.jobs.scheduler import LeasedScheduler, take_lease
+from logistics.service import citizen, polling, tracking
+from logistics.service.deps import Deps
+from logistics.service.exceptions_queue import list_exceptions
+from logistics.storage import tracking_repo
+
+from .kit import NOW, FakeClock, booked_dispatch, jobs_of, scan, status_of
+
+S = Status
+
+
+class FakeCarrier:
+    name = "fake"
+
+    def __init__(self):
+        self.scans: dict[str, list] = {}
+        self.calls: list[str] = []
+
+    async def track(self, waybill_no):
+        self.calls.append(waybill_no)
+        return self.scans.get(waybill_no, [])
+
+
+async def run_poll_jobs(deps):
+    for job in await jobs_of(deps.engine, polling.TRACK_POLL):
+        if job.state == queue.PENDING:
+            await polling.handle_poll(queue.Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
+            async with deps.engine.begin() as conn:
+                await conn.execute(
+                    queue.jobs.update().where(queue.jobs.c.id == job.id).values(state=queue.DONE)
+                )
+
+
+async def test_due_parcels_are_polled_in_batches_and_rescheduled_by_their_status(engine):
+    clock, carrier = FakeClock(), FakeCarrier()
+    deps = Deps(engine, clock, Settings(poll_batch=2, poll_first_s=600), carrier=carrier)
+    wbs = [f"11000000001{i}3" for i in range(3)]
+    ids = [(await booked_dispatch(engine, f"P{i}", wb)).id for i, wb in enumerate(wbs)]
+    assert await polling.schedule_due(deps) == 0  # pushes get the first ten minutes
+    clock.t = NOW + timedelta(minutes=11)
+    carrier.scans[wbs[0]] = [scan(S.OUT_FOR_DELIVERY, 5, wbs[0])]
+    carrier.scans[wbs[1]] = [scan(S.DELIVERED, 5, wbs[1])]
+    assert await polling.schedule_due(deps) == 3
+    assert await polling.schedule_due(deps) == 0  # queued ones are not queued twice
+    assert len(await jobs_of(engine, polling.TRACK_POLL)) == 2
+    await run_poll_jobs(deps)
+    assert sorted(carrier.calls) == wbs
+    assert [await status_of(engine, i) for i in ids] == [S.OUT_FOR_DELIVERY, S.DELIVERED, S.BOOKED]
+    async with engine.connect() as conn:
+        states = await tracking_repo.get_many(conn, wbs)
+    gaps = [
+        (states[wb].next_poll_at - clock.t).total_seconds() if states[wb].next_poll_at else None for wb in wbs
+    ]
+    assert gaps == [deps.settings.poll_out_for_delivery_s, None, deps.settings.poll_not_collected_s]
+    assert not states[wbs[1]].active
+
+
+async def test_only_one_instance_holds_the_scheduler_lease_until_it_lapses(engine):
+    async with engine.begin() as conn:
+        assert await take_lease(conn, "scheduler", "a", now=NOW, lease_s=30)
+        assert not await take_lease(conn, "scheduler", "b", now=NOW + timedelta(seconds=10), lease_s=30)
+        assert await take_lease(conn, "scheduler", "a", now=NOW + timedelta(seconds=20), lease_s=30)
+        assert await take_lease(conn, "scheduler", "b", now=NOW + timedelta(seconds=51), lease_s=30)
+
+
+async def test_of_two_schedulers_only_the_leader_ticks_and_the_other_takes_over_when_it_stops(engine):
+    ticks = {"a": 0, "b": 0}
+    schedulers = {}
+    for name in ticks:
+        s = LeasedScheduler(engine, FakeClock(NOW), lease_s=30)
+
+        async def tick(name=name):
+            ticks[name] += 1
+
+        s.every("t", 0.05, tick)
+        schedulers[name] = s
+        await s.start()
+    try:
+        await asyncio.sleep(0.4)
+        assert (ticks["a"] > 0) != (ticks["b"] > 0)
+        leader = "a" if ticks["a"] else "b"
+        other = "b" if leader == "a" else "a"
+        await schedulers[leader].stop()
+        assert await schedulers[other].renew()
+        await asyncio.sleep(0.3)
+        assert ticks[other] > 0
+    finally:
+        for s in schedulers.values():
+            await s.stop()
+
+
+async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age(engine):
+    stuck = await booked_dispatch(engine, "S1", "1100000000213")
+    failed = await booked_dispatch(engine, "S2", "1100000000313")
+    async with engine.begin() as conn:
+        await tracking.record(conn, [scan(S.HANDED_OVER, 1, stuck.waybill_no)], now=NOW, source="poll")
+        await tracking.record(
+            conn, [scan(S.DELIVERY_FAILED, 2, failed.waybill_no, text="地址不详")], now=NOW, source="poll"
+        )
+        await queue.enqueue(conn, "callback", {"notice_id": "x"}, now=NOW)
+        [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=5, kinds=["callback"])
+        await queue.fail(conn, job, "HTTP 503", worker="w", now=NOW, permanent=True)
+    async with engine.connect() as conn:
+        items = await list_exceptions(conn, now=NOW + timedelta(days=4), stuck_days=3)
+    by_kind = {i["kind"]: i for i in items}
+    assert by_kind["stuck"]["dispatch_id"] == stuck.id and by_kind["stuck"]["age_s"] > 3 * 86400
+    assert by_kind["delivery_failed"]["reason"] == "地址不详"
+    assert by_kind["dead_job"]["reason"] == "HTTP 503" and by_kind["dead_job"]["job_id"] == job.id
+
+
+async def test_a_citizen_sees_masked_data_and_the_same_nothing_for_a_wrong_phone_or_number(engine):
+    d = await booked_dispatch(engine)
+    async with engine.begin() as conn:
+        await tracking.record(conn, [scan(S.DELIVERED, 3, text="王小明本人签收")], now=NOW, source="push")
+    async with engine.connect() as conn:
+        found = await citizen.lookup(conn, phone_last4="1234", waybill_no=d.waybill_no)
+        by_case = await citizen.lookup(conn, phone_last4="1234", case_no=d.case_no)
+        wrong = await citizen.lookup(conn, phone_last4="9999", waybill_no=d.waybill_no)
+        unknown = await citizen.lookup(conn, phone_last4="1234", waybill_no="1199999999936")
+    assert found == by_case and wrong is None and unknown is None
+    assert found["status"] == "delivered" and found["status_text"] == "已签收"
+    assert "王小明" not in str(found) and "13807961234" not in str(found)
+    assert found["events"][0]["description"] == "王*明本人签收"
+    assert found["recipient"] == {"name": "王*明", "phone": "138******34"}
