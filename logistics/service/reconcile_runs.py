@@ -1,0 +1,197 @@
+"""Reconciliation runs: our shipments as the engine sees them, one stored run per statement, closing a month.
+
+The engine is passed in as plain callables (the web layer and the CLI bind `reconciliation`), so the core
+never imports it; it runs in a worker thread. A run is stored once per (month, statement file, tariff):
+uploading the same file again returns the first run. A closed month keeps its frozen run and takes no new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.model import Dispatch
+from ..domain.status import Status
+from ..storage import finance_repo
+
+CHINA = timezone(timedelta(hours=8))  # acceptance dates are the hall's calendar days
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+DEFAULT_TARIFF = "default"
+
+
+class Shipped(NamedTuple):
+    """One of our shipments: the fields of `reconciliation.ShippedParcel`, in its order."""
+
+    waybill_no: str
+    department_code: str
+    weight_g: int
+    declared_value_fen: int
+    province: str
+    city: str
+    county: str
+    accepted_on: date | None
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class Upload:
+    period: str
+    filename: str
+    content: bytes
+    tariff: str | None = None  # TOML text; None: the contracted default
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result_json: str  # the contract JSON report
+    summary: dict  # everything but the findings
+
+
+Reconcile = Callable[[Upload, list[Shipped]], Outcome]  # raises InvalidInput for a bad file or tariff
+Render = Callable[[str, str], bytes]  # (stored result JSON, format) -> report
+
+
+def check_period(text: str) -> str:
+    if not isinstance(text, str) or not _PERIOD.fullmatch(text):
+        raise InvalidInput([("period", f"账期必须是 YYYY-MM（例如 2026-10），而不是 {text!r}")])
+    return text
+
+
+# ---- our shipments ----------------------------------------------------------------------------
+
+
+async def load_shipments(engine: AsyncEngine) -> list[Shipped]:
+    """Every dispatch with a waybill number, of every month (the engine judges the period)."""
+    async with engine.connect() as conn:
+        found = await finance_repo.waybilled_dispatches(conn)
+        scans, later_scans = await finance_repo.first_scans(conn)
+        moves = await finance_repo.handover_moves(conn)
+    return [
+        shipped(d, scans.get(d.waybill_no) or moves.get(d.id) or later_scans.get(d.waybill_no)) for d in found
+    ]
+
+
+def shipped(d: Dispatch, accepted_at: datetime | None) -> Shipped:
+    """`accepted_at`: the carrier's handed_over scan, else the hall's handover move, else a later scan."""
+    a = d.address
+    accepted_on = accepted_at.astimezone(CHINA).date() if accepted_at else None
+    return Shipped(
+        d.waybill_no or "", d.department_code, d.weight_g, d.declared_value_fen,
+        a.province, a.city, a.county, accepted_on, d.status is Status.CANCELLED,
+    )  # fmt: skip
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+
+async def submit(
+    engine: AsyncEngine, upload: Upload, reconcile: Reconcile, *, actor: str, now: datetime
+) -> tuple[dict, bool]:
+    """(the run, created): a new run, or the one already stored for this file, tariff and month."""
+    period = check_period(upload.period)
+    sha256 = await asyncio.to_thread(lambda: hashlib.sha256(upload.content).hexdigest())
+    tariff_sha256 = hashlib.sha256(upload.tariff.encode()).hexdigest() if upload.tariff else DEFAULT_TARIFF
+    async with engine.connect() as conn:
+        existing = await finance_repo.find_run(conn, period, sha256, tariff_sha256)
+        if existing:
+            return run_view(existing), False
+        _refuse_closed(await finance_repo.get_period(conn, period))
+    shipments = await load_shipments(engine)
+    outcome = await asyncio.to_thread(reconcile, upload, shipments)
+    async with engine.begin() as conn:
+        _refuse_closed(await finance_repo.lock_period(conn, period))
+        created = await finance_repo.insert_run(
+            conn, id=str(uuid.uuid4()), period=period, filename=upload.filename, sha256=sha256,
+            tariff_sha256=tariff_sha256, summary=outcome.summary, result=outcome.result_json,
+            created_by=actor, created_at=now,
+        )  # fmt: skip
+        run = await finance_repo.find_run(conn, period, sha256, tariff_sha256)
+    return run_view(run), created
+
+
+def _refuse_closed(month) -> None:
+    if month is not None and month.status == "closed":
+        raise Conflict(f"{month.period} 已结账（冻结的对账结果 {month.run_id}），不能再导入对账单")
+
+
+async def list_runs(engine: AsyncEngine, period: str | None = None) -> list[dict]:
+    async with engine.connect() as conn:
+        return [run_view(r) for r in await finance_repo.list_runs(conn, period and check_period(period))]
+
+
+async def get_run(engine: AsyncEngine, run_id: str) -> dict:
+    async with engine.connect() as conn:
+        run = await finance_repo.get_run(conn, run_id)
+    if run is None:
+        raise NotFound("没有这个对账结果")
+    return run_view(run)
+
+
+async def result_json(engine: AsyncEngine, run_id: str) -> str:
+    async with engine.connect() as conn:
+        text = await finance_repo.run_result(conn, run_id)
+    if text is None:
+        raise NotFound("没有这个对账结果")
+    return text
+
+
+async def report(engine: AsyncEngine, run_id: str, fmt: str, render: Render) -> bytes:
+    text = await result_json(engine, run_id)
+    return await asyncio.to_thread(render, text, fmt)
+
+
+def run_view(run) -> dict:
+    return {
+        "id": run.id,
+        "period": run.period,
+        "filename": run.filename,
+        "sha256": run.sha256,
+        "tariff": "default" if run.tariff_sha256 == DEFAULT_TARIFF else run.tariff_sha256,
+        "created_by": run.created_by,
+        "created_at": run.created_at.astimezone(CHINA).isoformat(),
+        **run.summary,
+    }
+
+
+# ---- months -----------------------------------------------------------------------------------
+
+
+async def close_period(engine: AsyncEngine, period: str, run_id: str, *, actor: str, now: datetime) -> dict:
+    """Freeze `run_id` as the month's result; closing again with the same run changes nothing."""
+    check_period(period)
+    async with engine.begin() as conn:
+        run = await finance_repo.get_run(conn, run_id)
+        if run is None or run.period != period:
+            raise InvalidInput([("run_id", f"没有属于 {period} 的对账结果 {run_id}")])
+        month = await finance_repo.lock_period(conn, period)
+        if month.status == "closed" and month.run_id != run_id:
+            raise Conflict(f"{period} 已于此前结账（冻结的对账结果 {month.run_id}）")
+        if month.status != "closed":
+            await finance_repo.close_period(conn, period, run_id=run_id, by=actor, at=now)
+    return await period_status(engine, period)
+
+
+async def period_status(engine: AsyncEngine, period: str) -> dict:
+    check_period(period)
+    async with engine.connect() as conn:
+        month = await finance_repo.get_period(conn, period)
+        runs = [run_view(r) for r in await finance_repo.list_runs(conn, period)]
+    closed = month is not None and month.status == "closed"
+    return {
+        "period": period,
+        "status": "closed" if closed else "open",
+        "run_id": month.run_id if closed else None,
+        "closed_by": month.closed_by if closed else None,
+        "closed_at": month.closed_at.astimezone(CHINA).isoformat() if closed else None,
+        "frozen": next((r for r in runs if closed and r["id"] == month.run_id), None),
+        "runs": [{k: r[k] for k in ("id", "filename", "sha256", "created_by", "created_at")} for r in runs],
+    }

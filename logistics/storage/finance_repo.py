@@ -1,0 +1,121 @@
+"""Reconciliation runs, closed months, and what the reconciliation needs to know of our shipments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.model import Dispatch
+from ..domain.status import Status
+from .dispatch_repo import to_domain
+from .finance_tables import finance_periods, reconciliation_runs
+from .tables import dispatch_events, dispatches
+from .tracking_tables import carrier_events
+
+# Scans that prove the carrier had the parcel, when its 203 (handed_over) scan never reached us.
+_LATER_SCANS = ("in_transit", "out_for_delivery", "delivered", "delivery_failed", "returning", "returned")
+_RUN_BRIEF = [c for c in reconciliation_runs.c if c.name != "result"]
+
+
+def _dialect(conn: AsyncConnection):
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+# ---- shipments --------------------------------------------------------------------------------
+
+
+async def waybilled_dispatches(conn: AsyncConnection) -> list[Dispatch]:
+    """Every dispatch that ever got a waybill number, whatever its status or month."""
+    rows = await conn.execute(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
+    return [to_domain(r) for r in rows]
+
+
+async def first_scans(conn: AsyncConnection) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
+    rows = await conn.execute(
+        select(carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time))
+        .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
+        .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
+    )
+    handed, later = {}, {}
+    for waybill_no, status, time in rows:
+        target = handed if status == "handed_over" else later
+        if waybill_no not in target or time < target[waybill_no]:
+            target[waybill_no] = time
+    return handed, later
+
+
+async def handover_moves(conn: AsyncConnection) -> dict[str, datetime]:
+    """{dispatch id: when the audit trail first moved it to handed_over}."""
+    rows = await conn.execute(
+        select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at))
+        .where(dispatch_events.c.to_status == Status.HANDED_OVER.value)
+        .group_by(dispatch_events.c.dispatch_id)
+    )
+    return {dispatch_id: at for dispatch_id, at in rows}
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+
+async def insert_run(conn: AsyncConnection, **values) -> bool:
+    """Store a run unless one with the same input exists; True when this call stored it."""
+    stmt = (
+        _dialect(conn)
+        .insert(reconciliation_runs)
+        .on_conflict_do_nothing(index_elements=["period", "sha256", "tariff_sha256"])
+    )
+    return (await conn.execute(stmt.values(**values))).rowcount == 1
+
+
+async def find_run(conn: AsyncConnection, period: str, sha256: str, tariff_sha256: str):
+    query = select(*_RUN_BRIEF).where(
+        reconciliation_runs.c.period == period,
+        reconciliation_runs.c.sha256 == sha256,
+        reconciliation_runs.c.tariff_sha256 == tariff_sha256,
+    )
+    return (await conn.execute(query)).first()
+
+
+async def get_run(conn: AsyncConnection, run_id: str):
+    query = select(*_RUN_BRIEF).where(reconciliation_runs.c.id == run_id)
+    return (await conn.execute(query)).first()
+
+
+async def run_result(conn: AsyncConnection, run_id: str) -> str | None:
+    """The stored JSON report of a run, as text."""
+    query = select(reconciliation_runs.c.result).where(reconciliation_runs.c.id == run_id)
+    return await conn.scalar(query)
+
+
+async def list_runs(conn: AsyncConnection, period: str | None = None) -> list:
+    query = select(*_RUN_BRIEF).order_by(reconciliation_runs.c.created_at.desc(), reconciliation_runs.c.id)
+    if period:
+        query = query.where(reconciliation_runs.c.period == period)
+    return list(await conn.execute(query))
+
+
+# ---- months -----------------------------------------------------------------------------------
+
+
+async def get_period(conn: AsyncConnection, period: str):
+    return (await conn.execute(select(finance_periods).where(finance_periods.c.period == period))).first()
+
+
+async def lock_period(conn: AsyncConnection, period: str):
+    """The month's row, created open if new, locked until the transaction ends (SQLite: BEGIN IMMEDIATE)."""
+    stmt = _dialect(conn).insert(finance_periods).on_conflict_do_nothing(index_elements=["period"])
+    await conn.execute(stmt.values(period=period, status="open"))
+    query = select(finance_periods).where(finance_periods.c.period == period).with_for_update()
+    return (await conn.execute(query)).one()
+
+
+async def close_period(conn: AsyncConnection, period: str, *, run_id: str, by: str, at: datetime) -> None:
+    await conn.execute(
+        update(finance_periods)
+        .where(finance_periods.c.period == period)
+        .values(status="closed", run_id=run_id, closed_by=by, closed_at=at)
+    )

@@ -1,0 +1,153 @@
+"""Finance (staff, role finance or admin): reconciliation runs and closing a month.
+
+Thin handlers over logistics.service.reconcile_runs; the engine is bound in ..reconcile_engine."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import BodyPartReader, web
+
+from ...domain.errors import InvalidInput
+from ...service import reconcile_runs
+from ...service.reconcile_runs import Upload
+from .. import reconcile_engine
+from ..auth import staff
+from ..keys import CLOCK, ENGINE, SETTINGS
+from .dispatches import read_limited
+
+routes = web.RouteTableDef()
+FINANCE_ROLES = ("finance",)
+MAX_STATEMENT = 64 * 1024 * 1024
+MAX_FIELD = 1024 * 1024  # period, tariff
+
+
+@routes.post("/api/v1/reconciliations")
+async def create_run(request: web.Request) -> web.Response:
+    user = await staff(request, *FINANCE_ROLES)
+    upload = await _read_upload(request)
+    run, created = await reconcile_runs.submit(
+        request.app[ENGINE],
+        upload,
+        reconcile_engine.bind(request.app[SETTINGS].origin.model_dump()),
+        actor=user.name,
+        now=request.app[CLOCK].now(),
+    )
+    return web.json_response({**run, "created": created}, status=201 if created else 200)
+
+
+@routes.get("/api/v1/reconciliations")
+async def list_runs(request: web.Request) -> web.Response:
+    await staff(request, *FINANCE_ROLES)
+    runs = await reconcile_runs.list_runs(request.app[ENGINE], request.query.get("period") or None)
+    return web.json_response({"reconciliations": runs})
+
+
+@routes.get("/api/v1/reconciliations/{id}")
+async def get_run(request: web.Request) -> web.Response:
+    await staff(request, *FINANCE_ROLES)
+    text = await reconcile_runs.result_json(request.app[ENGINE], request.match_info["id"])
+    return web.Response(text=text, content_type="application/json", charset="utf-8")
+
+
+@routes.get(r"/api/v1/reconciliations/{id}/report.{fmt:json|csv|xlsx|pdf}")
+async def download(request: web.Request) -> web.Response:
+    await staff(request, *FINANCE_ROLES)
+    run_id, fmt = request.match_info["id"], request.match_info["fmt"]
+    run = await reconcile_runs.get_run(request.app[ENGINE], run_id)
+    content = await reconcile_runs.report(request.app[ENGINE], run_id, fmt, reconcile_engine.render)
+    name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
+    return web.Response(
+        body=content,
+        headers={
+            "Content-Type": reconcile_engine.MEDIA_TYPES[fmt],
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+
+
+@routes.post("/api/v1/periods/{period}/close")
+async def close_period(request: web.Request) -> web.Response:
+    user = await staff(request, *FINANCE_ROLES)
+    body = await _json_object(request)
+    run_id = body.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
+    status = await reconcile_runs.close_period(
+        request.app[ENGINE],
+        request.match_info["period"],
+        run_id,
+        actor=user.name,
+        now=request.app[CLOCK].now(),
+    )
+    return web.json_response(status)
+
+
+@routes.get("/api/v1/periods/{period}")
+async def period_status(request: web.Request) -> web.Response:
+    await staff(request, *FINANCE_ROLES)
+    return web.json_response(
+        await reconcile_runs.period_status(request.app[ENGINE], request.match_info["period"])
+    )
+
+
+# ---- reading the upload -------------------------------------------------------------------------
+
+
+async def _read_upload(request: web.Request) -> Upload:
+    """multipart/form-data (`file`, `period`, optional `tariff`), or the raw file with ?period=&filename=."""
+    if request.content_type == "multipart/form-data":
+        fields = await _multipart(request)
+    else:
+        fields = {"file": (request.query.get("filename") or "statement", await _body(request))}
+        fields["period"] = request.query.get("period")
+    if not fields.get("period"):
+        raise InvalidInput([("period", "请给出账期 period（YYYY-MM）")])
+    filename, content = fields.get("file") or ("", b"")
+    if not content:
+        raise InvalidInput([("file", "请上传对账单文件（CSV 或 XLSX）")])
+    return Upload(fields["period"].strip(), filename or "statement", content, fields.get("tariff") or None)
+
+
+async def _body(request: web.Request) -> bytes:
+    return await read_limited(request, MAX_STATEMENT)
+
+
+async def _multipart(request: web.Request) -> dict:
+    fields: dict = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name not in ("file", "statement", "period", "tariff"):
+            continue
+        if part.name in ("file", "statement"):
+            fields["file"] = (part.filename or "statement", await _read_part(part, MAX_STATEMENT))
+        else:
+            fields[part.name] = _text(part.name, await _read_part(part, MAX_FIELD))
+    return fields
+
+
+async def _read_part(part: BodyPartReader, limit: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _text(name: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput([(name, "必须是 UTF-8 文本")]) from None
+
+
+async def _json_object(request: web.Request) -> dict:
+    try:
+        body = json.loads(await read_limited(request, MAX_FIELD) or b"{}")
+    except ValueError:
+        raise InvalidInput([("body", "请求体不是有效的 JSON")]) from None
+    if not isinstance(body, dict):
+        raise InvalidInput([("body", "请求体必须是 JSON 对象")])
+    return body

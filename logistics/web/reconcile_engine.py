@@ -1,0 +1,109 @@
+"""The reconciliation engine bound for the use cases (service.reconcile_runs never imports it).
+
+Shared by the finance API and `certpost reconcile`. A stored run keeps only its JSON report; the other
+formats are rendered from it, so a closed month's reports never change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+
+from reconciliation import (
+    Finding,
+    Result,
+    ShippedParcel,
+    StatementInfo,
+    Tariff,
+    default_tariff,
+    load_tariff,
+    reconcile,
+    write_report,
+)
+from reconciliation.allocation import DepartmentShare, Totals
+from reconciliation.findings import Findings
+from reconciliation.report_json import result_to_dict
+from reconciliation.reports import MEDIA_TYPES
+from reconciliation.statement import Progress
+
+from ..service.reconcile_runs import Outcome, Reconcile, Shipped, Upload
+
+FORMATS = tuple(MEDIA_TYPES)
+
+
+@cache
+def _default_tariff() -> Tariff:
+    return default_tariff()
+
+
+def tariff_of(text: str | bytes | None) -> Tariff:
+    """TOML text (TariffError naming the key when wrong), or the contracted default."""
+    if text is None:
+        return _default_tariff()
+    return load_tariff(text if isinstance(text, bytes) else text.encode())
+
+
+def run(
+    upload: Upload,
+    shipments: list[Shipped],
+    *,
+    origin: Mapping[str, str],
+    tariff: Tariff | None = None,
+    on_progress: Progress | None = None,
+) -> Result:
+    return reconcile(
+        upload.content,
+        period=upload.period,
+        tariff=tariff or tariff_of(upload.tariff),
+        origin=origin,
+        shipments=[ShippedParcel(*s) for s in shipments],
+        filename=upload.filename,
+        on_progress=on_progress,
+    )
+
+
+def bind(origin: Mapping[str, str]) -> Reconcile:
+    """The engine as the use case calls it: upload + shipments → stored JSON and summary."""
+
+    def reconcile_upload(upload: Upload, shipments: list[Shipped]) -> Outcome:
+        result = run(upload, shipments, origin=origin)
+        report = result_to_dict(result)
+        summary = {k: v for k, v in report.items() if k != "findings"}
+        summary["disputes"] = len(result.disputes)
+        return Outcome(json.dumps(report, ensure_ascii=False), summary)
+
+    return reconcile_upload
+
+
+def render(result_json: str, fmt: str) -> bytes:
+    if fmt == "json":
+        return result_json.encode("utf-8")
+    return write_report(result_from_json(result_json), fmt)
+
+
+def result_from_json(text: str) -> Result:
+    data = json.loads(text)
+    t, s = data["totals"], data["statement"]
+    findings = Findings([], [], [], [])
+    for f in data["findings"]:
+        findings.append(_finding(f))
+    return Result(
+        period=data["period"],
+        totals=Totals(**t),
+        findings=findings,
+        departments=[DepartmentShare(**d) for d in data["departments"]],
+        statement=StatementInfo(
+            s["filename"], s["format"], s["encoding"], s["header_row"], s["declared_total_fen"]
+        ),
+        warnings=tuple(data["warnings"]),
+    )
+
+
+def _finding(f: dict) -> Finding:
+    accepted_on = date.fromisoformat(f["accepted_on"]) if f["accepted_on"] else None
+    return Finding(
+        f["waybill_no"], f["department_code"], f["line_no"], accepted_on, f["code"], f["billed_fen"],
+        f["expected_fen"], f["difference_fen"], f["detail"], f["billed_weight_g"],
+        f["chargeable_weight_g"], f["zone"],
+    )  # fmt: skip
