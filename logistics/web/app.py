@@ -19,7 +19,7 @@ from ..storage.db import create_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
 from . import tracking_setup  # issue 5: tracking, callbacks, citizen page
-from .api import dispatches, labels
+from .api import dispatches, finance, labels
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
@@ -90,6 +90,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
     app.add_routes(labels.routes)
+    app.add_routes(finance.routes)  # reconciliation runs, closing a month
     if sandbox is not None:
         app.add_subapp("/sandbox", sandbox)
     return app
