@@ -10,8 +10,11 @@ LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(?:-\d{1,6})?$")
 POSTCODE = re.compile(r"^\d{6}$")
 
 
+_PHONE_NOISE = re.compile(r"[\s()（）]")
+
+
 def normalize_phone(raw: str) -> str:
-    return re.sub(r"[\s()（）]", "", raw or "").removeprefix("+86").removeprefix("0086")
+    return _PHONE_NOISE.sub("", raw or "").removeprefix("+86").removeprefix("0086")
 
 
 def is_phone(raw: str) -> bool:

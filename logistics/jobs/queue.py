@@ -57,9 +57,22 @@ async def enqueue_many(
     delay_s: float = 0.0,
 ) -> None:
     """Add (kind, payload, dedupe_key) jobs in one statement."""
-    if not new_jobs:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if new_jobs:
+        await conn.execute(
+            *insert_jobs(conn.dialect.name, new_jobs, now=now, max_attempts=max_attempts, delay_s=delay_s)
+        )
+
+
+def insert_jobs(
+    dialect_name: str,
+    new_jobs: list[tuple[str, dict, str | None]],
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    delay_s: float = 0.0,
+) -> tuple:
+    """(statement, rows) adding jobs; a job whose dedupe_key is taken by an unfinished one is skipped."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     run_after = now + timedelta(seconds=delay_s)
     rows = [
         dict(
@@ -68,7 +81,7 @@ async def enqueue_many(
         )
         for kind, payload, key in new_jobs
     ]  # fmt: skip
-    await conn.execute(dialect.insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    return dialect.insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
 
 
 def _claimable(now: datetime, kinds: list[str]):

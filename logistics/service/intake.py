@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.errors import Conflict
@@ -74,14 +75,9 @@ async def record_intake(conn: AsyncConnection, req: IntakeRequest) -> IntakeResu
     return _replay(req, *await dispatch_repo.find_by_case(conn, *req.key))
 
 
-async def record_intake_batch(
-    conn: AsyncConnection, reqs: list[IntakeRequest]
-) -> list[IntakeResult | Exception]:
-    """The same as `record_intake` for many requests in a few multi-row statements (group commit).
-
-    A case that another process inserts meanwhile makes the insert fail; the caller then falls back
-    to `record_intake` one by one."""
-    stored = await dispatch_repo.find_many_by_case(conn, {r.key for r in reqs})
+def plan_batch(reqs: list[IntakeRequest], stored: dict, dialect: str) -> tuple[list[tuple], list]:
+    """The writes for a batch of intake requests, and each request's result, given the cases already
+    stored. Duplicates within the batch are replays of the first; a different body is a Conflict."""
     creator: dict[tuple[str, str], int] = {}
     new, events, jobs, queued = [], [], [], set()
     for i, req in enumerate(reqs):
@@ -95,10 +91,11 @@ async def record_intake_batch(
         if _wants_booking(req, d):
             jobs.append(_booking_job(d))
             queued.add(i)
-    await dispatch_repo.insert_many(conn, new)
-    await dispatch_repo.add_events(conn, events)
+    writes = []
+    if new:
+        writes += [dispatch_repo.insert_many(new), dispatch_repo.insert_events(events)]
     if jobs:
-        await queue.enqueue_many(conn, jobs, now=reqs[0].now, max_attempts=reqs[0].max_attempts)
+        writes.append(queue.insert_jobs(dialect, jobs, now=reqs[0].now, max_attempts=reqs[0].max_attempts))
     results: list[IntakeResult | Exception] = []
     for i, req in enumerate(reqs):
         if creator.get(req.key) == i:
@@ -108,4 +105,29 @@ async def record_intake_batch(
             results.append(_replay(req, *stored[req.key]))
         except Conflict as e:
             results.append(e)
+    return writes, results
+
+
+def _keys(reqs: list[IntakeRequest]) -> set[tuple[str, str]]:
+    return {r.key for r in reqs}
+
+
+async def record_intake_batch(
+    conn: AsyncConnection, reqs: list[IntakeRequest]
+) -> list[IntakeResult | Exception]:
+    """`record_intake` for many requests in a few multi-row statements (group commit). A case that
+    another process inserts meanwhile fails the insert; the caller then falls back to one by one."""
+    rows = await conn.execute(dispatch_repo.cases_query(_keys(reqs), conn.dialect.name))
+    writes, results = plan_batch(reqs, dispatch_repo.cases_found(rows, _keys(reqs)), conn.dialect.name)
+    for statement, params in writes:
+        await conn.execute(statement, params)
+    return results
+
+
+def record_intake_batch_sync(conn: Connection, reqs: list[IntakeRequest]) -> list[IntakeResult | Exception]:
+    """The same on a synchronous connection (SQLite's group-commit thread)."""
+    rows = conn.execute(dispatch_repo.cases_query(_keys(reqs), conn.dialect.name))
+    writes, results = plan_batch(reqs, dispatch_repo.cases_found(rows, _keys(reqs)), conn.dialect.name)
+    for statement, params in writes:
+        conn.execute(statement, params)
     return results

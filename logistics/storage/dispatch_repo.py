@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+import pydantic_core
+from sqlalchemy import ARRAY, String, any_, cast, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,23 +91,26 @@ async def insert_new(conn: AsyncConnection, d: Dispatch, *, request_hash: str, r
     return result.rowcount == 1
 
 
-async def insert_many(conn: AsyncConnection, new: list[tuple[Dispatch, str, dict]]) -> None:
-    """Insert (dispatch, request_hash, response) rows; a duplicate case fails the whole statement."""
-    if new:
-        await conn.execute(insert(dispatches), [_row(d, h, r) for d, h, r in new])
+def insert_many(new: list[tuple[Dispatch, str, dict]]) -> tuple:
+    """(statement, rows) inserting (dispatch, request_hash, response); a duplicate case fails it whole."""
+    return insert(dispatches), [_row(d, h, r) for d, h, r in new]
 
 
-async def find_many_by_case(
-    conn: AsyncConnection, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], tuple]:
+def cases_query(keys: set[tuple[str, str]], dialect: str):
+    """The stored cases among `keys`. The case numbers travel as one JSON/array parameter: an expanding
+    IN (...) would be compiled anew for every batch size, which costs more than the query."""
+    cases = sorted({case for _, case in keys})
+    if dialect == "sqlite":
+        each = func.json_each(pydantic_core.to_json(cases).decode()).table_valued("value")
+        wanted = dispatches.c.case_no.in_(select(each.c.value))
+    else:
+        wanted = dispatches.c.case_no == any_(cast(literal(cases), ARRAY(String)))
+    columns = (dispatches.c.client_id, dispatches.c.case_no, dispatches.c.request_hash, dispatches.c.response)
+    return select(*columns).where(wanted)
+
+
+def cases_found(rows, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
     """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
-    if not keys:
-        return {}
-    rows = await conn.execute(
-        select(
-            dispatches.c.client_id, dispatches.c.case_no, dispatches.c.request_hash, dispatches.c.response
-        ).where(dispatches.c.case_no.in_({case for _, case in keys}))
-    )
     return {
         (r.client_id, r.case_no): (r.request_hash, r.response)
         for r in rows
@@ -179,7 +183,11 @@ async def add_event(conn: AsyncConnection, dispatch_id: str, event: AuditEvent) 
 
 async def add_events(conn: AsyncConnection, events: list[tuple[str, AuditEvent]]) -> None:
     if events:
-        await conn.execute(insert(dispatch_events), [_event_row(i, e) for i, e in events])
+        await conn.execute(*insert_events(events))
+
+
+def insert_events(events: list[tuple[str, AuditEvent]]) -> tuple:
+    return insert(dispatch_events), [_event_row(i, e) for i, e in events]
 
 
 async def events(conn: AsyncConnection, dispatch_id: str) -> list[AuditEvent]:

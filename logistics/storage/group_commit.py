@@ -4,7 +4,10 @@ Callers submit an item and wait. While one commit is being flushed to disk, new 
 next round hands them all to `batch` in one transaction (a few multi-row statements, not one
 round-trip per item). If the batch transaction fails as a whole, each item is retried alone with
 `single`, so one bad item cannot fail the others. Every caller is answered only after the commit that
-holds its work has returned."""
+holds its work has returned.
+
+With a `writer` (a synchronous engine, for SQLite) and `sync_batch`, the whole batch runs in one
+hop to a thread: the event loop keeps serving requests instead of interleaving with each statement."""
 
 from __future__ import annotations
 
@@ -13,16 +16,28 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Item = TypeVar("Item")
 Batch = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 Single = Callable[[AsyncConnection, Any], Awaitable[Any]]
+SyncBatch = Callable[[Connection, list[Any]], list[Any]]
 
 
 class GroupCommitter(Generic[Item]):
-    def __init__(self, engine: AsyncEngine, batch: Batch, single: Single, *, max_batch: int = 500):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        batch: Batch,
+        single: Single,
+        *,
+        writer: Engine | None = None,
+        sync_batch: SyncBatch | None = None,
+        max_batch: int = 500,
+    ):
         self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
+        self.writer, self.sync_batch = (writer, sync_batch) if writer and sync_batch else (None, None)
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
@@ -58,8 +73,11 @@ class GroupCommitter(Generic[Item]):
 
     async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         try:
-            async with self.engine.begin() as conn:
-                results = await self.batch(conn, items)
+            if self.writer is not None:
+                results = await asyncio.to_thread(self._in_thread, items)
+            else:
+                async with self.engine.begin() as conn:
+                    results = await self.batch(conn, items)
         except Exception:
             await self._one_by_one(items, futures)
             return
@@ -70,6 +88,14 @@ class GroupCommitter(Generic[Item]):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    def _in_thread(self, items: list[Item]) -> list[Any]:
+        with self.writer.begin() as conn:
+            return self.sync_batch(conn, items)
+
+    async def stop_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.dispose()
 
     async def _one_by_one(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         for item, future in zip(items, futures, strict=True):

@@ -14,8 +14,8 @@ from ..jobs.worker import Handler, WorkerPool
 from ..ports import CarrierGateway, Clock, Notifier
 from ..service import booking
 from ..service.deps import Deps
-from ..service.intake import record_intake, record_intake_batch
-from ..storage.db import create_engine
+from ..service.intake import record_intake, record_intake_batch, record_intake_batch_sync
+from ..storage.db import create_engine, create_writer_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
 from . import tracking_setup  # issue 5: tracking, callbacks, citizen page
@@ -49,7 +49,13 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[ENGINE] = engine
-    app[COMMITTER] = GroupCommitter(engine, record_intake_batch, record_intake)
+    app[COMMITTER] = GroupCommitter(
+        engine,
+        record_intake_batch,
+        record_intake,
+        writer=create_writer_engine(settings.database_url),
+        sync_batch=record_intake_batch_sync,
+    )
     app[HEALTH_CHECKS] = {}
     # ---- issue 5: tracking
     if callback_sender is None and settings.callback_url:
@@ -80,6 +86,7 @@ def create_app(
         if run_workers:
             await app[WORKERS].stop()
         await app[COMMITTER].stop()
+        await app[COMMITTER].stop_writer()
         await engine.dispose()
         if carrier is not None:
             await carrier.close()

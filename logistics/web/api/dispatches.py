@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pydantic_core
 from aiohttp import web
 
 from ...domain.errors import NotFound
@@ -14,6 +15,12 @@ from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
 from .schemas import parse_dispatch, request_hash, to_domain
 
 routes = web.RouteTableDef()
+
+
+def fast_json(value) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
 DISPATCH_ROLES = ("dispatcher",)
 
 
@@ -38,7 +45,7 @@ async def intake(request: web.Request) -> web.Response:
     result = await request.app[COMMITTER].submit(req)
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
-    return web.json_response(result.response, status=201 if result.created else 200)
+    return web.json_response(result.response, status=201 if result.created else 200, dumps=fast_json)
 
 
 async def _authorize_reader(request: web.Request) -> str | None:
