@@ -86,6 +86,92 @@ def cmd_db_upgrade(args) -> None:
     print("database is up to date")
 
 
+# ---- reconcile (finance): statement + stored shipments + tariff -> report ----------------------
+
+
+async def _stored_shipments(settings: Settings) -> list:
+    from .service.reconcile_runs import load_shipments
+    from .storage.db import create_engine
+    from .storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        return await load_shipments(engine)
+    finally:
+        await engine.dispose()
+
+
+def _one_line(e) -> str:
+    reasons = [f"{field}：{message}" if field != "statement" else message for field, message in e.errors]
+    return " ".join("；".join(reasons).split())
+
+
+def _progress_bar():
+    """A bar on stderr for statements big enough to report progress, only when a person watches."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        pct = min(100, done * 100 // total) if total else 0
+        sys.stderr.write(f"\r读取对账单 [{'#' * (pct // 4):<25}] {pct:3d}% ({done} 行)")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_reconcile(args) -> None:
+    from pathlib import Path
+
+    from reconciliation import load_tariff, write_report
+    from reconciliation.wording import yuan_text
+
+    from .domain.errors import InvalidInput
+    from .service.reconcile_runs import Upload, check_period
+    from .web import reconcile_engine
+
+    settings = _settings(args)
+    if args.format in ("xlsx", "pdf") and not args.out:
+        raise UsageError(f"{args.format} 是二进制格式，请用 --out PATH 指定输出文件")
+    try:
+        check_period(args.period)
+        tariff = load_tariff(args.tariff) if args.tariff else reconcile_engine.tariff_of(None)
+        content = Path(args.invoice).read_bytes()
+    except InvalidInput as e:
+        raise UsageError(_one_line(e)) from None
+    except OSError as e:
+        raise UsageError(f"无法读取对账单文件 {args.invoice}：{e.strerror or e}") from None
+    shipments = asyncio.run(_stored_shipments(settings))
+    progress = _progress_bar()
+    upload = Upload(args.period, Path(args.invoice).name, content)
+    try:
+        result = reconcile_engine.run(
+            upload, shipments, origin=settings.origin.model_dump(), tariff=tariff, on_progress=progress
+        )
+    except InvalidInput as e:
+        raise UsageError(_one_line(e)) from None
+    finally:
+        if progress:
+            sys.stderr.write("\n")
+    report = write_report(result, args.format)
+    for warning in result.warnings:
+        print(f"certpost: 提示：{warning}", file=sys.stderr)
+    if not args.out:
+        sys.stdout.buffer.write(report + (b"\n" if args.format == "json" else b""))
+        sys.stdout.flush()
+        return
+    try:
+        Path(args.out).write_bytes(report)
+    except OSError as e:
+        raise UsageError(f"无法写入 {args.out}：{e.strerror or e}") from None
+    t = result.totals
+    done = f"{result.period} 对账完成：{t.lines} 行，差额 {yuan_text(t.difference_fen)}"
+    print(f"{done}，报告已写入 {args.out}", file=sys.stderr)
+
+
+# ---- end reconcile
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="certpost", description="certpost postal dispatch gateway")
     p.add_argument("--config", help="TOML configuration file (also CERTPOST_CONFIG)")
@@ -107,6 +193,14 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.set_defaults(func=cmd_users_add)
+
+    rec = sub.add_parser("reconcile", help="reconcile a monthly EMS statement")  # finance
+    rec.add_argument("invoice", metavar="INVOICE", help="the statement file (CSV or XLSX)")
+    rec.add_argument("--period", required=True, help="the month, YYYY-MM")
+    rec.add_argument("--tariff", help="tariff TOML file (default: the built-in tariff)")
+    rec.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
+    rec.add_argument("--out", help="write the report here (required for xlsx and pdf)")
+    rec.set_defaults(func=cmd_reconcile)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
