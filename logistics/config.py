@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     sandbox_rate_per_s: float | None = None
     carrier_rate_per_s: float | None = None
     """Requests per second the carrier allows us; we pace our calls to it instead of collecting 429s."""
+    pool_offline: bool = True
+    """While the carrier is unreachable, book with a pre-allocated waybill number (needs a protocol
+    with number allocation, e.g. ems_soap) and report it to the carrier when it is back."""
+    pool_low_watermark: int = 20
+    pool_batch: int = 50
     carrier_url: str = ""
     carrier_sender_no: str = "1100000000001"
     carrier_sign_key: str = "MTIzNDU2Nzg5MGFiY2RlZg=="

@@ -34,6 +34,10 @@ class CarrierUnavailable(CarrierError):
     transient = True
 
 
+class CarrierUnreachable(CarrierUnavailable):
+    """The request never reached the carrier (no connection, circuit open): certainly nothing happened."""
+
+
 class OutcomeUnknown(CarrierUnavailable):
     """The request may have been carried out (timeout after sending): look it up before retrying."""
 

@@ -1,7 +1,7 @@
 """One HTTP attempt with aiohttp, its failures mapped onto the carrier error hierarchy.
 
 Whether a request reached the carrier decides the mapping: a failure before sending is
-CarrierUnavailable (nothing happened), a failure after sending is OutcomeUnknown (look it up)."""
+CarrierUnreachable (nothing happened), a failure after sending is OutcomeUnknown (look it up)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from logistics.ports import CarrierUnavailable, OutcomeUnknown
+from logistics.ports import CarrierUnavailable, CarrierUnreachable, OutcomeUnknown
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ async def post(
             async with session.post(url, data=data, headers=headers) as response:
                 return RawReply(response.status, response.headers, await response.read())
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-        raise CarrierUnavailable(f"carrier not reachable: {type(exc).__name__}") from None
+        raise CarrierUnreachable(f"carrier not reachable: {type(exc).__name__}") from None
     except TimeoutError:
         raise OutcomeUnknown(f"no answer within {timeout_s:g} s") from None
     except aiohttp.ClientError as exc:

@@ -137,7 +137,7 @@ class WorkerPool:
             error, permanent = str(e), True
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
-            log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__)
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=True)
         else:
             async with self.engine.begin() as conn:
                 await queue.complete(conn, job, worker=worker, now=self.clock.now())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from ..config import Origin
 from ..domain.model import Address, Direction, Dispatch, Party
@@ -22,12 +22,14 @@ from ..ports import (
     CarrierGateway,
     CarrierRejected,
     CarrierUnavailable,
+    CarrierUnreachable,
     NotSupported,
     Shipment,
 )
+from . import pool
 from .deps import Deps
 from .dispatches import load, move, note
-from .job_kinds import BOOK, CANCEL
+from .job_kinds import BOOK, CANCEL, POOL_REFILL, SYNC_OFFLINE
 
 log = logging.getLogger("certpost.booking")
 
@@ -59,15 +61,19 @@ def _wait(retry_state) -> float:
     error = retry_state.outcome.exception()
     if getattr(error, "retry_after", None):
         return error.retry_after
-    return wait_exponential_jitter(initial=0.2, max=LONGEST_IN_PROCESS_WAIT_S)(retry_state)
+    return wait_random_exponential(multiplier=0.2, max=LONGEST_IN_PROCESS_WAIT_S)(retry_state)
 
 
 def _long_wait_asked(retry_state) -> bool:
     return (getattr(retry_state.outcome.exception(), "retry_after", None) or 0) > LONGEST_IN_PROCESS_WAIT_S
 
 
-async def book_once(carrier: CarrierGateway, shipment: Shipment, *, look_first: bool) -> Booking:
-    """Book, retrying transient faults in-process; never a second booking for one order number."""
+async def book_once(
+    carrier: CarrierGateway, shipment: Shipment, *, look_first: bool, reached: list[bool] | None = None
+) -> Booking:
+    """Book, retrying transient faults in-process; never a second booking for one order number.
+
+    `reached` collects, per failed attempt, whether it may have reached the carrier."""
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(CarrierUnavailable),
         stop=stop_after_attempt(IN_PROCESS_ATTEMPTS) | _long_wait_asked,
@@ -76,11 +82,16 @@ async def book_once(carrier: CarrierGateway, shipment: Shipment, *, look_first: 
     )
     async for attempt in retrying:
         with attempt:
-            if look_first or attempt.retry_state.attempt_number > 1:
-                found = await carrier.find_booking(shipment.order_no)
-                if found is not None:
-                    return found
-            return await carrier.book(shipment)
+            try:
+                if look_first or attempt.retry_state.attempt_number > 1:
+                    found = await carrier.find_booking(shipment.order_no)
+                    if found is not None:
+                        return found
+                return await carrier.book(shipment)
+            except CarrierError as e:
+                if reached is not None:
+                    reached.append(not isinstance(e, CarrierUnreachable))
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -93,12 +104,18 @@ async def handle_book(job: Job, deps: Deps) -> None:
         suspect = d.status is not Status.RECEIVED or job.attempts > 1
         if d.status is not Status.BOOKING:
             d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause="booking with the carrier")
+    reached: list[bool] = []
     try:
-        booking = await book_once(deps.carrier, shipment_for(d, deps.settings.origin), look_first=suspect)
+        shipment = shipment_for(d, deps.settings.origin)
+        booking = await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
     except CarrierRejected as e:
         await _failed(deps, d, f"{e.code} {e}".strip())
         return
     except (CarrierAuthError, CarrierUnavailable) as e:
+        # Only when no attempt can have reached the carrier may we book under a number of our own.
+        certainly_nothing_booked = not suspect and not any(reached) and isinstance(e, CarrierUnreachable)
+        if certainly_nothing_booked and deps.settings.pool_offline and await pool.book_offline(deps, d):
+            return
         if job.attempts >= job.max_attempts:
             await _failed(deps, d, f"承运商暂不可用: {e.code or type(e).__name__}")
             raise GiveUp(str(e)) from e
@@ -166,4 +183,10 @@ def job_handlers(deps: Deps) -> dict:
     async def cancel(job: Job) -> None:
         await handle_cancel(job, deps)
 
-    return {BOOK: book, CANCEL: cancel}
+    async def refill(job: Job) -> None:
+        await pool.handle_refill(job, deps)
+
+    async def sync(job: Job) -> None:
+        await pool.handle_sync(job, deps)
+
+    return {BOOK: book, CANCEL: cancel, POOL_REFILL: refill, SYNC_OFFLINE: sync}

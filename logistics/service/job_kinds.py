@@ -2,3 +2,5 @@
 
 BOOK = "book"
 CANCEL = "cancel"
+POOL_REFILL = "pool_refill"
+SYNC_OFFLINE = "sync_offline"

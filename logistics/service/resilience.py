@@ -8,7 +8,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from ..ports import CarrierGateway, CarrierUnavailable
+from ..ports import CarrierGateway, CarrierUnavailable, CarrierUnreachable
 
 
 @dataclass
@@ -42,7 +42,7 @@ class CircuitBreaker:
             return
         remaining = self.reset_s - (time.monotonic() - self.opened_at)
         if remaining > 0:
-            raise CarrierUnavailable("carrier circuit open", code="circuit_open", retry_after=remaining)
+            raise CarrierUnreachable("carrier circuit open", code="circuit_open", retry_after=remaining)
         self.opened_at = time.monotonic()  # half-open: this call is the trial, others keep waiting
 
     def record(self, ok: bool) -> None:

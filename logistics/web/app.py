@@ -12,7 +12,7 @@ from ..clock import SystemClock
 from ..config import Settings
 from ..jobs.worker import Handler, WorkerPool
 from ..ports import CarrierGateway, Clock, Notifier
-from ..service import booking
+from ..service import booking, pool
 from ..service.deps import Deps
 from ..service.intake import record_intake, record_intake_batch, record_intake_batch_sync
 from ..storage.db import create_engine, create_writer_engine
@@ -82,6 +82,8 @@ def create_app(
         await app[COMMITTER].start()
         if run_workers:
             await app[WORKERS].start()
+            if carrier is not None:
+                await pool.request_refill(deps)
         yield
         if run_workers:
             await app[WORKERS].stop()
