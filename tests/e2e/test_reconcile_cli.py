@@ -1,6 +1,7 @@
 """`certpost reconcile` as a separate process on a database holding real dispatches: exit codes and output."""
 
 import asyncio
+import io
 import json
 import subprocess
 import sys
@@ -162,3 +163,22 @@ def test_an_unreachable_database_is_an_internal_failure(files):
     result = certpost(db, files, "reconcile", "october.csv", "--period", "2026-10")
     assert result.returncode == 1 and result.stdout == b""
     assert "Traceback" not in result.stderr.decode().splitlines()[-1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    from logistics import cli
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert cli._progress_bar() is None
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    show = cli._progress_bar()
+    show(50_000, 200_000)
+    show(200_000, 200_000)
+    assert terminal.getvalue().startswith("\r读取对账单 [") and " 25%" in terminal.getvalue()
+    assert "100%" in terminal.getvalue() and "\n" not in terminal.getvalue()
