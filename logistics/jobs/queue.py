@@ -74,13 +74,11 @@ def insert_jobs(
     """(statement, rows) adding jobs; a job whose dedupe_key is taken by an unfinished one is skipped."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     run_after = now + timedelta(seconds=delay_s)
-    rows = [
-        dict(
-            kind=kind, payload=payload, dedupe_key=key, state=PENDING, attempts=0, max_attempts=max_attempts,
-            run_after=run_after, lease_until=None, locked_by=None, last_error="", created_at=now, updated_at=now,
-        )
-        for kind, payload, key in new_jobs
-    ]  # fmt: skip
+    fixed = dict(
+        state=PENDING, attempts=0, max_attempts=max_attempts, run_after=run_after, lease_until=None,
+        locked_by=None, last_error="", created_at=now, updated_at=now,
+    )  # fmt: skip
+    rows = [dict(fixed, kind=kind, payload=payload, dedupe_key=key) for kind, payload, key in new_jobs]
     return dialect.insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
 
 
