@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.errors import Conflict, NotFound
-from ..domain.model import AuditEvent, Dispatch
+from ..domain.model import Address, AuditEvent, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
-from .job_kinds import CANCEL
+from .job_kinds import BOOK, CANCEL
 from .notifications import announce
 
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
@@ -55,3 +56,33 @@ async def cancel(engine: AsyncEngine, dispatch_id: str, *, actor: str, now: date
             conn, CANCEL, {"dispatch_id": d.id, "actor": actor}, now=now, dedupe_key=f"cancel:{d.id}"
         )
         return d
+
+
+async def request_booking(engine: AsyncEngine, dispatch_id: str, *, actor: str, now: datetime) -> Dispatch:
+    """Staff book a dispatch by hand, or retry one whose booking failed (after correcting it)."""
+    async with engine.begin() as conn:
+        d = await load(conn, dispatch_id)
+        if d.status not in {Status.RECEIVED, Status.BOOKING_FAILED} or not d.needs_carrier:
+            raise Conflict(f"状态为 {d.status.value} 的邮件不能下单")
+        await note(conn, d, at=now, actor=actor, cause="booking requested")
+        await queue.enqueue(conn, BOOK, {"dispatch_id": d.id}, now=now, dedupe_key=f"book:{d.id}")
+        return d
+
+
+CORRECTABLE = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
+
+
+async def correct(
+    engine: AsyncEngine, dispatch_id: str, *, actor: str, now: datetime,
+    recipient: Party | None = None, address: Address | None = None,
+) -> Dispatch:  # fmt: skip
+    """Staff correct the recipient or address before booking (after the carrier rejected them)."""
+    async with engine.begin() as conn:
+        d = await load(conn, dispatch_id)
+        if d.status not in CORRECTABLE:
+            raise Conflict(f"状态为 {d.status.value} 的邮件不能修改收件信息")
+        changed = replace(d, recipient=recipient or d.recipient, address=address or d.address, updated_at=now)
+        await dispatch_repo.save_contact(conn, changed)
+        fields = [name for name, value in (("recipient", recipient), ("address", address)) if value]
+        await note(conn, d, at=now, actor=actor, cause="recipient details corrected", fields=fields)
+        return changed

@@ -177,6 +177,15 @@ def _event_row(dispatch_id: str, event: AuditEvent) -> dict:
     )
 
 
+async def save_contact(conn: AsyncConnection, d: Dispatch) -> None:
+    """Store a corrected recipient and address."""
+    await conn.execute(
+        update(dispatches)
+        .where(dispatches.c.id == d.id)
+        .values(payload=_payload(d), phone_last4=phone_last4(d.recipient.phone), updated_at=d.updated_at)
+    )
+
+
 async def add_event(conn: AsyncConnection, dispatch_id: str, event: AuditEvent) -> None:
     await add_events(conn, [(dispatch_id, event)])
 

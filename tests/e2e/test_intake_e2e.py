@@ -136,3 +136,22 @@ def test_users_cli_validates_role_and_duplicates(gateway):
 def test_healthz_reports_each_dependency(gateway):
     status, health = gateway.request("GET", "/healthz")
     assert status == 200 and health["checks"]["database"]["ok"] is True
+
+
+def test_staff_correct_the_address_and_book_by_hand(gateway):
+    _, d = gateway.submit(intake_body("E2E-FIX"))
+    token = gateway.staff_token("fixer", "dispatcher")
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    path = f"/api/v1/dispatches/{d['id']}"
+    bad = json.dumps({"address": {**ADDRESS, "postcode": "1"}}).encode()
+    status, error = gateway.request("PATCH", path, bad, auth)
+    assert status == 422 and error["errors"][0]["field"] == "address.postcode"
+    assert gateway.request("PATCH", path, b"{}", auth)[0] == 422
+    fixed = json.dumps({"address": {**ADDRESS, "detail": "王屯村13号"}}, ensure_ascii=False).encode()
+    status, after = gateway.request("PATCH", path, fixed, auth)
+    assert status == 200 and after["address"]["detail"] == "王屯村13号"
+    status, queued = gateway.request("POST", f"{path}/book", b"", auth)
+    assert status == 202
+    _, full = gateway.request("GET", path, headers=auth)
+    causes = [e["cause"] for e in full["events"]]
+    assert causes.index("recipient details corrected") < causes.index("booking requested")

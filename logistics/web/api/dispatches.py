@@ -12,7 +12,7 @@ from ...service.views import dispatch_json, event_json
 from ...storage import dispatch_repo
 from ..auth import signed_client, staff
 from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
-from .schemas import parse_dispatch, request_hash, to_domain
+from .schemas import CorrectionIn, parse, parse_dispatch, request_hash, to_domain
 
 routes = web.RouteTableDef()
 
@@ -80,6 +80,33 @@ async def list_dispatches(request: web.Request) -> web.Response:
             conn, status=request.query.get("status"), q=request.query.get("q"), limit=limit, offset=offset
         )
     return web.json_response({"total": total, "dispatches": [dispatch_json(d) for d in found]})
+
+
+@routes.patch("/api/v1/dispatches/{id}")
+async def correct(request: web.Request) -> web.Response:
+    """Correct the recipient or address before booking, e.g. after the carrier rejected it."""
+    user = await staff(request, *DISPATCH_ROLES)
+    recipient, address = parse(CorrectionIn, await read_limited(request, 64 * 1024)).domain()
+    actor, now = f"staff:{user.name}", request.app[CLOCK].now()
+    d = await dispatch_service.correct(
+        request.app[ENGINE], request.match_info["id"], actor=actor, now=now, recipient=recipient, address=address
+    )
+    return web.json_response(dispatch_json(d))
+
+
+@routes.post("/api/v1/dispatches/{id}/book")
+async def book(request: web.Request) -> web.Response:
+    """Book by hand (auto-booking off) or retry a failed booking."""
+    user = await staff(request, *DISPATCH_ROLES)
+    d = await dispatch_service.request_booking(
+        request.app[ENGINE],
+        request.match_info["id"],
+        actor=f"staff:{user.name}",
+        now=request.app[CLOCK].now(),
+    )
+    if WORKERS in request.app:
+        request.app[WORKERS].wake()
+    return web.json_response(dispatch_json(d), status=202)
 
 
 @routes.post("/api/v1/dispatches/{id}/cancel")

@@ -88,6 +88,25 @@ class DispatchIn(Strict):
         return self
 
 
+class CorrectionIn(Strict):
+    """Staff correct the recipient or address of a dispatch the carrier rejected."""
+
+    recipient: RecipientIn | None = None
+    address: AddressIn | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.recipient is None and self.address is None:
+            raise ValueError("recipient: 请提供要修改的收件人或地址")
+        return self
+
+    def domain(self) -> tuple[Party | None, Address | None]:
+        r, a = self.recipient, self.address
+        party = Party(r.name, r.phone) if r else None
+        address = Address(a.province, a.city, a.county, a.detail, a.postcode, a.town) if a else None
+        return party, address
+
+
 _MODEL_FIELDS = set(DispatchIn.model_fields)
 
 
@@ -105,8 +124,12 @@ def _message(error: dict) -> str:
 
 
 def parse_dispatch(raw: bytes) -> DispatchIn:
+    return parse(DispatchIn, raw)
+
+
+def parse(model: type[BaseModel], raw: bytes):
     try:
-        return DispatchIn.model_validate_json(raw)
+        return model.model_validate_json(raw)
     except ValidationError as e:
         raise InvalidInput(
             [(_field_path(err) or "body", _message(err)) for err in e.errors(include_url=False)]

@@ -161,3 +161,25 @@ async def test_cancel_after_booking_cancels_at_the_carrier(stack):
     [state] = await stack.settle([d["id"]], done=("cancelled",))
     [order] = (await stack.control("GET", "/orders"))["orders"]
     assert state["status"] == "cancelled" and order["status"] in ("cancelled", "CANCELLED", "canceled")
+
+
+async def test_a_rejected_dispatch_is_corrected_by_staff_and_retried(stack):
+    from logistics.domain.model import Address
+    from logistics.service import dispatches as dispatch_service
+    from logistics.web.keys import CLOCK, ENGINE
+
+    bad = intake_body()["address"] | {"detail": "不可达村1号"}
+    d = await stack.submit("BK-FIX", address=bad)
+    [state] = await stack.settle([d["id"]])
+    assert state["status"] == "booking_failed" and state["reason"]
+    engine, now = stack.app[ENGINE], stack.app[CLOCK].now()
+    good = Address(**(intake_body()["address"] | {"detail": "王屯村13号"}))
+    await dispatch_service.correct(engine, d["id"], actor="staff:li", now=now, address=good)
+    await dispatch_service.request_booking(engine, d["id"], actor="staff:li", now=now)
+    stack.app_wake()
+    [state] = await stack.settle([d["id"]], done=("booked",))
+    assert state["reason"] == ""
+    [order] = (await stack.control("GET", "/orders"))["orders"]
+    assert order["waybill_no"] == state["waybill_no"]
+    with pytest.raises(Exception, match="不能"):
+        await dispatch_service.correct(engine, d["id"], actor="staff:li", now=now, address=good)
