@@ -17,7 +17,7 @@ from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import NamedTuple
 
-from . import cells
+from . import cells, xlsx
 from .errors import StatementError
 from .statement_layout import FEE_PARTS, Layout, accepted_headers, match_header, missing_headers
 
@@ -179,6 +179,15 @@ def _plain_waybill(cell: str) -> bool:
 
 
 def _read_xlsx(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
+    """The streaming reader (xlsx.py); openpyxl for what it does not handle."""
+    try:
+        sheet = xlsx.Sheet(io.BytesIO(data))
+        return _collect_xlsx(sheet.rows(), sheet.max_row, name, accepted, on_progress)
+    except xlsx.Unsupported:
+        return _read_xlsx_openpyxl(data, name, accepted, on_progress)
+
+
+def _read_xlsx_openpyxl(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
     import zipfile
 
     from openpyxl import load_workbook
@@ -189,22 +198,30 @@ def _read_xlsx(data: bytes, name: str, accepted: dict, on_progress: Progress | N
         raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
     try:
         sheet = book.worksheets[0]
-        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        layout = None
-        for row_no, row in rows:
-            layout = match_header(row, accepted, row_no)
-            if layout or row_no >= HEADER_SEARCH_ROWS:
-                break
-        if not layout:
-            raise StatementError(
-                f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（需要列：{missing_headers(accepted)}）"
-            )
-        total = sheet.max_row - layout.header_row if sheet.max_row else None
-        collector = _Collector(layout, on_progress, total=total)
-        collector.rows(rows)
-        return collector.statement(name, "xlsx", None)
+        return _collect_xlsx(sheet.iter_rows(values_only=True), sheet.max_row, name, accepted, on_progress)
     finally:
         book.close()
+
+
+def _collect_xlsx(
+    sheet_rows: Iterable[Sequence[object]],
+    max_row: int | None,
+    name: str,
+    accepted: dict,
+    on_progress: Progress | None,
+) -> Statement:
+    rows = enumerate(sheet_rows, start=1)
+    layout = None
+    for row_no, row in rows:
+        layout = match_header(row, accepted, row_no)
+        if layout or row_no >= HEADER_SEARCH_ROWS:
+            break
+    if not layout:
+        raise StatementError(f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（需要列：{missing_headers(accepted)}）")
+    total = max_row - layout.header_row if max_row else None
+    collector = _Collector(layout, on_progress, total=total)
+    collector.rows(rows)
+    return collector.statement(name, "xlsx", None)
 
 
 # ---- rows to lines ------------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""The streaming XLSX reader yields what openpyxl yields, and reads statements into the same lines."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from reconciliation import default_tariff, reconcile, xlsx
+from reconciliation.statement import _read_xlsx_openpyxl, read_statement
+from reconciliation.statement_layout import accepted_headers
+
+from .builders import HEADER, LINES, ORIGIN, SHIPMENTS, xlsx_bytes
+
+
+def _workbook_bytes(rows, *, write_only=False, date_format=None) -> bytes:
+    """write_only=True writes inline strings; the normal mode writes a shared-string table."""
+    book = Workbook(write_only=write_only)
+    sheet = book.create_sheet("对账单") if write_only else book.active
+    for row in rows:
+        sheet.append(row)
+    if date_format and not write_only:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, date | datetime):
+                    cell.number_format = date_format
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _openpyxl_rows(data: bytes) -> list[tuple]:
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        return list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _statement_rows(*, numeric=True, day_as=date, title=True, totals=True, gaps=False):
+    rows = []
+    if title:
+        rows += [["安福县政务服务中心 2026年10月 EMS 对账单"], ["客户号：36082900001", None, "第 1 页"]]
+    if gaps:
+        rows.append([])
+    rows.append(HEADER)
+    for i, line in enumerate(LINES):
+        waybill = int(line[0]) if numeric else f"'{line[0]}"
+        day = date.fromisoformat(line[1])
+        when = {date: day, datetime: datetime(day.year, day.month, day.day, 13, 20), str: line[1]}[day_as]
+        money = [float(v) for v in line[6:]]
+        rows.append([waybill, when, *line[2:5], int(line[5]) if i % 2 else line[5], *money])
+        if gaps and i == 3:
+            rows.append([None, None, None])
+    if totals:
+        rows.append(["合计", None, None, None, None, None, None, None, None, 109.5])
+        rows.append(["制表人：张三"])
+    return rows
+
+
+CASES = {
+    "numeric waybills, shared strings, dates as serials": dict(numeric=True, day_as=date),
+    "text waybills, date-times": dict(numeric=False, day_as=datetime),
+    "dates as text": dict(numeric=True, day_as=str),
+    "no title, no totals": dict(title=False, totals=False),
+    "empty rows and short rows": dict(gaps=True),
+}
+
+
+@pytest.mark.parametrize("write_only", [False, True], ids=["shared-strings", "inline-strings"])
+@pytest.mark.parametrize("case", CASES)
+def test_rows_are_those_openpyxl_reads(case, write_only):
+    data = _workbook_bytes(_statement_rows(**CASES[case]), write_only=write_only)
+    assert list(xlsx.Sheet(io.BytesIO(data)).rows()) == _openpyxl_rows(data)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_statement_is_the_one_the_openpyxl_path_reads(case):
+    data = _workbook_bytes(_statement_rows(**CASES[case]), date_format="yyyy/m/d")
+    fast = read_statement(data)
+    slow = _read_xlsx_openpyxl(data, "statement", accepted_headers(None), None)
+    assert fast == slow
+
+
+def test_custom_date_format_and_1904_calendar():
+    book = Workbook()
+    book.epoch = datetime(1904, 1, 1)  # the Mac calendar: serials count from 1904
+    sheet = book.active
+    sheet.append(["收寄日期", "x"])
+    sheet.append([datetime(2026, 10, 5), 45000])
+    sheet["A2"].number_format = 'yyyy"年"m"月"d"日"'
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+    assert list(xlsx.Sheet(io.BytesIO(data)).rows()) == _openpyxl_rows(data)
+
+
+def test_the_builders_files_reconcile_alike():
+    tariff = default_tariff()
+    data = xlsx_bytes()
+    fast = reconcile(data, period="2026-10", tariff=tariff, origin=ORIGIN, shipments=SHIPMENTS)
+    sheet_rows = _openpyxl_rows(data)
+    assert list(xlsx.Sheet(io.BytesIO(data)).rows()) == sheet_rows
+    assert [f.code for f in fast.findings][:3] == ["ok", "overcharged", "undercharged"]
+
+
+def test_odd_files_fall_back_to_openpyxl():
+    with pytest.raises(xlsx.Unsupported):
+        xlsx.Sheet(io.BytesIO(b"PK\x03\x04 not really a zip"))
