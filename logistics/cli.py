@@ -33,7 +33,9 @@ def cmd_serve(args) -> None:
     setup_logging(settings.log_level)
     self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None)
+    # Keep-alive connections (the in-process simulator is called over HTTP) must not hold shutdown for
+    # aiohttp's default minute: open work is in the durable queue and resumes after a restart.
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None, shutdown_timeout=3)
 
 
 def cmd_sandbox(args) -> None:
@@ -45,8 +47,10 @@ def cmd_sandbox(args) -> None:
     run_sandbox(args.host, args.port, rate_limit_per_s=args.rate_limit)
 
 
-async def _users_add(settings: Settings, name: str, role: str) -> str:
+async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
     from .clock import SystemClock
+    from .domain.errors import InvalidInput
+    from .service import users as user_service
     from .storage import users_repo
     from .storage.db import create_engine
     from .storage.migrate import upgrade
@@ -57,17 +61,67 @@ async def _users_add(settings: Settings, name: str, role: str) -> str:
         async with engine.begin() as conn:
             if await users_repo.exists(conn, name):
                 raise UsageError(f"user {name} already exists")
-            return await users_repo.add(conn, name, role, now=SystemClock().now())
+        if password is None:
+            async with engine.begin() as conn:
+                return await users_repo.add(conn, name, role, now=SystemClock().now())
+        try:  # issue 7: with a console password
+            return await user_service.create(
+                engine, name, role, password=password, actor="cli", now=SystemClock().now()
+            )
+        except InvalidInput as e:
+            raise UsageError("; ".join(m for _, m in e.errors)) from None
     finally:
         await engine.dispose()
+
+
+def _password_arg(args) -> str | None:
+    """The console password from --password-stdin (first line of stdin) or --password, if any."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise UsageError("--password-stdin: no password on standard input")
+        return line
+    return getattr(args, "password", None)
 
 
 def cmd_users_add(args) -> None:
     if not args.name.strip():
         raise UsageError("NAME must not be empty")
-    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role))
+    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role, _password_arg(args)))
     print(f"user {args.name} ({args.role}) created; API token:")
     print(token)
+
+
+async def _users_passwd(settings: Settings, name: str, password: str) -> None:
+    from .clock import SystemClock
+    from .domain.errors import InvalidInput, NotFound
+    from .service import users as user_service
+    from .storage.db import create_engine
+    from .storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        await user_service.set_password_by_name(engine, name, password, actor="cli", now=SystemClock().now())
+    except InvalidInput as e:
+        raise UsageError("; ".join(m for _, m in e.errors)) from None
+    except NotFound as e:
+        raise UsageError(str(e)) from None
+    finally:
+        await engine.dispose()
+
+
+def cmd_users_passwd(args) -> None:
+    """Set a user's console password (read from stdin); ends the user's sessions and lifts a lock-out."""
+    password = _password_arg(args) if args.password_stdin or args.password else None
+    if password is None:
+        import getpass
+
+        password = (
+            getpass.getpass("new password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+        )
+    asyncio.run(_users_passwd(_settings(args), args.name.strip(), password))
+    print(f"password of {args.name} set")
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -192,7 +246,15 @@ def parser() -> argparse.ArgumentParser:
     add = users.add_parser("add", help="create a staff user and print its API token")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
+    secret = add.add_mutually_exclusive_group()  # issue 7: console sign-in
+    secret.add_argument("--password-stdin", action="store_true", help="read a console password from stdin")
+    secret.add_argument("--password", help="console password (visible in the process list: prefer stdin)")
     add.set_defaults(func=cmd_users_add)
+    passwd = users.add_parser("passwd", help="set a user's console password (from stdin)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    passwd.add_argument("--password", help=argparse.SUPPRESS)
+    passwd.set_defaults(func=cmd_users_passwd)
 
     rec = sub.add_parser("reconcile", help="reconcile a monthly EMS statement")  # finance
     rec.add_argument("invoice", metavar="INVOICE", help="the statement file (CSV or XLSX)")

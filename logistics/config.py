@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     citizen_max_failures: int = 10
     citizen_failure_window_s: float = 900.0
 
+    # ---- back-office console (issue 7) ----
+    console_session_hours: float = 10.0
+    """A console session ends after this long without a request (a working day)."""
+    console_cookie_secure: bool | None = None
+    """Mark the session cookie Secure: None decides by the request (https, or X-Forwarded-Proto: https
+    from a trusted proxy when console_trust_proxy is on)."""
+    console_trust_proxy: bool = False
+    console_max_failures: int = 5
+    """Wrong passwords in a row before a name is locked out."""
+    console_lockout_minutes: float = 15.0
+    pickup_code_hours: float = 72.0
+    """How long a self-pickup code sent by SMS stays valid."""
+    pickup_code_attempts: int = 5
+    ontime_days: float = 3.0
+    """A certificate counts as on time when delivered within this many days of completion."""
+    # ---- end console
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import users
@@ -24,11 +24,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def add(conn: AsyncConnection, name: str, role: str, *, now: datetime) -> str:
+async def add(
+    conn: AsyncConnection, name: str, role: str, *, now: datetime, password_hash: str | None = None
+) -> str:
     """Create the user and return its new API token (shown once)."""
     token = "cp_" + secrets.token_urlsafe(32)
     await conn.execute(
-        insert(users).values(name=name, role=role, token_hash=token_hash(token), created_at=now)
+        insert(users).values(
+            name=name, role=role, token_hash=token_hash(token), created_at=now, password_hash=password_hash
+        )
     )
     return token
 
@@ -44,3 +48,42 @@ async def by_token(conn: AsyncConnection, token: str) -> User | None:
 
 async def exists(conn: AsyncConnection, name: str) -> bool:
     return (await conn.scalar(select(users.c.id).where(users.c.name == name))) is not None
+
+
+# ---- console passwords (issue 7); hashing itself is logistics.service.users ----------------------
+
+
+async def get(conn: AsyncConnection, user_id: int) -> User | None:
+    row = (
+        await conn.execute(select(users.c.id, users.c.name, users.c.role).where(users.c.id == user_id))
+    ).first()
+    return User(*row) if row else None
+
+
+async def password_of(conn: AsyncConnection, name: str) -> tuple[User, str | None] | None:
+    """(the user, its password hash or None when it has none) by name."""
+    query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash).where(users.c.name == name)
+    row = (await conn.execute(query)).first()
+    return (User(row.id, row.name, row.role), row.password_hash) if row else None
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> bool:
+    result = await conn.execute(
+        update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+    )
+    return result.rowcount == 1
+
+
+async def set_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
+    result = await conn.execute(update(users).where(users.c.id == user_id).values(role=role))
+    return result.rowcount == 1
+
+
+async def list_all(conn: AsyncConnection) -> list[dict]:
+    query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash, users.c.created_at)
+    rows = await conn.execute(query.order_by(users.c.name))
+    return [
+        {"id": r.id, "name": r.name, "role": r.role, "has_password": bool(r.password_hash),
+         "created_at": r.created_at}
+        for r in rows
+    ]  # fmt: skip

@@ -1,0 +1,124 @@
+"""Self-pickup at the counter (窗口自取): a one-time code by SMS, checked at the counter.
+
+The code is six random digits, stored only as an argon2 hash, valid for `pickup_code_hours`, and dies
+after `pickup_code_attempts` wrong tries. Sending, every wrong try and the pickup are in the audit trail.
+The SMS goes through the Notifier port with the code's own idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..domain.errors import Conflict, InvalidInput
+from ..domain.status import Status
+from ..storage import console_repo
+from .console_text import cn_time
+from .deps import Deps
+from .dispatches import load, move, note
+from .users import hash_secret, verify_secret
+
+TEMPLATE = "pickup_code"
+
+
+@dataclass(frozen=True)
+class Issued:
+    dispatch_id: str
+    expires_at: datetime
+    phone: str
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None) -> Issued:
+    """Send a fresh code to the applicant; an earlier code stops working."""
+    if deps.notifier is None:
+        raise Conflict("未配置短信网关，无法发送取件码")
+    now, settings = deps.clock.now(), deps.settings
+    code = code or new_code()
+    hashed = await asyncio.to_thread(hash_secret, code)
+    expires_at = now + timedelta(hours=settings.pickup_code_hours)
+    async with deps.engine.begin() as conn:
+        d = await load(conn, dispatch_id)
+        if d.status is not Status.AWAITING_PICKUP:
+            raise Conflict(f"状态为 {d.status.value} 的证照不在窗口待取，不能发送取件码")
+        await console_repo.put_pickup_code(
+            conn, d.id, code_hash=hashed, now=now, expires_at=expires_at, by=actor
+        )
+        await note(conn, d, at=now, actor=actor, cause="pickup code sent", expires_at=expires_at.isoformat())
+    params = {
+        "matter_name": d.matter_name,
+        "code": code,
+        "expires_at": cn_time(expires_at),
+        "hall": settings.origin.name,
+        "address": settings.origin.address,
+    }
+    await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=f"pickup:{d.id}:{now.isoformat()}")
+    return Issued(d.id, expires_at, d.recipient.phone)
+
+
+async def release(
+    engine: AsyncEngine, dispatch_id: str, code: str, *, actor: str, now: datetime, max_attempts: int
+):
+    """awaiting_pickup → picked_up when `code` is the live code; InvalidInput (audited) otherwise."""
+    code = (code or "").strip()
+    async with engine.connect() as conn:
+        d = await load(conn, dispatch_id)
+        stored = await console_repo.pickup_code(conn, dispatch_id)
+    if d.status is not Status.AWAITING_PICKUP:
+        raise Conflict(f"状态为 {d.status.value} 的证照不能办理自取")
+    problem = _unusable(stored, now, max_attempts)
+    if problem is None and not (
+        code.isdigit() and await asyncio.to_thread(verify_secret, stored.code_hash, code)
+    ):
+        problem = "取件码不正确"
+    if problem:
+        async with engine.begin() as conn:
+            if stored is not None:
+                await console_repo.count_pickup_attempt(conn, dispatch_id)
+            await note(conn, d, at=now, actor=actor, cause="pickup code rejected", reason=problem)
+        raise InvalidInput([("code", problem)])
+    async with engine.begin() as conn:
+        if not await console_repo.use_pickup_code(conn, dispatch_id, now=now):
+            raise Conflict("该取件码刚刚已被使用")
+        d = await load(conn, dispatch_id)
+        return await move(
+            conn,
+            d,
+            Status.PICKED_UP,
+            at=now,
+            actor=actor,
+            cause="picked up at the counter (pickup code verified)",
+        )
+
+
+def _unusable(stored, now: datetime, max_attempts: int) -> str | None:
+    if stored is None:
+        return "尚未发送取件码，请先发送"
+    if stored.used_at is not None:
+        return "取件码已使用"
+    if stored.expires_at <= now:
+        return "取件码已过期，请重新发送"
+    if stored.attempts >= max_attempts:
+        return "取件码输错次数过多已失效，请重新发送"
+    return None
+
+
+async def codes_state(engine: AsyncEngine, ids: list[str], *, now: datetime) -> dict[str, str]:
+    """{dispatch id: a short Chinese state of its code} for the counter's list."""
+    async with engine.connect() as conn:
+        rows = await console_repo.pickup_codes_for(conn, ids)
+    out = {}
+    for dispatch_id, row in rows.items():
+        if row.used_at:
+            out[dispatch_id] = "已使用"
+        elif row.expires_at <= now:
+            out[dispatch_id] = "已过期"
+        else:
+            out[dispatch_id] = f"已发送，{cn_time(row.expires_at)} 前有效"
+    return out

@@ -1,0 +1,141 @@
+"""Console sign-in: password check, lock-out after repeated failures, sessions with a CSRF token.
+
+The cookie value is a random token; only its SHA-256 is stored, so a leaked table opens no session.
+Failures are counted per name as typed, known or not, so a lock-out tells nobody whether a name exists."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..domain.errors import DomainError
+from ..storage import console_repo, users_repo
+from ..storage.users_repo import User
+from .console_text import cn_time
+from .users import verify_secret_async
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Policy:
+    session_hours: float = 10.0
+    max_failures: int = 5
+    lockout_minutes: float = 15.0
+
+
+class LoginRefused(DomainError):
+    """Wrong name or password, or locked: the message is the same Chinese sentence for both wrong cases."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None):
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str  # the cookie value (only at sign-in)
+    id_hash: str
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+
+WRONG = "用户名或密码错误"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _key(name: str) -> str:
+    return name.strip().lower()[:64]
+
+
+def locked_message(until: datetime) -> str:
+    return f"连续输错密码次数过多，账号已锁定至 {cn_time(until)}，请稍后再试或联系管理员重置密码"
+
+
+async def login(engine: AsyncEngine, name: str, password: str, *, now: datetime, policy: Policy) -> Session:
+    key = _key(name)
+    async with engine.connect() as conn:
+        record = await console_repo.failures_of(conn, key)
+        found = await users_repo.password_of(conn, name.strip())
+    if record is not None and record.locked_until is not None and record.locked_until > now:
+        async with engine.begin() as conn:
+            await console_repo.audit(conn, at=now, actor=key, action="login.refused_locked", subject=key)
+        raise LoginRefused(locked_message(record.locked_until), locked_until=record.locked_until)
+    user, stored = found if found else (None, None)
+    if not await verify_secret_async(stored, password) or user is None:
+        await _failed(engine, key, record, now=now, policy=policy)
+    return await _open(engine, user, key, now=now, policy=policy)
+
+
+async def _failed(engine: AsyncEngine, key: str, record, *, now: datetime, policy: Policy) -> None:
+    window = timedelta(minutes=policy.lockout_minutes)
+    fresh = record is None or (record.locked_until is not None) or now - record.first_failed_at > window
+    failures, first = (1, now) if fresh else (record.failures + 1, record.first_failed_at)
+    locked_until = now + window if failures >= policy.max_failures else None
+    async with engine.begin() as conn:
+        await console_repo.save_failures(
+            conn, key, failures=failures, first_failed_at=first, locked_until=locked_until
+        )
+        await console_repo.audit(
+            conn, at=now, actor=key, action="login.failed", subject=key, failures=failures
+        )
+        if locked_until:
+            await console_repo.audit(
+                conn, at=now, actor="system", action="login.locked", subject=key,
+                failures=failures, until=locked_until.isoformat(),
+            )  # fmt: skip
+    if locked_until:
+        raise LoginRefused(locked_message(locked_until), locked_until=locked_until)
+    raise LoginRefused(WRONG)
+
+
+async def _open(engine: AsyncEngine, user: User, key: str, *, now: datetime, policy: Policy) -> Session:
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=policy.session_hours)
+    async with engine.begin() as conn:
+        await console_repo.clear_failures(conn, key)
+        await console_repo.drop_expired(conn, now)
+        await console_repo.add_session(
+            conn, id_hash=_hash(token), user_id=user.id, csrf_token=csrf, now=now, expires_at=expires_at
+        )
+        await console_repo.audit(conn, at=now, actor=user.name, action="login", subject=user.name)
+    return Session(token, _hash(token), user, csrf, expires_at)
+
+
+async def resolve(engine: AsyncEngine, token: str, *, now: datetime, policy: Policy) -> Session | None:
+    """The live session behind a cookie value, its expiry pushed forward; None when unknown or expired."""
+    if not token or len(token) > 128:
+        return None
+    id_hash = _hash(token)
+    async with engine.connect() as conn:
+        row = await console_repo.get_session(conn, id_hash)
+        user = await users_repo.get(conn, row.user_id) if row else None
+    if row is None or user is None or row.expires_at <= now:
+        return None
+    expires_at = row.expires_at
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        expires_at = now + timedelta(hours=policy.session_hours)
+        async with engine.begin() as conn:
+            await console_repo.touch_session(conn, id_hash, now=now, expires_at=expires_at)
+    return Session("", id_hash, user, row.csrf_token, expires_at)
+
+
+async def logout(engine: AsyncEngine, session: Session, *, now: datetime) -> None:
+    async with engine.begin() as conn:
+        await console_repo.drop_session(conn, session.id_hash)
+        await console_repo.audit(
+            conn, at=now, actor=session.user.name, action="logout", subject=session.user.name
+        )
+
+
+def csrf_ok(session: Session, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(session.csrf_token.encode(), presented.encode())

@@ -1,0 +1,213 @@
+"""Who is at the console: the session cookie, roles, CSRF on every POST, flash messages, HTML errors.
+
+Each console handler is wrapped by `page(*roles)`; it receives a `Ctx` and returns a response. Domain
+errors become a Chinese message (a flash after a form, JSON after a fetch, an error page after a GET)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from ...service import sessions
+from ...service.sessions import Policy, Session
+from ..keys import CLOCK, ENGINE, SETTINGS
+from .html import Html, h, layout
+
+log = logging.getLogger("certpost.console")
+
+COOKIE = "certpost_session"
+LOGIN_COOKIE = "certpost_login"  # double-submit token of the login form (before there is a session)
+FLASH = "certpost_flash"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; frame-src 'self' blob:"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+NO_ROLE = "您的角色无权访问此页面。如需开通，请联系系统管理员。"
+BAD_CSRF = "页面已过期或请求来源不可信（CSRF 校验失败），请刷新页面后重试。"
+STATUS_OF = {InvalidInput: 422, Conflict: 409, InvalidTransition: 409, NotFound: 404, Forbidden: 403}
+
+
+def policy(request: web.Request) -> Policy:
+    s = request.app[SETTINGS]
+    return Policy(s.console_session_hours, s.console_max_failures, s.console_lockout_minutes)
+
+
+def secure_cookie(request: web.Request) -> bool:
+    s = request.app[SETTINGS]
+    if s.console_cookie_secure is not None:
+        return s.console_cookie_secure
+    if s.console_trust_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https":
+        return True
+    return request.scheme == "https"
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, **kw) -> None:
+    response.set_cookie(
+        name, value, path="/console", httponly=True, samesite="Strict", secure=secure_cookie(request), **kw
+    )
+
+
+@dataclass
+class Ctx:
+    request: web.Request
+    session: Session
+    flash: tuple[str, str] | None
+    form: MultiDictProxy | MultiDict
+
+    @property
+    def user(self):
+        return self.session.user
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.user.name}"
+
+    @property
+    def engine(self):
+        return self.request.app[ENGINE]
+
+    @property
+    def now(self):
+        return self.request.app[CLOCK].now()
+
+    def render(self, title: str, body, *, active: str = "", status: int = 200) -> web.Response:
+        return render_page(
+            self.request,
+            title,
+            body,
+            user=self.user,
+            csrf=self.csrf,
+            active=active,
+            flash=self.flash,
+            status=status,
+        )
+
+    def redirect(self, location: str, flash: str | None = None, *, kind: str = "ok") -> web.Response:
+        return redirect(self.request, location, flash, kind=kind)
+
+
+def render_page(request: web.Request, title: str, body, *, status: int = 200, **kw) -> web.Response:
+    hall = request.app[SETTINGS].origin.name
+    response = web.Response(
+        text=layout(title, body, hall=hall, **kw), status=status, content_type="text/html", charset="utf-8"
+    )
+    response.headers.update(SECURITY_HEADERS)
+    if kw.get("flash"):
+        response.del_cookie(FLASH, path="/console")
+    return response
+
+
+def redirect(
+    request: web.Request, location: str, flash: str | None = None, *, kind: str = "ok"
+) -> web.Response:
+    response = web.Response(status=303, headers={"Location": location, **SECURITY_HEADERS})
+    if flash:
+        set_cookie(request, response, FLASH, quote(f"{kind}:{flash}"), max_age=60)
+    return response
+
+
+def read_flash(request: web.Request) -> tuple[str, str] | None:
+    raw = unquote(request.cookies.get(FLASH, ""))
+    kind, _, text = raw.partition(":")
+    return (kind, text[:500]) if text and kind in ("ok", "err", "warn") else None
+
+
+def error_page(request: web.Request, status: int, title: str, message: str, session: Session | None = None):
+    body = Html(
+        f'<div class="errorbox"><div class="code">{status}</div><p>{h(message)}</p>'
+        '<p><a class="btn" href="/console/">返回工作台</a></p></div>'
+    )
+    user, csrf = (session.user, session.csrf_token) if session else (None, "")
+    return render_page(request, title, body, user=user, csrf=csrf, status=status)
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def back(request: web.Request, fallback: str = "/console/") -> str:
+    """Where a form came from (same site only), to go back there with a message."""
+    ref = urlsplit(request.headers.get("Referer", ""))
+    if ref.netloc and ref.netloc != request.host:
+        return fallback
+    path = ref.path or fallback
+    return (path + (f"?{ref.query}" if ref.query else "")) if path.startswith("/console") else fallback
+
+
+def message_of(e: DomainError) -> str:
+    if isinstance(e, InvalidInput):
+        return "；".join(m for _, m in e.errors)
+    return str(e)
+
+
+async def current_session(request: web.Request) -> Session | None:
+    token = request.cookies.get(COOKIE, "")
+    if not token:
+        return None
+    return await sessions.resolve(
+        request.app[ENGINE], token, now=request.app[CLOCK].now(), policy=policy(request)
+    )
+
+
+def page(*roles: str):
+    """Sign-in, role (admin may do everything) and CSRF for a console handler `(request, ctx)`."""
+
+    def wrap(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            session = await current_session(request)
+            if session is None:
+                if request.method == "GET":
+                    return redirect(request, "/console/login?next=" + quote(request.path_qs, safe=""))
+                return error_page(request, 401, "请先登录", "登录已过期，请重新登录后再操作。")
+            if session.user.role != "admin" and roles and session.user.role not in roles:
+                return error_page(request, 403, "无权访问", NO_ROLE, session)
+            form = MultiDict()
+            if request.method == "POST":
+                if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                    form = await request.post()
+                presented = request.headers.get("X-CSRF-Token") or form.get("csrf")
+                if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
+                    log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)
+                    return error_page(request, 403, "安全校验失败", BAD_CSRF, session)
+            ctx = Ctx(request, session, read_flash(request), form)
+            try:
+                return await handler(request, ctx)
+            except DomainError as e:
+                return _domain_error(request, ctx, e)
+
+        return wrapped
+
+    return wrap
+
+
+def _domain_error(request: web.Request, ctx: Ctx, e: DomainError) -> web.StreamResponse:
+    status = next((s for cls, s in STATUS_OF.items() if isinstance(e, cls)), 400)
+    if wants_json(request):
+        errors = [{"field": f, "message": m} for f, m in e.errors] if isinstance(e, InvalidInput) else []
+        return web.json_response({"error": message_of(e), "errors": errors}, status=status)
+    if request.method == "POST":
+        return ctx.redirect(back(request), message_of(e), kind="err")
+    return error_page(request, status, "无法完成", message_of(e), ctx.session)
+
+
+def new_login_token() -> str:
+    return secrets.token_urlsafe(24)
