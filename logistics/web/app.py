@@ -18,7 +18,7 @@ from ..service.intake import record_intake, record_intake_batch, record_intake_b
 from ..storage.db import create_engine, create_writer_engine
 from ..storage.group_commit import GroupCommitter
 from ..storage.migrate import upgrade
-from . import tracking_setup  # issue 5: tracking, callbacks, citizen page
+from . import console, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
 from .errors import error_middleware
 from .health import HEALTH_CHECKS, healthz
@@ -100,6 +100,7 @@ def create_app(
     app.add_routes(dispatches.routes)
     app.add_routes(labels.routes)
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
+    console.install(app)  # issue 7: the back-office console at /console/
     if sandbox is not None:
         app.add_subapp("/sandbox", sandbox)
     return app
