@@ -35,7 +35,7 @@ from logistics.service.deps import Deps
 from logistics.service.resilience import GuardedCarrier
 from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo, tracking_repo
-from logistics.storage.db import create_engine
+from logistics.storage.db import create_engine, reading
 from logistics.storage.migrate import upgrade
 from logistics.storage.tracking_tables import carrier_events, tracking
 from tests.fixtures.dispatches import make_dispatch
@@ -69,14 +69,14 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
     queued = await polling.schedule_due(deps, limit=len(waybills))
     await pool.start()
     while True:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:  # a reader: never queues for SQLite's write lock
             counts = await queue.counts(conn)
         if not counts.get(queue.PENDING) and not counts.get(queue.RUNNING):
             break
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started
     await pool.stop()
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         polled = await conn.scalar(select(func.count()).where(tracking.c.polls > 0))
         errors = await conn.scalar(
             select(func.count()).where(tracking.c.polls > 0, tracking.c.last_event_at.is_(None))

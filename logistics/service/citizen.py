@@ -4,12 +4,12 @@ with names and phone numbers masked, in Simplified Chinese."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.masking import mask_name, mask_phone
-from ..storage import dispatch_repo, tracking_repo
+from ..storage import tracking_repo
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -57,24 +57,40 @@ async def lookup(
     row = await tracking_repo.find_for_citizen(
         conn, phone_last4=phone_last4, waybill_no=waybill_no or None, case_no=None if waybill_no else case_no
     )
-    if row is None:
-        return None
-    d = dispatch_repo.to_domain(row)
-    names = (d.recipient.name,)
-    scans = await tracking_repo.events_for(conn, d.waybill_no) if d.waybill_no else []
+    return None if row is None else view(row, row.scans)
+
+
+async def find(
+    engine: AsyncEngine, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
+) -> dict | None:
+    """`lookup` on a read-only connection of its own (on SQLite, a read on the loop's thread)."""
+    row = await tracking_repo.find_for_citizen_in(
+        engine,
+        phone_last4=phone_last4,
+        waybill_no=waybill_no or None,
+        case_no=None if waybill_no else case_no,
+    )
+    return None if row is None else view(row, row.scans)
+
+
+def view(row, scans) -> dict:
+    """The citizen's answer from the stored dispatch columns and its scans (pure)."""
+    p, status = row.payload, row.status
+    recipient, a = p["recipient"], p["address"]
+    names = (recipient["name"],)
     return {
-        "status": d.status.value,
-        "status_text": STATUS_TEXT.get(d.status.value, d.status.value),
-        "waybill_no": d.waybill_no,
-        "case_no": d.case_no,
+        "status": status,
+        "status_text": STATUS_TEXT.get(status, status),
+        "waybill_no": row.waybill_no,
+        "case_no": row.case_no,
         "carrier": "中国邮政 EMS",
-        "matter_name": d.matter_name,
-        "department_name": d.department_name,
-        "completed_at": _cn(d.completed_at),
-        "recipient": {"name": mask_name(d.recipient.name), "phone": mask_phone(d.recipient.phone)},
-        "destination": f"{d.address.province}{d.address.city}{d.address.county}{d.address.town}",
-        "reason": scrub(d.reason, names) if d.status.value in ("delivery_failed", "returned") else "",
-        "updated_at": _cn(d.updated_at or d.created_at),
+        "matter_name": p["matter_name"],
+        "department_name": p["department_name"],
+        "completed_at": _cn(datetime.fromisoformat(p["completed_at"])),
+        "recipient": {"name": mask_name(recipient["name"]), "phone": mask_phone(recipient["phone"])},
+        "destination": f"{a['province']}{a['city']}{a['county']}{a.get('town', '')}",
+        "reason": scrub(row.reason, names) if status in ("delivery_failed", "returned") else "",
+        "updated_at": _cn(row.updated_at or row.created_at),
         "events": [
             {
                 "time": _cn(s.time),

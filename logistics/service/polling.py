@@ -75,8 +75,8 @@ async def schedule_due(deps: Deps, *, limit: int | None = None) -> int:
             hold_s=s.poll_hold_s,
             first_poll_s=s.poll_first_s,
         )
-        for i in range(0, len(due), size):
-            await queue.enqueue(conn, TRACK_POLL, {"waybills": due[i : i + size]}, now=now, max_attempts=3)
+        batches = [(TRACK_POLL, {"waybills": due[i : i + size]}, None) for i in range(0, len(due), size)]
+        await queue.enqueue_many(conn, batches, now=now, max_attempts=3)
     return len(due)
 
 
@@ -91,27 +91,30 @@ async def _track(deps: Deps, waybill_no: str):
 
 
 async def handle_poll(job: Job, deps: Deps) -> None:
+    """Trace a batch of parcels (concurrently; the carrier's limiter paces the calls), then store what
+    was found in one short transaction: no transaction is open while the carrier is asked."""
     waybills: list[str] = job.payload["waybills"]
     results = await asyncio.gather(*(_track(deps, wb) for wb in waybills))
     policy, now = PollPolicy.from_settings(deps.settings), deps.clock.now()
+    found = [e for events in results if events for e in events]
     async with deps.engine.begin() as conn:
-        found = [e for events in results if events for e in events]
-        await tracking.record(conn, found, now=now, source="poll", known_codes=deps.known_codes)
-        states = await tracking_repo.get_many(conn, waybills)
-        statuses = await tracking_repo.statuses_by_waybill(conn, waybills)
+        _, progress = await tracking.store_and_apply(
+            conn, found, waybills, now=now, source="poll", known_codes=deps.known_codes
+        )
+        polls = []
         for wb, events in zip(waybills, results, strict=True):
-            state, status = states.get(wb), statuses.get(wb)
-            if state is None or status is None:
+            p = progress.get(wb)
+            if p is None:
                 continue
             if events is None:
                 delay = policy.error_s
             else:
                 delay = next_poll_in(
-                    Status(status), now=now, started_at=state.started_at, last_event_at=state.last_event_at,
-                    policy=policy,
-                )  # fmt: skip
+                    p.status, now=now, started_at=p.started_at, last_event_at=p.last_event_at, policy=policy
+                )
             at = None if delay is None else now + timedelta(seconds=delay)
-            await tracking_repo.polled(conn, state.dispatch_id, now=now, next_poll_at=at)
+            polls.append(dict(p.row(), next_poll_at=at))
+        await tracking_repo.polled_many(conn, polls, now=now)
 
 
 def job_handlers(deps: Deps) -> dict:

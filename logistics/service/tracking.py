@@ -7,15 +7,18 @@ for the record and never moves a dispatch backwards."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.errors import Conflict
+from ..domain.model import AuditEvent, Dispatch
 from ..domain.status import TERMINAL, TRANSITIONS, Status
 from ..ports import TrackEvent
 from ..storage import dispatch_repo, tracking_repo
-from .dispatches import move
+from .notifications import announce
 
 CARRIER_ACTOR = "carrier"
 _REASON_STATUSES = frozenset({Status.DELIVERY_FAILED, Status.RETURNING, Status.RETURNED})
@@ -36,6 +39,25 @@ class Recorded:
     moves: int = 0
 
 
+@dataclass
+class Progress:
+    """Where one followed parcel stands after its scans were applied (written by the caller)."""
+
+    dispatch_id: str
+    status: Status
+    started_at: datetime
+    last_event_at: datetime | None
+    applied_at: datetime | None
+
+    def row(self) -> dict:
+        return {
+            "dispatch_id": self.dispatch_id,
+            "last_event_at": self.last_event_at,
+            "applied_at": self.applied_at,
+            "active": False if self.status in TERMINAL else None,
+        }
+
+
 async def record(
     conn: AsyncConnection,
     events: list[TrackEvent],
@@ -45,55 +67,119 @@ async def record(
     known_codes: frozenset[str] | None = None,
 ) -> Recorded:
     """Store scans (any waybills) and apply them in time order, in the caller's transaction."""
+    result, progress = await store_and_apply(
+        conn, events, {e.waybill_no for e in events}, now=now, source=source, known_codes=known_codes
+    )
+    await tracking_repo.save_progress_many(conn, [p.row() for p in progress.values()])
+    return result
+
+
+async def store_and_apply(
+    conn: AsyncConnection,
+    events: list[TrackEvent],
+    waybill_nos: Iterable[str],
+    *,
+    now: datetime,
+    source: str,
+    known_codes: frozenset[str] | None = None,
+) -> tuple[Recorded, dict[str, Progress]]:
+    """Store scans and apply every pending one of `waybill_nos`, a few statements for the whole batch;
+    returns the counts and each followed parcel's progress, which the caller writes."""
     result, counts = Recorded(), Counter()
-    by_waybill: dict[str, list[TrackEvent]] = {}
-    for e in events:
-        by_waybill.setdefault(e.waybill_no, []).append(e)
-    for waybill_no, scans in by_waybill.items():
-        new = await tracking_repo.insert_events(conn, scans, source=source, now=now)
-        result.new += new
-        result.duplicates += len(scans) - new
-        if known_codes is not None and new:
-            for code in {s.raw_code for s in scans if s.raw_code not in known_codes}:
+    new_by_waybill = await tracking_repo.store_events(conn, events, source=source, now=now)
+    result.new = sum(new_by_waybill.values())
+    result.duplicates = len(events) - result.new
+    if known_codes is not None:
+        unknown = {(e.waybill_no, e.raw_code) for e in events if e.raw_code not in known_codes}
+        for waybill_no, code in unknown:
+            if new_by_waybill[waybill_no]:
                 counts["tracking.unknown_code"] += 1
                 counts[f"tracking.unknown_code.{code[:20]}"] += 1
-        applied, moves = await apply_pending(conn, waybill_no, now=now)
-        result.applied += applied
-        result.moves += moves
+    progress = await apply_pending_many(conn, sorted(set(waybill_nos)), now=now, result=result)
     counts["tracking.events_new"] += result.new
     counts["tracking.events_duplicate"] += result.duplicates
     counts[f"tracking.events_{source}"] += len(events)
     await tracking_repo.count(conn, counts)
-    return result
+    return result, progress
 
 
-async def apply_pending(conn: AsyncConnection, waybill_no: str, *, now: datetime) -> tuple[int, int]:
-    """Apply stored, unapplied scans of one parcel to its dispatch; returns (applied, moves)."""
-    d = await dispatch_repo.find(conn, waybill_no=waybill_no)
-    if d is None:
-        return 0, 0  # not ours (yet): kept, applied once the dispatch holds this number
-    state = await tracking_repo.get(conn, waybill_no)
+async def apply_pending_many(
+    conn: AsyncConnection, waybill_nos: list[str], *, now: datetime, result: Recorded
+) -> dict[str, Progress]:
+    """Apply stored, unapplied scans of several parcels to their dispatches (not ours yet: kept, and
+    applied once a dispatch holds the number). One select each of dispatches, poll state and pending
+    scans; moves of the same kind in one compare-and-set statement; Conflict when a dispatch moved
+    meanwhile, as `move` would."""
+    if not waybill_nos:
+        return {}
+    rows = await tracking_repo.dispatch_rows_by_waybill(conn, waybill_nos)
+    if not rows:
+        return {}
+    found = list(rows)
+    states = await tracking_repo.get_many(conn, found)
+    pending = await tracking_repo.pending_events_many(conn, found)
+    progress, applied_ids, moves = {}, [], []
+    for waybill_no in found:
+        d = dispatch_repo.to_domain(rows[waybill_no])
+        state = states.get(waybill_no)
+        p = _apply(d, state, pending.get(waybill_no, ()), now, applied_ids, moves)
+        if p is not None:
+            progress[waybill_no] = p
+    await _save_moves(conn, moves, now)
+    await tracking_repo.mark_applied(conn, applied_ids)
+    result.applied += len(applied_ids)
+    result.moves += len(moves)
+    return progress
+
+
+def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: list) -> Progress | None:
+    """Walk one parcel's pending scans in time order (pure): collects applied scan ids and the moves
+    (before, after, audit event); returns its progress when it is followed."""
     applied_at = state.applied_at if state else None
     last_event_at = state.last_event_at if state else None
-    applied_ids, moves = [], 0
-    for scan in await tracking_repo.pending_events(conn, waybill_no, applied_at):
+    for scan in scans:
+        if applied_at is not None and scan.time < applied_at:
+            continue  # older than the newest applied scan: stored for the record only
         last_event_at = max(last_event_at or scan.time, scan.time)
         status = Status(scan.status)
         if not applies(d.status, status, scan.time, applied_at):
             continue
         if status != d.status:
             reason = {"reason": scan.reason[:500]} if status in _REASON_STATUSES else {}
-            d = await move(
-                conn, d, status, at=now, actor=f"{CARRIER_ACTOR}:{scan.raw_code}",
+            after, event = d.moved(
+                status, at=now, actor=f"{CARRIER_ACTOR}:{scan.raw_code}",
                 cause=f"carrier scan {scan.raw_code} at {scan.time.isoformat()}", **reason,
             )  # fmt: skip
-            moves += 1
+            moves.append((d, after, event))
+            d = after
         applied_ids.append(scan.id)
         applied_at = scan.time
-    await tracking_repo.mark_applied(conn, applied_ids)
-    if state is not None:
-        await tracking_repo.save_progress(
-            conn, d.id, last_event_at=last_event_at, applied_at=applied_at,
-            active=False if d.status in TERMINAL else None,
-        )  # fmt: skip
-    return len(applied_ids), moves
+    if state is None:
+        return None
+    return Progress(d.id, d.status, state.started_at, last_event_at, applied_at)
+
+
+async def _save_moves(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], now) -> None:
+    """Each parcel moves from its first to its last status in one compare-and-set (grouped by the pair),
+    with an audit line and the notices (`announce`) of every step, as one `move` per step would."""
+    if not moves:
+        return
+    first: dict[str, Dispatch] = {}
+    last: dict[str, Dispatch] = {}
+    for before, after, _ in moves:
+        first.setdefault(before.id, before)
+        last[after.id] = after
+    groups: dict[tuple, list[str]] = {}
+    for dispatch_id, before in first.items():
+        after = last[dispatch_id]
+        changes = (("reason", after.reason),) if after.reason != before.reason else ()
+        groups.setdefault((before.status.value, after.status.value, changes), []).append(dispatch_id)
+    for (from_status, to_status, changes), ids in groups.items():
+        moved = await tracking_repo.move_dispatches(
+            conn, ids, from_status=from_status, to_status=to_status, at=now, **dict(changes)
+        )
+        if len(moved) != len(ids):
+            raise Conflict("the dispatch changed meanwhile; reload and try again")
+    await dispatch_repo.add_events(conn, [(before.id, event) for before, _, event in moves])
+    for before, after, _ in moves:
+        await announce(conn, before, after, now)  # tracking: SMS, callbacks, poll state

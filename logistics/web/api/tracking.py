@@ -6,6 +6,7 @@ import logging
 import time
 from urllib.parse import parse_qsl
 
+import pydantic_core
 from aiohttp import web
 
 from adapters.ems_open.push import InvalidPush, parse_trace_push, push_answer
@@ -15,6 +16,7 @@ from ...jobs import queue
 from ...service import citizen, tracking
 from ...service.exceptions_queue import list_exceptions
 from ...storage import tracking_repo
+from ...storage.db import reading
 from ..auth import staff
 from ..citizen.limiter import FailureLimiter
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
@@ -25,6 +27,7 @@ routes = web.RouteTableDef()
 CITIZEN_LIMITER = web.AppKey("citizen_limiter", FailureLimiter)
 PUSH_PATH = "/api/v1/carriers/ems/push"
 MAX_PUSH_BYTES = 256 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
 NOT_FOUND = {"error": "未找到邮件，请核对单号和手机号后4位"}
 
 
@@ -80,21 +83,26 @@ async def track(request: web.Request) -> web.Response:
         )
     found = None
     if citizen.valid_query(waybill_no, case_no, phone_last4) and len(waybill_no) <= 32 and len(case_no) <= 64:
-        async with request.app[ENGINE].connect() as conn:
-            found = await citizen.lookup(
-                conn, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
-            )
+        found = await citizen.find(
+            request.app[ENGINE], phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
+        )
     if found is None:
         limiter.failed(address, now)
-        return web.json_response(NOT_FOUND, status=404, headers={"Cache-Control": "no-store"})
-    return web.json_response(found, headers={"Cache-Control": "no-store"})
+        return _json(NOT_FOUND, status=404)
+    return _json(found)
+
+
+def _json(value, status: int = 200) -> web.Response:
+    """pydantic-core's JSON: several times faster than json.dumps; nobody caches a citizen's answer."""
+    body = pydantic_core.to_json(value)
+    return web.Response(body=body, status=status, content_type="application/json", headers=NO_STORE)
 
 
 @routes.get("/api/v1/exceptions")
 async def exceptions(request: web.Request) -> web.Response:
     await staff(request, "dispatcher")
     settings = request.app[SETTINGS]
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         items = await list_exceptions(conn, now=request.app[CLOCK].now(), stuck_days=settings.stuck_days)
     kinds: dict[str, int] = {}
     for item in items:
@@ -120,7 +128,7 @@ async def retry_job(request: web.Request) -> web.Response:
 @routes.get("/api/v1/metrics")
 async def metrics(request: web.Request) -> web.Response:
     await staff(request, "admin")
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         counters = await tracking_repo.read_counters(conn)
         jobs = await queue.counts(conn)
         active = await tracking_repo.active_count(conn)

@@ -120,14 +120,25 @@ async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age
 async def test_a_citizen_sees_masked_data_and_the_same_nothing_for_a_wrong_phone_or_number(engine):
     d = await booked_dispatch(engine)
     async with engine.begin() as conn:
-        await tracking.record(conn, [scan(S.DELIVERED, 3, text="王小明本人签收")], now=NOW, source="push")
+        await tracking.record(
+            conn,
+            [scan(S.DELIVERED, 3, text="王小明本人签收"), scan(S.HANDED_OVER, 1)],
+            now=NOW,
+            source="push",
+        )
     async with engine.connect() as conn:
         found = await citizen.lookup(conn, phone_last4="1234", waybill_no=d.waybill_no)
         by_case = await citizen.lookup(conn, phone_last4="1234", case_no=d.case_no)
         wrong = await citizen.lookup(conn, phone_last4="9999", waybill_no=d.waybill_no)
         unknown = await citizen.lookup(conn, phone_last4="1234", waybill_no="1199999999936")
     assert found == by_case and wrong is None and unknown is None
+    # The web's path (on SQLite a read on the loop's own thread) answers the same.
+    assert await citizen.find(engine, phone_last4="1234", waybill_no=d.waybill_no) == found
+    assert await citizen.find(engine, phone_last4="1234", case_no=d.case_no) == found
+    assert await citizen.find(engine, phone_last4="9999", case_no=d.case_no) is None
     assert found["status"] == "delivered" and found["status_text"] == "已签收"
     assert "王小明" not in str(found) and "13807961234" not in str(found)
     assert found["events"][0]["description"] == "王*明本人签收"
+    assert [e["status"] for e in found["events"]] == ["delivered", "handed_over"]  # newest first
+    assert found["events"][1]["time"] == "2026-11-05T10:01:00+08:00"
     assert found["recipient"] == {"name": "王*明", "phone": "138******34"}
