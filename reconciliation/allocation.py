@@ -40,11 +40,8 @@ def allocate(
     codes = dict.fromkeys((c.value for c in Code), 0)
     disputed = 0
     # Counted in C over the (few) distinct combinations, then summed in Python.
-    judgement_of = dict(zip(map(id, findings.judgements), findings.judgements, strict=True))
-    for (department, judgement_id), n in Counter(
-        zip(findings.departments, map(id, findings.judgements), strict=True)
-    ).items():
-        code, billed, expected = judgement_of[judgement_id][1:4]
+    for department, judgement, n in _combinations(findings):
+        code, billed, expected = judgement[1:4]
         codes[code] += n
         share = per_department.setdefault(department, [0, 0, 0, 0])
         share[0] += n if code not in (Code.DUPLICATE, Code.NOT_BILLED) else 0
@@ -64,3 +61,13 @@ def allocate(
         )
     totals = Totals(billed, expected, billed - expected, lines, shipments_of_period, disputed, codes)
     return totals, departments
+
+
+def _combinations(findings: Findings):
+    """(department, judgement, how many findings have both)."""
+    if findings.groups is not None:
+        table = findings.group_table
+        return [(*table[group], n) for group, n in Counter(findings.groups).items()]
+    judgement_of = dict(zip(map(id, findings.judgements), findings.judgements, strict=True))
+    pairs = Counter(zip(findings.departments, map(id, findings.judgements), strict=True))
+    return [(department, judgement_of[j], n) for (department, j), n in pairs.items()]

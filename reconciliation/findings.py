@@ -59,13 +59,24 @@ class Findings(Sequence[Finding]):
     `accepted_on` on), so a million-line result holds a million references, not a million records.
     """
 
-    def __init__(self, waybills: list[str], departments: list[str], line_nos: list, judgements: list[tuple]):
+    def __init__(
+        self,
+        waybills: list[str],
+        departments: list[str],
+        line_nos: list,
+        judgements: list[tuple],
+        groups: list | None = None,
+    ):
         self.waybills, self.departments, self.line_nos, self.judgements = (
             waybills,
             departments,
             line_nos,
             judgements,
         )
+        # Optional: a key per finding such that equal keys mean the same department and judgement, and
+        # group_table[key] = (department, judgement); allocation then counts keys instead of pairs.
+        self.groups = groups
+        self.group_table: dict[object, tuple[str, tuple]] = {}
 
     def __len__(self) -> int:
         return len(self.waybills)
@@ -88,7 +99,19 @@ class Findings(Sequence[Finding]):
         self.departments.append(finding.department_code)
         self.line_nos.append(finding.line_no)
         self.judgements.append(tuple(finding[3:]))
+        self._regroup(None, finding)
 
     def __setitem__(self, i: int, finding: Finding) -> None:
         self.departments[i] = finding.department_code
         self.judgements[i] = tuple(finding[3:])
+        self._regroup(i, finding)
+
+    def _regroup(self, i: int | None, finding: Finding) -> None:
+        if self.groups is None:
+            return
+        key = (finding.department_code, tuple(finding[3:]))
+        self.group_table[key] = key
+        if i is None:
+            self.groups.append(key)
+        else:
+            self.groups[i] = key

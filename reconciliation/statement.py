@@ -61,6 +61,18 @@ class Statement:
     header_row: int
     declared_total_fen: int | None  # from the totals row, when there is one
     billed_fen: int  # the sum of the lines
+    field_ids: Sequence[int] | None = None  # per line, the index of its fields in distinct_fields
+    distinct_fields: Sequence[LineFields] | None = None
+
+    def field_table(self) -> tuple[Sequence[LineFields], Sequence[int]]:
+        """The distinct LineFields objects and, per line, the index of its own among them."""
+        if self.field_ids is not None and self.distinct_fields is not None:
+            return self.distinct_fields, self.field_ids
+        numbering: dict[int, int] = {}
+        for i in map(id, self.fields):
+            numbering.setdefault(i, len(numbering))
+        objects = dict(zip(map(id, self.fields), self.fields, strict=True))
+        return [objects[i] for i in numbering], list(map(numbering.__getitem__, map(id, self.fields)))
 
     @property
     def lines(self) -> list[StatementLine]:
@@ -97,6 +109,10 @@ def read_statement(
 
 
 def _read_csv(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
+    if _gbk_without_quotes(data):
+        statement = _read_gbk_bytes(data, name, accepted, on_progress)
+        if statement is not None:
+            return statement
     text, encoding = _decode(data)
     if "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
@@ -164,11 +180,79 @@ def _fast_rows(collector: _Collector, lines: list[str], start: int, sep: str) ->
                 collector.parse_fields(0, row, rest)
             except StatementError:  # parse again, knowing the row number for the message
                 collector.parse_fields(chunk_start + 1 + rests.index(rest), row, rest)
-        collector.extend(
-            range(chunk_start + 1, chunk_end + 1), waybills, list(map(collector.cache.__getitem__, rests))
-        )
+        collector.extend(range(chunk_start + 1, chunk_end + 1), waybills, rests)
         collector.progress(chunk_end - start)
     collector.rows((i + 1, lines[i].split(sep)) for i in range(end, len(lines)))
+
+
+def _gbk_without_quotes(data: bytes) -> bool:
+    """No BOM, no quoting, "\n" line ends, and not UTF-8 (which fails within the first lines of Chinese):
+    a GBK file that can be read without decoding all of it."""
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if b'"' in data or b"\n" not in data:
+        return False
+    head = data[: 1 << 16]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start < len(head) - 4  # not a character cut by the slice
+    return False
+
+
+class _Fallback(Exception):
+    """The bytes reader met something only the text reader words right: an error, or odd rows."""
+
+
+def _read_gbk_bytes(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement | None:
+    """`_read_csv` + `_fast_rows` on the undecoded GBK bytes, or None to let them read the file.
+
+    "\n", ",", "\t", ";" and '"' never occur inside a GBK/GB18030 character, so splitting the bytes
+    cuts where splitting the text would. Waybills of ASCII digits are the same in bytes, and each distinct
+    rest of line is decoded once: every byte of the file is decoded, so a file that is not GBK falls
+    back (and the text reader raises its error, with the row).
+    """
+    lines = data.split(b"\n")
+    try:
+        head = [line.decode("gb18030") for line in lines[:HEADER_SEARCH_ROWS]]
+    except UnicodeDecodeError:
+        return None
+    try:
+        sep, layout = _find_csv_header(head, accepted)
+    except StatementError:
+        return None
+    if layout.columns["waybill_no"] != 0:
+        return None
+    try:
+        for line in lines[: layout.header_row]:
+            line.decode("gb18030")
+        return _gbk_rows(lines, layout, sep, on_progress).statement(name, "csv", "gbk")
+    except (_Fallback, StatementError, UnicodeDecodeError):
+        return None
+
+
+def _gbk_rows(lines: list[bytes], layout: Layout, sep: str, on_progress: Progress | None) -> _Collector:
+    collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
+    start, end, bsep = layout.header_row, len(lines), sep.encode()
+    while end > start and not lines[end - 1].partition(bsep)[0].isdigit():
+        end -= 1  # the totals row, notes and blank lines at the bottom
+    split = methodcaller("partition", bsep)
+    for chunk_start in range(start, end, PROGRESS_EVERY):
+        chunk_end = min(end, chunk_start + PROGRESS_EVERY)
+        parts = list(map(split, lines[chunk_start:chunk_end]))
+        digits = b"\n".join(map(itemgetter(0), parts))
+        if b"\n\n" in digits or digits.startswith(b"\n") or digits.endswith(b"\n"):
+            raise _Fallback  # an empty waybill
+        if not digits.replace(b"\n", b"").isdigit():
+            raise _Fallback  # a line without a plain waybill (bytes.isdigit is ASCII only)
+        waybills = digits.decode("ascii").split("\n")
+        rests = list(map(itemgetter(2), parts))
+        for rest in dict.fromkeys(rests).keys() - collector.cache.keys():
+            collector.parse_fields(0, collector.padded([None, *rest.decode("gb18030").split(sep)]), rest)
+        collector.extend(range(chunk_start + 1, chunk_end + 1), waybills, rests)
+        collector.progress(chunk_end - start)
+    collector.rows((i + 1, lines[i].decode("gb18030").split(sep)) for i in range(end, len(lines)))
+    return collector
 
 
 def _plain_waybill(cell: str) -> bool:
@@ -234,7 +318,10 @@ class _Collector:
         self.line_nos: list[int] = []
         self.waybills: list[str] = []
         self.fields: list[LineFields] = []
+        self.field_ids: list[int] = []
+        self.distinct: list[LineFields] = []
         self.cache: dict[object, LineFields] = {}
+        self.cache_ids: dict[object, int] = {}
         self.declared_total_fen: int | None = None
         self.end_row: int | None = None  # the totals row; any line after it is an error
         self.end_labelled = False
@@ -279,13 +366,17 @@ class _Collector:
         self.line_nos.append(row_no)
         self.waybills.append(waybill_no)
         self.fields.append(fields)
+        self.field_ids.append(self.cache_ids[key])
 
-    def extend(self, line_nos: Iterable[int], waybills: list[str], fields: list[LineFields]) -> None:
+    def extend(self, line_nos: Iterable[int], waybills: list[str], keys: list) -> None:
+        """Lines whose other cells were parsed already, each under its key (see parse_fields)."""
         if self.end_row is not None and waybills:
             raise StatementError("为空", row=self.end_row, column=self.layout.title("waybill_no"))
+        ids = list(map(self.cache_ids.__getitem__, keys))
         self.line_nos.extend(line_nos)
         self.waybills.extend(waybills)
-        self.fields.extend(fields)
+        self.field_ids.extend(ids)
+        self.fields.extend(map(self.distinct.__getitem__, ids))
 
     def _maybe_totals(self, row_no: int, row: Sequence[object]) -> None:
         """A row without a waybill ends the lines: the totals row, labelled 合计/总计 or not."""
@@ -323,6 +414,8 @@ class _Collector:
             billed,
         )
         self.cache[key] = fields
+        self.cache_ids[key] = len(self.distinct)
+        self.distinct.append(fields)
         return fields
 
     def _cell(self, parse: Callable[[object], object], raw: object, row_no: int, name: str):
@@ -352,4 +445,6 @@ class _Collector:
             self.layout.header_row,
             self.declared_total_fen,
             billed,
+            self.field_ids,
+            self.distinct,
         )
