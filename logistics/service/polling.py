@@ -90,12 +90,27 @@ async def _track(deps: Deps, waybill_no: str):
         return None
 
 
-async def handle_poll(job: Job, deps: Deps) -> None:
+async def handle_poll(job: Job, deps: Deps, writer: PollWriter | None = None) -> None:
     """Trace a batch of parcels (concurrently; the carrier's limiter paces the calls), then store what
-    was found in one short transaction: no transaction is open while the carrier is asked."""
+    was found: no transaction is open while the carrier is asked. With a `writer`, batches that finish
+    together are stored in one transaction."""
     waybills: list[str] = job.payload["waybills"]
     results = await asyncio.gather(*(_track(deps, wb) for wb in waybills))
+    if writer is None:
+        await store_polls(deps, [(waybills, results)])
+    else:
+        await writer.store(waybills, results)
+
+
+Polled = tuple[list[str], list]  # waybills and, for each, its scans (None: the trace failed)
+
+
+async def store_polls(deps: Deps, batches: list[Polled]) -> None:
+    """Store the scans of several traced batches, apply them, and set each parcel's next poll, in one
+    short transaction of a few statements."""
     policy, now = PollPolicy.from_settings(deps.settings), deps.clock.now()
+    waybills = [wb for wbs, _ in batches for wb in wbs]
+    results = [events for _, found in batches for events in found]
     found = [e for events in results if events for e in events]
     async with deps.engine.begin() as conn:
         _, progress = await tracking.store_and_apply(
@@ -117,11 +132,61 @@ async def handle_poll(job: Job, deps: Deps) -> None:
         await tracking_repo.polled_many(conn, polls, now=now)
 
 
+class PollWriter:
+    """Group commit for poll results: while one transaction is being written, the batches that finish
+    meanwhile wait and then go together in the next one. On SQLite every statement is a hop to the
+    driver's thread and back through a busy event loop, so a transaction costs about the same for one
+    batch as for ten; the write lock is held far less, and the workers soon trace again. A group that
+    fails is retried batch by batch, so one bad batch fails only its own job."""
+
+    def __init__(self, deps: Deps):
+        self.deps = deps
+        self._waiting: list[tuple[Polled, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def store(self, waybills: list[str], results: list) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append(((waybills, results), done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="poll-writer")
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await store_polls(self.deps, [polled for polled, _ in group])
+            except Exception as e:
+                if len(group) == 1:
+                    _settle(group[0][1], e)
+                    continue
+                for polled, done in group:
+                    try:
+                        await store_polls(self.deps, [polled])
+                    except Exception as each:
+                        _settle(done, each)
+                    else:
+                        _settle(done, None)
+            else:
+                for _, done in group:
+                    _settle(done, None)
+
+
+def _settle(done: asyncio.Future, error: BaseException | None) -> None:
+    if done.done():  # its job gave up waiting (cancelled)
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
 def job_handlers(deps: Deps) -> dict:
     if deps.carrier is None:
         return {}
+    writer = PollWriter(deps)
 
     async def poll(job: Job) -> None:
-        await handle_poll(job, deps)
+        await handle_poll(job, deps, writer)
 
     return {TRACK_POLL: poll}

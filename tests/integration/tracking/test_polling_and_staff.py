@@ -142,3 +142,19 @@ async def test_a_citizen_sees_masked_data_and_the_same_nothing_for_a_wrong_phone
     assert [e["status"] for e in found["events"]] == ["delivered", "handed_over"]  # newest first
     assert found["events"][1]["time"] == "2026-11-05T10:01:00+08:00"
     assert found["recipient"] == {"name": "王*明", "phone": "138******34"}
+
+
+async def test_batches_finishing_together_are_stored_together_and_each_job_learns_its_outcome(engine):
+    clock, carrier = FakeClock(NOW + timedelta(minutes=11)), FakeCarrier()
+    deps = Deps(engine, clock, Settings(poll_batch=1), carrier=carrier)
+    wbs = [f"11000000004{i}3" for i in range(3)]
+    ids = [(await booked_dispatch(engine, f"G{i}", wb)).id for i, wb in enumerate(wbs)]
+    for wb in wbs:
+        carrier.scans[wb] = [scan(S.HANDED_OVER, 1, wb), scan(S.IN_TRANSIT, 2, wb)]
+    poll = polling.job_handlers(deps)[polling.TRACK_POLL]
+    jobs = [queue.Job(i, polling.TRACK_POLL, {"waybills": [wb]}, 1, 3, "") for i, wb in enumerate(wbs)]
+    await asyncio.gather(*(poll(job) for job in jobs))
+    assert [await status_of(engine, i) for i in ids] == [S.IN_TRANSIT] * 3
+    async with engine.connect() as conn:
+        states = await tracking_repo.get_many(conn, wbs)
+    assert all(s.polls == 1 and s.next_poll_at is not None for s in states.values())
