@@ -35,7 +35,9 @@ def cmd_serve(args) -> None:
     app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
     # Keep-alive connections (the in-process simulator is called over HTTP) must not hold shutdown for
     # aiohttp's default minute: open work is in the durable queue and resumes after a restart.
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=lambda *_: None, shutdown_timeout=3)
+    web.run_app(
+        app, host=args.host, port=args.port, access_log=None, print=lambda *_: None, shutdown_timeout=3
+    )
 
 
 def cmd_sandbox(args) -> None:

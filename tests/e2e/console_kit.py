@@ -73,7 +73,9 @@ def wait_for(check, timeout: float = 60.0, step: float = 0.2):
 
 
 def dispatch(gw: Gateway, token: str, dispatch_id: str) -> dict:
-    status, d = gw.request("GET", f"/api/v1/dispatches/{dispatch_id}", headers={"Authorization": f"Bearer {token}"})
+    status, d = gw.request(
+        "GET", f"/api/v1/dispatches/{dispatch_id}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status == 200, d
     return d
 

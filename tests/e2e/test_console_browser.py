@@ -10,7 +10,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.e2e.console_kit import add_user, browser_only, dispatch, launch, magic, new_page, shot, sign_in, wait_for
+from tests.e2e.console_kit import (
+    add_user,
+    browser_only,
+    dispatch,
+    launch,
+    magic,
+    new_page,
+    shot,
+    sign_in,
+    wait_for,
+)
 from tests.e2e.gateway import Gateway
 from tests.fixtures.dispatches import intake_body
 from tests.integration.finance.kit import line, statement
@@ -71,7 +81,9 @@ async def _dispatcher_day(gw):
             await shot(page, "03-dispatches-to-book")
             await page.click("#book-selected")
             assert "已提交 4 件下单" in await page.inner_text(".flash")
-            wait_for(lambda: all(dispatch(gw, gw.tokens["desk"], i)["waybill_no"] for i in [*gw.ids, gw.village]))
+            wait_for(
+                lambda: all(dispatch(gw, gw.tokens["desk"], i)["waybill_no"] for i in [*gw.ids, gw.village])
+            )
 
             # print: the "to print" tab, select all, one PDF with every label
             await page.goto(f"{gw.base}/console/dispatches?tab=to_print")
@@ -146,18 +158,22 @@ async def _counter(gw):
             page = await new_page(browser, gw)
             await sign_in(page, gw, "desk")
             await page.goto(f"{gw.base}/console/pickup")
-            await page.click("button:has-text(\"发送取件码\")")
+            await page.click('button:has-text("发送取件码")')
             assert "取件码已通过短信发送至 138****1234" in await page.inner_text(".flash")
-            sms = [m for m in gw.request("GET", "/sandbox/_control/sms")[1]["messages"] if m["template"] == "pickup_code"]
+            sms = [
+                m
+                for m in gw.request("GET", "/sandbox/_control/sms")[1]["messages"]
+                if m["template"] == "pickup_code"
+            ]
             code = sms[-1]["params"]["code"]
             assert len(code) == 6 and code.isdigit()
             wrong = "000000" if code != "000000" else "111111"
             await page.fill("input[name=code]", wrong)
-            await page.click("button:has-text(\"核验并交付\")")
+            await page.click('button:has-text("核验并交付")')
             assert "取件码不正确" in await page.inner_text(".flash")
             await shot(page, "11-pickup-wrong-code")
             await page.fill("input[name=code]", code)
-            await page.click("button:has-text(\"核验并交付\")")
+            await page.click('button:has-text("核验并交付")')
             assert "取件码核验通过" in await page.inner_text(".flash")
             await shot(page, "12-pickup-done")
 
@@ -184,7 +200,9 @@ def test_finance_uploads_the_statement_and_closes_the_month(gw):
     waybills = [dispatch(gw, token, i)["waybill_no"] for i in gw.ids]
     month = datetime.now(CHINA).strftime("%Y-%m")
     content = statement(
-        line(waybills[0], f"{month}-01"), line(waybills[1], f"{month}-01", total="9.50"), line("1199000000001", f"{month}-02")
+        line(waybills[0], f"{month}-01"),
+        line(waybills[1], f"{month}-01", total="9.50"),
+        line("1199000000001", f"{month}-02"),
     )
     asyncio.run(_finance(gw, content, month))
     status, period = gw.request(
@@ -207,7 +225,9 @@ async def _finance(gw, content: bytes, month: str):
             assert "寄递单" not in await page.inner_text("nav.side")
             await page.goto(f"{gw.base}/console/finance")
             await shot(page, "16-finance-upload")
-            await page.set_input_files("#file", files=[{"name": "EMS对账单.csv", "mimeType": "text/csv", "buffer": content}])
+            await page.set_input_files(
+                "#file", files=[{"name": "EMS对账单.csv", "mimeType": "text/csv", "buffer": content}]
+            )
             await page.click("#upload-btn")
             for _ in range(300):  # the page's CSP forbids wait_for_function's eval
                 if "/runs/" in page.url or await page.locator("#upload-text.err").count():

@@ -54,7 +54,8 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
         pw = Html(
             f'<form method="post" action="/console/admin/users/{u["id"]}/password" class="inline">'
             f'{csrf_field(ctx.csrf)}<input type="password" name="password" minlength="8" required '
-            f'placeholder="新密码（至少8位）" autocomplete="new-password" aria-label="{h(u["name"])} 的新密码">'
+            'placeholder="新密码（至少8位）" autocomplete="new-password"'
+            f' aria-label="{h(u["name"])} 的新密码">'
             '<button class="btn small" type="submit">重置密码</button></form>'
         )
         rows.append(

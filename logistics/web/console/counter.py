@@ -133,7 +133,8 @@ async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
         )
         verify = Html(
             f'<form method="post" action="/console/pickup/{h(d.id)}/verify" class="inline verify">'
-            f'{csrf_field(ctx.csrf)}<input name="code" inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6" '
+            f'{csrf_field(ctx.csrf)}<input name="code"'
+            f' inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6" '
             f'required placeholder="6位取件码" aria-label="{h(d.case_no)} 的取件码">'
             '<button class="btn small primary" type="submit">核验并交付</button></form>'
         )
@@ -212,7 +213,8 @@ async def villages(request: web.Request, ctx: Ctx) -> web.Response:
             p.by_status.get("delivered", 0),
             Html(
                 f'<a class="btn small" href="/console/villages/{h(p.code)}">证照清单</a> '
-                f'<a class="btn small" href="/console/villages/{h(p.code)}/handover" target="_blank">交接单</a>'
+                f'<a class="btn small" href="/console/villages/{h(p.code)}/handover"'
+                ' target="_blank">交接单</a>'
             ),
         ]
         for p in found
@@ -260,7 +262,8 @@ async def village(request: web.Request, ctx: Ctx) -> web.Response:
         '<label for="clerk">代办点经办人</label><input id="clerk" name="clerk" maxlength="40" required>'
         '<button class="btn primary" type="submit" data-confirm="确认所选证照已由代办点交到申请人手中？">'
         "确认已送达申请人</button>"
-        f'<a class="btn" href="/console/villages/{h(code)}/handover" target="_blank">打印代办点交接单</a></form>'
+        f'<a class="btn" href="/console/villages/{h(code)}/handover"'
+        ' target="_blank">打印代办点交接单</a></form>'
     )
     heads = ["", "办件编号", "状态", "运单号", "申请人", "手机号", "地址", "事项"]
     body = card(

@@ -39,6 +39,12 @@ TABS = [
 ]
 CAUSE_TEXT = {
     "received": "收到审批系统推送",
+    "intake": "收到审批系统推送",
+    "booking with the carrier": "向邮政下单",
+    "booked with the carrier": "邮政下单成功",
+    "booking failed": "邮政下单失败",
+    "cancelled at the carrier": "邮政已撤单",
+    "carrier refused to cancel": "邮政拒绝撤单",
     "self-pickup at the hall": "申请人选择窗口自取",
     "booking requested": "工作人员发起下单",
     "label printed": "打印面单",
@@ -136,7 +142,8 @@ def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
         )
     sizes = join(Html(f'<option value="{h(s)}">{h(_size_text(s))}</option>') for s in LABEL_SIZES)
     batch = Html(
-        f'<form id="batch" method="post" action="/console/dispatches/book" class="batchbar">{csrf_field(ctx.csrf)}'
+        '<form id="batch" method="post" action="/console/dispatches/book"'
+        f' class="batchbar">{csrf_field(ctx.csrf)}'
         '<label class="chk"><input type="checkbox" id="pick-all"> 全选本页</label>'
         '<span class="sel" id="picked">已选 0 件</span>'
         '<button class="btn primary" type="submit" id="book-selected">批量下单</button>'
@@ -150,7 +157,8 @@ def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
     more = ""
     if total > offset + PAGE_SIZE:
         more = Html(
-            f'<p class="pager"><a class="btn" href="{h(url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE))}">'
+            '<p class="pager"><a class="btn"'
+            f' href="{h(url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE))}">'
             "下一页</a></p>"
         )
     shown = f"共 {total} 件" + (f"，显示第 {offset + 1}–{min(total, offset + PAGE_SIZE)} 件" if total else "")
@@ -252,7 +260,8 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
             + join(
                 Html(
                     f'<li><div class="t">{h(cn_time(s.time))} · {h(s.location)}</div><div class="d">'
-                    f'{h(s.description)} <span class="muted">[{h(s.raw_code)} {h(STATUS_SHORT.get(s.status, s.status))}]</span></div></li>'
+                    f'{h(s.description)} <span class="muted">[{h(s.raw_code)}'
+                    f" {h(STATUS_SHORT.get(s.status, s.status))}]</span></div></li>"
                 )
                 for s in scans
             )
@@ -277,7 +286,7 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
     return Html(
         '<p><a href="/console/dispatches">← 返回寄递单列表</a></p>'
         + card("基本信息", facts + _actions(ctx, d))
-        + '<div class="grid2">'
+        + '<div class="split">'
         + card("物流轨迹", timeline)
         + card("操作留痕", audit)
         + "</div>"
@@ -286,7 +295,9 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
 
 def _actor(actor: str) -> str:
     kind, _, name = actor.partition(":")
-    return {"staff": f"工作人员 {name}", "system": f"系统（{name}）" if name else "系统"}.get(kind, actor)
+    if kind == "client":
+        return "审批系统" if name == "approval" else f"接入系统 {name}"
+    return {"staff": f"工作人员 {name}", "system": "系统"}.get(kind, actor)
 
 
 def _detail_text(detail: dict) -> str:
@@ -302,6 +313,8 @@ def _detail_text(detail: dict) -> str:
     }
     parts = []
     for key, value in (detail or {}).items():
+        if value in ("", None, [], {}):
+            continue
         if key == "expires_at":
             from datetime import datetime
 
@@ -441,13 +454,15 @@ async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
         for d in ready
     ]
     form = Html(
-        f'<form id="handover" method="post" action="/console/handover/confirm" class="batchbar">{csrf_field(ctx.csrf)}'
+        '<form id="handover" method="post" action="/console/handover/confirm"'
+        f' class="batchbar">{csrf_field(ctx.csrf)}'
         '<label class="chk"><input type="checkbox" id="pick-all" checked> 全选</label>'
         '<span class="sel" id="picked">已选 0 件</span>'
         '<label for="courier">揽收人</label><input id="courier" name="courier" maxlength="40" required '
         'placeholder="邮政揽收员姓名">'
         '<input type="hidden" name="manifest_id" id="manifest-id" value="">'
-        '<button class="btn" type="button" id="print-manifest" data-action="/console/manifests">打印交接清单</button>'
+        '<button class="btn" type="button" id="print-manifest"'
+        ' data-action="/console/manifests">打印交接清单</button>'
         '<button class="btn primary" type="submit" id="confirm-handover" '
         'data-confirm="确认所选邮件已由揽收员当面清点收走？">确认已交接</button>'
         '<span class="progress" id="manifest-progress" role="status" aria-live="polite"></span></form>'

@@ -47,12 +47,15 @@ async def finance_home(request: web.Request, ctx: Ctx) -> web.Response:
     upload = Html(
         f'<form id="upload" method="post" action="/console/finance/upload" enctype="multipart/form-data" '
         f'class="formgrid">{csrf_field(ctx.csrf)}'
-        f'<label for="period">账期</label><input id="period" name="period" type="month" value="{h(period)}" required>'
+        '<label for="period">账期</label><input id="period"'
+        f' name="period" type="month" value="{h(period)}" required>'
         '<label for="file">EMS 月结对账单</label><input id="file" name="file" type="file" required '
         'accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet">'
-        '<span></span><span class="hint">CSV（UTF-8 或 GBK）或 XLSX，可带标题行与合计行；同一文件重复上传不会重复对账。</span>'
+        '<span></span><span class="hint">CSV（UTF-8 或'
+        " GBK）或 XLSX，可带标题行与合计行；同一文件重复上传不会重复对账。</span>"
         '<span></span><div><button class="btn primary" type="submit" id="upload-btn">上传并对账</button>'
-        '<div class="progressbox hidden" id="upload-progress"><div class="bar"><span id="upload-bar"></span></div>'
+        '<div class="progressbox hidden" id="upload-progress">'
+        '<div class="bar"><span id="upload-bar"></span></div>'
         '<span id="upload-text" role="status" aria-live="polite"></span></div></div></form>'
     )
     state = (
@@ -70,9 +73,7 @@ async def finance_home(request: web.Request, ctx: Ctx) -> web.Response:
             r["totals"]["lines"],
             yuan(r["totals"]["billed_fen"]),
             yuan(r["totals"]["expected_fen"]),
-            Html(
-                f'<span class="{_tone(r["totals"]["difference_fen"])}">{h(yuan(r["totals"]["difference_fen"]))}</span>'
-            ),
+            _money(r["totals"]["difference_fen"]),
             r.get("disputes", 0),
             r["created_by"],
             r["created_at"][:16].replace("T", " "),
@@ -87,6 +88,10 @@ async def finance_home(request: web.Request, ctx: Ctx) -> web.Response:
         + (Html('<p class="muted">本月已结账，不能再导入对账单。</p>') if closed else upload),
     ) + card("对账记录", table(heads, rows, empty="还没有对账记录", cls="list"))
     return ctx.render("对账结算", body, active="finance")
+
+
+def _money(fen: int) -> Html:
+    return Html(f'<span class="{_tone(fen)}">{h(yuan(fen))}</span>')
 
 
 def _tone(fen: int) -> str:
@@ -170,7 +175,8 @@ def _run_body(ctx: Ctx, run, result, status, code: str, dept: str) -> Html:
             f'<form method="post" action="/console/finance/periods/{h(run["period"])}/close" class="inline" '
             f'data-confirm="结账后 {h(run["period"])} 的对账结果将被冻结，不能再导入对账单。确定结账吗？">'
             f'{csrf_field(ctx.csrf)}<input type="hidden" name="run_id" value="{h(run["id"])}">'
-            f'<button class="btn primary" type="submit" id="close-month">以此结果结账 {h(run["period"])}</button></form>'
+            '<button class="btn primary" type="submit"'
+            f' id="close-month">以此结果结账 {h(run["period"])}</button></form>'
         )
     dept_rows = [[d["department_code"], d["parcels"], yuan(d["amount_fen"])] for d in result["departments"]]
     dept_rows.append(
@@ -194,8 +200,10 @@ def _run_body(ctx: Ctx, run, result, status, code: str, dept: str) -> Html:
         f'<option value="{h(d)}"{" selected" if d == dept else ""}>{h(d)}</option>' for d in depts
     )
     filters = Html(
-        f'<form method="get" class="search"><select name="code" aria-label="结论"><option value="">全部结论</option>'
-        f'{options}</select><select name="department" aria-label="部门"><option value="">全部部门</option>{dept_opts}'
+        '<form method="get" class="search"><select name="code"'
+        ' aria-label="结论"><option value="">全部结论</option>'
+        f'{options}</select><select name="department"'
+        f' aria-label="部门"><option value="">全部部门</option>{dept_opts}'
         '</select><button class="btn" type="submit">筛选</button>'
         + (f'<a class="btn link" href="{base}">清除</a>' if code or dept else "")
         + "</form>"

@@ -44,7 +44,8 @@ def _login_form(token: str, *, name: str = "", next_: str = "", error: str = "")
 <input type="hidden" name="csrf" value="{h(token)}"><input type="hidden" name="next" value="{h(next_)}">
 <label for="name">用户名</label><input id="name" name="name" required maxlength="64" value="{h(name)}"
  autocomplete="username" autofocus>
-<label for="password">密码</label><input id="password" name="password" type="password" required maxlength="256"
+<label for="password">密码</label><input id="password" name="password"
+ type="password" required maxlength="256"
  autocomplete="current-password">
 <button class="btn primary wide" type="submit" id="login">登录</button>
 <p class="hint">连续输错 5 次密码，账号将锁定 15 分钟。忘记密码请联系系统管理员重置。</p>

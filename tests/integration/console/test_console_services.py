@@ -83,10 +83,14 @@ async def test_five_failures_lock_the_name_for_fifteen_minutes_and_are_audited(e
     with pytest.raises(LoginRefused, match="锁定"):  # even the right password
         await sessions.login(engine, "wang", "correct-horse", now=NOW + timedelta(minutes=10), policy=POLICY)
     later = NOW + timedelta(minutes=16)
-    assert (await sessions.login(engine, "wang", "correct-horse", now=later, policy=POLICY)).user.role == "finance"
+    assert (
+        await sessions.login(engine, "wang", "correct-horse", now=later, policy=POLICY)
+    ).user.role == "finance"
     async with engine.connect() as conn:
         actions = [r.action for r in await console_repo.audit_log(conn)]
-    assert actions.count("login.failed") == 5 and "login.locked" in actions and "login.refused_locked" in actions
+    assert (
+        actions.count("login.failed") == 5 and "login.locked" in actions and "login.refused_locked" in actions
+    )
 
 
 async def test_unknown_names_are_refused_the_same_way_and_a_reset_lifts_the_lock(engine):
@@ -133,7 +137,7 @@ async def test_a_pickup_code_is_sent_stored_hashed_and_releases_the_certificate_
     clock, sms = Clock(), Sms()
     issued = await pickup.issue(deps_for(engine, clock, sms), d.id, actor="staff:li", code="246810")
     assert issued.expires_at == NOW + timedelta(hours=72)
-    (phone, template, params, _), = sms.sent
+    ((phone, template, params, _),) = sms.sent
     assert phone == "13807961234" and template == "pickup_code" and params["code"] == "246810"
     async with engine.connect() as conn:
         row = await console_repo.pickup_code(conn, d.id)
@@ -189,7 +193,9 @@ async def test_village_points_group_their_certificates_and_the_clerk_confirms_de
         await village_points.confirm(engine, "P-01", [c.id], clerk="李", actor="staff:li", now=NOW)
     with pytest.raises(InvalidInput):
         await village_points.confirm(engine, "P-01", [a.id], clerk=" ", actor="staff:li", now=NOW)
-    result = await village_points.confirm(engine, "P-01", [a.id, b.id], clerk="李代办", actor="staff:li", now=NOW)
+    result = await village_points.confirm(
+        engine, "P-01", [a.id, b.id], clerk="李代办", actor="staff:li", now=NOW
+    )
     assert [d.id for d in result.delivered] == [a.id] and [d.id for d in result.skipped] == [b.id]
     async with engine.connect() as conn:
         events = await dispatch_repo.events(conn, a.id)
@@ -203,12 +209,18 @@ async def test_village_points_group_their_certificates_and_the_clerk_confirms_de
 
 async def test_the_dashboard_counts_by_township_and_times_delivery(engine):
     a = await stored(engine, "DB1", Status.HANDED_OVER)
-    b = await stored(engine, "DB2", Status.HANDED_OVER, address=replace(make_dispatch().address, town="平都镇"))
+    b = await stored(
+        engine, "DB2", Status.HANDED_OVER, address=replace(make_dispatch().address, town="平都镇")
+    )
     async with engine.begin() as conn:
         a = await dispatch_repo.get(conn, a.id)
-        await dispatch_service.move(conn, a, Status.DELIVERED, at=NOW + timedelta(days=2), actor="t", cause="t")
+        await dispatch_service.move(
+            conn, a, Status.DELIVERED, at=NOW + timedelta(days=2), actor="t", cause="t"
+        )
         b = await dispatch_repo.get(conn, b.id)
-        await dispatch_service.move(conn, b, Status.DELIVERED, at=NOW + timedelta(days=5), actor="t", cause="t")
+        await dispatch_service.move(
+            conn, b, Status.DELIVERED, at=NOW + timedelta(days=5), actor="t", cause="t"
+        )
     async with engine.connect() as conn:
         board = await dashboard.build(
             conn, now=NOW + timedelta(days=6), ontime_days=3, estimate=lambda parcels: 800 * len(parcels)
