@@ -126,6 +126,7 @@ class Matcher:
     def __init__(self, tariff: Tariff, origin: Origin, period: Period):
         self.tariff, self.origin, self.period = tariff, origin, period
         self.shipments_of_period = 0
+        self._unbilled_prices: dict[tuple, tuple] = {}
 
     def match(self, statement: Statement, shipments: Iterable[ShippedParcel]) -> Findings:
         shipments = list(shipments)
@@ -277,10 +278,16 @@ class Matcher:
         return self._billed_for_nothing(fields, Code.DUPLICATE, f"与第 {first_line_no} 行重复计费")
 
     def _not_billed(self, s: ShippedParcel) -> Finding:
-        version, note = self._version(s.accepted_on)
-        zone = version.zone_for(self.origin, s.province, s.city, s.county)
-        expected = version.fee_fen(zone, s.weight_g, s.declared_value_fen)
-        detail = f"{s.accepted_on} 已交寄，对账单中没有这个邮件；按资费应收 {yuan_text(expected)}{note}"
+        key = (s.accepted_on, s.weight_g, s.declared_value_fen, s.province, s.city, s.county)
+        priced = self._unbilled_prices.get(key)
+        if priced is None:
+            version, note = self._version(s.accepted_on)
+            zone = version.zone_for(self.origin, s.province, s.city, s.county)
+            expected = version.fee_fen(zone, s.weight_g, s.declared_value_fen)
+            detail = f"{s.accepted_on} 已交寄，对账单中没有这个邮件；按资费应收 {yuan_text(expected)}{note}"
+            chargeable = version.chargeable_weight_g(zone, s.weight_g)
+            priced = self._unbilled_prices[key] = (expected, detail, chargeable, zone.name)
+        expected, detail, chargeable, zone_name = priced
         return Finding(
             s.waybill_no,
             s.department_code,
@@ -292,6 +299,6 @@ class Matcher:
             -expected,
             detail,
             None,
-            version.chargeable_weight_g(zone, s.weight_g),
-            zone.name,
+            chargeable,
+            zone_name,
         )

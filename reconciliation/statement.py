@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter, methodcaller
 from pathlib import Path
@@ -61,8 +61,9 @@ class Statement:
     header_row: int
     declared_total_fen: int | None  # from the totals row, when there is one
     billed_fen: int  # the sum of the lines
-    field_ids: Sequence[int] | None = None  # per line, the index of its fields in distinct_fields
-    distinct_fields: Sequence[LineFields] | None = None
+    # per line, the index of its fields in distinct_fields (an internal numbering: not compared)
+    field_ids: Sequence[int] | None = field(default=None, compare=False)
+    distinct_fields: Sequence[LineFields] | None = field(default=None, compare=False)
 
     def field_table(self) -> tuple[Sequence[LineFields], Sequence[int]]:
         """The distinct LineFields objects and, per line, the index of its own among them."""
