@@ -9,6 +9,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -78,14 +79,17 @@ class Server:
     """A server in its own process (the load generator keeps the other core)."""
 
     def __init__(self, argv: list[str], health_url: str, env: dict | None = None, cwd: str | None = None):
+        # A file, not a pipe: nobody reads a pipe while we measure, and a full one blocks the server.
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            argv, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log,
             start_new_session=True,
         )  # fmt: skip
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode()[-2000:])
+                self.log.seek(0)
+                raise RuntimeError(self.log.read().decode(errors="replace")[-2000:])
             try:
                 urllib.request.urlopen(health_url, timeout=2).read()
                 return
@@ -100,8 +104,7 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self.log.close()
 
 
 def median(values: list[float]) -> float:

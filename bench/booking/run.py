@@ -18,23 +18,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from bench.common import PYTHON, Server, free_port, load
 from bench.intake.run import SECRET, signed_requests
 
 
-def orders(base: str) -> list[dict]:
-    with urllib.request.urlopen(base + "/sandbox/_control/orders", timeout=30) as r:
+def orders(sim: str) -> list[dict]:
+    with urllib.request.urlopen(sim + "/_control/orders", timeout=120) as r:
         return json.load(r)["orders"]
 
 
 def run(n: int, rate: float) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        port, sim_port = free_port(), free_port()
+        base, sim = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
+        # The carrier is another machine in real life: the simulator gets its own process.
+        sim_argv = [PYTHON, "-m", "logistics.cli", "sandbox", "--port", str(sim_port)]
+        sim_argv += ["--rate-limit", str(rate)]
+        simulator = Server(sim_argv, sim + "/_control/orders")
         env = {
             "CERTPOST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
             "CERTPOST_CLIENTS": json.dumps({"approval": SECRET}),
-            "CERTPOST_SANDBOX_RATE_PER_S": str(rate),
+            "CERTPOST_CARRIER": "ems_open",
+            "CERTPOST_CARRIER_URL": sim,
+            "CERTPOST_CARRIER_SENDER_NO": DEFAULT_SENDER_NO,
+            "CERTPOST_CARRIER_SIGN_KEY": DEFAULT_SIGN_KEY,
             "CERTPOST_CARRIER_RATE_PER_S": str(rate),
             "CERTPOST_LOG_LEVEL": "WARNING",
         }
@@ -46,11 +54,12 @@ def run(n: int, rate: float) -> tuple[float, int]:
             started = time.perf_counter()
             result = asyncio.run(load(base + "/api/v1/dispatches", requests))
             assert result.statuses == {201: n}, result.statuses
-            while len(booked := orders(base)) < n:
-                time.sleep(0.05)
+            while len(booked := orders(sim)) < n:
+                time.sleep(0.2)
             elapsed = time.perf_counter() - started
         finally:
             server.stop()
+            simulator.stop()
     return elapsed, len({o["order_no"] for o in booked})
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock
+from ..storage.group_commit import UnitCommitter
 from . import queue
 from .queue import Job
 
@@ -45,6 +46,8 @@ class WorkerPool:
     concurrency: int = 8
     lease_s: float = 60.0
     idle_poll_s: float = 0.5
+    writes: UnitCommitter | None = None
+    """Group commit for job outcomes (None: a transaction each)."""
 
     def __post_init__(self):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -107,6 +110,12 @@ class WorkerPool:
             finally:
                 self._idle.release()
 
+    async def _write(self, unit):
+        if self.writes is not None:
+            return await self.writes.run(unit)
+        async with self.engine.begin() as conn:
+            return await unit(conn)
+
     async def claim(self, limit: int) -> list[Job]:
         async with self.engine.begin() as conn:
             return await queue.claim(
@@ -139,11 +148,10 @@ class WorkerPool:
             error = f"{type(e).__name__}: {e}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=True)
         else:
-            async with self.engine.begin() as conn:
-                await queue.complete(conn, job, worker=worker, now=self.clock.now())
+            await self._write(lambda conn: queue.complete(conn, job, worker=worker, now=self.clock.now()))
             return
-        async with self.engine.begin() as conn:
-            state = await queue.fail(
+        state = await self._write(
+            lambda conn: queue.fail(
                 conn,
                 job,
                 error,
@@ -152,5 +160,6 @@ class WorkerPool:
                 retry_after_s=retry_after,
                 permanent=permanent,
             )
+        )
         if state == queue.DEAD:
             log.warning("job %s (%s) dead-lettered after %d attempts", job.id, job.kind, job.attempts)

@@ -96,14 +96,20 @@ async def book_once(
 
 
 async def handle_book(job: Job, deps: Deps) -> None:
-    engine, now = deps.engine, deps.clock.now
-    async with engine.begin() as conn:
+    now = deps.clock.now
+
+    async def start(conn):
         d = await load(conn, job.payload["dispatch_id"])
         if d.status not in BOOKABLE:
-            return  # booked, cancelled or otherwise settled by an earlier run
+            return None, False  # booked, cancelled or otherwise settled by an earlier run
         suspect = d.status is not Status.RECEIVED or job.attempts > 1
         if d.status is not Status.BOOKING:
             d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause="booking with the carrier")
+        return d, suspect
+
+    d, suspect = await deps.write(start)
+    if d is None:
+        return
     reached: list[bool] = []
     try:
         shipment = shipment_for(d, deps.settings.origin)
@@ -127,13 +133,16 @@ async def handle_book(job: Job, deps: Deps) -> None:
 
 
 async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
-    async with deps.engine.begin() as conn:
-        d = await load(conn, d.id)
-        if d.status in BOOKABLE:
+    async def record(conn):
+        fresh = await load(conn, d.id)
+        if fresh.status in BOOKABLE:
+            cause = "booked with the carrier"
             await move(
-                conn, d, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause="booked with the carrier",
+                conn, fresh, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause=cause,
                 waybill_no=booking.waybill_no, reason="",
             )  # fmt: skip
+
+    await deps.write(record)
 
 
 async def _failed(deps: Deps, d: Dispatch, reason: str) -> None:

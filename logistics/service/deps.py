@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..config import Settings
 from ..ports import CarrierGateway, Clock, Notifier
+from ..storage.group_commit import UnitCommitter
 
 if TYPE_CHECKING:
     from .callbacks import CallbackSender
@@ -25,3 +27,12 @@ class Deps:
     callback_sender: CallbackSender | None = None
     known_codes: frozenset[str] | None = None
     """The carrier's mapped scan codes; others fall back to in_transit and are counted."""
+    writes: UnitCommitter | None = None
+    """Group commit for the small writes of job handlers (None: a transaction each)."""
+
+    async def write(self, unit: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+        """Run a unit of database writes in a committed transaction, possibly shared with others."""
+        if self.writes is not None:
+            return await self.writes.run(unit)
+        async with self.engine.begin() as conn:
+            return await unit(conn)

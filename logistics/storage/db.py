@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from weakref import WeakKeyDictionary
 
 import pydantic_core
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 
 def _json(value) -> str:
@@ -25,12 +28,23 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json
         )
-    # SQLite has one writer: every transaction takes the write lock up front (BEGIN IMMEDIATE), so
-    # two writers never deadlock upgrading read locks; others wait in the busy handler. A few
-    # connections keep a handler that needs a second one (auth inside a read) from starving.
+    # SQLite has one writer: every write transaction takes the write lock up front (BEGIN IMMEDIATE),
+    # so two writers never deadlock upgrading read locks. Inside this process writers queue on an
+    # asyncio lock first (fair, no sleeping in SQLite's busy handler); other processes (the CLI, a
+    # second gateway) meet the busy timeout. Readers (`reading`) begin deferred and take neither.
     engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=30, json_serializer=_json)
-    _sqlite_setup(engine.sync_engine)
+    gate = asyncio.Lock()
+    _GATES[engine.sync_engine] = gate
+    _sqlite_setup(engine.sync_engine, gate)
     return engine
+
+
+_GATES: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+
+
+def write_gate(engine: AsyncEngine) -> asyncio.Lock | None:
+    """The lock SQLite writers of this engine queue on (None on PostgreSQL, which has row locks)."""
+    return _GATES.get(engine.sync_engine)
 
 
 def create_writer_engine(url: str) -> Engine | None:
@@ -45,7 +59,7 @@ def create_writer_engine(url: str) -> Engine | None:
     return engine
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, gate: asyncio.Lock | None = None) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -58,9 +72,39 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        # Readers (see `reading`) begin deferred and run beside the writer, thanks to WAL.
-        readonly = conn.get_execution_options().get("readonly")
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN")  # a WAL reader runs beside the writer
+            return
+        if gate is not None:
+            await_only(gate.acquire())  # we run inside SQLAlchemy's greenlet: this awaits
+            conn.info["write_gate"] = gate
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn):
+        _release(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn):
+        _release(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record):
+        # A connection that died mid-transaction (invalidated, no rollback event) must not keep
+        # the gate: every write in the process would wait forever.
+        gate = record.info.pop("write_gate", None)
+        if gate is not None:
+            gate.release()
+
+
+def _release(conn) -> None:
+    gate = conn.info.pop("write_gate", None)
+    if gate is not None:
+        gate.release()
 
 
 @asynccontextmanager

@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .db import write_gate
+
 Item = TypeVar("Item")
 Batch = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 Single = Callable[[AsyncConnection, Any], Awaitable[Any]]
@@ -38,6 +40,7 @@ class GroupCommitter(Generic[Item]):
     ):
         self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
         self.writer, self.sync_batch = (writer, sync_batch) if writer and sync_batch else (None, None)
+        self.gate = write_gate(engine) or asyncio.Lock()
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
@@ -74,7 +77,8 @@ class GroupCommitter(Generic[Item]):
     async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         try:
             if self.writer is not None:
-                results = await asyncio.to_thread(self._in_thread, items)
+                async with self.gate:  # the writer thread takes its turn like any other writer
+                    results = await asyncio.to_thread(self._in_thread, items)
             else:
                 async with self.engine.begin() as conn:
                     results = await self.batch(conn, items)
@@ -108,3 +112,35 @@ class GroupCommitter(Generic[Item]):
             else:
                 if not future.done():
                     future.set_result(result)
+
+
+Unit = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+class UnitCommitter:
+    """Group commit for small units of work (an async function of a connection), e.g. the status
+    moves of job handlers: the units queued while a commit is in flight run back to back in the next
+    transaction. When that transaction fails, each unit is run again in a transaction of its own, so
+    only the unit at fault fails. Units must therefore only write to the database."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 200):
+        self._committer: GroupCommitter[Unit] = GroupCommitter(
+            engine, self._run_all, self._run_one, max_batch=max_batch
+        )
+
+    async def start(self) -> None:
+        await self._committer.start()
+
+    async def stop(self) -> None:
+        await self._committer.stop()
+
+    async def run(self, unit: Unit) -> Any:
+        return await self._committer.submit(unit)
+
+    @staticmethod
+    async def _run_all(conn: AsyncConnection, units: list[Unit]) -> list[Any]:
+        return [await unit(conn) for unit in units]
+
+    @staticmethod
+    async def _run_one(conn: AsyncConnection, unit: Unit) -> Any:
+        return await unit(conn)

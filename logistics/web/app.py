@@ -16,7 +16,7 @@ from ..service import booking, pool
 from ..service.deps import Deps
 from ..service.intake import record_intake, record_intake_batch, record_intake_batch_sync
 from ..storage.db import create_engine, create_writer_engine
-from ..storage.group_commit import GroupCommitter
+from ..storage.group_commit import GroupCommitter, UnitCommitter
 from ..storage.migrate import upgrade
 from . import console, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
@@ -69,17 +69,20 @@ def create_app(
         callback_sender=callback_sender, known_codes=frozenset(OPCODE_STATUS),
     )  # fmt: skip
     # ---- end issue 5
+    deps.writes = UnitCommitter(engine)
     app[DEPS] = deps
     job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
     if run_workers:
         app[WORKERS] = WorkerPool(
-            engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s
-        )
+            engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
+            writes=deps.writes,
+        )  # fmt: skip
 
     async def lifecycle(app: web.Application):
         if migrate:
             await upgrade(engine)
         await app[COMMITTER].start()
+        await deps.writes.start()
         if run_workers:
             await app[WORKERS].start()
             if carrier is not None:
@@ -87,6 +90,7 @@ def create_app(
         yield
         if run_workers:
             await app[WORKERS].stop()
+        await deps.writes.stop()
         await app[COMMITTER].stop()
         await app[COMMITTER].stop_writer()
         await engine.dispose()
