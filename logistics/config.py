@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     carrier_sender_no: str = "1100000000001"
     carrier_sign_key: str = "MTIzNDU2Nzg5MGFiY2RlZg=="
     carrier_timeout_s: float = 10.0
-    carrier_concurrency: int = 8
+    carrier_concurrency: int = 32
     origin: Origin = Field(default_factory=Origin)
     public_url: str = ""
     auto_book: bool = True
-    workers: int = 8
+    workers: int = 32  # job tasks; carrier calls wait on the network, so many are cheap
     job_max_attempts: int = 8
     job_lease_s: float = 60.0
     signature_window_s: int = 300

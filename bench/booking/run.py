@@ -28,7 +28,7 @@ def orders(sim: str) -> list[dict]:
         return json.load(r)["orders"]
 
 
-def run(n: int, rate: float) -> tuple[float, int]:
+def run(n: int, rate: float, db_url: str | None = None) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         port, sim_port = free_port(), free_port()
         base, sim = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
@@ -37,7 +37,7 @@ def run(n: int, rate: float) -> tuple[float, int]:
         sim_argv += ["--rate-limit", str(rate)]
         simulator = Server(sim_argv, sim + "/_control/orders")
         env = {
-            "CERTPOST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "CERTPOST_DATABASE_URL": db_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
             "CERTPOST_CLIENTS": json.dumps({"approval": SECRET}),
             "CERTPOST_CARRIER": "ems_open",
             "CERTPOST_CARRIER_URL": sim,
@@ -63,16 +63,34 @@ def run(n: int, rate: float) -> tuple[float, int]:
     return elapsed, len({o["order_no"] for o in booked})
 
 
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from logistics.storage.db import create_engine
+
+    async def reset():
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dispatches", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--db-url", help="an empty PostgreSQL database instead of a fresh SQLite file")
     args = parser.parse_args()
     floor = args.dispatches / args.rate
     times = []
     for r in range(args.rounds):
-        elapsed, unique = run(args.dispatches, args.rate)
+        if args.db_url:
+            reset_postgres(args.db_url)
+        elapsed, unique = run(args.dispatches, args.rate, args.db_url)
         assert unique == args.dispatches, f"{unique} distinct orders for {args.dispatches} dispatches"
         times.append(elapsed)
         print(f"round {r + 1}: {elapsed:6.2f} s, {unique} carrier orders, none twice")
