@@ -55,7 +55,7 @@ BAD_INPUTS = [
     ("weight_g", intake_body(weight_g=-5)),
     ("body", b"not json at all"),
     ("body", b""),
-    ("body", "[]".encode()),
+    ("body", b"[]"),
 ]
 
 
@@ -150,7 +150,7 @@ def test_staff_correct_the_address_and_book_by_hand(gateway):
     fixed = json.dumps({"address": {**ADDRESS, "detail": "王屯村13号"}}, ensure_ascii=False).encode()
     status, after = gateway.request("PATCH", path, fixed, auth)
     assert status == 200 and after["address"]["detail"] == "王屯村13号"
-    status, queued = gateway.request("POST", f"{path}/book", b"", auth)
+    status, _ = gateway.request("POST", f"{path}/book", b"", auth)
     assert status == 202
     _, full = gateway.request("GET", path, headers=auth)
     causes = [e["cause"] for e in full["events"]]
