@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from logistics.domain.china_time import CHINA as CHINA_TIME
 from logistics.domain.model import Address, Party
 from logistics.domain.validation import is_mobile, normalize_phone
 from logistics.ports import Booking, CarrierRejected, CarrierUnavailable, Quote, Shipment, TrackEvent
@@ -24,7 +25,6 @@ POSTAGE = "050005"
 REACHABILITY = "060002"
 
 VERSION = "V1.0.0"
-CHINA_TIME = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 

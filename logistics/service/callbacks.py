@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta, timezone
 from typing import NoReturn, Protocol
 
+from ..domain.china_time import CHINA
 from ..domain.signing import sign_headers
 from ..jobs.queue import Job
 from ..jobs.worker import GiveUp, RetryLater
@@ -17,7 +17,6 @@ from ..storage import dispatch_repo, tracking_repo
 from .deps import Deps
 
 CALLBACK = "callback"
-CHINA = timezone(timedelta(hours=8))
 
 
 class CallbackSender(Protocol):

@@ -4,14 +4,13 @@ with names and phone numbers masked, in Simplified Chinese."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.china_time import CHINA
 from ..domain.masking import mask_name, mask_phone
 from ..storage import tracking_repo
-
-CHINA = timezone(timedelta(hours=8))
 
 STATUS_TEXT = {
     "received": "已受理，待寄出",

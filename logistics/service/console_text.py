@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
+from ..domain.china_time import CHINA
 from .citizen import STATUS_TEXT
-
-CHINA = timezone(timedelta(hours=8))
 
 STATUS_SHORT = {
     **STATUS_TEXT,

@@ -13,17 +13,17 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..domain.china_time import CHINA  # acceptance dates are the hall's calendar days
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import Dispatch
 from ..domain.status import Status
 from ..storage import finance_repo
 
-CHINA = timezone(timedelta(hours=8))  # acceptance dates are the hall's calendar days
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DEFAULT_TARIFF = "default"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import timedelta, timezone
 from functools import partial
 
 from aiohttp import web
 
 from labels import LABEL_SIZES, Origin, render_labels, render_manifest, render_zpl
 
+from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall's local time
 from ...domain.errors import InvalidInput
 from ...service import printing
 from ..auth import staff
@@ -24,7 +24,6 @@ MAX_BODY = 256 * 1024
 THERMAL_SIZES = tuple(s for s in LABEL_SIZES if s != "a4")
 ZPL_DPI = ("203", "300")
 MAX_COURIER = 40
-_CHINA = timezone(timedelta(hours=8))  # the manifest shows the hall's local time
 
 
 def _explain_refusals(handler):
