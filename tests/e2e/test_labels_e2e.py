@@ -9,26 +9,10 @@ import time
 
 import pytest
 
-from tests.e2e.gateway import Gateway
 from tests.fixtures.dispatches import intake_body
 
 CASES = (f"LBLE2E{n:04d}" for n in itertools.count(1))
 CASE_RE = re.compile(r"LBLE2E\d{4}")
-
-
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory):
-    gateway = Gateway(tmp_path_factory.mktemp("labels-e2e")).start()  # books through the simulator
-    yield gateway
-    gateway.stop()
-
-
-@pytest.fixture(scope="module")
-def staff(gw):
-    return {
-        role: {"Authorization": f"Bearer {gw.staff_token(f'{role}-li', role)}"}
-        for role in ("dispatcher", "finance", "admin")
-    }
 
 
 def need(*tools):
