@@ -36,10 +36,14 @@ class GroupCommitter(Generic[Item]):
         *,
         writer: Engine | None = None,
         sync_batch: SyncBatch | None = None,
+        prepare: Callable[[Any], Any] | None = None,
         max_batch: int = 500,
     ):
+        """`prepare`, with a writer, turns an item into what `sync_batch` wants (in the event loop, as
+        it is submitted); the prepared item must still suit `single`."""
         self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
         self.writer, self.sync_batch = (writer, sync_batch) if writer and sync_batch else (None, None)
+        self.prepare = prepare if self.writer is not None else None
         self.gate = write_gate(engine) or asyncio.Lock()
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
@@ -58,8 +62,10 @@ class GroupCommitter(Generic[Item]):
         if self._task is None:  # not started (CLI, tests): a transaction of its own
             async with self.engine.begin() as conn:
                 return await self.single(conn, item)
+        if self.prepare is not None:
+            item = self.prepare(item)
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
+        self._queue.put_nowait((item, future))  # unbounded: never waits
         return await future
 
     async def _run(self) -> None:

@@ -14,7 +14,7 @@ from ..jobs.worker import Handler, WorkerPool
 from ..ports import CarrierGateway, Clock, Notifier
 from ..service import booking, pool
 from ..service.deps import Deps
-from ..service.intake import record_intake, record_intake_batch, record_intake_batch_sync
+from ..service.intake import SqliteIntake, record_intake, record_intake_batch
 from ..storage.db import create_engine, create_writer_engine
 from ..storage.group_commit import GroupCommitter, UnitCommitter
 from ..storage.migrate import upgrade
@@ -49,12 +49,15 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[ENGINE] = engine
+    writer = create_writer_engine(settings.database_url)
+    sqlite_intake = SqliteIntake(writer) if writer is not None else None
     app[COMMITTER] = GroupCommitter(
         engine,
         record_intake_batch,
         record_intake,
-        writer=create_writer_engine(settings.database_url),
-        sync_batch=record_intake_batch_sync,
+        writer=writer,
+        sync_batch=sqlite_intake.batch if sqlite_intake else None,
+        prepare=sqlite_intake.prepare if sqlite_intake else None,
     )
     app[HEALTH_CHECKS] = {}
     # ---- issue 5: tracking

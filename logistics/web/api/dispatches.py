@@ -45,7 +45,8 @@ async def intake(request: web.Request) -> web.Response:
     result = await request.app[COMMITTER].submit(req)
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
-    return web.json_response(result.response, status=201 if result.created else 200, dumps=fast_json)
+    body = result.body if result.body is not None else fast_json(result.response)
+    return web.Response(text=body, status=201 if result.created else 200, content_type="application/json")
 
 
 async def _authorize_reader(request: web.Request) -> str | None:
@@ -89,7 +90,12 @@ async def correct(request: web.Request) -> web.Response:
     recipient, address = parse(CorrectionIn, await read_limited(request, 64 * 1024)).domain()
     actor, now = f"staff:{user.name}", request.app[CLOCK].now()
     d = await dispatch_service.correct(
-        request.app[ENGINE], request.match_info["id"], actor=actor, now=now, recipient=recipient, address=address
+        request.app[ENGINE],
+        request.match_info["id"],
+        actor=actor,
+        now=now,
+        recipient=recipient,
+        address=address,
     )
     return web.json_response(dispatch_json(d))
 

@@ -1,17 +1,22 @@
 """Dispatch storage and intake on a real database (SQLite file, and PostgreSQL when configured)."""
 
 import asyncio
-from datetime import timedelta
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 
+import pydantic_core
 import pytest
 from sqlalchemy import func, select
 
 from logistics.domain.errors import Conflict
+from logistics.domain.model import DeliveryMethod, Direction
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
-from logistics.service.intake import IntakeRequest, record_intake, record_intake_batch
+from logistics.service.intake import IntakeRequest, SqliteIntake, record_intake, record_intake_batch
 from logistics.storage import dispatch_repo
+from logistics.storage.db import create_engine, create_writer_engine
 from logistics.storage.group_commit import GroupCommitter
+from logistics.storage.migrate import upgrade
 from logistics.storage.tables import dispatches, jobs
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -123,6 +128,130 @@ async def test_a_failing_batch_falls_back_to_one_by_one(engine):
     assert calls
     assert outcomes[0].created and outcomes[1].created and isinstance(outcomes[2], Conflict)
     assert await count(engine, dispatches) == 2
+
+
+async def _sqlite_gateway_db(path):
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    writer = create_writer_engine(url)
+    fast = SqliteIntake(writer)
+    committer = GroupCommitter(
+        engine, record_intake_batch, record_intake, writer=writer, sync_batch=fast.batch, prepare=fast.prepare
+    )
+    return engine, writer, committer
+
+
+def _raw_rows(path) -> dict:
+    with sqlite3.connect(path) as db:
+        return {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+            for table in ("dispatches", "dispatch_events", "jobs")
+        }
+
+
+async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp_path):
+    """The raw DB-API rows of the group-commit thread are byte for byte the rows SQLAlchemy writes,
+    and read back equal through the repository (datetimes, JSON, audit events, booking jobs)."""
+    now = datetime(2026, 3, 9, 17, 4, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
+    reqs = [
+        IntakeRequest(make_dispatch("F1", created_at=now), "h1", now, True, 5),
+        IntakeRequest(
+            make_dispatch("F2", delivery_method=DeliveryMethod.PICKUP, created_at=now), "h2", now, True, 5
+        ),
+        IntakeRequest(make_dispatch("F3", direction=Direction.INBOUND, created_at=now), "h3", now, True, 7),
+        IntakeRequest(make_dispatch("F4", created_at=now), "h4", now, False, 5),
+    ]
+    slow_engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/slow.db")
+    await upgrade(slow_engine)
+    slow = []
+    for r in reqs:
+        async with slow_engine.begin() as conn:
+            slow.append(await record_intake(conn, r))
+    engine, writer, committer = await _sqlite_gateway_db(tmp_path / "fast.db")
+    await committer.start()
+    try:
+        fast = await asyncio.gather(*(committer.submit(r) for r in reqs))
+    finally:
+        await committer.stop()
+    assert [(r.created, r.response, r.queued) for r in fast] == [
+        (r.created, r.response, r.queued) for r in slow
+    ]
+    assert [r.body for r in fast] == [pydantic_core.to_json(r.response).decode() for r in slow]
+    assert _raw_rows(tmp_path / "fast.db") == _raw_rows(tmp_path / "slow.db")
+    assert [len(x) for x in _raw_rows(tmp_path / "fast.db").values()] == [4, 5, 2]
+    for r in reqs:
+        reads = []
+        for e in (slow_engine, engine):
+            async with e.connect() as conn:
+                reads.append(
+                    (
+                        await dispatch_repo.get(conn, r.dispatch.id),
+                        await dispatch_repo.events(conn, r.dispatch.id),
+                    )
+                )
+        assert reads[0] == reads[1]
+        assert reads[1][0].created_at == now.astimezone(UTC) and reads[1][0].created_at.tzinfo is UTC
+    writer.dispose()
+    await engine.dispose()
+    await slow_engine.dispose()
+
+
+async def test_the_sqlite_fast_path_keeps_intake_semantics(tmp_path):
+    engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+    async with engine.begin() as conn:
+        await record_intake(conn, req(make_dispatch("S0")))
+    await committer.start()
+    try:
+        dups = await asyncio.gather(*(committer.submit(req(make_dispatch("S1"))) for _ in range(20)))
+        mixed = await asyncio.gather(
+            committer.submit(req(make_dispatch("S0"))),
+            committer.submit(req(make_dispatch("S0"), "other")),
+            committer.submit(req(make_dispatch("S2"))),
+            committer.submit(req(make_dispatch("S2"), "other")),
+            committer.submit(req(make_dispatch("S1"))),
+            return_exceptions=True,
+        )
+    finally:
+        await committer.stop()
+    assert sum(r.created for r in dups) == 1 and len({r.response["id"] for r in dups}) == 1
+    assert [getattr(r, "created", None) for r in mixed] == [False, None, True, None, False]
+    assert isinstance(mixed[1], Conflict) and isinstance(mixed[3], Conflict)
+    assert mixed[4].response == dups[0].response
+    assert await count(engine, dispatches) == 3
+    assert await count(engine, jobs) == 3
+    writer.dispose()
+    await engine.dispose()
+
+
+async def test_the_sqlite_fast_path_falls_back_when_another_process_took_the_case(tmp_path, monkeypatch):
+    """Another process inserts a case between our read and our insert: the batch fails on the unique
+    key, and each request is then recorded alone (a replay or a conflict, never a second dispatch)."""
+    engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+    other = make_dispatch("P1")
+    real = committer.sync_batch.__self__.rows.stored_cases
+
+    def stale_read(dbapi, keys):
+        return {k: v for k, v in real(dbapi, keys).items() if k != (other.client_id, other.case_no)}
+
+    async with engine.begin() as conn:
+        first = await record_intake(conn, req(other))
+    monkeypatch.setattr(committer.sync_batch.__self__.rows, "stored_cases", stale_read)
+    await committer.start()
+    try:
+        outcomes = await asyncio.gather(
+            committer.submit(req(make_dispatch("P1"))),
+            committer.submit(req(make_dispatch("P2"))),
+            return_exceptions=True,
+        )
+    finally:
+        await committer.stop()
+    assert (outcomes[0].created, outcomes[0].response) == (False, first.response)
+    assert outcomes[1].created
+    assert await count(engine, dispatches) == 2
+    assert await count(engine, jobs) == 2
+    writer.dispose()
+    await engine.dispose()
 
 
 async def test_moves_are_optimistic_and_audited(engine):

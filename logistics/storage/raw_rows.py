@@ -1,0 +1,109 @@
+"""Intake rows as plain DB-API tuples, for SQLite's group-commit thread.
+
+SQLAlchemy's per-row work (bind processors, statement compilation and caching) costs more than
+SQLite itself for small inserts. Here the rows are built once, in the request handler, with the very
+converters SQLAlchemy would use: `type.bind_processor(dialect)` of each column, for the writer
+engine's dialect. The stored text is therefore exactly what `insert(...)` would have written, and
+reads back the same through `dispatch_repo.to_domain`, `get` and `events`. The writer thread then
+runs a few `executemany` calls with precomputed SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Dialect, Table
+
+from ..domain.masking import phone_last4
+from ..domain.model import AuditEvent, Dispatch
+from .dispatch_repo import _payload
+from .tables import dispatch_events, dispatches, jobs
+
+DISPATCH_COLUMNS = (
+    "id", "client_id", "case_no", "request_hash", "payload", "response", "status", "direction",
+    "delivery_method", "department_code", "phone_last4", "order_no", "waybill_no", "reason", "created_at",
+    "updated_at",
+)  # fmt: skip
+EVENT_COLUMNS = ("dispatch_id", "at", "actor", "cause", "from_status", "to_status", "detail")
+JOB_COLUMNS = (
+    "kind", "payload", "dedupe_key", "state", "attempts", "max_attempts", "run_after", "lease_until",
+    "locked_by", "last_error", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _insert_sql(table: Table, columns: tuple[str, ...], suffix: str = "") -> str:
+    generated = {c.name for c in table.primary_key.columns if c.autoincrement is True}
+    if set(columns) != set(table.c.keys()) - generated:  # a new column must get its value here too
+        raise RuntimeError(f"raw rows of {table.name} are out of date with the schema")
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){suffix}"
+
+
+DISPATCH_SQL = _insert_sql(dispatches, DISPATCH_COLUMNS)
+EVENT_SQL = _insert_sql(dispatch_events, EVENT_COLUMNS)
+JOB_SQL = _insert_sql(jobs, JOB_COLUMNS, " ON CONFLICT (dedupe_key) DO NOTHING")
+CASES_SQL = (
+    "SELECT client_id, case_no, request_hash, response FROM dispatches "
+    "WHERE case_no IN (SELECT value FROM json_each(?))"
+)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _bind(column, dialect: Dialect) -> Callable[[Any], Any]:
+    return column.type.bind_processor(dialect) or _same
+
+
+class RawRows:
+    """Converters and statements for one (SQLite) dialect."""
+
+    def __init__(self, dialect: Dialect):
+        self.json: Callable[[Any], str] = _bind(dispatches.c.payload, dialect)
+        self.when: Callable[[datetime], Any] = _bind(dispatches.c.created_at, dialect)
+        for column in (
+            dispatches.c.response, dispatch_events.c.detail, jobs.c.payload,
+        ):  # fmt: skip
+            assert type(column.type) is type(dispatches.c.payload.type)
+        for column in (dispatches.c.updated_at, dispatch_events.c.at, jobs.c.run_after, jobs.c.created_at):
+            assert type(column.type) is type(dispatches.c.created_at.type)
+        self.read_json = dispatches.c.response.type.result_processor(dialect, None) or _same
+
+    def dispatch(self, d: Dispatch, request_hash: str, response_text: str, stamp: Any) -> tuple:
+        """The row of a new dispatch (`dispatch_repo._row`); `stamp` is `self.when(d.created_at)`."""
+        return (
+            d.id, d.client_id, d.case_no, request_hash, self.json(_payload(d)), response_text,
+            d.status.value, d.direction.value, d.delivery_method.value, d.department_code,
+            phone_last4(d.recipient.phone), d.order_no, d.waybill_no, d.reason, stamp, stamp,
+        )  # fmt: skip
+
+    def event(self, dispatch_id: str, e: AuditEvent, stamp: Any) -> tuple:
+        """An audit event row (`dispatch_repo._event_row`); `stamp` is `self.when(e.at)`."""
+        return (
+            dispatch_id, stamp, e.actor, e.cause, e.from_status.value if e.from_status else None,
+            e.to_status.value if e.to_status else None, self.json(e.detail),
+        )  # fmt: skip
+
+    def job(self, kind: str, payload: dict, dedupe_key: str | None, max_attempts: int, stamp: Any) -> tuple:
+        """A pending job due now (`queue.insert_jobs` with no delay); `stamp` is `self.when(now)`."""
+        return (kind, self.json(payload), dedupe_key, "pending", 0, max_attempts, stamp, None, None, "",
+                stamp, stamp)  # fmt: skip
+
+    def stored_cases(self, dbapi_conn, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+        """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
+        cases = self.json(sorted({case for _, case in keys}))
+        found = {}
+        for client_id, case_no, request_hash, response in dbapi_conn.execute(CASES_SQL, (cases,)):
+            if (client_id, case_no) in keys:
+                found[client_id, case_no] = (request_hash, self.read_json(response))
+        return found
+
+    @staticmethod
+    def write(dbapi_conn, dispatch_rows: list, event_rows: list, job_rows: list) -> None:
+        if dispatch_rows:
+            dbapi_conn.executemany(DISPATCH_SQL, dispatch_rows)
+        if event_rows:
+            dbapi_conn.executemany(EVENT_SQL, event_rows)
+        if job_rows:
+            dbapi_conn.executemany(JOB_SQL, job_rows)
