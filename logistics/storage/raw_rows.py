@@ -53,7 +53,9 @@ def _same(value: Any) -> Any:
 
 
 def _bind(column, dialect: Dialect) -> Callable[[Any], Any]:
-    return column.type.bind_processor(dialect) or _same
+    # dialect_impl: the type as this dialect runs it (a TypeDecorator's own bind_processor would skip
+    # its impl's, e.g. SQLite's DATETIME text format)
+    return column.type.dialect_impl(dialect).bind_processor(dialect) or _same
 
 
 class RawRows:
@@ -68,7 +70,9 @@ class RawRows:
             assert type(column.type) is type(dispatches.c.payload.type)
         for column in (dispatches.c.updated_at, dispatch_events.c.at, jobs.c.run_after, jobs.c.created_at):
             assert type(column.type) is type(dispatches.c.created_at.type)
-        self.read_json = dispatches.c.response.type.result_processor(dialect, None) or _same
+        self.read_json = (
+            dispatches.c.response.type.dialect_impl(dialect).result_processor(dialect, None) or _same
+        )
 
     def dispatch(self, d: Dispatch, request_hash: str, response_text: str, stamp: Any) -> tuple:
         """The row of a new dispatch (`dispatch_repo._row`); `stamp` is `self.when(d.created_at)`."""

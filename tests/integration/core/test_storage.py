@@ -154,6 +154,7 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
     """The raw DB-API rows of the group-commit thread are byte for byte the rows SQLAlchemy writes,
     and read back equal through the repository (datetimes, JSON, audit events, booking jobs)."""
     now = datetime(2026, 3, 9, 17, 4, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
+    whole = now.replace(microsecond=0)
     reqs = [
         IntakeRequest(make_dispatch("F1", created_at=now), "h1", now, True, 5),
         IntakeRequest(
@@ -161,6 +162,7 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
         ),
         IntakeRequest(make_dispatch("F3", direction=Direction.INBOUND, created_at=now), "h3", now, True, 7),
         IntakeRequest(make_dispatch("F4", created_at=now), "h4", now, False, 5),
+        IntakeRequest(make_dispatch("F5", created_at=whole), "h5", whole, True, 5),  # SQLite's ".000000"
     ]
     slow_engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/slow.db")
     await upgrade(slow_engine)
@@ -179,7 +181,7 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
     ]
     assert [r.body for r in fast] == [pydantic_core.to_json(r.response).decode() for r in slow]
     assert _raw_rows(tmp_path / "fast.db") == _raw_rows(tmp_path / "slow.db")
-    assert [len(x) for x in _raw_rows(tmp_path / "fast.db").values()] == [4, 5, 2]
+    assert [len(x) for x in _raw_rows(tmp_path / "fast.db").values()] == [5, 6, 3]
     for r in reqs:
         reads = []
         for e in (slow_engine, engine):
@@ -191,7 +193,7 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
                     )
                 )
         assert reads[0] == reads[1]
-        assert reads[1][0].created_at == now.astimezone(UTC) and reads[1][0].created_at.tzinfo is UTC
+        assert reads[1][0].created_at == r.now.astimezone(UTC) and reads[1][0].created_at.tzinfo is UTC
     writer.dispose()
     await engine.dispose()
     await slow_engine.dispose()
