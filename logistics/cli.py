@@ -228,6 +228,24 @@ def cmd_reconcile(args) -> None:
 # ---- end reconcile
 
 
+# ---- demo: the whole story in one process (logistics/demo.py)
+
+
+def cmd_demo(args) -> None:
+    from .demo import DemoFailed, DemoRefused, run_demo
+
+    try:
+        run_demo(args.dir, force=args.force)
+    except DemoRefused as e:
+        raise UsageError(str(e)) from None
+    except DemoFailed as e:
+        print(f"certpost: demo failed: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+# ---- end demo
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="certpost", description="certpost postal dispatch gateway")
     p.add_argument("--config", help="TOML configuration file (also CERTPOST_CONFIG)")
@@ -265,6 +283,11 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
     rec.add_argument("--out", help="write the report here (required for xlsx and pdf)")
     rec.set_defaults(func=cmd_reconcile)
+
+    demo = sub.add_parser("demo", help="run the whole story on the embedded defaults")  # ---- demo
+    demo.add_argument("--dir", default="./certpost-demo", help="output directory (default ./certpost-demo)")
+    demo.add_argument("--force", action="store_true", help="reuse a non-empty directory")
+    demo.set_defaults(func=cmd_demo)  # ---- end demo
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
