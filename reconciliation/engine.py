@@ -10,6 +10,7 @@ from pathlib import Path
 
 from logistics.domain.errors import InvalidInput
 
+from . import parallel
 from .allocation import DepartmentShare, Totals, allocate
 from .findings import Finding, Findings
 from .matching import Matcher, Period, ShippedParcel
@@ -61,9 +62,23 @@ def reconcile(
             [("period", str(e).replace("month must be in 1..12", "月份必须在 01–12"))]
         ) from None
     with _gc_paused():
-        read = read_statement(statement, filename=filename, mapping=mapping, on_progress=on_progress)
-        matcher = Matcher(tariff, Origin.coerce(origin), month)
-        findings = matcher.match(read, shipments)
+        job = parallel.start(statement, filename=filename, mapping=mapping, on_progress=on_progress)
+        if job is None:
+            read = read_statement(statement, filename=filename, mapping=mapping, on_progress=on_progress)
+            matcher = Matcher(tariff, Origin.coerce(origin), month)
+            findings = matcher.match(read, shipments)
+        else:  # the statement is read in a child process while this one prepares the shipments
+            try:
+                matcher = Matcher(tariff, Origin.coerce(origin), month)
+                prepared = matcher.prepare(shipments, poll=job.poll)
+            except Exception:
+                job.result()  # the statement's error comes first, as when the two are done in turn
+                raise
+            except BaseException:
+                job.close()
+                raise
+            read = job.result()
+            findings = matcher.match(read, prepared)
         totals, departments = allocate(
             findings, read.billed_fen, len(read.waybills), matcher.shipments_of_period
         )

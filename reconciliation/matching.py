@@ -7,7 +7,7 @@ lowest amount, then the content); the others are `duplicate`. So the findings do
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import compress, repeat
@@ -105,21 +105,45 @@ _kind = attrgetter("department_code", *_Profile._fields)  # what a line's findin
 _cancelled = attrgetter("cancelled")
 
 
-def _waybill_keys(ours: list[str], theirs: list[str]) -> tuple[list, list]:
+def int_keys(side: list[str]) -> list[int] | None:
     """The waybill numbers as ints when all of them are plain digits without a leading zero (then the
-    mapping is one to one): int keys hash to themselves, and consecutive numbers sit side by side in
-    a dictionary, which makes a million look-ups several times faster than with strings."""
-    for side in (ours, theirs):
-        least = min(side, default="")  # "" if one is empty; starts with "0" if any does (all digits)
-        if not least or least[0] == "0":
-            return ours, theirs
-        joined = "".join(side)
-        if not (joined.isascii() and joined.isdigit()):
-            return ours, theirs
+    mapping is one to one), else None: int keys hash to themselves, and consecutive numbers sit side by
+    side in a dictionary, which makes a million look-ups several times faster than with strings."""
+    least = min(side, default="")  # "" if empty; starts with "0" if any does (all digits)
+    if not least or least[0] == "0":
+        return None
+    joined = "".join(side)
+    if not (joined.isascii() and joined.isdigit()):
+        return None
     try:
-        return list(map(int, ours)), list(map(int, theirs))
+        return list(map(int, side))
     except ValueError:  # beyond int's digit limit
-        return ours, theirs
+        return None
+
+
+def repeats(keys: Sequence) -> list[list[int]]:
+    """The lines sharing a waybill number: per number, the index of its first line then the others."""
+    first_index = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    if len(first_index) == len(keys):
+        return []
+    found: dict[object, list[int]] = {}
+    firsts = map(first_index.__getitem__, keys)
+    for i in compress(range(len(keys)), map(ne, firsts, range(len(keys)))):
+        found.setdefault(keys[i], [first_index[keys[i]]]).append(i)
+    return list(found.values())
+
+
+@dataclass
+class PreparedShipments:
+    """The shipments' side of matching, which does not need the statement (see Matcher.prepare)."""
+
+    shipments: list[ShippedParcel]
+    waybills: list[str]
+    int_keys: list[int] | None
+    index: dict  # key -> index of the last shipment with that waybill number; int keys when int_keys
+    kinds: list[tuple]  # kind 0 is "not ours"
+    kind_of: list[int]  # per shipment, then 0 for "not ours" at index len(shipments)
+    of_period: list[int]
 
 
 class Matcher:
@@ -128,22 +152,47 @@ class Matcher:
         self.shipments_of_period = 0
         self._unbilled_prices: dict[tuple, tuple] = {}
 
-    def match(self, statement: Statement, shipments: Iterable[ShippedParcel]) -> Findings:
+    def prepare(
+        self, shipments: Iterable[ShippedParcel], poll: Callable[[], object] | None = None
+    ) -> PreparedShipments:
+        """What matching needs from the shipments alone; `poll` is called between steps (the engine
+        relays the statement reader's progress while it runs in another process)."""
+        poll = poll or (lambda: None)
         shipments = list(shipments)
-        n = len(shipments)
-        ship_keys, line_keys = _waybill_keys(list(map(_by_waybill, shipments)), statement.waybills)
-        index = dict(zip(ship_keys, range(n), strict=True))  # of the last shipment with each waybill number
-        # Shipments by kind (department and what judging needs); kind 0 is "not ours", index n too.
+        waybills = list(map(_by_waybill, shipments))
+        ints = int_keys(waybills)
+        poll()
+        keys = waybills if ints is None else ints
+        index = dict(zip(keys, range(len(shipments)), strict=True))  # of the last shipment of each number
+        poll()
         kinds = _Interner()
         kinds[(UNKNOWN_DEPARTMENT, *_NOT_OURS_PROFILE)]
         kind_of = list(map(kinds.__getitem__, map(_kind, shipments)))
         kind_of.append(0)
+        poll()
+        of_period = self._of_period(shipments, index, keys)
+        poll()
+        return PreparedShipments(shipments, waybills, ints, index, list(kinds), kind_of, of_period)
+
+    def match(self, statement: Statement, shipments: Iterable[ShippedParcel] | PreparedShipments) -> Findings:
+        ready = shipments if isinstance(shipments, PreparedShipments) else self.prepare(shipments)
+        shipments, index, n = ready.shipments, ready.index, len(ready.shipments)
+        line_keys = None
+        if ready.int_keys is not None:
+            line_keys = statement.int_waybills
+            if line_keys is None:
+                line_keys = int_keys(statement.waybills)
+        if line_keys is None:  # string keys on both sides
+            line_keys = statement.waybills
+            if ready.int_keys is not None:
+                index = dict(zip(ready.waybills, range(n), strict=True))
+        kind_of = ready.kind_of
         line_index = list(map(index.get, line_keys, repeat(n)))
-        findings = self._judge_lines(statement, list(map(kind_of.__getitem__, line_index)), list(kinds))
-        first_index = dict(zip(reversed(line_keys), range(len(findings) - 1, -1, -1), strict=True))
-        if len(first_index) < len(findings):
-            self._settle_duplicates(statement, findings, line_keys, first_index, shipments, line_index)
-        of_period = self._of_period(shipments, index, ship_keys)
+        findings = self._judge_lines(statement, list(map(kind_of.__getitem__, line_index)), ready.kinds)
+        found = statement.repeats if statement.repeats is not None else repeats(line_keys)
+        if found:
+            self._settle_duplicates(statement, findings, found, shipments, line_index)
+        of_period = ready.of_period
         billed = set(line_index)
         unbilled = sorted(
             map(shipments.__getitem__, compress(of_period, map(not_, map(billed.__contains__, of_period)))),
@@ -194,13 +243,9 @@ class Matcher:
             findings.group_table[group] = (kinds[group % width][0], judgement)
         return findings
 
-    def _settle_duplicates(self, statement, findings, keys, first_index, shipments, line_index) -> None:
+    def _settle_duplicates(self, statement, findings, found, shipments, line_index) -> None:
         waybills, fields = statement.waybills, statement.fields
-        repeats: dict[object, list[int]] = {}
-        firsts = map(first_index.__getitem__, keys)
-        for i in compress(range(len(keys)), map(ne, firsts, range(len(keys)))):
-            repeats.setdefault(keys[i], [first_index[keys[i]]]).append(i)
-        for indexes in repeats.values():
+        for indexes in found:
             chosen = min(indexes, key=lambda i: (fields[i].accepted_on, fields[i].billed_fen, fields[i], i))
             i = indexes[0]
             s = shipments[line_index[i]] if line_index[i] < len(shipments) else _NOT_OURS

@@ -1,0 +1,265 @@
+"""Reading the statement in a forked child while the parent prepares the shipments (the second core).
+
+The child runs `read_statement` exactly as the parent would and sends the Statement back through a pipe
+in a compact form: the waybills as one string, the row numbers and per-line field numbers as arrays,
+the (few thousand) distinct LineFields pickled. It also works out what matching needs from the lines
+alone (the waybills as ints, the repeated waybills). Progress calls go back as messages; the parent
+relays them in its own thread whenever it polls. A StatementError is sent back as it was raised.
+
+Used only where forking is safe and worth it (`start` returns None otherwise, and the caller reads the
+statement itself): os.fork exists, two cores are available, the process runs a single thread (a fork
+copies no other thread, and a lock one of them held would stay held in the child), and the statement
+is large. If the child fails in any other way the parent reads the statement itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import threading
+from array import array
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import matching
+from .errors import StatementError
+from .statement import Progress, Statement, read_statement
+
+MIN_BYTES = 4 << 20  # about 50,000 lines: below this the fork costs more than it saves
+ENABLED = os.environ.get("CERTPOST_RECONCILE_FORK", "1") != "0"
+_HEADER = struct.Struct("!cQ")
+_PROGRESS, _RESULT, _ERROR, _FAILED = b"P", b"R", b"E", b"F"
+_INT64_DIGITS = 18  # waybills of at most 18 digits fit an int64 array
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _size(source: bytes | str | Path) -> int:
+    if isinstance(source, bytes):
+        return len(source)
+    try:
+        return os.stat(source).st_size
+    except (OSError, ValueError):
+        return 0
+
+
+def worthwhile(source: bytes | str | Path) -> bool:
+    return (
+        ENABLED
+        and hasattr(os, "fork")
+        and _cpus() >= 2
+        and threading.active_count() == 1
+        and _size(source) >= MIN_BYTES
+    )
+
+
+def start(
+    source: bytes | str | Path,
+    *,
+    filename: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    on_progress: Progress | None = None,
+) -> ParallelRead | None:
+    """The statement being read in a child process, or None where that is not worthwhile or possible."""
+    if not worthwhile(source):
+        return None
+    args = (source, filename, mapping, on_progress)
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            os.close(r)
+            _child(w, source, filename, mapping, on_progress is not None)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(w)
+    return ParallelRead(pid, r, args)
+
+
+def _child(w: int, source, filename, mapping, progress: bool) -> None:
+    def send(tag: bytes, payload: object) -> None:
+        body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_all(w, _HEADER.pack(tag, len(body)))
+        _write_all(w, body)
+
+    try:
+        statement = read_statement(
+            source,
+            filename=filename,
+            mapping=mapping,
+            on_progress=(lambda done, total: send(_PROGRESS, (done, total))) if progress else None,
+        )
+    except StatementError as e:
+        send(_ERROR, (e.args, e.__dict__))
+        return
+    except BaseException:
+        send(_FAILED, None)
+        return
+    try:
+        send(_RESULT, _pack(statement))
+    except BaseException:
+        send(_FAILED, None)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _pack(st: Statement) -> dict:
+    n = len(st.waybills)
+    joined = "\n".join(st.waybills)
+    if joined.count("\n") != n - 1:
+        raise ValueError("a waybill holds a line break")
+    ints = matching.int_keys(st.waybills)
+    found = matching.repeats(st.waybills if ints is None else ints)
+    if ints is not None and max(map(len, st.waybills)) > _INT64_DIGITS:
+        ints = None
+    distinct, ids = st.field_table()
+    first, last = st.line_nos[0], st.line_nos[-1]
+    return {
+        "waybills": joined.encode("utf-8", "surrogatepass"),
+        "line_nos": first if last - first == n - 1 else array("q", st.line_nos).tobytes(),
+        "distinct": list(distinct),
+        "ids": array("q", ids).tobytes(),
+        "ints": None if ints is None else array("q", ints).tobytes(),
+        "repeats": found,
+        "about": (st.filename, st.file_format, st.encoding, st.header_row),
+        "money": (st.declared_total_fen, st.billed_fen),
+    }
+
+
+def _unpack(packed: dict) -> Statement:
+    waybills = packed["waybills"].decode("utf-8", "surrogatepass").split("\n")
+    n = len(waybills)
+    line_nos = packed["line_nos"]
+    line_nos = list(range(line_nos, line_nos + n)) if isinstance(line_nos, int) else _int64s(line_nos)
+    distinct = packed["distinct"]
+    ids = _int64s(packed["ids"])
+    ints = packed["ints"]
+    name, file_format, encoding, header_row = packed["about"]
+    declared, billed = packed["money"]
+    return Statement(
+        line_nos,
+        waybills,
+        list(map(distinct.__getitem__, ids)),
+        name,
+        file_format,
+        encoding,
+        header_row,
+        declared,
+        billed,
+        ids,
+        distinct,
+        int_waybills=None if ints is None else _int64s(ints),
+        repeats=packed["repeats"],
+    )
+
+
+def _int64s(data: bytes) -> list[int]:
+    values = array("q")
+    values.frombytes(data)
+    return values.tolist()
+
+
+class ParallelRead:
+    """The parent's end: `poll()` relays progress so far, `result()` waits for the Statement."""
+
+    def __init__(self, pid: int, fd: int, args: tuple):
+        self.pid, self.fd, self.args = pid, fd, args
+        self.on_progress: Progress | None = args[3]
+        self.buffer = bytearray()
+        self.eof = False
+        self.outcome: tuple[bytes, object] | None = None
+        self.progress_error: BaseException | None = None
+
+    def poll(self) -> None:
+        """Read what the child has sent so far without waiting, relaying progress calls."""
+        while not self.eof and self.outcome is None and select.select([self.fd], [], [], 0)[0]:
+            self._read_some()
+            self._handle()
+
+    def result(self) -> Statement:
+        if self.progress_error is not None:
+            raise self.progress_error
+        try:
+            while not self.eof and self.outcome is None:
+                self._read_some()
+                self._handle()
+        finally:
+            self.close()
+        if self.outcome is None or self.outcome[0] == _FAILED:  # read it here: the same result or error
+            source, filename, mapping, on_progress = self.args
+            return read_statement(source, filename=filename, mapping=mapping, on_progress=on_progress)
+        tag, payload = self.outcome
+        if tag == _ERROR:
+            args, attributes = payload
+            error = StatementError.__new__(StatementError)
+            error.args = args
+            error.__dict__.update(attributes)
+            raise error
+        return _unpack(payload)
+
+    def close(self) -> None:
+        """Stop the child if it still runs, and reap it."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.pid:
+            if self.outcome is None:
+                try:
+                    os.kill(self.pid, 9)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = 0
+
+    def _read_some(self) -> None:
+        wanted = 1 << 16
+        if len(self.buffer) >= _HEADER.size:
+            wanted = max(wanted, _HEADER.size + _HEADER.unpack_from(self.buffer)[1] - len(self.buffer))
+        chunk = os.read(self.fd, min(wanted, 1 << 24))
+        if not chunk:
+            self.eof = True
+        self.buffer += chunk
+
+    def _handle(self) -> None:
+        while len(self.buffer) >= _HEADER.size:
+            tag, size = _HEADER.unpack_from(self.buffer)
+            end = _HEADER.size + size
+            if len(self.buffer) < end:
+                return
+            payload = pickle.loads(bytes(self.buffer[_HEADER.size : end]))
+            del self.buffer[:end]
+            if tag == _PROGRESS:
+                if self.on_progress:
+                    try:
+                        self.on_progress(*payload)
+                    except BaseException as e:  # raised from read_statement when read in turn
+                        self.progress_error = e
+                        self.close()
+                        raise
+            else:
+                self.outcome = (tag, payload)
+                return
