@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import add, and_, attrgetter, itemgetter, mul, ne, not_
+from operator import add, attrgetter, itemgetter, mul, ne, not_
 from typing import NamedTuple
 
 from .findings import UNKNOWN_DEPARTMENT, Code, Finding, Findings
@@ -71,7 +71,6 @@ class _Profile(NamedTuple):
 _profile = attrgetter(*_Profile._fields)
 _department = attrgetter("department_code")
 _by_waybill = attrgetter("waybill_no")
-_accepted_on = attrgetter("accepted_on")
 _NOT_OURS = ShippedParcel("", UNKNOWN_DEPARTMENT, -1, 0, "", "", "", None, False)
 _NOT_OURS_PROFILE = _profile(_NOT_OURS)
 
@@ -102,7 +101,6 @@ class _Interner(dict):
 
 
 _kind = attrgetter("department_code", *_Profile._fields)  # what a line's finding needs from its shipment
-_cancelled = attrgetter("cancelled")
 
 
 def int_keys(side: list[str]) -> list[int] | None:
@@ -170,9 +168,10 @@ class Matcher:
         kind_of = list(map(kinds.__getitem__, map(_kind, shipments)))
         kind_of.append(0)
         poll()
-        of_period = self._of_period(shipments, index, keys)
+        kinds = list(kinds)
+        of_period = self._of_period(shipments, index, keys, kinds, kind_of)
         poll()
-        return PreparedShipments(shipments, waybills, ints, index, list(kinds), kind_of, of_period)
+        return PreparedShipments(shipments, waybills, ints, index, kinds, kind_of, of_period)
 
     def match(self, statement: Statement, shipments: Iterable[ShippedParcel] | PreparedShipments) -> Findings:
         ready = shipments if isinstance(shipments, PreparedShipments) else self.prepare(shipments)
@@ -203,14 +202,13 @@ class Matcher:
         self.shipments_of_period = len(of_period)
         return findings
 
-    def _of_period(self, shipments: list[ShippedParcel], index: dict, keys: list) -> list[int]:
+    def _of_period(self, shipments: list, index: dict, keys: list, kinds: list, kind_of: list) -> list[int]:
         """Indexes of the shipments handed over in the period and not cancelled, the last of each waybill
-        number (a set of the month's days keeps this in C)."""
+        number. Handover day and cancellation are part of a shipment's kind: decided once per kind."""
         first, days = self.period.first_day, (self.period.next_first_day - self.period.first_day).days
         month = {first + timedelta(days=i) for i in range(days)}
-        handed_over = map(month.__contains__, map(_accepted_on, shipments))
-        live = map(not_, map(_cancelled, shipments))
-        chosen = list(compress(range(len(shipments)), map(and_, handed_over, live)))
+        live = [kind[6] in month and not kind[7] for kind in kinds]  # accepted_on, cancelled (see _kind)
+        chosen = list(compress(range(len(shipments)), map(live.__getitem__, kind_of)))
         if len(index) < len(shipments):  # repeated waybill numbers: the last shipment stands
             chosen = [i for i in chosen if index[keys[i]] == i]
         return chosen
@@ -234,7 +232,7 @@ class Matcher:
         judgements = _Judgements(judge)
         findings = Findings(
             list(statement.waybills),
-            list(map(itemgetter(0), map(kinds.__getitem__, line_kinds))),
+            list(map(list(map(itemgetter(0), kinds)).__getitem__, line_kinds)),
             list(statement.line_nos),
             list(map(judgements.__getitem__, groups)),
             groups,
