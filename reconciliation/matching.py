@@ -149,6 +149,8 @@ class Matcher:
         self.tariff, self.origin, self.period = tariff, origin, period
         self.shipments_of_period = 0
         self._unbilled_prices: dict[tuple, tuple] = {}
+        self._zones: dict[tuple, object] = {}  # (version, place) -> zone: thousands of judgements, few places
+        self._versions: dict[date, tuple[TariffVersion, str]] = {}
 
     def prepare(
         self, shipments: Iterable[ShippedParcel], poll: Callable[[], object] | None = None
@@ -267,7 +269,7 @@ class Matcher:
             note = f"收寄日期 {fields.accepted_on} 不属于 {self.period} 账期"
             return self._billed_for_nothing(fields, Code.OUT_OF_PERIOD, note)
         version, note = self._version(s.accepted_on or fields.accepted_on)
-        zone = version.zone_for(self.origin, s.province, s.city, s.county)
+        zone = self._zone(version, s.province, s.city, s.county)
         ours = version.chargeable_weight_g(zone, s.weight_g)
         theirs = version.chargeable_weight_g(zone, fields.weight_g)
         basis = s.weight_g
@@ -292,7 +294,20 @@ class Matcher:
         )
         return self._priced(fields, code, expected, detail, ours, zone.name)
 
+    def _zone(self, version: TariffVersion, province: str, city: str, county: str):
+        key = (id(version), province, city, county)  # versions live as long as the tariff
+        zone = self._zones.get(key)
+        if zone is None:
+            zone = self._zones[key] = version.zone_for(self.origin, province, city, county)
+        return zone
+
     def _version(self, day: date) -> tuple[TariffVersion, str]:
+        known = self._versions.get(day)
+        if known is None:
+            known = self._versions[day] = self._version_uncached(day)
+        return known
+
+    def _version_uncached(self, day: date) -> tuple[TariffVersion, str]:
         version = self.tariff.version_on(day)
         if version is None:
             first = self.tariff.versions[0]
@@ -325,7 +340,7 @@ class Matcher:
         priced = self._unbilled_prices.get(key)
         if priced is None:
             version, note = self._version(s.accepted_on)
-            zone = version.zone_for(self.origin, s.province, s.city, s.county)
+            zone = self._zone(version, s.province, s.city, s.county)
             expected = version.fee_fen(zone, s.weight_g, s.declared_value_fen)
             detail = f"{s.accepted_on} 已交寄，对账单中没有这个邮件；按资费应收 {yuan_text(expected)}{note}"
             chargeable = version.chargeable_weight_g(zone, s.weight_g)

@@ -1,6 +1,6 @@
 """Reconciliation benchmark: our reconcile() beside a polars floor, measured in the same run.
 
-    python bench/reconcile/run.py [--lines 1000000] [--repeat 3]
+    python bench/reconcile/run.py [--lines 1000000] [--repeat 3] [--serial]
 
 The floor only decodes the GBK statement and joins it with the shipments on the waybill number in polars
 (no parsing of money, no tariff, no findings). Generated files are cached under /tmp/certpost-bench.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate
 import polars as pl
 
-from reconciliation import default_tariff, reconcile, write_report
+from reconciliation import default_tariff, parallel, reconcile, write_report
 
 CACHE = Path("/tmp/certpost-bench")
 
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--xlsx-lines", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serial", action="store_true", help="also time reading the statement in turn")
     args = parser.parse_args()
     tariff = default_tariff()
     CACHE.mkdir(exist_ok=True)
@@ -47,14 +48,21 @@ def main() -> None:
             generate.xlsx_file(rows[: args.xlsx_lines], str(xlsx_path))
     print(f"{args.lines:,} shipments; statement {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB, GBK)")
 
-    ours, floor = [], []
+    ours, floor, serial = [], [], []
     for _ in range(args.repeat):  # interleaved, so both see the same machine
         floor.append(_timed(lambda: _floor(csv_path, parcels)))
         ours.append(_timed(lambda: _ours(csv_path, parcels, tariff)))
+        if args.serial:
+            parallel.ENABLED = False
+            serial.append(_timed(lambda: _ours(csv_path, parcels, tariff)))
+            parallel.ENABLED = True
     result = _ours(csv_path, parcels, tariff)
     print(f"findings: {len(result.findings):,}  {dict((k, v) for k, v in result.totals.codes.items() if v)}")
     ours_s, floor_s = statistics.median(ours), statistics.median(floor)
     print(f"ours  reconcile  median {ours_s:.2f} s  (runs {', '.join(f'{t:.2f}' for t in ours)})")
+    if serial:
+        runs = ", ".join(f"{t:.2f}" for t in serial)
+        print(f"ours, statement read in turn  median {statistics.median(serial):.2f} s  (runs {runs})")
     print(f"floor polars     median {floor_s:.2f} s  (runs {', '.join(f'{t:.2f}' for t in floor)})")
     print(f"ratio ours/floor {ours_s / floor_s:.2f}  (target ≤ 2)")
     # Findings are columns until asked for: what building all of them costs, for the record
