@@ -78,7 +78,10 @@ def reconcile(
                 job.close()
                 raise
             read = job.result()
-            findings = matcher.match(read, prepared)
+            try:
+                findings = matcher.match(read, prepared, job.repeats)
+            finally:
+                job.close()
         totals, departments = allocate(
             findings, read.billed_fen, len(read.waybills), matcher.shipments_of_period
         )

@@ -175,7 +175,13 @@ class Matcher:
         poll()
         return PreparedShipments(shipments, waybills, ints, index, kinds, kind_of, of_period)
 
-    def match(self, statement: Statement, shipments: Iterable[ShippedParcel] | PreparedShipments) -> Findings:
+    def match(
+        self,
+        statement: Statement,
+        shipments: Iterable[ShippedParcel] | PreparedShipments,
+        later_repeats: Callable[[], list[list[int]] | None] | None = None,
+    ) -> Findings:
+        """`later_repeats`, if given, may supply `repeats` of the lines once they are judged."""
         ready = shipments if isinstance(shipments, PreparedShipments) else self.prepare(shipments)
         shipments, index, n = ready.shipments, ready.index, len(ready.shipments)
         line_keys = None
@@ -190,7 +196,9 @@ class Matcher:
         kind_of = ready.kind_of
         line_index = list(map(index.get, line_keys, repeat(n)))
         findings = self._judge_lines(statement, list(map(kind_of.__getitem__, line_index)), ready.kinds)
-        found = statement.repeats if statement.repeats is not None else repeats(line_keys)
+        found = later_repeats() if later_repeats is not None else None
+        if found is None:
+            found = repeats(line_keys)
         if found:
             self._settle_duplicates(statement, findings, found, shipments, line_index)
         of_period = ready.of_period

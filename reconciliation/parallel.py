@@ -20,7 +20,7 @@ import select
 import struct
 import threading
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import matching
@@ -30,7 +30,7 @@ from .statement import Progress, Statement, read_statement
 MIN_BYTES = 4 << 20  # about 50,000 lines: below this the fork costs more than it saves
 ENABLED = os.environ.get("CERTPOST_RECONCILE_FORK", "1") != "0"
 _HEADER = struct.Struct("!cQ")
-_PROGRESS, _RESULT, _ERROR, _FAILED = b"P", b"R", b"E", b"F"
+_PROGRESS, _RESULT, _INTS, _REPEATS, _ERROR, _FAILED = b"P", b"R", b"I", b"D", b"E", b"F"
 _INT64_DIGITS = 18  # waybills of at most 18 digits fit an int64 array
 
 
@@ -116,6 +116,21 @@ def _child(w: int, source, filename, mapping, progress: bool) -> None:
         send(_RESULT, _pack(statement))
     except BaseException:
         send(_FAILED, None)
+        return
+    # Worked out while the parent unpacks the statement, then while it judges the lines; if this fails,
+    # the matcher does it.
+    ints = None
+    try:
+        ints = matching.int_keys(statement.waybills)
+        fits = ints is not None and max(map(len, statement.waybills)) <= _INT64_DIGITS
+        send(_INTS, array("q", ints).tobytes() if fits else None)
+    except Exception:
+        send(_INTS, None)
+    try:
+        found = matching.repeats(statement.waybills if ints is None else ints)
+    except Exception:
+        found = None
+    send(_REPEATS, found)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -129,10 +144,6 @@ def _pack(st: Statement) -> dict:
     joined = "\n".join(st.waybills)
     if joined.count("\n") != n - 1:
         raise ValueError("a waybill holds a line break")
-    ints = matching.int_keys(st.waybills)
-    found = matching.repeats(st.waybills if ints is None else ints)
-    if ints is not None and max(map(len, st.waybills)) > _INT64_DIGITS:
-        ints = None
     distinct, ids = st.field_table()
     first, last = st.line_nos[0], st.line_nos[-1]
     return {
@@ -140,21 +151,18 @@ def _pack(st: Statement) -> dict:
         "line_nos": first if last - first == n - 1 else array("q", st.line_nos).tobytes(),
         "distinct": list(distinct),
         "ids": array("q", ids).tobytes(),
-        "ints": None if ints is None else array("q", ints).tobytes(),
-        "repeats": found,
         "about": (st.filename, st.file_format, st.encoding, st.header_row),
         "money": (st.declared_total_fen, st.billed_fen),
     }
 
 
-def _unpack(packed: dict) -> Statement:
-    waybills = packed["waybills"].decode("utf-8", "surrogatepass").split("\n")
+def _unpack(packed: dict, ints: bytes | None) -> Statement:
+    waybills = packed["waybills"]
     n = len(waybills)
     line_nos = packed["line_nos"]
     line_nos = list(range(line_nos, line_nos + n)) if isinstance(line_nos, int) else _int64s(line_nos)
     distinct = packed["distinct"]
-    ids = _int64s(packed["ids"])
-    ints = packed["ints"]
+    ids = packed["ids"]
     name, file_format, encoding, header_row = packed["about"]
     declared, billed = packed["money"]
     return Statement(
@@ -170,7 +178,6 @@ def _unpack(packed: dict) -> Statement:
         ids,
         distinct,
         int_waybills=None if ints is None else _int64s(ints),
-        repeats=packed["repeats"],
     )
 
 
@@ -189,6 +196,9 @@ class ParallelRead:
         self.buffer = bytearray()
         self.eof = False
         self.outcome: tuple[bytes, object] | None = None
+        self.ints: tuple[bytes | None] | None = None  # after a result
+        self.found: tuple[list[list[int]] | None] | None = None  # the repeated waybills, after the ints
+        self.finished = False  # the child sent its last message
         self.progress_error: BaseException | None = None
 
     def poll(self) -> None:
@@ -198,25 +208,43 @@ class ParallelRead:
             self._handle()
 
     def result(self) -> Statement:
+        """The statement (or its error); the child then works out the repeated waybills (`repeats`)."""
         if self.progress_error is not None:
             raise self.progress_error
         try:
-            while not self.eof and self.outcome is None:
-                self._read_some()
-                self._handle()
-        finally:
+            self._wait(lambda: self.outcome is not None)
+            if self.outcome is not None and self.outcome[0] == _RESULT:
+                packed = self.outcome[1]
+                packed["waybills"] = packed["waybills"].decode("utf-8", "surrogatepass").split("\n")
+                packed["ids"] = _int64s(packed["ids"])  # meanwhile the child converts the waybills
+                self._wait(lambda: self.ints is not None)
+                return _unpack(packed, (self.ints or (None,))[0])
+        except BaseException:
             self.close()
+            raise
+        self.close()
         if self.outcome is None or self.outcome[0] == _FAILED:  # read it here: the same result or error
             source, filename, mapping, on_progress = self.args
             return read_statement(source, filename=filename, mapping=mapping, on_progress=on_progress)
-        tag, payload = self.outcome
-        if tag == _ERROR:
-            args, attributes = payload
-            error = StatementError.__new__(StatementError)
-            error.args = args
-            error.__dict__.update(attributes)
-            raise error
-        return _unpack(payload)
+        args, attributes = self.outcome[1]
+        error = StatementError.__new__(StatementError)
+        error.args = args
+        error.__dict__.update(attributes)
+        raise error
+
+    def repeats(self) -> list[list[int]] | None:
+        """matching.repeats of the statement's waybills, None if the child could not tell."""
+        try:
+            self._wait(lambda: self.found is not None)
+        finally:
+            self.close()
+        return (self.found or (None,))[0]
+
+    def _wait(self, done: Callable[[], bool]) -> None:
+        self._handle()
+        while not self.eof and not done():
+            self._read_some()
+            self._handle()
 
     def close(self) -> None:
         """Stop the child if it still runs, and reap it."""
@@ -224,7 +252,7 @@ class ParallelRead:
             os.close(self.fd)
             self.fd = -1
         if self.pid:
-            if self.outcome is None:
+            if not self.finished:
                 try:
                     os.kill(self.pid, 9)
                 except ProcessLookupError:
@@ -252,6 +280,12 @@ class ParallelRead:
                 return
             payload = pickle.loads(bytes(self.buffer[_HEADER.size : end]))
             del self.buffer[:end]
+            if tag == _INTS:
+                self.ints = (payload,)
+                return
+            if tag == _REPEATS:
+                self.found, self.finished = (payload,), True
+                return
             if tag == _PROGRESS:
                 if self.on_progress:
                     try:
@@ -262,4 +296,5 @@ class ParallelRead:
                         raise
             else:
                 self.outcome = (tag, payload)
+                self.finished = tag != _RESULT
                 return

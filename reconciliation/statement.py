@@ -64,10 +64,8 @@ class Statement:
     # per line, the index of its fields in distinct_fields (an internal numbering: not compared)
     field_ids: Sequence[int] | None = field(default=None, compare=False)
     distinct_fields: Sequence[LineFields] | None = field(default=None, compare=False)
-    # worked out beforehand by the parallel reader (parallel.py), else by the matcher when needed:
-    # the waybills as ints (matching.int_keys) and the lines sharing a waybill (matching.repeats)
+    # the waybills as ints (matching.int_keys) when the parallel reader (parallel.py) worked them out
     int_waybills: Sequence[int] | None = field(default=None, compare=False, repr=False)
-    repeats: list[list[int]] | None = field(default=None, compare=False, repr=False)
 
     def field_table(self) -> tuple[Sequence[LineFields], Sequence[int]]:
         """The distinct LineFields objects and, per line, the index of its own among them."""

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from reconciliation import StatementError, default_tariff, parallel, reconcile
+from reconciliation import StatementError, default_tariff, matching, parallel, reconcile
 from reconciliation.statement import read_statement
 
 from .builders import LINES, ORIGIN, SHIPMENTS, csv_text, xlsx_bytes
@@ -25,7 +25,12 @@ def always(monkeypatch):
 def _parallel(data, **kwargs):
     job = parallel.start(data, **kwargs)
     assert job is not None
-    return job.result()
+    try:
+        statement = job.result()
+        assert job.repeats() in (None, matching.repeats(statement.waybills))
+        return statement
+    finally:
+        job.close()
 
 
 def _outcome(read):
@@ -70,6 +75,8 @@ def test_parallel_read_of_a_path_and_its_progress(always, tmp_path):
     job = parallel.start(path, on_progress=lambda *a: forked_calls.append(a))
     job.poll()
     assert job.result() == serial
+    job.close()
+    assert job.pid == 0
     assert forked_calls == serial_calls
 
 
@@ -126,6 +133,17 @@ def test_statement_error_comes_before_a_shipments_error(always):
 def test_a_child_that_dies_is_replaced_by_reading_in_turn(always, monkeypatch):
     monkeypatch.setattr(parallel, "_child", lambda *args: os._exit(3))
     assert _parallel(SOURCES["gbk"]) == read_statement(SOURCES["gbk"])
+
+
+@needs_fork
+def test_repeated_waybills_and_int_waybills_come_from_the_child(always):
+    lines = [LINES[0], LINES[1], LINES[0], LINES[2], LINES[1], LINES[0]]
+    data = csv_text(lines).encode("gbk")
+    job = parallel.start(data)
+    statement = job.result()
+    assert statement.int_waybills == [int(line[0]) for line in lines]
+    assert job.repeats() == [[0, 2, 5], [1, 4]] == matching.repeats(statement.waybills)
+    assert job.pid == 0
 
 
 @needs_fork
