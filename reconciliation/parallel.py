@@ -75,6 +75,7 @@ def start(
         r, w = os.pipe()
     except OSError:
         return None
+    _widen(w)
     try:
         pid = os.fork()
     except OSError:
@@ -91,6 +92,16 @@ def start(
             os._exit(status)
     os.close(w)
     return ParallelRead(pid, r, args)
+
+
+def _widen(fd: int) -> None:
+    """A pipe of 1 MiB instead of 64 KiB: the statement passes in fewer turns (Linux only)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _child(w: int, source, filename, mapping, progress: bool) -> None:
@@ -150,7 +161,8 @@ def _pack(st: Statement) -> dict:
         "waybills": joined.encode("utf-8", "surrogatepass"),
         "line_nos": first if last - first == n - 1 else array("q", st.line_nos).tobytes(),
         "distinct": list(distinct),
-        "ids": array("q", ids).tobytes(),
+        "ids": array("H" if len(distinct) <= 1 << 16 else "q", ids).tobytes(),
+        "ids_type": "H" if len(distinct) <= 1 << 16 else "q",
         "about": (st.filename, st.file_format, st.encoding, st.header_row),
         "money": (st.declared_total_fen, st.billed_fen),
     }
@@ -182,7 +194,11 @@ def _unpack(packed: dict, ints: bytes | None) -> Statement:
 
 
 def _int64s(data: bytes) -> list[int]:
-    values = array("q")
+    return _numbers(data, "q")
+
+
+def _numbers(data: bytes, typecode: str) -> list[int]:
+    values = array(typecode)
     values.frombytes(data)
     return values.tolist()
 
@@ -216,7 +232,8 @@ class ParallelRead:
             if self.outcome is not None and self.outcome[0] == _RESULT:
                 packed = self.outcome[1]
                 packed["waybills"] = packed["waybills"].decode("utf-8", "surrogatepass").split("\n")
-                packed["ids"] = _int64s(packed["ids"])  # meanwhile the child converts the waybills
+                # meanwhile the child converts the waybills to ints
+                packed["ids"] = _numbers(packed["ids"], packed["ids_type"])
                 self._wait(lambda: self.ints is not None)
                 return _unpack(packed, (self.ints or (None,))[0])
         except BaseException:
