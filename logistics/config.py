@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     public_url: str = ""
     auto_book: bool = True
     workers: int = 32  # job tasks; carrier calls wait on the network, so many are cheap
+    booking_batch: int = 50
+    """`book` jobs claimed and started together (one transaction moves them all to `booking`)."""
+    booking_in_flight: int = 200
+    """`book` jobs running at once; they wait for the carrier's rate, so this is its queue: a few tenths
+    of a second of carrier_rate_per_s is enough, and their leases (job_lease_s) run while they wait."""
     job_max_attempts: int = 8
     job_lease_s: float = 60.0
     signature_window_s: int = 300

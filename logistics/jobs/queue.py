@@ -133,6 +133,19 @@ async def complete(conn: AsyncConnection, job: Job, *, worker: str, now: datetim
     return result.rowcount == 1
 
 
+async def complete_many(conn: AsyncConnection, job_ids: list[int], *, worker: str, now: datetime) -> set[int]:
+    """Mark several jobs done in one statement; returns the ids whose lease we still held."""
+    if not job_ids:
+        return set()
+    result = await conn.scalars(
+        update(jobs)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker, jobs.c.state == RUNNING)
+        .values(state=DONE, lease_until=None, dedupe_key=None, updated_at=now)
+        .returning(jobs.c.id)
+    )
+    return set(result)
+
+
 def backoff_s(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
     """Exponential backoff with full jitter on the upper half, so retries do not arrive in waves."""
     ceiling = min(cap, base * 2 ** max(0, attempts - 1))

@@ -8,7 +8,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +20,14 @@ from .queue import Job
 log = logging.getLogger("certpost.jobs")
 
 Handler = Callable[[Job], Awaitable[None]]
+Settle = Callable[[Job, "BaseException | object | None"], Awaitable[None]]
+BatchHandler = Callable[[list[Job], str, Settle], Awaitable[None]]
+"""Runs claimed jobs of one kind together: (jobs, worker name, settle). The handler calls
+`settle(job, outcome)` once per job as it finishes: None (done: the pool completes it), COMPLETED (the
+handler completed it itself, in the transaction that recorded its result, via `queue.complete_many`
+with the given worker name) or the exception (RetryLater, GiveUp, other) the job failed with."""
+
+COMPLETED = object()
 
 
 class RetryLater(Exception):
@@ -48,32 +56,50 @@ class WorkerPool:
     idle_poll_s: float = 0.5
     writes: UnitCommitter | None = None
     """Group commit for job outcomes (None: a transaction each)."""
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    """Kinds run in batches (a feeder of their own); `handlers` still serve `run_one`."""
+    batch_size: int = 50
+    batch_in_flight: int = 100
+    """Jobs of batch kinds running at once (their leases run while they wait for the carrier)."""
+    batch_linger_s: float = 0.02
+    """How long the batch feeder waits for more free room before claiming a small batch."""
 
     def __post_init__(self):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._batch_wake = asyncio.Event()
         self._idle = asyncio.Semaphore(self.concurrency)
         self._ready: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
+        self._batches: set[asyncio.Task] = set()
+        self._room = asyncio.Semaphore(max(1, self.batch_in_flight))
+        self._single_kinds = [k for k in self.handlers if k not in self.batch_handlers]
 
     def wake(self) -> None:
         self._wake.set()
+        self._batch_wake.set()
 
     async def start(self) -> None:
         if not self.handlers:
             return
         self._tasks = [asyncio.create_task(self._feed(), name="job-feeder")]
         self._tasks += [
+            asyncio.create_task(self._feed_batches(kind), name=f"batch-feeder-{kind}")
+            for kind in self.batch_handlers
+        ]
+        self._tasks += [
             asyncio.create_task(self._work(), name=f"worker-{i}") for i in range(self.concurrency)
         ]
 
     async def stop(self) -> None:
-        for t in self._tasks:
+        tasks = self._tasks + list(self._batches)
+        for t in tasks:
             t.cancel()
-        for t in self._tasks:
+        for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks = []
+        self._batches = set()
 
     async def _feed(self) -> None:
         while True:
@@ -83,7 +109,7 @@ class WorkerPool:
                 await self._idle.acquire()
                 free += 1
             try:
-                jobs = await self.claim(free)
+                jobs = await self.claim(free, self._single_kinds) if self._single_kinds else []
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be briefly unavailable; keep feeding
@@ -116,16 +142,94 @@ class WorkerPool:
         async with self.engine.begin() as conn:
             return await unit(conn)
 
-    async def claim(self, limit: int) -> list[Job]:
+    async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         async with self.engine.begin() as conn:
             return await queue.claim(
                 conn,
                 worker=self.name,
                 now=self.clock.now(),
                 lease_s=self.lease_s,
-                kinds=list(self.handlers),
+                kinds=list(self.handlers) if kinds is None else kinds,
                 limit=limit,
             )
+
+    async def run_batch_once(self, kind: str) -> int:
+        """Claim up to `batch_size` jobs of `kind` and run them as one batch in this task (tests, tools)."""
+        jobs = await self.claim(self.batch_size, [kind])
+        for _ in jobs:
+            await self._room.acquire()
+        if jobs:
+            await self._run_batch(kind, jobs)
+        return len(jobs)
+
+    async def _feed_batches(self, kind: str) -> None:
+        """Claims up to `batch_size` jobs of `kind` at a time while fewer than `batch_in_flight` run, and
+        hands each claim to the batch handler; room is given back job by job as they settle."""
+        while True:
+            await self._room.acquire()
+            free = 1
+            deadline = asyncio.get_running_loop().time() + self.batch_linger_s
+            while free < self.batch_size:
+                if self._room.locked():
+                    left = deadline - asyncio.get_running_loop().time()
+                    if left <= 0 or not self._batches:
+                        break
+                    try:
+                        await asyncio.wait_for(self._room.acquire(), left)
+                    except TimeoutError:
+                        break
+                else:
+                    await self._room.acquire()
+                free += 1
+            try:
+                jobs = await self.claim(free, [kind])
+            except asyncio.CancelledError:
+                for _ in range(free):
+                    self._room.release()
+                raise
+            except Exception:
+                log.exception("claiming %s jobs failed", kind)
+                jobs = []
+            for _ in range(free - len(jobs)):
+                self._room.release()
+            if jobs:
+                task = asyncio.create_task(self._run_batch(kind, jobs), name=f"batch-{kind}")
+                self._batches.add(task)
+                task.add_done_callback(self._batches.discard)
+            else:
+                self._batch_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._batch_wake.wait(), self.idle_poll_s)
+
+    async def _run_batch(self, kind: str, jobs: list[Job]) -> None:
+        unsettled = {job.id: job for job in jobs}
+
+        async def settle(job: Job, outcome) -> None:
+            if unsettled.pop(job.id, None) is None:
+                return  # settled already
+            try:
+                if outcome is not COMPLETED:
+                    await self._record(job, self.name, outcome)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("recording a job outcome failed; its lease will run out")
+            finally:
+                self._room.release()
+
+        try:
+            await asyncio.wait_for(self.batch_handlers[kind](jobs, self.name, settle), self.lease_s * 0.9)
+        except asyncio.CancelledError:
+            for _ in unsettled:  # shutting down: the leases run out and the jobs are claimed again
+                self._room.release()
+            unsettled.clear()
+            raise
+        except Exception as e:
+            log.warning("batch of %d %s jobs failed: %s", len(jobs), kind, type(e).__name__, exc_info=True)
+            for job in list(unsettled.values()):
+                await settle(job, e)
+        for job in list(unsettled.values()):  # the handler forgot them: try again later
+            await settle(job, RuntimeError("the batch handler did not settle this job"))
 
     async def run_one(self) -> bool:
         """Claim and run one job in this task (tests and tools)."""
@@ -135,21 +239,29 @@ class WorkerPool:
         return bool(jobs)
 
     async def _run(self, job: Job, worker: str) -> None:
-        retry_after, permanent = None, False
         try:
             await asyncio.wait_for(self.handlers[job.kind](job), self.lease_s * 0.9)
         except asyncio.CancelledError:
             raise  # shutting down: the lease runs out and another worker takes the job
-        except RetryLater as e:
-            error, retry_after = str(e), e.retry_after_s
-        except GiveUp as e:
-            error, permanent = str(e), True
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"
-            log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=True)
+            await self._record(job, worker, e)
         else:
+            await self._record(job, worker, None)
+
+    async def _record(self, job: Job, worker: str, outcome: BaseException | None) -> None:
+        """Complete the job (outcome None) or schedule its retry / dead-letter it."""
+        retry_after, permanent = None, False
+        if outcome is None:
             await self._write(lambda conn: queue.complete(conn, job, worker=worker, now=self.clock.now()))
             return
+        e = outcome
+        if isinstance(e, RetryLater):
+            error, retry_after = str(e), e.retry_after_s
+        elif isinstance(e, GiveUp):
+            error, permanent = str(e), True
+        else:
+            error = f"{type(e).__name__}: {e}"
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=e)
         state = await self._write(
             lambda conn: queue.fail(
                 conn,

@@ -6,15 +6,19 @@ whether it holds a booking under that number, and only book when it does not."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from ..config import Origin
+from ..domain.errors import Conflict, NotFound
 from ..domain.model import Address, Direction, Dispatch, Party
 from ..domain.status import Status
+from ..jobs import queue
 from ..jobs.queue import Job
-from ..jobs.worker import GiveUp, RetryLater
+from ..jobs.worker import COMPLETED, GiveUp, RetryLater
 from ..ports import (
     Booking,
     CarrierAuthError,
@@ -26,9 +30,10 @@ from ..ports import (
     NotSupported,
     Shipment,
 )
+from ..storage import dispatch_repo
 from . import pool
 from .deps import Deps
-from .dispatches import load, move, note
+from .dispatches import load, move, move_many, note
 from .job_kinds import BOOK, CANCEL, POOL_REFILL, SYNC_OFFLINE
 
 log = logging.getLogger("certpost.booking")
@@ -110,18 +115,26 @@ async def handle_book(job: Job, deps: Deps) -> None:
     d, suspect = await deps.write(start)
     if d is None:
         return
+    booking = await _carrier_step(job, deps, d, suspect)
+    if booking is not None:
+        await _booked(deps, d, booking)
+
+
+async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Booking | None:
+    """Book `d` (in `booking`) at the carrier. Returns the booking to record, or None when the dispatch was
+    settled otherwise (booking_failed, or booked offline with a pool number); raises RetryLater / GiveUp."""
     reached: list[bool] = []
     try:
         shipment = shipment_for(d, deps.settings.origin)
-        booking = await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
+        return await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
     except CarrierRejected as e:
         await _failed(deps, d, f"{e.code} {e}".strip())
-        return
+        return None
     except (CarrierAuthError, CarrierUnavailable) as e:
         # Only when no attempt can have reached the carrier may we book under a number of our own.
         certainly_nothing_booked = not suspect and not any(reached) and isinstance(e, CarrierUnreachable)
         if certainly_nothing_booked and deps.settings.pool_offline and await pool.book_offline(deps, d):
-            return
+            return None
         if job.attempts >= job.max_attempts:
             await _failed(deps, d, f"承运商暂不可用: {e.code or type(e).__name__}")
             raise GiveUp(str(e)) from e
@@ -129,7 +142,6 @@ async def handle_book(job: Job, deps: Deps) -> None:
     except NotSupported as e:
         await _failed(deps, d, str(e))
         raise GiveUp(str(e)) from e
-    await _booked(deps, d, booking)
 
 
 async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
@@ -180,6 +192,160 @@ async def handle_cancel(job: Job, deps: Deps) -> None:
         await move(
             conn, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause="cancelled at the carrier"
         )
+
+
+# ---- batches: the WorkerPool hands over up to `booking_batch` claimed `book` jobs at once ----------
+
+
+class BookedRecorder:
+    """Records carrier bookings as they come in: the bookings that arrive while one write is in flight
+    are recorded together in the next (moves to booked, audit lines, announce, job completion), in
+    one unit of `deps.write`. When that unit fails, each booking is recorded in a unit of its own."""
+
+    def __init__(self, deps: Deps):
+        self.deps = deps
+        self._pending: list[tuple[tuple, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+
+    async def record(self, job: Job, d: Dispatch, booking: Booking, worker: str) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append(((job, d, booking, worker), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="booked-recorder")
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            pending, self._pending = self._pending, []
+            items = [item for item, _ in pending]
+            try:
+                await self.deps.write(lambda conn, items=items: self._write(conn, items))
+            except Exception:
+                log.warning("recording %d bookings together failed; one by one", len(items), exc_info=True)
+                for item, future in pending:
+                    try:
+                        await self.deps.write(lambda conn, item=item: self._write(conn, [item]))
+                    except Exception as e:
+                        future.done() or future.set_exception(e)
+                    else:
+                        future.done() or future.set_result(None)
+                continue
+            for _, future in pending:
+                future.done() or future.set_result(None)
+
+    async def _write(self, conn, items: list[tuple]) -> None:
+        now = self.deps.clock.now()
+        cause = "booked with the carrier"
+        moves = [
+            (d, job, worker, d.moved(Status.BOOKED, at=now, actor=SYSTEM, cause=cause,
+                                     waybill_no=booking.waybill_no, reason=""))
+            for job, d, booking, worker in items
+        ]  # fmt: skip
+        moved = await move_many(conn, [(d, after, event) for d, _, _, (after, event) in moves], at=now)
+        for d, _, _, (after, _) in moves:
+            if d.id not in moved:  # moved by someone else meanwhile (not by our batch): as `_booked`
+                fresh = await load(conn, d.id)
+                if fresh.status in BOOKABLE:
+                    await move(
+                        conn, fresh, Status.BOOKED, at=now, actor=SYSTEM, cause=cause,
+                        waybill_no=after.waybill_no, reason="",
+                    )  # fmt: skip
+        by_worker: dict[str, list[int]] = {}
+        for _, job, worker, _ in moves:
+            by_worker.setdefault(worker, []).append(job.id)
+        for worker, job_ids in by_worker.items():
+            await queue.complete_many(conn, job_ids, worker=worker, now=now)
+
+
+Settle = Callable[[Job, object], Awaitable[None]]
+
+
+async def handle_book_batch(
+    jobs: list[Job], worker: str, settle: Settle, deps: Deps, recorder: BookedRecorder, busy: set[str]
+) -> None:
+    """Book a batch of claimed jobs: one transaction moves the bookable dispatches to `booking` (and
+    completes the jobs with nothing left to do); the carrier calls then run concurrently, paced by the
+    guarded carrier, each exactly as `handle_book` would (lookup first when an earlier attempt may have
+    reached the carrier); bookings are recorded as they complete, in grouped transactions that also
+    complete their jobs. `busy` holds the dispatches this process is booking now: a second job for one
+    of them waits (RetryLater) instead of racing the first to the carrier."""
+    now = deps.clock.now()
+    mine: dict[str, Job] = {}
+    for job in jobs:
+        dispatch_id = job.payload["dispatch_id"]
+        if dispatch_id in busy or dispatch_id in mine:
+            await settle(job, RetryLater("this dispatch is being booked by another job", 5))
+        else:
+            mine[dispatch_id] = job
+    busy.update(mine)
+    try:
+        plan = await deps.write(lambda conn: _start_many(conn, mine, worker=worker, now=now))
+        for job, outcome in plan.settled:
+            await settle(job, outcome)
+
+        async def one(job: Job, d: Dispatch, suspect: bool) -> None:
+            try:
+                booking = await _carrier_step(job, deps, d, suspect)
+                if booking is not None:
+                    await recorder.record(job, d, booking, worker)
+                    await settle(job, COMPLETED)
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                await settle(job, e)
+                return
+            await settle(job, None)
+
+        await asyncio.gather(*(one(job, d, suspect) for job, d, suspect in plan.to_book))
+    finally:
+        busy.difference_update(mine)
+
+
+class _Plan:
+    def __init__(self):
+        self.to_book: list[tuple[Job, Dispatch, bool]] = []
+        self.settled: list[tuple[Job, object]] = []
+
+
+async def _start_many(conn, by_dispatch: dict[str, Job], *, worker: str, now) -> _Plan:
+    """`handle_book`'s first step for many jobs: load, move the bookable ones to `booking`."""
+    plan = _Plan()
+    found = {d.id: d for d in await dispatch_repo.get_many(conn, list(by_dispatch))}
+    moves, nothing_to_do = [], []
+    for dispatch_id, job in by_dispatch.items():
+        d = found.get(dispatch_id)
+        if d is None:
+            plan.settled.append((job, NotFound("no such dispatch")))
+        elif d.status not in BOOKABLE:
+            nothing_to_do.append(job)  # booked, cancelled or otherwise settled by an earlier run
+        else:
+            suspect = d.status is not Status.RECEIVED or job.attempts > 1
+            if d.status is Status.BOOKING:
+                plan.to_book.append((job, d, suspect))
+            else:
+                after, event = d.moved(Status.BOOKING, at=now, actor=SYSTEM, cause="booking with the carrier")
+                moves.append((job, d, after, event, suspect))
+    moved = await move_many(conn, [(d, after, event) for _, d, after, event, _ in moves], at=now)
+    for job, d, after, _, suspect in moves:
+        if d.id in moved:
+            plan.to_book.append((job, after, suspect))
+        else:
+            plan.settled.append((job, Conflict("the dispatch changed meanwhile")))
+    done = await queue.complete_many(conn, [job.id for job in nothing_to_do], worker=worker, now=now)
+    plan.settled += [(job, COMPLETED if job.id in done else None) for job in nothing_to_do]
+    return plan
+
+
+def batch_handlers(deps: Deps) -> dict:
+    if deps.carrier is None:
+        return {}
+    recorder, busy = BookedRecorder(deps), set()
+
+    async def book(jobs: list[Job], worker: str, settle: Settle) -> None:
+        await handle_book_batch(jobs, worker, settle, deps, recorder, busy)
+
+    return {BOOK: book}
 
 
 def job_handlers(deps: Deps) -> dict:

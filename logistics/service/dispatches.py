@@ -13,7 +13,7 @@ from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
 from .job_kinds import BOOK, CANCEL
-from .notifications import announce
+from .notifications import announce, announce_many
 
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
 _CANCEL_LOCALLY = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
@@ -36,6 +36,19 @@ async def move(
         raise Conflict("the dispatch changed meanwhile; reload and try again")
     await announce(conn, d, after, at)  # tracking: SMS, callbacks, poll state in this transaction
     return after
+
+
+async def move_many(
+    conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], *, at: datetime
+) -> set[str]:
+    """Apply many moves (from `Dispatch.moved`), each a compare-and-set with its audit event and what it
+    sets off (`announce`), in a few statements; returns the ids that moved. Unlike `move`, a dispatch
+    moved by someone else meanwhile is left out instead of failing the others."""
+    if not moves:
+        return set()
+    moved = await dispatch_repo.save_moves(conn, moves)
+    await announce_many(conn, [(before, after) for before, after, _ in moves if before.id in moved], at)
+    return moved
 
 
 async def note(conn: AsyncConnection, d: Dispatch, *, at: datetime, actor: str, cause: str, **detail) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import Direction, Dispatch
@@ -16,6 +17,7 @@ from ..domain.status import TERMINAL, Status
 from ..jobs import queue
 from ..jobs.queue import Job
 from ..storage import dispatch_repo, tracking_repo
+from ..storage.tracking_tables import notices, tracking
 from .callbacks import CALLBACK
 from .deps import Deps
 
@@ -34,6 +36,44 @@ async def announce(conn: AsyncConnection, before: Dispatch, after: Dispatch, at:
         await _notice(conn, SMS, after, at)
     if after.status in CALLBACK_STATUSES:
         await _notice(conn, CALLBACK, after, at)
+
+
+async def announce_many(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch]], at: datetime) -> None:
+    """`announce` for many moves made at `at`: tracking starts, notices and their jobs in one multi-row
+    statement each (the other effects, rare in a batch, one by one)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    starts, new_notices = [], []
+    for _, after in moves:
+        if after.status is Status.BOOKED and after.waybill_no:
+            starts.append(dict(dispatch_id=after.id, waybill_no=after.waybill_no, active=True,
+                               started_at=at, next_poll_at=None, polls=0))  # fmt: skip
+        elif after.status in TERMINAL:
+            await tracking_repo.stop(conn, after.id)
+        if after.status in SMS_STATUSES and after.direction is Direction.OUTBOUND:
+            new_notices.append((SMS, after))
+        if after.status in CALLBACK_STATUSES:
+            new_notices.append((CALLBACK, after))
+    if starts:
+        start = dialect.insert(tracking).on_conflict_do_nothing(index_elements=["dispatch_id"])
+        await conn.execute(start, starts)
+    if not new_notices:
+        return
+    rows = [
+        dict(id=str(uuid.uuid4()), channel=channel, kind=d.status.value, dispatch_id=d.id,
+             dedupe_key=f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}", event_time=at, created_at=at,
+             outcome="")
+        for channel, d in new_notices
+    ]  # fmt: skip
+    added = set(
+        await conn.scalars(
+            dialect.insert(notices)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(notices.c.id),
+            rows,
+        )
+    )
+    new_jobs = [(r["channel"], {"notice_id": r["id"]}, f"notice:{r['id']}") for r in rows if r["id"] in added]
+    await queue.enqueue_many(conn, new_jobs, now=at, max_attempts=JOB_ATTEMPTS)
 
 
 async def _notice(conn: AsyncConnection, channel: str, d: Dispatch, at: datetime) -> None:
@@ -71,8 +111,9 @@ async def handle_sms(job: Job, deps: Deps) -> None:
         params = sms_params(d, deps.settings.public_url)
         await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
         outcome = "sent"
-    async with deps.engine.begin() as conn:
-        await tracking_repo.finish_notice(conn, notice.id, now=deps.clock.now(), outcome=outcome)
+    await deps.write(
+        lambda conn: tracking_repo.finish_notice(conn, notice.id, now=deps.clock.now(), outcome=outcome)
+    )
 
 
 def job_handlers(deps: Deps) -> dict:

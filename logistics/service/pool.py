@@ -21,6 +21,7 @@ from .job_kinds import POOL_REFILL, SYNC_OFFLINE
 
 log = logging.getLogger("certpost.pool")
 SYSTEM = "system:pool"
+CIRCUIT_RETRY_S = 5.0
 
 
 async def request_refill(deps: Deps) -> None:
@@ -80,7 +81,9 @@ async def handle_sync(job: Job, deps: Deps) -> None:
             await note(conn, d, at=deps.clock.now(), actor=SYSTEM, cause=cause, code=e.code, message=str(e))
         raise GiveUp(f"carrier refused the offline booking: {e}") from e
     except CarrierError as e:
-        raise RetryLater(f"{type(e).__name__}: {e}", e.retry_after) from e
+        # Our own open circuit is no request of the carrier's: its trial call may close it any moment.
+        retry_after = min(e.retry_after or 0, CIRCUIT_RETRY_S) if e.code == "circuit_open" else e.retry_after
+        raise RetryLater(f"{type(e).__name__}: {e}", retry_after or None) from e
     detail = {} if booking.waybill_no == d.waybill_no else {"carrier_waybill_no": booking.waybill_no}
     cause = "offline booking reported to the carrier" if not detail else "carrier booked another number"
     async with deps.engine.begin() as conn:

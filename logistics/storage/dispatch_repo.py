@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pydantic_core
-from sqlalchemy import ARRAY, String, any_, cast, func, insert, literal, or_, select, update
+from sqlalchemy import ARRAY, String, any_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -163,6 +163,36 @@ async def save_move(conn: AsyncConnection, before: Dispatch, after: Dispatch, ev
         return False
     await add_event(conn, before.id, event)
     return True
+
+
+async def save_moves(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]]) -> set[str]:
+    """`save_move` for many dispatches: one compare-and-set statement per (from, to, time) with each row's
+    waybill number and reason, and the audit events of those that moved in one insert. Returns the ids
+    that moved (a missing one was moved by someone else meanwhile)."""
+    groups: dict[tuple, list[tuple[Dispatch, Dispatch]]] = {}
+    for before, after, _ in moves:
+        groups.setdefault((before.status.value, after.status.value, after.updated_at), []).append(
+            (before, after)
+        )
+    moved: set[str] = set()
+    for (from_status, to_status, at), pairs in groups.items():
+        ids = [before.id for before, _ in pairs]
+        waybills = {before.id: after.waybill_no for before, after in pairs}
+        reasons = {before.id: after.reason for before, after in pairs}
+        result = await conn.scalars(
+            update(dispatches)
+            .where(dispatches.c.id.in_(ids), dispatches.c.status == from_status)
+            .values(
+                status=to_status,
+                waybill_no=case(waybills, value=dispatches.c.id, else_=dispatches.c.waybill_no),
+                reason=case(reasons, value=dispatches.c.id, else_=dispatches.c.reason),
+                updated_at=at,
+            )
+            .returning(dispatches.c.id)
+        )
+        moved.update(result)
+    await add_events(conn, [(before.id, event) for before, _, event in moves if before.id in moved])
+    return moved
 
 
 def _event_row(dispatch_id: str, event: AuditEvent) -> dict:

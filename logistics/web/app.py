@@ -75,10 +75,12 @@ def create_app(
     deps.writes = UnitCommitter(engine)
     app[DEPS] = deps
     job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
+    batch_handlers = {k: h for k, h in booking.batch_handlers(deps).items() if k not in (handlers or {})}
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
-            writes=deps.writes,
+            writes=deps.writes, batch_size=settings.booking_batch, batch_in_flight=settings.booking_in_flight,
+            batch_handlers=batch_handlers,
         )  # fmt: skip
 
     async def lifecycle(app: web.Application):
