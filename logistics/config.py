@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     """`book` jobs claimed and started together (one transaction moves them all to `booking`)."""
     booking_in_flight: int = 200
     """`book` jobs running at once; they wait for the carrier's rate, so this is its queue: a few tenths
-    of a second of carrier_rate_per_s is enough, and their leases (job_lease_s) run while they wait."""
+    of a second of carrier_rate_per_s is enough, and their leases (job_lease_s) run while they wait: with a
+    carrier rate set, at most a quarter lease's worth of it (and at least one batch) run at once."""
     job_max_attempts: int = 8
     job_lease_s: float = 60.0
     signature_window_s: int = 300

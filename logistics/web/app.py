@@ -76,10 +76,16 @@ def create_app(
     app[DEPS] = deps
     job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
     batch_handlers = {k: h for k, h in booking.batch_handlers(deps).items() if k not in (handlers or {})}
+    in_flight = settings.booking_in_flight  # waiting for a slow carrier's rate must not outlast the lease
+    if settings.carrier_rate_per_s:
+        in_flight = min(
+            in_flight,
+            max(settings.booking_batch, int(settings.carrier_rate_per_s * settings.job_lease_s / 4)),
+        )
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
-            writes=deps.writes, batch_size=settings.booking_batch, batch_in_flight=settings.booking_in_flight,
+            writes=deps.writes, batch_size=settings.booking_batch, batch_in_flight=in_flight,
             batch_handlers=batch_handlers,
         )  # fmt: skip
 
