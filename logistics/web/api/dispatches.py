@@ -6,6 +6,8 @@ import pydantic_core
 from aiohttp import web
 
 from ...domain.errors import NotFound
+from ...domain.model import Dispatch
+from ...domain.status import Status
 from ...service import dispatches as dispatch_service
 from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json
@@ -100,11 +102,10 @@ async def correct(request: web.Request) -> web.Response:
     return web.json_response(dispatch_json(d))
 
 
-@routes.post("/api/v1/dispatches/{id}/book")
-async def book(request: web.Request) -> web.Response:
-    """Book by hand (auto-booking off) or retry a failed booking."""
+async def _staff_action(request: web.Request, action) -> Dispatch:
+    """Run a dispatcher's action on the dispatch in the path, then wake the workers for its job."""
     user = await staff(request, *DISPATCH_ROLES)
-    d = await dispatch_service.request_booking(
+    d = await action(
         request.app[ENGINE],
         request.match_info["id"],
         actor=f"staff:{user.name}",
@@ -112,18 +113,17 @@ async def book(request: web.Request) -> web.Response:
     )
     if WORKERS in request.app:
         request.app[WORKERS].wake()
+    return d
+
+
+@routes.post("/api/v1/dispatches/{id}/book")
+async def book(request: web.Request) -> web.Response:
+    """Book by hand (auto-booking off) or retry a failed booking."""
+    d = await _staff_action(request, dispatch_service.request_booking)
     return web.json_response(dispatch_json(d), status=202)
 
 
 @routes.post("/api/v1/dispatches/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    user = await staff(request, *DISPATCH_ROLES)
-    d = await dispatch_service.cancel(
-        request.app[ENGINE],
-        request.match_info["id"],
-        actor=f"staff:{user.name}",
-        now=request.app[CLOCK].now(),
-    )
-    if WORKERS in request.app:
-        request.app[WORKERS].wake()
-    return web.json_response(dispatch_json(d), status=202 if d.status.value != "cancelled" else 200)
+    d = await _staff_action(request, dispatch_service.cancel)
+    return web.json_response(dispatch_json(d), status=200 if d.status is Status.CANCELLED else 202)
