@@ -14,25 +14,12 @@ from itertools import compress, repeat
 from operator import add, attrgetter, itemgetter, mul, ne, not_
 from typing import NamedTuple
 
+from logistics.domain.shipped import ShippedParcel
+
 from .findings import UNKNOWN_DEPARTMENT, Code, Finding, Findings
 from .statement import LineFields, Statement
 from .tariff import Origin, Tariff, TariffVersion
 from .wording import ZONE_NAMES, yuan_text
-
-
-@dataclass(frozen=True)
-class ShippedParcel:
-    """One of our shipments, as the database knows it."""
-
-    waybill_no: str
-    department_code: str
-    weight_g: int
-    declared_value_fen: int
-    province: str
-    city: str
-    county: str
-    accepted_on: date | None  # date of the handed_over scan
-    cancelled: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,33 +13,19 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import NamedTuple
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..domain.china_time import CHINA  # acceptance dates are the hall's calendar days
+from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import Dispatch
+from ..domain.shipped import ShippedParcel  # acceptance dates are the hall's calendar days
 from ..domain.status import Status
 from ..storage import finance_repo
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DEFAULT_TARIFF = "default"
-
-
-class Shipped(NamedTuple):
-    """One of our shipments: the fields of `reconciliation.ShippedParcel`, in its order."""
-
-    waybill_no: str
-    department_code: str
-    weight_g: int
-    declared_value_fen: int
-    province: str
-    city: str
-    county: str
-    accepted_on: date | None
-    cancelled: bool
 
 
 @dataclass(frozen=True)
@@ -56,7 +42,7 @@ class Outcome:
     summary: dict  # everything but the findings
 
 
-Reconcile = Callable[[Upload, list[Shipped]], Outcome]  # raises InvalidInput for a bad file or tariff
+Reconcile = Callable[[Upload, list[ShippedParcel]], Outcome]  # raises InvalidInput for a bad file or tariff
 Render = Callable[[str, str], bytes]  # (stored result JSON, format) -> report
 
 
@@ -69,7 +55,7 @@ def check_period(text: str) -> str:
 # ---- our shipments ----------------------------------------------------------------------------
 
 
-async def load_shipments(engine: AsyncEngine) -> list[Shipped]:
+async def load_shipments(engine: AsyncEngine) -> list[ShippedParcel]:
     """Every dispatch with a waybill number, of every month (the engine judges the period)."""
     async with engine.connect() as conn:
         found = await finance_repo.waybilled_dispatches(conn)
@@ -80,11 +66,11 @@ async def load_shipments(engine: AsyncEngine) -> list[Shipped]:
     ]
 
 
-def shipped(d: Dispatch, accepted_at: datetime | None) -> Shipped:
+def shipped(d: Dispatch, accepted_at: datetime | None) -> ShippedParcel:
     """`accepted_at`: the carrier's handed_over scan, else the hall's handover move, else a later scan."""
     a = d.address
     accepted_on = accepted_at.astimezone(CHINA).date() if accepted_at else None
-    return Shipped(
+    return ShippedParcel(
         d.waybill_no or "", d.department_code, d.weight_g, d.declared_value_fen,
         a.province, a.city, a.county, accepted_on, d.status is Status.CANCELLED,
     )  # fmt: skip

@@ -27,7 +27,7 @@ from reconciliation.report_json import result_to_dict
 from reconciliation.reports import MEDIA_TYPES
 from reconciliation.statement import Progress
 
-from ..service.reconcile_runs import Outcome, Reconcile, Shipped, Upload
+from ..service.reconcile_runs import Outcome, Reconcile, Upload
 
 FORMATS = tuple(MEDIA_TYPES)
 
@@ -46,7 +46,7 @@ def tariff_of(text: str | bytes | None) -> Tariff:
 
 def run(
     upload: Upload,
-    shipments: list[Shipped],
+    shipments: list[ShippedParcel],
     *,
     origin: Mapping[str, str],
     tariff: Tariff | None = None,
@@ -57,7 +57,7 @@ def run(
         period=upload.period,
         tariff=tariff or tariff_of(upload.tariff),
         origin=origin,
-        shipments=[ShippedParcel(*s) for s in shipments],
+        shipments=shipments,
         filename=upload.filename,
         on_progress=on_progress,
     )
@@ -66,7 +66,7 @@ def run(
 def bind(origin: Mapping[str, str]) -> Reconcile:
     """The engine as the use case calls it: upload + shipments → stored JSON and summary."""
 
-    def reconcile_upload(upload: Upload, shipments: list[Shipped]) -> Outcome:
+    def reconcile_upload(upload: Upload, shipments: list[ShippedParcel]) -> Outcome:
         result = run(upload, shipments, origin=origin)
         report = result_to_dict(result)
         summary = {k: v for k, v in report.items() if k != "findings"}
