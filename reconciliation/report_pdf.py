@@ -4,40 +4,27 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from functools import lru_cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
+from labels.fonts import load_font
 from logistics.domain.money import yuan
 
 from .engine import Result
 from .findings import Code, Finding
 from .wording import CODE_NAMES, ZONE_NAMES
 
-TTF_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-)
 MAX_TABLE_ROWS = 3000  # platypus needs ~1 ms a row; the complete lists are in the XLSX/CSV reports
 
 
-@lru_cache(maxsize=1)
 def cjk_font() -> str:
-    for path in TTF_CANDIDATES:
-        if Path(path).exists():
-            pdfmetrics.registerFont(TTFont("CertpostReportCJK", path, subfontIndex=0))
-            return "CertpostReportCJK"
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+    """The same CJK face as the labels (embedded TrueType when found, else STSong-Light)."""
+    return load_font().name
 
 
 def pdf_report(result: Result) -> bytes:
