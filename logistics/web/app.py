@@ -21,7 +21,7 @@ from ..storage.migrate import upgrade
 from . import console, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
 from .errors import error_middleware
-from .health import HEALTH_CHECKS, healthz
+from .health import HEALTH_CHECKS, carrier_check, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
 
 log = logging.getLogger("certpost")
@@ -59,7 +59,7 @@ def create_app(
         sync_batch=sqlite_intake.batch if sqlite_intake else None,
         prepare=sqlite_intake.prepare if sqlite_intake else None,
     )
-    app[HEALTH_CHECKS] = {}
+    app[HEALTH_CHECKS] = {"carrier": carrier_check(carrier)} if carrier is not None else {}
     # ---- issue 5: tracking
     if callback_sender is None and settings.callback_url:
         from adapters.approval import HttpCallbackSender

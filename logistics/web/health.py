@@ -9,10 +9,23 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from sqlalchemy import text
 
+from ..ports import CarrierUnavailable
 from .keys import ENGINE
 
 Check = Callable[[], Awaitable[object]]
 HEALTH_CHECKS = web.AppKey("health_checks", dict)
+
+
+def carrier_check(carrier) -> Check:
+    """The carrier is healthy unless its circuit breaker is open. No request is sent: a health probe
+    must not spend the carrier's quota."""
+
+    async def check() -> None:
+        breaker = getattr(carrier, "breaker", None)
+        if breaker is not None and breaker.state == "open":
+            raise CarrierUnavailable("circuit open")
+
+    return check
 
 
 async def _timed(check: Check) -> dict:

@@ -136,6 +136,7 @@ def test_users_cli_validates_role_and_duplicates(gateway):
 def test_healthz_reports_each_dependency(gateway):
     status, health = gateway.request("GET", "/healthz")
     assert status == 200 and health["checks"]["database"]["ok"] is True
+    assert health["checks"]["carrier"]["ok"] is True
 
 
 def test_staff_correct_the_address_and_book_by_hand(gateway):
