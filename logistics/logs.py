@@ -22,9 +22,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Libraries that log statement parameters, request bodies or SOAP envelopes (names, phones, addresses)
+# at DEBUG/INFO: they stay at WARNING whatever level our own code logs at.
+QUIET = ("aiosqlite", "sqlalchemy", "asyncpg", "zeep", "aiohttp.access", "aiohttp.client", "apscheduler",
+         "urllib3")  # fmt: skip
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
