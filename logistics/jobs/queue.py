@@ -202,7 +202,3 @@ async def list_jobs(conn: AsyncConnection, state: str, limit: int = 200) -> list
 async def counts(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state))
     return {state: n for state, n in rows}
-
-
-async def next_due(conn: AsyncConnection) -> datetime | None:
-    return await conn.scalar(select(func.min(jobs.c.run_after)).where(jobs.c.state == PENDING))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock
-from ..storage.group_commit import UnitCommitter
+from ..storage.group_commit import UnitCommitter, write_unit
 from . import queue
 from .queue import Job
 
@@ -137,10 +137,7 @@ class WorkerPool:
                 self._idle.release()
 
     async def _write(self, unit):
-        if self.writes is not None:
-            return await self.writes.run(unit)
-        async with self.engine.begin() as conn:
-            return await unit(conn)
+        return await write_unit(self.engine, self.writes, unit)
 
     async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         async with self.engine.begin() as conn:

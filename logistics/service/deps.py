@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..config import Settings
 from ..ports import CarrierGateway, Clock, Notifier
-from ..storage.group_commit import UnitCommitter
+from ..storage.group_commit import UnitCommitter, write_unit
 
 if TYPE_CHECKING:
     from .callbacks import CallbackSender
@@ -32,7 +32,4 @@ class Deps:
 
     async def write(self, unit: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
         """Run a unit of database writes in a committed transaction, possibly shared with others."""
-        if self.writes is not None:
-            return await self.writes.run(unit)
-        async with self.engine.begin() as conn:
-            return await unit(conn)
+        return await write_unit(self.engine, self.writes, unit)

@@ -138,17 +138,8 @@ async def record_intake_batch(
     return results
 
 
-def record_intake_batch_sync(conn: Connection, reqs: list[IntakeRequest]) -> list[IntakeResult | Exception]:
-    """The same on a synchronous connection (SQLite's group-commit thread)."""
-    rows = conn.execute(dispatch_repo.cases_query(_keys(reqs), conn.dialect.name))
-    writes, results = plan_batch(reqs, dispatch_repo.cases_found(rows, _keys(reqs)), conn.dialect.name)
-    for statement, params in writes:
-        conn.execute(statement, params)
-    return results
-
-
 class SqliteIntake:
-    """`record_intake_batch_sync` on raw DB-API rows, for SQLite's group-commit thread.
+    """`record_intake_batch` on raw DB-API rows, for SQLite's group-commit thread.
 
     `prepare` (in the event loop, before the request is queued) builds each request's rows with the
     converters of the writer engine's dialect; `batch` (in the writer thread) reads the stored cases

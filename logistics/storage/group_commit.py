@@ -150,3 +150,12 @@ class UnitCommitter:
     @staticmethod
     async def _run_one(conn: AsyncConnection, unit: Unit) -> Any:
         return await unit(conn)
+
+
+async def write_unit(engine: AsyncEngine, writes: UnitCommitter | None, unit: Unit) -> Any:
+    """Run a unit of writes in a committed transaction: shared with others through `writes` when there
+    is one, else a transaction of its own."""
+    if writes is not None:
+        return await writes.run(unit)
+    async with engine.begin() as conn:
+        return await unit(conn)
