@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from .findings import DISPUTABLE, Code, Findings
@@ -40,7 +39,7 @@ def allocate(
     codes = dict.fromkeys((c.value for c in Code), 0)
     disputed = 0
     # Counted in C over the (few) distinct combinations, then summed in Python.
-    for department, judgement, n in _combinations(findings):
+    for department, judgement, n in findings.combinations():
         code, billed, expected = judgement[1:4]
         codes[code] += n
         share = per_department.setdefault(department, [0, 0, 0, 0])
@@ -61,13 +60,3 @@ def allocate(
         )
     totals = Totals(billed, expected, billed - expected, lines, shipments_of_period, disputed, codes)
     return totals, departments
-
-
-def _combinations(findings: Findings):
-    """(department, judgement, how many findings have both)."""
-    if findings.groups is not None:
-        table = findings.group_table
-        return [(*table[group], n) for group, n in Counter(findings.groups).items()]
-    judgement_of = dict(zip(map(id, findings.judgements), findings.judgements, strict=True))
-    pairs = Counter(zip(findings.departments, map(id, findings.judgements), strict=True))
-    return [(department, judgement_of[j], n) for (department, j), n in pairs.items()]

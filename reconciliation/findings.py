@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date
 from enum import StrEnum
 from functools import partial
+from itertools import chain
 from operator import add
 from typing import NamedTuple, overload
 
@@ -53,33 +55,43 @@ class Finding(NamedTuple):
 
 
 class Findings(Sequence[Finding]):
-    """The findings as parallel columns; a Finding is made when asked for.
+    """The findings; a Finding is made when asked for.
 
-    Lines with the same content and the same kind of shipment share one judgement (the finding from
-    `accepted_on` on), so a million-line result holds a million references, not a million records.
+    First the statement's lines as columns: per line its waybill, row and group, a key that lines with
+    the same department and judgement (the finding from `accepted_on` on) share, so a million-line result
+    holds a few thousand judgements, not a million records. Then findings added one by one (the unbilled
+    shipments, or findings read back), kept as they are.
     """
 
-    def __init__(
-        self,
-        waybills: list[str],
-        departments: list[str],
-        line_nos: list,
-        judgements: list[tuple],
-        groups: list | None = None,
-    ):
-        self.waybills, self.departments, self.line_nos, self.judgements = (
-            waybills,
-            departments,
-            line_nos,
-            judgements,
-        )
-        # Optional: a key per finding such that equal keys mean the same department and judgement, and
-        # group_table[key] = (department, judgement); allocation then counts keys instead of pairs.
-        self.groups = groups
-        self.group_table: dict[object, tuple[str, tuple]] = {}
+    def __init__(self, waybills: list[str], departments: list[str], line_nos: list, judgements: list[tuple]):
+        """Findings given column by column."""
+        self.waybills: Sequence[str] = []
+        self.line_nos: Sequence[int | None] = []
+        self.groups: list = []
+        self.department_of: dict[object, str] = {}
+        self.judgement_of: dict[object, tuple] = {}
+        self.counts: Counter = Counter()  # lines per group
+        heads = zip(waybills, departments, line_nos, strict=True)
+        self.added = list(map(partial(tuple.__new__, Finding), map(add, heads, judgements)))
+
+    @classmethod
+    def of_lines(
+        cls,
+        waybills: Sequence[str],
+        line_nos: Sequence[int],
+        groups: list,
+        department_of: dict[object, str],
+        judgement_of: dict[object, tuple],
+        counts: Counter,
+    ) -> Findings:
+        """The statement's lines: `counts` of `groups`, and a department and a judgement per group."""
+        findings = cls([], [], [], [])
+        findings.waybills, findings.line_nos, findings.groups = waybills, line_nos, groups
+        findings.department_of, findings.judgement_of, findings.counts = department_of, judgement_of, counts
+        return findings
 
     def __len__(self) -> int:
-        return len(self.waybills)
+        return len(self.groups) + len(self.added)
 
     @overload
     def __getitem__(self, i: int) -> Finding: ...
@@ -88,30 +100,52 @@ class Findings(Sequence[Finding]):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return Finding(self.waybills[i], self.departments[i], self.line_nos[i], *self.judgements[i])
+        if i < 0:
+            i += len(self)
+        lines = len(self.groups)
+        if not 0 <= i < lines:
+            if i < 0:
+                raise IndexError("findings index out of range")
+            return self.added[i - lines]
+        group = self.groups[i]
+        return Finding(
+            self.waybills[i], self.department_of[group], self.line_nos[i], *self.judgement_of[group]
+        )
 
     def __iter__(self) -> Iterator[Finding]:
-        heads = zip(self.waybills, self.departments, self.line_nos, strict=True)
-        return map(partial(tuple.__new__, Finding), map(add, heads, self.judgements))
+        groups = self.groups
+        heads = zip(self.waybills, map(self.department_of.__getitem__, groups), self.line_nos, strict=True)
+        lines = map(add, heads, map(self.judgement_of.__getitem__, groups))
+        return chain(map(partial(tuple.__new__, Finding), lines), self.added)
 
     def append(self, finding: Finding) -> None:
-        self.waybills.append(finding.waybill_no)
-        self.departments.append(finding.department_code)
-        self.line_nos.append(finding.line_no)
-        self.judgements.append(tuple(finding[3:]))
-        self._regroup(None, finding)
+        self.added.append(finding)
 
     def __setitem__(self, i: int, finding: Finding) -> None:
-        self.departments[i] = finding.department_code
-        self.judgements[i] = tuple(finding[3:])
-        self._regroup(i, finding)
-
-    def _regroup(self, i: int | None, finding: Finding) -> None:
-        if self.groups is None:
+        if i < 0:
+            i += len(self)
+        if i >= len(self.groups):
+            self.added[i - len(self.groups)] = finding
             return
-        key = (finding.department_code, tuple(finding[3:]))
-        self.group_table[key] = key
-        if i is None:
-            self.groups.append(key)
-        else:
-            self.groups[i] = key
+        if (finding.waybill_no, finding.line_no) != (self.waybills[i], self.line_nos[i]):
+            raise ValueError("a statement line keeps its waybill and row")
+        self._regroup(i, finding.department_code, tuple(finding[3:]))
+
+    def rejudge(self, i: int, judgement: tuple) -> None:
+        """Another judgement for statement line i; its department stays."""
+        self._regroup(i, self.department_of[self.groups[i]], judgement)
+
+    def _regroup(self, i: int, department: str, judgement: tuple) -> None:
+        group = (department, judgement)
+        self.counts[self.groups[i]] -= 1
+        self.counts[group] += 1
+        self.groups[i] = group
+        self.department_of[group], self.judgement_of[group] = department, judgement
+
+    def combinations(self) -> list[tuple[str, tuple, int]]:
+        """(department, judgement, how many findings have both)."""
+        added = Counter((f.department_code, tuple(f[3:])) for f in self.added)
+        return [
+            *((self.department_of[g], self.judgement_of[g], n) for g, n in self.counts.items() if n),
+            *((department, judgement, n) for (department, judgement), n in added.items()),
+        ]

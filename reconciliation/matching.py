@@ -7,11 +7,12 @@ lowest amount, then the content); the others are `duplicate`. So the findings do
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import add, attrgetter, itemgetter, mul, ne, not_
+from operator import add, attrgetter, itemgetter, ne, not_
 from typing import NamedTuple
 
 from logistics.domain.shipped import ShippedParcel
@@ -90,19 +91,19 @@ class _Interner(dict):
 _kind = attrgetter("department_code", *_Profile._fields)  # what a line's finding needs from its shipment
 
 
-def int_keys(side: list[str]) -> list[int] | None:
+def int_keys(side: Sequence[str]) -> list[int] | None:
     """The waybill numbers as ints when all of them are plain digits without a leading zero (then the
     mapping is one to one), else None: int keys hash to themselves, and consecutive numbers sit side by
     side in a dictionary, which makes a million look-ups several times faster than with strings."""
-    least = min(side, default="")  # "" if empty; starts with "0" if any does (all digits)
-    if not least or least[0] == "0":
+    joined = "\n".join(side)
+    digits = joined.replace("\n", "")
+    if not (digits.isascii() and digits.isdigit()):  # also when there are none
         return None
-    joined = "".join(side)
-    if not (joined.isascii() and joined.isdigit()):
-        return None
+    if joined[0] in "0\n" or joined[-1] == "\n" or "\n\n" in joined or "\n0" in joined:
+        return None  # an empty waybill, or a leading zero
     try:
         return list(map(int, side))
-    except ValueError:  # beyond int's digit limit
+    except ValueError:  # beyond int's digit limit, or a line break inside a waybill
         return None
 
 
@@ -180,14 +181,13 @@ class Matcher:
             line_keys = statement.waybills
             if ready.int_keys is not None:
                 index = dict(zip(ready.waybills, range(n), strict=True))
-        kind_of = ready.kind_of
         line_index = list(map(index.get, line_keys, repeat(n)))
-        findings = self._judge_lines(statement, list(map(kind_of.__getitem__, line_index)), ready.kinds)
+        findings = self._judge_lines(statement, line_index, ready.kinds, ready.kind_of)
         found = later_repeats() if later_repeats is not None else None
         if found is None:
             found = repeats(line_keys)
         if found:
-            self._settle_duplicates(statement, findings, found, shipments, line_index)
+            self._settle_duplicates(statement, findings, found)
         of_period = ready.of_period
         billed = set(line_index)
         unbilled = sorted(
@@ -210,46 +210,38 @@ class Matcher:
             chosen = [i for i in chosen if index[keys[i]] == i]
         return chosen
 
-    def _judge_lines(self, statement: Statement, line_kinds: list[int], kinds: list[tuple]) -> Findings:
+    def _judge_lines(
+        self, statement: Statement, line_index: list[int], kinds: list[tuple], kind_of: list[int]
+    ) -> Findings:
         """One finding per line as if no waybill repeated; C-level map() calls, Python only per distinct
         (line content, kind of shipment), as a million lines hold a few thousand of those."""
         fields_table, field_ids = statement.field_table()
         width = len(kinds)
-        groups = list(map(add, map(mul, field_ids, repeat(width)), line_kinds))
+        starts = list(range(0, len(fields_table) * width, width))  # shared ints, not one more per line
+        groups = list(map(add, map(starts.__getitem__, field_ids), map(kind_of.__getitem__, line_index)))
+        counts = Counter(groups)
         # a judgement does not depend on the department: shared by the kinds with the same profile
         profiles = _Interner()
         profile_of = list(map(profiles.__getitem__, map(itemgetter(slice(1, None)), kinds)))
         profile_list = list(profiles)
         shared = _Judgements(lambda key: self._judge(fields_table[key[0]], profile_list[key[1]]))
-
-        def judge(group: int) -> Judgement:
+        department_of, judgement_of = {}, {}
+        for group in counts:
             fields_id, kind = divmod(group, width)
-            return shared[fields_id, profile_of[kind]]
-
-        judgements = _Judgements(judge)
-        findings = Findings(
-            list(statement.waybills),
-            list(map(list(map(itemgetter(0), kinds)).__getitem__, line_kinds)),
-            list(statement.line_nos),
-            list(map(judgements.__getitem__, groups)),
-            groups,
+            department_of[group] = kinds[kind][0]
+            judgement_of[group] = shared[fields_id, profile_of[kind]]
+        return Findings.of_lines(
+            statement.waybills, statement.line_nos, groups, department_of, judgement_of, counts
         )
-        for group, judgement in judgements.items():
-            findings.group_table[group] = (kinds[group % width][0], judgement)
-        return findings
 
-    def _settle_duplicates(self, statement, findings, found, shipments, line_index) -> None:
-        waybills, fields = statement.waybills, statement.fields
+    def _settle_duplicates(self, statement: Statement, findings: Findings, found: list[list[int]]) -> None:
+        """The line chosen of each repeated waybill keeps its finding (its shipment is the others' too)."""
+        fields, line_nos = statement.fields, statement.line_nos
         for indexes in found:
             chosen = min(indexes, key=lambda i: (fields[i].accepted_on, fields[i].billed_fen, fields[i], i))
-            i = indexes[0]
-            s = shipments[line_index[i]] if line_index[i] < len(shipments) else _NOT_OURS
             for i in indexes:
-                if i == chosen:
-                    judgement = self._judge(fields[i], _profile(s))
-                else:
-                    judgement = self._duplicate(fields[i], statement.line_nos[chosen])
-                findings[i] = Finding(waybills[i], _department(s), statement.line_nos[i], *judgement)
+                if i != chosen:
+                    findings.rejudge(i, self._duplicate(fields[i], line_nos[chosen]))
 
     # ---- judgements ---------------------------------------------------------------------------------
 

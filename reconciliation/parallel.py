@@ -124,19 +124,22 @@ def _child(w: int, source, filename, mapping, progress: bool) -> None:
         send(_FAILED, None)
         return
     try:
-        send(_RESULT, _pack(statement))
+        packed = _pack(statement)
     except BaseException:
         send(_FAILED, None)
         return
-    # Worked out while the parent unpacks the statement, then while it judges the lines; if this fails,
-    # the matcher does it.
-    ints = None
+    # The ints before the statement is sent (the parent, still busy with the shipments, would keep this
+    # process waiting on the pipe), the repeats while the parent judges the lines. If this fails, the
+    # matcher does it.
+    ints, int_bytes = None, None
     try:
         ints = matching.int_keys(statement.waybills)
-        fits = ints is not None and max(map(len, statement.waybills)) <= _INT64_DIGITS
-        send(_INTS, array("q", ints).tobytes() if fits else None)
+        if ints is not None and max(map(len, statement.waybills)) <= _INT64_DIGITS:
+            int_bytes = array("q", ints).tobytes()
     except Exception:
-        send(_INTS, None)
+        pass
+    send(_RESULT, packed)
+    send(_INTS, int_bytes)
     try:
         found = matching.repeats(statement.waybills if ints is None else ints)
     except Exception:
@@ -171,10 +174,10 @@ def _pack(st: Statement) -> dict:
 def _unpack(packed: dict, ints: bytes | None) -> Statement:
     waybills = packed["waybills"]
     n = len(waybills)
-    line_nos = packed["line_nos"]
-    line_nos = list(range(line_nos, line_nos + n)) if isinstance(line_nos, int) else _int64s(line_nos)
+    first = packed["line_nos"]
+    line_nos = range(first, first + n) if isinstance(first, int) else _numbers(first, "q").tolist()
     distinct = packed["distinct"]
-    ids = packed["ids"]
+    ids = _numbers(packed["ids"], packed["ids_type"])
     name, file_format, encoding, header_row = packed["about"]
     declared, billed = packed["money"]
     return Statement(
@@ -189,18 +192,15 @@ def _unpack(packed: dict, ints: bytes | None) -> Statement:
         billed,
         ids,
         distinct,
-        int_waybills=None if ints is None else _int64s(ints),
+        int_waybills=None if ints is None else _numbers(ints, "q"),
     )
 
 
-def _int64s(data: bytes) -> list[int]:
-    return _numbers(data, "q")
-
-
-def _numbers(data: bytes, typecode: str) -> list[int]:
+def _numbers(data: bytes, typecode: str) -> array:
+    """Kept as an array: its ints are made as they are read, and go as soon as they are used."""
     values = array(typecode)
     values.frombytes(data)
-    return values.tolist()
+    return values
 
 
 class ParallelRead:
@@ -232,8 +232,6 @@ class ParallelRead:
             if self.outcome is not None and self.outcome[0] == _RESULT:
                 packed = self.outcome[1]
                 packed["waybills"] = packed["waybills"].decode("utf-8", "surrogatepass").split("\n")
-                # meanwhile the child converts the waybills to ints
-                packed["ids"] = _numbers(packed["ids"], packed["ids_type"])
                 self._wait(lambda: self.ints is not None)
                 return _unpack(packed, (self.ints or (None,))[0])
         except BaseException:

@@ -52,7 +52,7 @@ class StatementLine(NamedTuple):
 class Statement:
     """The lines as three parallel columns: a million small objects would cost more than the matching."""
 
-    line_nos: Sequence[int]  # the row numbers Excel shows
+    line_nos: Sequence[int]  # the row numbers Excel shows: a range when there is no gap
     waybills: list[str]
     fields: list[LineFields]
     filename: str
@@ -236,26 +236,40 @@ def _read_gbk_bytes(data: bytes, name: str, accepted: dict, on_progress: Progres
 
 def _gbk_rows(lines: list[bytes], layout: Layout, sep: str, on_progress: Progress | None) -> _Collector:
     collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
+
+    def parse(rest: bytes) -> None:  # an error: the text reader words it, with the row
+        collector.parse_fields(0, collector.padded([None, *rest.decode("gb18030").split(sep)]), rest)
+
+    collector.cache_ids = _Numbering(parse)
     start, end, bsep = layout.header_row, len(lines), sep.encode()
     while end > start and not lines[end - 1].partition(bsep)[0].isdigit():
         end -= 1  # the totals row, notes and blank lines at the bottom
-    split = methodcaller("partition", bsep)
     for chunk_start in range(start, end, PROGRESS_EVERY):
         chunk_end = min(end, chunk_start + PROGRESS_EVERY)
-        parts = list(map(split, lines[chunk_start:chunk_end]))
-        digits = b"\n".join(map(itemgetter(0), parts))
+        digits, rests = _cut_first_cells(lines[chunk_start:chunk_end], bsep)
         if b"\n\n" in digits or digits.startswith(b"\n") or digits.endswith(b"\n"):
             raise _Fallback  # an empty waybill
         if not digits.replace(b"\n", b"").isdigit():
             raise _Fallback  # a line without a plain waybill (bytes.isdigit is ASCII only)
         waybills = digits.decode("ascii").split("\n")
-        rests = list(map(itemgetter(2), parts))
-        for rest in dict.fromkeys(rests).keys() - collector.cache.keys():
-            collector.parse_fields(0, collector.padded([None, *rest.decode("gb18030").split(sep)]), rest)
         collector.extend(range(chunk_start + 1, chunk_end + 1), waybills, rests)
         collector.progress(chunk_end - start)
     collector.rows((i + 1, lines[i].decode("gb18030").split(sep)) for i in range(end, len(lines)))
     return collector
+
+
+def _cut_first_cells(lines: list[bytes], sep: bytes) -> tuple[bytes, list[bytes]]:
+    """Each line's first cell, joined by "\n", and the rest of each line after the separator."""
+    width = lines[0].find(sep)
+    try:
+        same_width = width > 0 and bytes(map(itemgetter(width), lines)) == sep * len(lines)
+    except IndexError:  # a line shorter than the first waybill
+        same_width = False
+    if same_width:  # waybills of one length, as usual: slicing costs less than partitioning
+        heads = b"\n".join(map(itemgetter(slice(width)), lines))
+        return heads, list(map(itemgetter(slice(width + 1, None)), lines))
+    parts = list(map(methodcaller("partition", sep), lines))
+    return b"\n".join(map(itemgetter(0), parts)), list(map(itemgetter(2), parts))
 
 
 def _plain_waybill(cell: str) -> bool:
@@ -314,11 +328,23 @@ def _collect_xlsx(
 # ---- rows to lines ------------------------------------------------------------------------------
 
 
+class _Numbering(dict):
+    """Key -> index of its LineFields, parsing a key it lacks: hits stay in C when looked up through map()."""
+
+    def __init__(self, parse: Callable[[object], None]):
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, key):
+        self.parse(key)
+        return self[key]
+
+
 class _Collector:
     def __init__(self, layout: Layout, on_progress: Progress | None, total: int | None):
         self.layout = layout
         self.on_progress, self.total = on_progress, total
-        self.line_nos: list[int] = []
+        self.line_nos: list[int] | range = range(0)
         self.waybills: list[str] = []
         self.fields: list[LineFields] = []
         self.field_ids: list[int] = []
@@ -366,17 +392,25 @@ class _Collector:
             raise StatementError("为空", row=self.end_row, column=column)
         key = tuple(row[i] for i in self.other_cols)
         fields = self.cache.get(key) or self.parse_fields(row_no, row, key)
+        if type(self.line_nos) is range:
+            self.line_nos = list(self.line_nos)
         self.line_nos.append(row_no)
         self.waybills.append(waybill_no)
         self.fields.append(fields)
         self.field_ids.append(self.cache_ids[key])
 
-    def extend(self, line_nos: Iterable[int], waybills: list[str], keys: list) -> None:
+    def extend(self, line_nos: range, waybills: list[str], keys: list) -> None:
         """Lines whose other cells were parsed already, each under its key (see parse_fields)."""
         if self.end_row is not None and waybills:
             raise StatementError("为空", row=self.end_row, column=self.layout.title("waybill_no"))
         ids = list(map(self.cache_ids.__getitem__, keys))
-        self.line_nos.extend(line_nos)
+        numbered = self.line_nos
+        if type(numbered) is range and (not numbered or numbered.stop == line_nos.start):
+            self.line_nos = range(numbered.start if numbered else line_nos.start, line_nos.stop)
+        else:
+            if type(numbered) is range:
+                self.line_nos = numbered = list(numbered)
+            numbered.extend(line_nos)
         self.waybills.extend(waybills)
         self.field_ids.extend(ids)
         self.fields.extend(map(self.distinct.__getitem__, ids))
@@ -438,8 +472,11 @@ class _Collector:
             raise StatementError("对账单中没有任何明细行")
         billed = sum(map(itemgetter(8), self.fields))
         self.progress(self.total if self.total is not None else len(self.waybills))
+        line_nos = self.line_nos
+        if line_nos[-1] - line_nos[0] == len(line_nos) - 1:  # rows only grow: no gap, a range
+            line_nos = range(line_nos[0], line_nos[-1] + 1)
         return Statement(
-            self.line_nos,
+            line_nos,
             self.waybills,
             self.fields,
             name,
