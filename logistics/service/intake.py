@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.errors import Conflict
@@ -167,8 +167,7 @@ class SqliteIntake:
             req.dispatch, req.request_hash, req.now, req.auto_book, req.max_attempts, prepared
         )
 
-    def batch(self, conn: Connection, reqs: list[IntakeRequest]) -> list[IntakeResult | Exception]:
-        dbapi = conn.connection.dbapi_connection
+    def batch(self, dbapi, reqs: list[IntakeRequest]) -> list[IntakeResult | Exception]:
         keys = _keys(reqs)
         stored = self.rows.stored_cases(dbapi, keys)
         new, events, jobs = [], [], []

@@ -50,7 +50,7 @@ def write_gate(engine: AsyncEngine) -> asyncio.Lock | None:
 def create_writer_engine(url: str) -> Engine | None:
     """SQLite only: a synchronous engine for the group-commit thread, which runs a whole batch in one
     hop to a thread instead of one hop per statement. None for other databases."""
-    if not is_sqlite(url):
+    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
         return None
     engine = create_sync_engine(
         make_url(url).set(drivername="sqlite"), pool_size=1, max_overflow=0, json_serializer=_json

@@ -6,8 +6,9 @@ round-trip per item). If the batch transaction fails as a whole, each item is re
 `single`, so one bad item cannot fail the others. Every caller is answered only after the commit that
 holds its work has returned.
 
-With a `writer` (a synchronous engine, for SQLite) and `sync_batch`, the whole batch runs in one
-hop to a thread: the event loop keeps serving requests instead of interleaving with each statement."""
+With a `writer` (a synchronous engine, for SQLite) and `sync_batch`, the batch runs on the event
+loop's own thread, straight on the DB-API connection (`SqliteWriter`): the commit hands the WAL to
+the OS, and one fsync in a thread makes it durable while the next batch queues up."""
 
 from __future__ import annotations
 
@@ -16,15 +17,20 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import write_gate
+from .sqlite_writer import Busy, SqliteWriter
+
+# Another connection's commit (of this process, just out of the gate, or another one's) is syncing:
+# wait a moment rather than fall back to one transaction per item.
+BUSY_DELAYS = (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 Item = TypeVar("Item")
 Batch = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 Single = Callable[[AsyncConnection, Any], Awaitable[Any]]
-SyncBatch = Callable[[Connection, list[Any]], list[Any]]
+SyncBatch = Callable[[Any, list[Any]], list[Any]]  # (DB-API connection, items)
 
 
 class GroupCommitter(Generic[Item]):
@@ -42,7 +48,8 @@ class GroupCommitter(Generic[Item]):
         """`prepare`, with a writer, turns an item into what `sync_batch` wants (in the event loop, as
         it is submitted); the prepared item must still suit `single`."""
         self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
-        self.writer, self.sync_batch = (writer, sync_batch) if writer and sync_batch else (None, None)
+        self.writer = SqliteWriter(writer) if writer and sync_batch else None
+        self.sync_batch = sync_batch if self.writer else None
         self.prepare = prepare if self.writer is not None else None
         self.gate = write_gate(engine) or asyncio.Lock()
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
@@ -57,6 +64,8 @@ class GroupCommitter(Generic[Item]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.writer is not None:
+            await self.writer.close()
 
     async def submit(self, item: Item) -> Any:
         if self._task is None:  # not started (CLI, tests): a transaction of its own
@@ -83,14 +92,15 @@ class GroupCommitter(Generic[Item]):
     async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         try:
             if self.writer is not None:
-                async with self.gate:  # the writer thread takes its turn like any other writer
-                    results = await asyncio.to_thread(self._in_thread, items)
+                results = await self._write_inline(items)
             else:
                 async with self.engine.begin() as conn:
                     results = await self.batch(conn, items)
         except Exception:
             await self._one_by_one(items, futures)
             return
+        if self.writer is not None:
+            await self.writer.durable()  # meanwhile the next batch queues up
         for future, result in zip(futures, results, strict=True):
             if future.done():
                 continue
@@ -99,13 +109,13 @@ class GroupCommitter(Generic[Item]):
             else:
                 future.set_result(result)
 
-    def _in_thread(self, items: list[Item]) -> list[Any]:
-        with self.writer.begin() as conn:
-            return self.sync_batch(conn, items)
-
-    async def stop_writer(self) -> None:
-        if self.writer is not None:
-            self.writer.dispose()
+    async def _write_inline(self, items: list[Item]) -> list[Any]:
+        for delay in BUSY_DELAYS:
+            async with self.gate:  # takes its turn like any other writer of this process
+                with contextlib.suppress(Busy):
+                    return self.writer.write(self.sync_batch, items)
+            await asyncio.sleep(delay)
+        raise Busy()
 
     async def _one_by_one(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         for item, future in zip(items, futures, strict=True):

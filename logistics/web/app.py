@@ -103,7 +103,6 @@ def create_app(
             await app[WORKERS].stop()
         await deps.writes.stop()
         await app[COMMITTER].stop()
-        await app[COMMITTER].stop_writer()
         await engine.dispose()
         if carrier is not None:
             await carrier.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+import uuid_utils
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -142,7 +142,7 @@ def request_hash(body: DispatchIn) -> str:
 
 
 def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:
-    dispatch_id = str(uuid.uuid4())
+    dispatch_id = str(uuid_utils.uuid7())  # time-ordered: inserts stay on the indexes' last pages
     a = body.address
     address = (
         Address(a.province, a.city, a.county, a.detail, a.postcode, a.town)

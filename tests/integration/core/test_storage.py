@@ -256,6 +256,73 @@ async def test_the_sqlite_fast_path_falls_back_when_another_process_took_the_cas
     await engine.dispose()
 
 
+async def test_the_sqlite_fast_path_answers_only_after_the_wal_is_fsynced(tmp_path, monkeypatch):
+    """The batch commits with synchronous=NORMAL (to the OS only); nobody is answered before one
+    fsync of the WAL, which is what makes the 201 durable."""
+    import threading
+
+    from logistics.storage import sqlite_writer
+
+    synced, release = [], threading.Event()
+
+    def slow_fsync(path):
+        release.wait(5)
+        synced.append(path)
+
+    monkeypatch.setattr(sqlite_writer, "_fsync", slow_fsync)
+    engine, _, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+    await committer.start()
+    try:
+        pending = asyncio.ensure_future(committer.submit(req(make_dispatch("W1"))))
+        await asyncio.sleep(0.2)
+        assert not pending.done()  # committed, but not yet answered
+        with sqlite3.connect(tmp_path / "g.db") as db:
+            assert db.execute("SELECT count(*) FROM dispatches").fetchone() == (1,)
+        release.set()
+        assert (await asyncio.wait_for(pending, 5)).created
+    finally:
+        release.set()
+        await committer.stop()
+    assert synced and synced[0] == f"{tmp_path / 'g.db'}-wal"
+    await engine.dispose()
+
+
+async def test_the_sqlite_fast_path_waits_for_another_writer_without_blocking_the_loop(tmp_path, monkeypatch):
+    """Another connection holds the write lock: the batch waits its turn asynchronously (no busy
+    handler sleeping on the loop's thread, no falling back to one transaction per item)."""
+    engine, _, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+
+    async def no_fallback(items, futures):
+        raise AssertionError("fell back to one by one")
+
+    monkeypatch.setattr(committer, "_one_by_one", no_fallback)
+    other = sqlite3.connect(tmp_path / "g.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    await committer.start()
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    clock = asyncio.ensure_future(ticker())
+    try:
+        pending = asyncio.gather(*(committer.submit(req(make_dispatch(f"L{i}"))) for i in range(3)))
+        await asyncio.sleep(0.3)
+        assert not pending.done() and ticks > 20  # waiting, and the loop keeps running
+        other.execute("COMMIT")
+        results = await asyncio.wait_for(pending, 5)
+    finally:
+        clock.cancel()
+        other.close()
+        await committer.stop()
+    assert all(r.created for r in results)
+    assert await count(engine, dispatches) == 3
+    await engine.dispose()
+
+
 async def test_moves_are_optimistic_and_audited(engine):
     d = make_dispatch("C5")
     await intake(engine, d)
