@@ -38,7 +38,7 @@ def allocate(
     per_department: dict[str, list[int]] = {}
     codes = dict.fromkeys((c.value for c in Code), 0)
     disputed = 0
-    # Counted in C over the (few) distinct combinations, then summed in Python.
+    # Summed over the (few thousand) distinct combinations, each with its count.
     for department, judgement, n in findings.combinations():
         code, billed, expected = judgement[1:4]
         codes[code] += n

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from datetime import date
 from enum import StrEnum
 from functools import partial
@@ -57,7 +57,7 @@ class Finding(NamedTuple):
 class Findings(Sequence[Finding]):
     """The findings; a Finding is made when asked for.
 
-    First the statement's lines as columns: per line its waybill, row and group, a key that lines with
+    First the statement's lines as columns: per line its waybill, row and group, a number that lines with
     the same department and judgement (the finding from `accepted_on` on) share, so a million-line result
     holds a few thousand judgements, not a million records. Then findings added one by one (the unbilled
     shipments, or findings read back), kept as they are.
@@ -66,11 +66,11 @@ class Findings(Sequence[Finding]):
     def __init__(self, waybills: list[str], departments: list[str], line_nos: list, judgements: list[tuple]):
         """Findings given column by column."""
         self.waybills: Sequence[str] = []
-        self.line_nos: Sequence[int | None] = []
-        self.groups: list = []
-        self.department_of: dict[object, str] = {}
-        self.judgement_of: dict[object, tuple] = {}
-        self.counts: Counter = Counter()  # lines per group
+        self.line_nos: Sequence[int] = []
+        self.groups: MutableSequence[int] = []  # per line
+        self.department_of: list[str] = []  # per group
+        self.judgement_of: list[tuple] = []  # per group
+        self.counts: list[int] = []  # lines per group
         heads = zip(waybills, departments, line_nos, strict=True)
         self.added = list(map(partial(tuple.__new__, Finding), map(add, heads, judgements)))
 
@@ -79,12 +79,12 @@ class Findings(Sequence[Finding]):
         cls,
         waybills: Sequence[str],
         line_nos: Sequence[int],
-        groups: list,
-        department_of: dict[object, str],
-        judgement_of: dict[object, tuple],
-        counts: Counter,
+        groups: MutableSequence[int],
+        department_of: list[str],
+        judgement_of: list[tuple],
+        counts: list[int],
     ) -> Findings:
-        """The statement's lines: `counts` of `groups`, and a department and a judgement per group."""
+        """The statement's lines: per line its group; per group a department, a judgement and a count."""
         findings = cls([], [], [], [])
         findings.waybills, findings.line_nos, findings.groups = waybills, line_nos, groups
         findings.department_of, findings.judgement_of, findings.counts = department_of, judgement_of, counts
@@ -136,16 +136,15 @@ class Findings(Sequence[Finding]):
         self._regroup(i, self.department_of[self.groups[i]], judgement)
 
     def _regroup(self, i: int, department: str, judgement: tuple) -> None:
-        group = (department, judgement)
+        """Line i alone in a new group (a few thousand duplicates at most)."""
         self.counts[self.groups[i]] -= 1
-        self.counts[group] += 1
-        self.groups[i] = group
-        self.department_of[group], self.judgement_of[group] = department, judgement
+        self.groups[i] = len(self.counts)
+        self.department_of.append(department)
+        self.judgement_of.append(judgement)
+        self.counts.append(1)
 
     def combinations(self) -> list[tuple[str, tuple, int]]:
-        """(department, judgement, how many findings have both)."""
+        """(department, judgement, how many findings have both); a pair may come more than once."""
         added = Counter((f.department_code, tuple(f[3:])) for f in self.added)
-        return [
-            *((self.department_of[g], self.judgement_of[g], n) for g, n in self.counts.items() if n),
-            *((department, judgement, n) for (department, judgement), n in added.items()),
-        ]
+        lines = zip(self.department_of, self.judgement_of, self.counts, strict=True)
+        return [*(line for line in lines if line[2]), *((d, j, n) for (d, j), n in added.items())]

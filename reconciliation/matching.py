@@ -7,16 +7,19 @@ lowest amount, then the content); the others are `duplicate`. So the findings do
 
 from __future__ import annotations
 
-from collections import Counter
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import compress, repeat
-from operator import add, attrgetter, itemgetter, ne, not_
+from itertools import chain, compress, repeat
+from operator import attrgetter, itemgetter, ne
 from typing import NamedTuple
+
+import numpy as np
 
 from logistics.domain.shipped import ShippedParcel
 
+from .digits import int_column
 from .findings import UNKNOWN_DEPARTMENT, Code, Finding, Findings
 from .statement import LineFields, Statement
 from .tariff import Origin, Tariff, TariffVersion
@@ -101,6 +104,9 @@ def int_keys(side: Sequence[str]) -> list[int] | None:
         return None
     if joined[0] in "0\n" or joined[-1] == "\n" or "\n\n" in joined or "\n0" in joined:
         return None  # an empty waybill, or a leading zero
+    column = int_column(joined.encode("ascii"), len(side))
+    if column is not None:
+        return column.tolist()
     try:
         return list(map(int, side))
     except ValueError:  # beyond int's digit limit, or a line break inside a waybill
@@ -128,8 +134,8 @@ class PreparedShipments:
     int_keys: list[int] | None
     index: dict  # key -> index of the last shipment with that waybill number; int keys when int_keys
     kinds: list[tuple]  # kind 0 is "not ours"
-    kind_of: list[int]  # per shipment, then 0 for "not ours" at index len(shipments)
-    of_period: list[int]
+    kind_of: np.ndarray  # per shipment, then 0 for "not ours" at index len(shipments)
+    of_period: np.ndarray  # indexes of shipments
 
 
 class Matcher:
@@ -155,8 +161,8 @@ class Matcher:
         poll()
         kinds = _Interner()
         kinds[(UNKNOWN_DEPARTMENT, *_NOT_OURS_PROFILE)]
-        kind_of = list(map(kinds.__getitem__, map(_kind, shipments)))
-        kind_of.append(0)
+        kind_of = map(kinds.__getitem__, map(_kind, shipments))
+        kind_of = np.fromiter(chain(kind_of, (0,)), np.int64, len(shipments) + 1)
         poll()
         kinds = list(kinds)
         of_period = self._of_period(shipments, index, keys, kinds, kind_of)
@@ -181,7 +187,7 @@ class Matcher:
             line_keys = statement.waybills
             if ready.int_keys is not None:
                 index = dict(zip(ready.waybills, range(n), strict=True))
-        line_index = list(map(index.get, line_keys, repeat(n)))
+        line_index = np.fromiter(map(index.get, line_keys, repeat(n)), np.int64, len(line_keys))
         findings = self._judge_lines(statement, line_index, ready.kinds, ready.kind_of)
         found = later_repeats() if later_repeats is not None else None
         if found is None:
@@ -189,49 +195,46 @@ class Matcher:
         if found:
             self._settle_duplicates(statement, findings, found)
         of_period = ready.of_period
-        billed = set(line_index)
-        unbilled = sorted(
-            map(shipments.__getitem__, compress(of_period, map(not_, map(billed.__contains__, of_period)))),
-            key=_by_waybill,
-        )
+        billed = np.zeros(n + 1, dtype=bool)
+        billed[line_index] = True
+        unbilled = sorted(map(shipments.__getitem__, of_period[~billed[of_period]].tolist()), key=_by_waybill)
         for s in unbilled:
             findings.append(self._not_billed(s))
         self.shipments_of_period = len(of_period)
         return findings
 
-    def _of_period(self, shipments: list, index: dict, keys: list, kinds: list, kind_of: list) -> list[int]:
+    def _of_period(self, shipments: list, index: dict, keys: list, kinds: list, kind_of) -> np.ndarray:
         """Indexes of the shipments handed over in the period and not cancelled, the last of each waybill
         number. Handover day and cancellation are part of a shipment's kind: decided once per kind."""
         first, days = self.period.first_day, (self.period.next_first_day - self.period.first_day).days
         month = {first + timedelta(days=i) for i in range(days)}
-        live = [kind[6] in month and not kind[7] for kind in kinds]  # accepted_on, cancelled (see _kind)
-        chosen = list(compress(range(len(shipments)), map(live.__getitem__, kind_of)))
+        live = np.array([kind[6] in month and not kind[7] for kind in kinds])  # accepted_on, cancelled
+        chosen = np.flatnonzero(live[kind_of[: len(shipments)]])
         if len(index) < len(shipments):  # repeated waybill numbers: the last shipment stands
-            chosen = [i for i in chosen if index[keys[i]] == i]
+            chosen = np.array([i for i in chosen.tolist() if index[keys[i]] == i], dtype=np.int64)
         return chosen
 
     def _judge_lines(
-        self, statement: Statement, line_index: list[int], kinds: list[tuple], kind_of: list[int]
+        self, statement: Statement, line_index: np.ndarray, kinds: list[tuple], kind_of: np.ndarray
     ) -> Findings:
-        """One finding per line as if no waybill repeated; C-level map() calls, Python only per distinct
-        (line content, kind of shipment), as a million lines hold a few thousand of those."""
+        """One finding per line as if no waybill repeated: array operations per line, Python only per
+        distinct (line content, kind of shipment), as a million lines hold a few thousand of those."""
         fields_table, field_ids = statement.field_table()
         width = len(kinds)
-        starts = list(range(0, len(fields_table) * width, width))  # shared ints, not one more per line
-        groups = list(map(add, map(starts.__getitem__, field_ids), map(kind_of.__getitem__, line_index)))
-        counts = Counter(groups)
+        pairs = np.asarray(field_ids, dtype=np.int64) * width + kind_of[line_index]
+        distinct, counts = np.unique(pairs, return_counts=True)
+        groups = array("q", np.searchsorted(distinct, pairs).astype(np.int64).tobytes())
         # a judgement does not depend on the department: shared by the kinds with the same profile
         profiles = _Interner()
         profile_of = list(map(profiles.__getitem__, map(itemgetter(slice(1, None)), kinds)))
         profile_list = list(profiles)
         shared = _Judgements(lambda key: self._judge(fields_table[key[0]], profile_list[key[1]]))
-        department_of, judgement_of = {}, {}
-        for group in counts:
-            fields_id, kind = divmod(group, width)
-            department_of[group] = kinds[kind][0]
-            judgement_of[group] = shared[fields_id, profile_of[kind]]
+        fields_of_group, kind_of_group = (column.tolist() for column in np.divmod(distinct, width))
+        department_of = list(map(list(map(itemgetter(0), kinds)).__getitem__, kind_of_group))
+        profile_of_group = map(profile_of.__getitem__, kind_of_group)
+        judgement_of = list(map(shared.__getitem__, zip(fields_of_group, profile_of_group, strict=True)))
         return Findings.of_lines(
-            statement.waybills, statement.line_nos, groups, department_of, judgement_of, counts
+            statement.waybills, statement.line_nos, groups, department_of, judgement_of, counts.tolist()
         )
 
     def _settle_duplicates(self, statement: Statement, findings: Findings, found: list[list[int]]) -> None:

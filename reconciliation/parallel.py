@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import matching
+from .digits import INT64_DIGITS
 from .errors import StatementError
 from .statement import Progress, Statement, read_statement
 
@@ -31,7 +32,6 @@ MIN_BYTES = 4 << 20  # about 50,000 lines: below this the fork costs more than i
 ENABLED = os.environ.get("CERTPOST_RECONCILE_FORK", "1") != "0"
 _HEADER = struct.Struct("!cQ")
 _PROGRESS, _RESULT, _INTS, _REPEATS, _ERROR, _FAILED = b"P", b"R", b"I", b"D", b"E", b"F"
-_INT64_DIGITS = 18  # waybills of at most 18 digits fit an int64 array
 
 
 def _cpus() -> int:
@@ -131,11 +131,14 @@ def _child(w: int, source, filename, mapping, progress: bool) -> None:
     # The ints before the statement is sent (the parent, still busy with the shipments, would keep this
     # process waiting on the pipe), the repeats while the parent judges the lines. If this fails, the
     # matcher does it.
-    ints, int_bytes = None, None
+    ints, int_bytes = statement.int_waybills, None
     try:
-        ints = matching.int_keys(statement.waybills)
-        if ints is not None and max(map(len, statement.waybills)) <= _INT64_DIGITS:
-            int_bytes = array("q", ints).tobytes()
+        if ints is None:
+            ints = matching.int_keys(statement.waybills)
+            if ints is not None and max(map(len, statement.waybills)) <= INT64_DIGITS:
+                int_bytes = array("q", ints).tobytes()
+        else:
+            int_bytes = ints.tobytes()
     except Exception:
         pass
     send(_RESULT, packed)

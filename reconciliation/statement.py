@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +18,10 @@ from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from . import cells, xlsx
+from .digits import int_column
 from .errors import StatementError
 from .statement_layout import FEE_PARTS, Layout, accepted_headers, match_header, missing_headers
 
@@ -64,7 +68,7 @@ class Statement:
     # per line, the index of its fields in distinct_fields (an internal numbering: not compared)
     field_ids: Sequence[int] | None = field(default=None, compare=False)
     distinct_fields: Sequence[LineFields] | None = field(default=None, compare=False)
-    # the waybills as ints (matching.int_keys) when the parallel reader (parallel.py) worked them out
+    # the waybills as ints (matching.int_keys) when the reader could work them out cheaply
     int_waybills: Sequence[int] | None = field(default=None, compare=False, repr=False)
 
     def field_table(self) -> tuple[Sequence[LineFields], Sequence[int]]:
@@ -241,6 +245,7 @@ def _gbk_rows(lines: list[bytes], layout: Layout, sep: str, on_progress: Progres
         collector.parse_fields(0, collector.padded([None, *rest.decode("gb18030").split(sep)]), rest)
 
     collector.cache_ids = _Numbering(parse)
+    ints: list[np.ndarray | None] | None = []  # the waybills as ints while every chunk has them
     start, end, bsep = layout.header_row, len(lines), sep.encode()
     while end > start and not lines[end - 1].partition(bsep)[0].isdigit():
         end -= 1  # the totals row, notes and blank lines at the bottom
@@ -252,9 +257,14 @@ def _gbk_rows(lines: list[bytes], layout: Layout, sep: str, on_progress: Progres
         if not digits.replace(b"\n", b"").isdigit():
             raise _Fallback  # a line without a plain waybill (bytes.isdigit is ASCII only)
         waybills = digits.decode("ascii").split("\n")
+        if ints is not None:
+            ints.append(int_column(digits, len(waybills)))
+            ints = None if ints[-1] is None else ints
         collector.extend(range(chunk_start + 1, chunk_end + 1), waybills, rests)
         collector.progress(chunk_end - start)
     collector.rows((i + 1, lines[i].decode("gb18030").split(sep)) for i in range(end, len(lines)))
+    if ints and sum(map(len, ints)) == len(collector.waybills):
+        collector.int_waybills = array("q", np.concatenate(ints).tobytes())
     return collector
 
 
@@ -352,6 +362,7 @@ class _Collector:
         self.cache: dict[object, LineFields] = {}
         self.cache_ids: dict[object, int] = {}
         self.declared_total_fen: int | None = None
+        self.int_waybills: array | None = None
         self.end_row: int | None = None  # the totals row; any line after it is an error
         self.end_labelled = False
         self.waybill_col = layout.columns["waybill_no"]
@@ -487,4 +498,5 @@ class _Collector:
             billed,
             self.field_ids,
             self.distinct,
+            self.int_waybills,
         )
