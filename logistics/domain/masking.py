@@ -40,5 +40,8 @@ def mask_address(detail: str) -> str:
     return _HOUSE_NO.sub(STAR * 2 + "号", masked)
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_last4(phone: str) -> str:
-    return re.sub(r"\D", "", phone or "")[-4:]
+    return _NOT_DIGIT.sub("", phone or "")[-4:]

@@ -138,7 +138,8 @@ def parse(model: type[BaseModel], raw: bytes):
 
 def request_hash(body: DispatchIn) -> str:
     """Identical content, whatever the key order or spacing, gives the same hash."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()  # fields in model order
+    # the bytes of `model_dump_json()` (fields in model order), without its decode to str
+    return hashlib.sha256(body.__pydantic_serializer__.to_json(body)).hexdigest()
 
 
 def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:

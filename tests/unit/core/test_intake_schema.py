@@ -60,3 +60,11 @@ def test_hash_ignores_key_order_and_spacing_but_not_content():
     h = request_hash(parse_dispatch(json.dumps(a).encode()))
     assert h == request_hash(parse_dispatch(json.dumps(b, indent=2).encode()))
     assert h != request_hash(parse_dispatch(json.dumps(intake_body(weight_g=201)).encode()))
+
+
+def test_the_request_hash_is_the_one_earlier_versions_stored():
+    """Replays after an upgrade must still match: the hash is sha256 of `model_dump_json()`."""
+    import hashlib
+
+    body = parse_dispatch(json.dumps(intake_body(), ensure_ascii=False).encode())
+    assert request_hash(body) == hashlib.sha256(body.model_dump_json().encode()).hexdigest()
