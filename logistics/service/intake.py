@@ -139,10 +139,10 @@ async def record_intake_batch(
 
 
 class SqliteIntake:
-    """`record_intake_batch` on raw DB-API rows, for SQLite's group-commit thread.
+    """`record_intake_batch` on raw DB-API rows, for SQLite's group commit (`SqliteWriter`).
 
     `prepare` (in the event loop, before the request is queued) builds each request's rows with the
-    converters of the writer engine's dialect; `batch` (in the writer thread) reads the stored cases
+    converters of the writer engine's dialect; `batch` (on the writer's connection) reads the stored cases
     once, then runs three `executemany` calls. Same outcomes as `plan_batch`: the first request of a
     case creates it, an identical one replays its response, a different one is a Conflict. A case
     inserted meanwhile by another process fails the insert: the committer then goes one by one."""

@@ -48,8 +48,8 @@ def write_gate(engine: AsyncEngine) -> asyncio.Lock | None:
 
 
 def create_writer_engine(url: str) -> Engine | None:
-    """SQLite only: a synchronous engine for the group-commit thread, which runs a whole batch in one
-    hop to a thread instead of one hop per statement. None for other databases."""
+    """SQLite files only: a synchronous engine for intake's group commit (`sqlite_writer.SqliteWriter`),
+    which writes a batch straight on its DB-API connection. None for other databases."""
     if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
         return None
     engine = create_sync_engine(
