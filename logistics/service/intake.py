@@ -25,22 +25,10 @@ class IntakeRequest:
     now: datetime
     auto_book: bool
     max_attempts: int
-    prepared: Prepared | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.dispatch.client_id, self.dispatch.case_no
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A request's writes as DB-API rows (SQLite fast path), built in the handler, outside the writer."""
-
-    dispatch: tuple
-    events: list[tuple]
-    job: tuple | None
-    response: dict
-    response_text: str
 
 
 @dataclass(frozen=True)
@@ -141,35 +129,19 @@ async def record_intake_batch(
 class SqliteIntake:
     """`record_intake_batch` on raw DB-API rows, for SQLite's group commit (`SqliteWriter`).
 
-    `prepare` (in the event loop, before the request is queued) builds each request's rows with the
-    converters of the writer engine's dialect; `batch` (on the writer's connection) reads the stored cases
-    once, then runs three `executemany` calls. Same outcomes as `plan_batch`: the first request of a
-    case creates it, an identical one replays its response, a different one is a Conflict. A case
-    inserted meanwhile by another process fails the insert: the committer then goes one by one."""
+    `batch` (on the writer's connection, in its transaction) reads the stored cases once, builds the
+    rows of the new ones with the converters of the writer engine's dialect, then runs three
+    `executemany` calls. Same outcomes as `plan_batch`: the first request of a case creates it, an
+    identical one replays its response, a different one is a Conflict. A case inserted meanwhile by
+    another process fails the insert: the committer then goes one by one."""
 
     def __init__(self, writer: Engine):
         self.rows = RawRows(writer.dialect)
 
-    def prepare(self, req: IntakeRequest) -> IntakeRequest:
-        rows = self.rows
-        d, moves = initial_moves(req.dispatch, req.now)
-        response = dispatch_json(d)
-        text = rows.json(response)
-        stamp = rows.when(req.now)
-        events = [rows.event(d.id, e, rows.when(e.at) if e.at is not req.now else stamp) for e in moves]
-        job = None
-        if _wants_booking(req, d):
-            kind, payload, key = _booking_job(d)
-            job = rows.job(kind, payload, key, req.max_attempts, stamp)
-        created = stamp if d.created_at is req.now else rows.when(d.created_at)
-        prepared = Prepared(rows.dispatch(d, req.request_hash, text, created), events, job, response, text)
-        return IntakeRequest(
-            req.dispatch, req.request_hash, req.now, req.auto_book, req.max_attempts, prepared
-        )
-
     def batch(self, dbapi, reqs: list[IntakeRequest]) -> list[IntakeResult | Exception]:
+        rows = self.rows
         keys = _keys(reqs)
-        stored = self.rows.stored_cases(dbapi, keys)
+        stored = rows.stored_cases(dbapi, keys)
         new, events, jobs = [], [], []
         results: list[IntakeResult | Exception] = []
         for req in reqs:
@@ -180,12 +152,18 @@ class SqliteIntake:
                 except Conflict as e:
                     results.append(e)
                 continue
-            p = req.prepared or self.prepare(req).prepared
-            stored[key] = (req.request_hash, p.response)
-            new.append(p.dispatch)
-            events += p.events
-            if p.job is not None:
-                jobs.append(p.job)
-            results.append(IntakeResult(True, p.response, p.job is not None, p.response_text))
-        self.rows.write(dbapi, new, events, jobs)
+            d, moves = initial_moves(req.dispatch, req.now)
+            response = dispatch_json(d)
+            text = rows.json(response)
+            stamp = rows.when(req.now)
+            created = stamp if d.created_at is req.now else rows.when(d.created_at)
+            new.append(rows.dispatch(d, req.request_hash, response, text, created))
+            events += [rows.event(d.id, e, stamp if e.at is req.now else rows.when(e.at)) for e in moves]
+            queued = _wants_booking(req, d)
+            if queued:
+                kind, payload, dedupe_key = _booking_job(d)
+                jobs.append(rows.job(kind, payload, dedupe_key, req.max_attempts, stamp))
+            stored[key] = (req.request_hash, response)
+            results.append(IntakeResult(True, response, queued, text))
+        rows.write(dbapi, new, events, jobs)
         return results

@@ -12,23 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.masking import phone_last4
 from ..domain.model import Address, AuditEvent, DeliveryMethod, Direction, Dispatch, Item, Party
 from ..domain.status import Status
-from ..service.views import address_json, item_json, party_json
+from ..service.views import dispatch_json
 from .tables import dispatch_events, dispatches
+
+# The parts of a dispatch's JSON (`dispatch_json`) that only its payload column keeps.
+PAYLOAD_KEYS = (
+    "matter_name", "matter_code", "department_name", "recipient", "address", "items", "weight_g",
+    "declared_value_fen", "completed_at", "village_point_code",
+)  # fmt: skip
+
+
+def payload_of(dispatch: dict) -> dict:
+    """The payload column of a dispatch, from its JSON (`dispatch_json`)."""
+    return {key: dispatch[key] for key in PAYLOAD_KEYS}
 
 
 def _payload(d: Dispatch) -> dict:
-    return {
-        "matter_name": d.matter_name,
-        "matter_code": d.matter_code,
-        "department_name": d.department_name,
-        "recipient": party_json(d.recipient),
-        "address": address_json(d.address),
-        "items": [item_json(i) for i in d.items],
-        "weight_g": d.weight_g,
-        "declared_value_fen": d.declared_value_fen,
-        "completed_at": d.completed_at.isoformat(),
-        "village_point_code": d.village_point_code,
-    }
+    return payload_of(dispatch_json(d))
 
 
 def to_domain(row) -> Dispatch:
@@ -70,7 +70,7 @@ def _row(d: Dispatch, request_hash: str, response: dict) -> dict:
         client_id=d.client_id,
         case_no=d.case_no,
         request_hash=request_hash,
-        payload=_payload(d),
+        payload=payload_of(response),
         response=response,
         status=d.status.value,
         direction=d.direction.value,

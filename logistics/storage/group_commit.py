@@ -45,12 +45,14 @@ class GroupCommitter(Generic[Item]):
         prepare: Callable[[Any], Any] | None = None,
         max_batch: int = 500,
     ):
-        """`prepare`, with a writer, turns an item into what `sync_batch` wants (in the event loop, as
-        it is submitted); the prepared item must still suit `single`."""
+        """`prepare` turns a submitted item into what `batch`, `sync_batch` and `single` take. It runs
+        in the committer's task, over a whole batch at once just before it is written: one tight pass
+        of the same code is cheaper for the CPU's caches than interleaving it with request handling.
+        An exception from it answers that item alone."""
         self.engine, self.batch, self.single, self.max_batch = engine, batch, single, max_batch
         self.writer = SqliteWriter(writer) if writer and sync_batch else None
         self.sync_batch = sync_batch if self.writer else None
-        self.prepare = prepare if self.writer is not None else None
+        self.prepare = prepare
         self.gate = write_gate(engine) or asyncio.Lock()
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
@@ -69,10 +71,10 @@ class GroupCommitter(Generic[Item]):
 
     async def submit(self, item: Item) -> Any:
         if self._task is None:  # not started (CLI, tests): a transaction of its own
+            if self.prepare is not None:
+                item = self.prepare(item)
             async with self.engine.begin() as conn:
                 return await self.single(conn, item)
-        if self.prepare is not None:
-            item = self.prepare(item)
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, future))  # unbounded: never waits
         return await future
@@ -82,12 +84,26 @@ class GroupCommitter(Generic[Item]):
             pending = [await self._queue.get()]
             while len(pending) < self.max_batch and not self._queue.empty():
                 pending.append(self._queue.get_nowait())
+            if self.prepare is not None:
+                pending = self._prepared(pending)
+                if not pending:
+                    continue
             try:
                 await self._commit([item for item, _ in pending], [f for _, f in pending])
             except Exception as e:  # never let the committer die: answer everyone
                 for _, future in pending:
                     if not future.done():
                         future.set_exception(e)
+
+    def _prepared(self, pending: list[tuple[Any, asyncio.Future]]) -> list[tuple[Any, asyncio.Future]]:
+        ready = []
+        for item, future in pending:
+            try:
+                ready.append((self.prepare(item), future))
+            except Exception as e:
+                if not future.done():
+                    future.set_exception(e)
+        return ready
 
     async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import Dialect, Table
 
 from ..domain.masking import phone_last4
 from ..domain.model import AuditEvent, Dispatch
-from .dispatch_repo import _payload
+from .dispatch_repo import payload_of
 from .tables import dispatch_events, dispatches, jobs
 
 DISPATCH_COLUMNS = (
@@ -74,10 +74,13 @@ class RawRows:
             dispatches.c.response.type.dialect_impl(dialect).result_processor(dialect, None) or _same
         )
 
-    def dispatch(self, d: Dispatch, request_hash: str, response_text: str, stamp: Any) -> tuple:
-        """The row of a new dispatch (`dispatch_repo._row`); `stamp` is `self.when(d.created_at)`."""
+    def dispatch(
+        self, d: Dispatch, request_hash: str, response: dict, response_text: str, stamp: Any
+    ) -> tuple:
+        """The row of a new dispatch (`dispatch_repo._row`): `response` is `dispatch_json(d)` and
+        `response_text` its JSON; `stamp` is `self.when(d.created_at)`."""
         return (
-            d.id, d.client_id, d.case_no, request_hash, self.json(_payload(d)), response_text,
+            d.id, d.client_id, d.case_no, request_hash, self.json(payload_of(response)), response_text,
             d.status.value, d.direction.value, d.delivery_method.value, d.department_code,
             phone_last4(d.recipient.phone), d.order_no, d.waybill_no, d.reason, stamp, stamp,
         )  # fmt: skip

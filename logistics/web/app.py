@@ -50,14 +50,13 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[ENGINE] = engine
     writer = create_writer_engine(settings.database_url)
-    sqlite_intake = SqliteIntake(writer) if writer is not None else None
     app[COMMITTER] = GroupCommitter(
         engine,
         record_intake_batch,
         record_intake,
         writer=writer,
-        sync_batch=sqlite_intake.batch if sqlite_intake else None,
-        prepare=sqlite_intake.prepare if sqlite_intake else None,
+        sync_batch=SqliteIntake(writer).batch if writer is not None else None,
+        prepare=dispatches.intake_request(settings),
     )
     app[HEALTH_CHECKS] = {"carrier": carrier_check(carrier)} if carrier is not None else {}
     # ---- issue 5: tracking

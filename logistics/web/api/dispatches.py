@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
+
 import pydantic_core
 from aiohttp import web
 
+from ...config import Settings
 from ...domain.errors import NotFound
 from ...domain.model import Dispatch
 from ...domain.status import Status
@@ -36,15 +41,33 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return body
 
 
+class SignedIntake(NamedTuple):
+    """An intake body whose signature holds, as the handler hands it to the group commit."""
+
+    body: bytes
+    client_id: str
+    now: datetime
+
+
+def intake_request(settings: Settings) -> Callable[[SignedIntake], IntakeRequest]:
+    """Validates a signed body and builds its dispatch: the group commit runs it over each batch."""
+
+    def build(signed: SignedIntake) -> IntakeRequest:
+        parsed = parse_dispatch(signed.body)
+        dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
+        return IntakeRequest(
+            dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
+        )
+
+    return build
+
+
 @routes.post("/api/v1/dispatches")
 async def intake(request: web.Request) -> web.Response:
     settings, now = request.app[SETTINGS], request.app[CLOCK].now()
     body = await read_limited(request, settings.max_body_bytes)
     client_id = signed_client(request, body)
-    parsed = parse_dispatch(body)
-    dispatch = to_domain(parsed, client_id=client_id, now=now)
-    req = IntakeRequest(dispatch, request_hash(parsed), now, settings.auto_book, settings.job_max_attempts)
-    result = await request.app[COMMITTER].submit(req)
+    result = await request.app[COMMITTER].submit(SignedIntake(body, client_id, now))
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
     body = result.body if result.body is not None else fast_json(result.response)

@@ -137,7 +137,7 @@ async def _sqlite_gateway_db(path):
     writer = create_writer_engine(url)
     fast = SqliteIntake(writer)
     committer = GroupCommitter(
-        engine, record_intake_batch, record_intake, writer=writer, sync_batch=fast.batch, prepare=fast.prepare
+        engine, record_intake_batch, record_intake, writer=writer, sync_batch=fast.batch
     )
     return engine, writer, committer
 
