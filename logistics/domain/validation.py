@@ -18,8 +18,11 @@ def normalize_phone(raw: str) -> str:
 
 
 def is_phone(raw: str) -> bool:
-    p = normalize_phone(raw)
-    return bool(MOBILE.match(p) or LANDLINE.match(p))
+    return is_normalized_phone(normalize_phone(raw))
+
+
+def is_normalized_phone(phone: str) -> bool:
+    return bool(MOBILE.match(phone) or LANDLINE.match(phone))
 
 
 def is_mobile(raw: str) -> bool:

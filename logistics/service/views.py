@@ -21,6 +21,9 @@ def item_json(i: Item) -> dict:
 
 
 def dispatch_json(d: Dispatch) -> dict:
+    created_at = d.created_at.isoformat()
+    updated = d.updated_at
+    updated_at = created_at if updated is None or updated is d.created_at else updated.isoformat()
     return {
         "id": d.id,
         "case_no": d.case_no,
@@ -41,8 +44,8 @@ def dispatch_json(d: Dispatch) -> dict:
         "weight_g": d.weight_g,
         "declared_value_fen": d.declared_value_fen,
         "completed_at": d.completed_at.isoformat(),
-        "created_at": d.created_at.isoformat(),
-        "updated_at": (d.updated_at or d.created_at).isoformat(),
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
 
 

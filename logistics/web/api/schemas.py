@@ -21,13 +21,15 @@ from ...domain import validation
 from ...domain.errors import InvalidInput
 from ...domain.model import Address, DeliveryMethod, Direction, Dispatch, Item, Party, order_no_for
 
-Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+# Strict strips every string (str_strip_whitespace) before its length is checked.
+Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 def _phone(v: str) -> str:
-    if not validation.is_phone(v):
+    phone = validation.normalize_phone(v)
+    if not validation.is_normalized_phone(phone):
         raise ValueError("不是有效的手机号或固定电话号码 (mobile 1xxxxxxxxxx or landline 0xxx-xxxxxxx)")
-    return validation.normalize_phone(v)
+    return phone
 
 
 def _postcode(v: str) -> str:
