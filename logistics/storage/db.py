@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from weakref import WeakKeyDictionary
@@ -77,7 +78,9 @@ def _sqlite_setup(engine: Engine, gate: asyncio.Lock | None = None) -> None:
             return
         if gate is not None:
             await_only(gate.acquire())  # we run inside SQLAlchemy's greenlet: this awaits
-            conn.info["write_gate"] = gate
+            held = _Held(gate)
+            _HELD[conn] = held  # commit or rollback releases it
+            conn.info["write_gate"] = held  # else the pool, when the connection comes back
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -92,19 +95,45 @@ def _sqlite_setup(engine: Engine, gate: asyncio.Lock | None = None) -> None:
     def _rolled_back(conn):
         _release(conn)
 
+    @event.listens_for(engine, "invalidate")
+    def _invalidated(dbapi_conn, _record, _exception):
+        # A task cancelled mid-statement (a timeout, a stop) invalidates its connection, whose
+        # cursor may live on in the exception's traceback; on Python 3.11, closing a connection
+        # with a live cursor leaves it open (a "zombie") and holding SQLite's write lock, so every
+        # later write would fail. End the transaction before the pool closes the connection.
+        with contextlib.suppress(Exception):
+            dbapi_conn.rollback()
+
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_conn, record):
         # A connection that died mid-transaction (invalidated, no rollback event) must not keep
         # the gate: every write in the process would wait forever.
-        gate = record.info.pop("write_gate", None)
+        held = record.info.pop("write_gate", None)
+        if held is not None:
+            held.release()
+
+
+class _Held:
+    """The write gate as one transaction holds it: released once, by whichever comes first."""
+
+    def __init__(self, gate: asyncio.Lock):
+        self.gate: asyncio.Lock | None = gate
+
+    def release(self) -> None:
+        gate, self.gate = self.gate, None
         if gate is not None:
             gate.release()
 
 
+# Keyed by the Connection itself: once a cancellation has invalidated its transaction, its `info`
+# can no longer be read (PendingRollbackError), and the rollback must still release the gate.
+_HELD: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def _release(conn) -> None:
-    gate = conn.info.pop("write_gate", None)
-    if gate is not None:
-        gate.release()
+    held = _HELD.pop(conn, None)
+    if held is not None:
+        held.release()
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pydantic_core
@@ -42,7 +43,7 @@ async def test_intake_stores_dispatch_audit_and_booking_job_together(engine):
     async with engine.connect() as conn:
         stored = await dispatch_repo.get(conn, d.id)
         events = await dispatch_repo.events(conn, d.id)
-    assert stored == d.__class__(**{**d.__dict__, "updated_at": stored.updated_at})
+    assert stored == replace(d, updated_at=stored.updated_at)
     assert [(e.from_status, e.to_status, e.cause) for e in events] == [(None, Status.RECEIVED, "intake")]
     assert await count(engine, jobs) == 1
 
@@ -364,3 +365,28 @@ async def test_search_by_status_and_number(engine):
         by_case, _ = await dispatch_repo.search(conn, q="S1")
     assert total == 3 and len(found) == 3
     assert [d.case_no for d in by_case] == ["S1"]
+
+
+async def test_a_writer_cancelled_mid_statement_leaves_the_write_gate_free(tmp_path):
+    """A task cancelled inside a write transaction (a worker stopped mid-claim) invalidates its
+    connection; its rollback must still hand the write gate on, or every later write would wait."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/g.db")
+    await upgrade(engine)
+    slow_statement = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+        "SELECT count(*) FROM n"
+    )
+    for delay in (0.0, 0.001, 0.005, 0.02, 0.05):
+
+        async def writer():
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql(slow_statement)
+
+        task = asyncio.ensure_future(writer())
+        await asyncio.sleep(delay)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(10):  # the gate is free again
+            await intake(engine, make_dispatch(f"G{delay}"))
+    assert await count(engine, dispatches) == 5
+    await engine.dispose()
