@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), timestamp.encode() + b"." + body, "sha256").hex()
 
 
 def sign_headers(client_id: str, secret: str, body: bytes, now_s: int) -> dict[str, str]:

@@ -18,7 +18,7 @@ from .job_kinds import BOOK
 from .views import dispatch_json
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IntakeRequest:
     dispatch: Dispatch
     request_hash: str
@@ -31,7 +31,7 @@ class IntakeRequest:
         return self.dispatch.client_id, self.dispatch.case_no
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IntakeResult:
     created: bool
     response: dict

@@ -8,7 +8,8 @@ holds its work has returned.
 
 With a `writer` (a synchronous engine, for SQLite) and `sync_batch`, the batch runs on the event
 loop's own thread, straight on the DB-API connection (`SqliteWriter`): the commit hands the WAL to
-the OS, and one fsync in a thread makes it durable while the next batch queues up."""
+the OS, and one fsync in a thread makes it durable. Meanwhile the next batch is prepared and written;
+its own fsync starts when that one returns."""
 
 from __future__ import annotations
 
@@ -80,20 +81,35 @@ class GroupCommitter(Generic[Item]):
         return await future
 
     async def _run(self) -> None:
-        while True:
-            pending = [await self._queue.get()]
-            while len(pending) < self.max_batch and not self._queue.empty():
-                pending.append(self._queue.get_nowait())
-            if self.prepare is not None:
-                pending = self._prepared(pending)
-                if not pending:
+        syncing: asyncio.Task | None = None  # the previous batch, answered once the WAL is fsynced
+        try:
+            while True:
+                pending = [await self._queue.get()]
+                while len(pending) < self.max_batch and not self._queue.empty():
+                    pending.append(self._queue.get_nowait())
+                if self.prepare is not None:
+                    pending = self._prepared(pending)
+                    if not pending:
+                        continue
+                items, futures = [item for item, _ in pending], [f for _, f in pending]
+                try:
+                    results = await self._commit(items, futures)
+                except Exception as e:  # never let the committer die: answer everyone
+                    _answer(futures, [e] * len(futures))
                     continue
-            try:
-                await self._commit([item for item, _ in pending], [f for _, f in pending])
-            except Exception as e:  # never let the committer die: answer everyone
-                for _, future in pending:
-                    if not future.done():
-                        future.set_exception(e)
+                if results is None:
+                    continue
+                if self.writer is None:
+                    _answer(futures, results)
+                    continue
+                # This batch was written while the previous one's fsync ran; its own fsync must start
+                # after its COMMIT, so it waits for that one: one fsync at a time, each covering a batch.
+                if syncing is not None:
+                    await syncing
+                syncing = asyncio.create_task(self._answer_when_durable(futures, results))
+        finally:
+            if syncing is not None:  # stopping: the last batch is committed, answer it
+                await asyncio.wait([syncing])
 
     def _prepared(self, pending: list[tuple[Any, asyncio.Future]]) -> list[tuple[Any, asyncio.Future]]:
         ready = []
@@ -105,25 +121,24 @@ class GroupCommitter(Generic[Item]):
                     future.set_exception(e)
         return ready
 
-    async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> None:
+    async def _commit(self, items: list[Item], futures: list[asyncio.Future]) -> list[Any] | None:
+        """The batch's results once committed (to the OS only, with a writer), or None when it failed
+        as a whole and each item was then recorded and answered alone."""
         try:
             if self.writer is not None:
-                results = await self._write_inline(items)
-            else:
-                async with self.engine.begin() as conn:
-                    results = await self.batch(conn, items)
+                return await self._write_inline(items)
+            async with self.engine.begin() as conn:
+                return await self.batch(conn, items)
         except Exception:
             await self._one_by_one(items, futures)
-            return
-        if self.writer is not None:
-            await self.writer.durable()  # meanwhile the next batch queues up
-        for future, result in zip(futures, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            return None
+
+    async def _answer_when_durable(self, futures: list[asyncio.Future], results: list[Any]) -> None:
+        try:
+            await self.writer.durable()
+        except Exception as e:
+            results = [e] * len(futures)
+        _answer(futures, results)
 
     async def _write_inline(self, items: list[Item]) -> list[Any]:
         for delay in BUSY_DELAYS:
@@ -144,6 +159,16 @@ class GroupCommitter(Generic[Item]):
             else:
                 if not future.done():
                     future.set_result(result)
+
+
+def _answer(futures: list[asyncio.Future], results: list[Any]) -> None:
+    for future, result in zip(futures, results, strict=True):
+        if future.done():  # its caller went away
+            continue
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 Unit = Callable[[AsyncConnection], Awaitable[Any]]

@@ -10,7 +10,7 @@ runs a few `executemany` calls with precomputed SQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Dialect, Table
@@ -58,12 +58,31 @@ def _bind(column, dialect: Dialect) -> Callable[[Any], Any]:
     return column.type.dialect_impl(dialect).bind_processor(dialect) or _same
 
 
+# SQLAlchemy's text format of a DATETIME on SQLite (its default `storage_format`)
+SQLITE_DATETIME = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+
+
+def _utc_text(value: datetime) -> str:
+    """What `UTCDateTime` and then SQLite's DATETIME make of an aware datetime, without formatting
+    a dict of its seven parts (about five times cheaper)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime stored")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _when(dialect: Dialect) -> Callable[[datetime], Any]:
+    impl = dispatches.c.created_at.type.dialect_impl(dialect)
+    if getattr(impl.impl, "_storage_format", None) == SQLITE_DATETIME:
+        return _utc_text
+    return _bind(dispatches.c.created_at, dialect)
+
+
 class RawRows:
     """Converters and statements for one (SQLite) dialect."""
 
     def __init__(self, dialect: Dialect):
         self.json: Callable[[Any], str] = _bind(dispatches.c.payload, dialect)
-        self.when: Callable[[datetime], Any] = _bind(dispatches.c.created_at, dialect)
+        self.when: Callable[[datetime], Any] = _when(dialect)
         for column in (
             dispatches.c.response, dispatch_events.c.detail, jobs.c.payload,
         ):  # fmt: skip
