@@ -288,6 +288,48 @@ async def test_the_sqlite_fast_path_answers_only_after_the_wal_is_fsynced(tmp_pa
     await engine.dispose()
 
 
+async def test_the_next_batch_is_written_during_an_fsync_and_answered_after_its_own(tmp_path, monkeypatch):
+    """While one batch's fsync runs, the next batch is already committed (to the OS), but it is only
+    answered after an fsync that started once its COMMIT was done."""
+    import threading
+
+    from logistics.storage import sqlite_writer
+
+    started, gates = [], [threading.Event(), threading.Event()]
+
+    def slow_fsync(path):
+        n = len(started)
+        started.append(path)
+        gates[min(n, 1)].wait(5)
+
+    monkeypatch.setattr(sqlite_writer, "_fsync", slow_fsync)
+    engine, _, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+
+    def stored() -> int:
+        with sqlite3.connect(tmp_path / "g.db") as db:
+            return db.execute("SELECT count(*) FROM dispatches").fetchone()[0]
+
+    await committer.start()
+    try:
+        first = asyncio.ensure_future(committer.submit(req(make_dispatch("N1"))))
+        await asyncio.sleep(0.2)
+        second = asyncio.ensure_future(committer.submit(req(make_dispatch("N2"))))
+        await asyncio.sleep(0.2)
+        assert len(started) == 1 and stored() == 2  # N2 written while N1's fsync runs
+        assert not first.done() and not second.done()
+        gates[0].set()
+        assert (await asyncio.wait_for(first, 5)).created
+        await asyncio.sleep(0.2)
+        assert len(started) == 2 and not second.done()  # its own fsync, started after N1's
+        gates[1].set()
+        assert (await asyncio.wait_for(second, 5)).created
+    finally:
+        for gate in gates:
+            gate.set()
+        await committer.stop()
+    await engine.dispose()
+
+
 async def test_the_sqlite_fast_path_waits_for_another_writer_without_blocking_the_loop(tmp_path, monkeypatch):
     """Another connection holds the write lock: the batch waits its turn asynchronously (no busy
     handler sleeping on the loop's thread, no falling back to one transaction per item)."""
