@@ -24,10 +24,6 @@ from .schemas import CorrectionIn, parse, parse_dispatch, request_hash, to_domai
 routes = web.RouteTableDef()
 
 
-def fast_json(value) -> str:
-    return pydantic_core.to_json(value).decode()
-
-
 DISPATCH_ROLES = ("dispatcher",)
 
 
@@ -70,8 +66,10 @@ async def intake(request: web.Request) -> web.Response:
     result = await request.app[COMMITTER].submit(SignedIntake(body, client_id, now))
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
-    body = result.body if result.body is not None else fast_json(result.response)
-    return web.Response(text=body, status=201 if result.created else 200, content_type="application/json")
+    body = result.body.encode() if result.body is not None else pydantic_core.to_json(result.response)
+    status = 201 if result.created else 200
+    # bytes and an explicit charset: aiohttp's `text=` path costs twice as much for the same header
+    return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
 async def _authorize_reader(request: web.Request) -> str | None:
