@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import write_gate
 from .sqlite_writer import Busy, SqliteWriter
 
-# Another connection's commit (of this process, just out of the gate, or another one's) is syncing:
-# wait a moment rather than fall back to one transaction per item.
-BUSY_DELAYS = (0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+# Another connection still holds SQLite's write lock: wait a moment rather than fall back to one
+# transaction per item. Most often it is a writer of this process whose COMMIT is syncing to disk: it
+# hands the gate on when its commit begins (SQLAlchemy's "commit" event comes before the COMMIT).
+BUSY_DELAYS = (0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 Item = TypeVar("Item")
 Batch = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
@@ -141,11 +142,13 @@ class GroupCommitter(Generic[Item]):
         _answer(futures, results)
 
     async def _write_inline(self, items: list[Item]) -> list[Any]:
-        for delay in BUSY_DELAYS:
-            async with self.gate:  # takes its turn like any other writer of this process
+        # The gate is kept while waiting: let go, the next writer of this process would take the lock
+        # as soon as it is free, and under steady load (booking) the batch would never get its turn.
+        async with self.gate:  # takes its turn like any other writer of this process
+            for delay in BUSY_DELAYS:
                 with contextlib.suppress(Busy):
                     return self.writer.write(self.sync_batch, items)
-            await asyncio.sleep(delay)
+                await asyncio.sleep(delay)
         raise Busy()
 
     async def _one_by_one(self, items: list[Item], futures: list[asyncio.Future]) -> None:

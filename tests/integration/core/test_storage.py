@@ -366,6 +366,46 @@ async def test_the_sqlite_fast_path_waits_for_another_writer_without_blocking_th
     await engine.dispose()
 
 
+async def test_the_sqlite_fast_path_gets_its_turn_beside_busy_writers_of_this_process(tmp_path, monkeypatch):
+    """Booking writes all the time through the async engine; each of its writers hands the gate on
+    before its COMMIT has synced. The intake batch must wait for that COMMIT, not lose its turn to the
+    next writer again and again until it falls back to one transaction per item."""
+    engine, _, committer = await _sqlite_gateway_db(tmp_path / "g.db")
+
+    async def no_fallback(items, futures):
+        raise AssertionError("fell back to one by one")
+
+    monkeypatch.setattr(committer, "_one_by_one", no_fallback)
+    busy = True
+
+    async def booking_like_writer(n: int):
+        i = 0
+        while busy:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    jobs.insert().values(
+                        kind="noise", payload={}, dedupe_key=f"noise-{n}-{i}", state="done", attempts=0,
+                        max_attempts=1, run_after=NOW, created_at=NOW, updated_at=NOW,
+                    )
+                )  # fmt: skip
+            i += 1
+
+    writers = [asyncio.ensure_future(booking_like_writer(n)) for n in range(3)]
+    await committer.start()
+    try:
+        await asyncio.sleep(0.2)
+        for round_ in range(5):
+            batch = [req(make_dispatch(f"B{round_}-{i}")) for i in range(10)]
+            results = await asyncio.wait_for(asyncio.gather(*(committer.submit(r) for r in batch)), 10)
+            assert all(r.created for r in results)
+    finally:
+        busy = False
+        await asyncio.gather(*writers)
+        await committer.stop()
+    assert await count(engine, dispatches) == 50
+    await engine.dispose()
+
+
 async def test_moves_are_optimistic_and_audited(engine):
     d = make_dispatch("C5")
     await intake(engine, d)
