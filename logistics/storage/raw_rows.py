@@ -1,11 +1,12 @@
 """Intake rows as plain DB-API tuples, for SQLite's group commit (`sqlite_writer.SqliteWriter`).
 
 SQLAlchemy's per-row work (bind processors, statement compilation and caching) costs more than
-SQLite itself for small inserts. Here the rows are built once, in the request handler, with the very
-converters SQLAlchemy would use: `type.bind_processor(dialect)` of each column, for the writer
-engine's dialect. The stored text is therefore exactly what `insert(...)` would have written, and
-reads back the same through `dispatch_repo.to_domain`, `get` and `events`. The group commit then
-runs a few `executemany` calls with precomputed SQL."""
+SQLite itself for small inserts. Here the rows are built once, in the group commit's batch, with the
+very converters SQLAlchemy would use: `type.bind_processor(dialect)` of each column, for the writer
+engine's dialect (the datetime text by an equivalent shortcut, pinned by a test). The stored text is
+therefore exactly what `insert(...)` would have written, and reads back the same through
+`dispatch_repo.to_domain`, `get` and `events`. The batch then runs a few `executemany` calls with
+precomputed SQL."""
 
 from __future__ import annotations
 
