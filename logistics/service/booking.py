@@ -34,6 +34,7 @@ from ..storage import dispatch_repo
 from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
+from .grouped import GroupedWrites
 from .job_kinds import BOOK, CANCEL, POOL_REFILL, SYNC_OFFLINE
 
 log = logging.getLogger("certpost.booking")
@@ -200,38 +201,16 @@ async def handle_cancel(job: Job, deps: Deps) -> None:
 class BookedRecorder:
     """Records carrier bookings as they come in: the bookings that arrive while one write is in flight
     are recorded together in the next (moves to booked, audit lines, announce, job completion), in
-    one unit of `deps.write`. When that unit fails, each booking is recorded in a unit of its own."""
+    one unit of `deps.write`. When a unit of several fails, each booking is recorded in a unit of its own."""
 
     def __init__(self, deps: Deps):
         self.deps = deps
-        self._pending: list[tuple[tuple, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
+        self._writes: GroupedWrites[tuple] = GroupedWrites(
+            lambda items: deps.write(lambda conn: self._write(conn, items)), "booked-recorder"
+        )
 
     async def record(self, job: Job, d: Dispatch, booking: Booking, worker: str) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append(((job, d, booking, worker), future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="booked-recorder")
-        await future
-
-    async def _flush(self) -> None:
-        while self._pending:
-            pending, self._pending = self._pending, []
-            items = [item for item, _ in pending]
-            try:
-                await self.deps.write(lambda conn, items=items: self._write(conn, items))
-            except Exception:
-                log.warning("recording %d bookings together failed; one by one", len(items), exc_info=True)
-                for item, future in pending:
-                    try:
-                        await self.deps.write(lambda conn, item=item: self._write(conn, [item]))
-                    except Exception as e:
-                        future.done() or future.set_exception(e)
-                    else:
-                        future.done() or future.set_result(None)
-                continue
-            for _, future in pending:
-                future.done() or future.set_result(None)
+        await self._writes.submit((job, d, booking, worker))
 
     async def _write(self, conn, items: list[tuple]) -> None:
         now = self.deps.clock.now()

@@ -16,6 +16,7 @@ from ..ports import CarrierError, NotSupported
 from ..storage import tracking_repo
 from . import tracking
 from .deps import Deps
+from .grouped import GroupedWrites
 
 log = logging.getLogger("certpost.polling")
 
@@ -140,45 +141,12 @@ class PollWriter:
     fails is retried batch by batch, so one bad batch fails only its own job."""
 
     def __init__(self, deps: Deps):
-        self.deps = deps
-        self._waiting: list[tuple[Polled, asyncio.Future]] = []
-        self._task: asyncio.Task | None = None
+        self._writes: GroupedWrites[Polled] = GroupedWrites(
+            lambda group: store_polls(deps, group), "poll-writer"
+        )
 
     async def store(self, waybills: list[str], results: list) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append(((waybills, results), done))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain(), name="poll-writer")
-        await done
-
-    async def _drain(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting, []
-            try:
-                await store_polls(self.deps, [polled for polled, _ in group])
-            except Exception as e:
-                if len(group) == 1:
-                    _settle(group[0][1], e)
-                    continue
-                for polled, done in group:
-                    try:
-                        await store_polls(self.deps, [polled])
-                    except Exception as each:
-                        _settle(done, each)
-                    else:
-                        _settle(done, None)
-            else:
-                for _, done in group:
-                    _settle(done, None)
-
-
-def _settle(done: asyncio.Future, error: BaseException | None) -> None:
-    if done.done():  # its job gave up waiting (cancelled)
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
+        await self._writes.submit((waybills, results))
 
 
 def job_handlers(deps: Deps) -> dict:
