@@ -22,29 +22,26 @@ class Store:
             raise ValueError(f"bad item in {items}")
 
 
-async def test_what_arrives_during_a_write_goes_together_in_the_next():
-    store = Store()
+async def _a_then_bcd_during_its_write(store: Store) -> list[asyncio.Future]:
     writes = GroupedWrites(store.write, "test")
     store.gate.clear()
-    first = asyncio.ensure_future(writes.submit("a"))
+    submitted = [asyncio.ensure_future(writes.submit("a"))]
     await asyncio.sleep(0.01)
-    rest = [asyncio.ensure_future(writes.submit(x)) for x in "bcd"]
+    submitted += [asyncio.ensure_future(writes.submit(x)) for x in "bcd"]
     await asyncio.sleep(0.01)
     store.gate.set()
-    await asyncio.gather(first, *rest)
+    return submitted
+
+
+async def test_what_arrives_during_a_write_goes_together_in_the_next():
+    store = Store()
+    await asyncio.gather(*await _a_then_bcd_during_its_write(store))
     assert store.calls == [["a"], ["b", "c", "d"]]
 
 
 async def test_a_failed_group_fails_only_the_item_at_fault():
     store = Store(bad={"c"})
-    writes = GroupedWrites(store.write, "test")
-    store.gate.clear()
-    first = asyncio.ensure_future(writes.submit("a"))
-    await asyncio.sleep(0.01)
-    rest = [asyncio.ensure_future(writes.submit(x)) for x in "bcd"]
-    await asyncio.sleep(0.01)
-    store.gate.set()
-    outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
+    outcomes = await asyncio.gather(*await _a_then_bcd_during_its_write(store), return_exceptions=True)
     assert outcomes[:2] == [None, None] and outcomes[3] is None
     assert isinstance(outcomes[2], ValueError)
     assert store.calls == [["a"], ["b", "c", "d"], ["b"], ["c"], ["d"]]
