@@ -36,13 +36,18 @@ async def _freeze_startup_objects(_app) -> None:
 def cmd_serve(args) -> None:
     from aiohttp import web
 
+    from adapters.credentials import CarrierCredentialsError
+
     from .logs import setup_logging
     from .web.app import create_gateway
 
     settings = _settings(args)
     setup_logging(settings.log_level)
     self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-    app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
+    try:
+        app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
+    except CarrierCredentialsError as e:
+        raise UsageError(str(e)) from None
     app.on_startup.append(_freeze_startup_objects)
     # Keep-alive connections (the in-process simulator is called over HTTP) must not hold shutdown for
     # aiohttp's default minute: open work is in the durable queue and resumes after a restart.
@@ -52,12 +57,20 @@ def cmd_serve(args) -> None:
 
 
 def cmd_sandbox(args) -> None:
+    """The simulator alone, on its published keys (adapters.sandbox, as in `certpost serve`) unless
+    --sign-key / --sender-no give others (a gateway in a real carrier mode refuses the published ones)."""
+    from adapters.credentials import is_sm4_key
     from adapters.sandbox import run_sandbox
 
     from .logs import setup_logging
 
+    keys = {
+        name: value for name, value in (("sign_key", args.sign_key), ("sender_no", args.sender_no)) if value
+    }
+    if "sign_key" in keys and not is_sm4_key(keys["sign_key"]):
+        raise UsageError("--sign-key 应为 16 字节 SM4 密钥的 Base64 编码")
     setup_logging("INFO")
-    run_sandbox(args.host, args.port, rate_limit_per_s=args.rate_limit)
+    run_sandbox(args.host, args.port, rate_limit_per_s=args.rate_limit, **keys)
 
 
 async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
@@ -271,6 +284,8 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second it accepts")
+    sandbox.add_argument("--sign-key", help="Base64 SM4 key (default: the simulator's published key)")
+    sandbox.add_argument("--sender-no", help="协议客户号 (default: the simulator's published one)")
     sandbox.set_defaults(func=cmd_sandbox)
 
     users = sub.add_parser("users", help="staff users").add_subparsers(dest="users_command", required=True)

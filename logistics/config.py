@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     pool_low_watermark: int = 20
     pool_batch: int = 50
     carrier_url: str = ""
-    carrier_sender_no: str = "1100000000001"
-    carrier_sign_key: str = "MTIzNDU2Nzg5MGFiY2RlZg=="
+    carrier_sender_no: str = ""
+    carrier_sign_key: str = ""
+    """The real carrier's endpoint and credentials (ems_open / ems_soap): required there, and never the
+    simulator's published ones. With `sandbox` the simulator's own (adapters.sandbox) are used."""
     carrier_timeout_s: float = 10.0
     carrier_concurrency: int = 32
     origin: Origin = Field(default_factory=Origin)

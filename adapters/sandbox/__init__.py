@@ -11,9 +11,11 @@ from .app import (
     run_sandbox,
     start_sandbox,
 )
+from .control import CONTROL_GUARD
 from .state import SandboxState
 
 __all__ = [
+    "CONTROL_GUARD",
     "DEFAULT_SENDER_NO",
     "DEFAULT_SIGN_KEY",
     "REST_PATH",

@@ -70,7 +70,7 @@ def create_sandbox_app(
     async def release_held_calls(app: web.Application) -> None:
         sandbox.released.set()
 
-    app = web.Application()
+    app = web.Application(middlewares=[control.guard_control])
     app[SANDBOX], app[STATE] = sandbox, state
     app.cleanup_ctx.append(push_session)
     app.on_shutdown.append(release_held_calls)

@@ -1,6 +1,12 @@
-"""The contract's simulator control API under /_control/ (never part of a real carrier)."""
+"""The contract's simulator control API under /_control/ (never part of a real carrier).
+
+Alone (`certpost sandbox`) the API is open, a test double's remote control. An application that mounts the
+simulator puts a guard under CONTROL_GUARD in itself: every /_control/ request then passes it first (the
+gateway lets only admins in: the API marks parcels delivered and its SMS log holds pickup codes)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -20,6 +26,23 @@ async def _json(request: web.Request) -> dict:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="body must be a JSON object")
     return body
+
+
+ControlGuard = Callable[[web.Request], Awaitable[object]]
+"""Raises (or answers with an HTTP error) unless the request may use the control API."""
+CONTROL_GUARD = web.AppKey("sandbox_control_guard", ControlGuard)
+CONTROL_PREFIX = "/_control/"
+
+
+@web.middleware
+async def guard_control(request: web.Request, handler):
+    """Run the mounting application's guard, if any, before every /_control/ route."""
+    guard = request.config_dict.get(CONTROL_GUARD)
+    if guard is not None:
+        resource = request.match_info.route.resource  # None: no route here, the handler answers 404
+        if resource is not None and CONTROL_PREFIX in resource.canonical:
+            await guard(request)
+    return await handler(request)
 
 
 def _parcel_view(order, scans) -> dict:
@@ -61,6 +84,9 @@ def routes(sandbox: Sandbox, pusher: Pusher) -> list[web.RouteDef]:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return web.json_response({"ok": True}, status=201)
 
+    async def clear_faults(request: web.Request) -> web.Response:
+        return web.json_response({"cleared": state.clear_faults()})
+
     async def orders(request: web.Request) -> web.Response:
         return web.json_response({"orders": state.orders()})
 
@@ -81,6 +107,7 @@ def routes(sandbox: Sandbox, pusher: Pusher) -> list[web.RouteDef]:
         web.post("/_control/parcels/{waybill_no}/advance", advance),
         web.get("/_control/parcels/{waybill_no}", parcel),
         web.post("/_control/faults", faults),
+        web.delete("/_control/faults", clear_faults),
         web.get("/_control/orders", orders),
         web.post("/_control/subscribers", subscribe),
         web.get("/_control/subscribers", subscribers),

@@ -197,6 +197,12 @@ class SandboxState:
         with self._lock:
             self._faults.append(Fault(operation, mode, count))
 
+    def clear_faults(self) -> int:
+        """Drop the faults still pending; how many there were."""
+        with self._lock:
+            pending, self._faults = len(self._faults), []
+            return pending
+
     def take_fault(self, operation: str) -> str | None:
         """The fault the next call of `operation` suffers, consuming one of its count."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..domain.masking import mask_address, mask_name, mask_phone
 from ..domain.model import Address, AuditEvent, Dispatch, Item, Party
 
 
@@ -46,6 +47,16 @@ def dispatch_json(d: Dispatch) -> dict:
         "completed_at": d.completed_at.isoformat(),
         "created_at": created_at,
         "updated_at": updated_at,
+    }
+
+
+def masked_dispatch_json(d: Dispatch) -> dict:
+    """A dispatch for readers whose work needs no recipient (finance): name, phone and the house and
+    room part of the address masked as on a label (隐私面单); the county, for costs, stays."""
+    return {
+        **dispatch_json(d),
+        "recipient": {"name": mask_name(d.recipient.name), "phone": mask_phone(d.recipient.phone)},
+        "address": {**address_json(d.address), "detail": mask_address(d.address.detail)},
     }
 
 

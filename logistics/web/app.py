@@ -20,7 +20,9 @@ from ..storage.group_commit import GroupCommitter, UnitCommitter
 from ..storage.migrate import upgrade
 from . import console, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
+from .auth import admins_only
 from .errors import error_middleware
+from .headers import no_sniff
 from .health import HEALTH_CHECKS, carrier_check, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
 
@@ -45,6 +47,7 @@ def create_app(
     """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_UPLOAD)
+    app.on_response_prepare.append(no_sniff)  # issue 12: JSON (and everything else) is never sniffed
     engine = create_engine(settings.database_url)
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
@@ -114,7 +117,10 @@ def create_app(
     app.add_routes(labels.routes)
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
     console.install(app)  # issue 7: the back-office console at /console/
-    if sandbox is not None:
+    if sandbox is not None:  # its control API is the admins' alone here (CONTRACT)
+        from adapters.sandbox import CONTROL_GUARD
+
+        app[CONTROL_GUARD] = admins_only(engine)
         app.add_subapp("/sandbox", sandbox)
     return app
 
@@ -147,6 +153,14 @@ def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
             settings.sandbox_protocol, f"{self_url}/sandbox", DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY,
         )  # fmt: skip
     else:
+        from adapters.credentials import check_real_carrier
+
+        check_real_carrier(
+            settings.carrier,
+            url=settings.carrier_url,
+            sender_no=settings.carrier_sender_no,
+            sign_key=settings.carrier_sign_key,
+        )  # raises CarrierCredentialsError: `certpost serve` refuses to start
         kind, base_url = settings.carrier, settings.carrier_url
         sender_no, sign_key = settings.carrier_sender_no, settings.carrier_sign_key
     carrier = build_carrier(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain import signing
 from ..domain.errors import Forbidden
@@ -36,10 +37,23 @@ def signed_client(request: web.Request, body: bytes) -> str:
 
 async def staff(request: web.Request, *roles: str) -> User:
     """The staff user behind the Bearer token, if its role is allowed (admin always is)."""
+    return await staff_of(request.app[ENGINE], request, *roles)
+
+
+def admins_only(engine: AsyncEngine):
+    """A guard for routes outside the gateway's own app (the mounted simulator's control API)."""
+
+    async def guard(request: web.Request) -> None:
+        await staff_of(engine, request)
+
+    return guard
+
+
+async def staff_of(engine: AsyncEngine, request: web.Request, *roles: str) -> User:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthorized("Authorization: Bearer <token> required")
-    async with request.app[ENGINE].connect() as conn:
+    async with engine.connect() as conn:
         user = await users_repo.by_token(conn, header.removeprefix("Bearer ").strip())
     if user is None:
         raise Unauthorized("unknown token")

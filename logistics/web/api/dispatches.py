@@ -15,8 +15,9 @@ from ...domain.model import Dispatch
 from ...domain.status import Status
 from ...service import dispatches as dispatch_service
 from ...service.intake import IntakeRequest
-from ...service.views import dispatch_json, event_json
+from ...service.views import dispatch_json, event_json, masked_dispatch_json
 from ...storage import dispatch_repo
+from ...storage.users_repo import User
 from ..auth import signed_client, staff
 from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
 from .schemas import CorrectionIn, parse, parse_dispatch, request_hash, to_domain
@@ -72,28 +73,40 @@ async def intake(request: web.Request) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json", charset="utf-8")
 
 
-async def _authorize_reader(request: web.Request) -> str | None:
-    """Staff (None), or the machine client whose signature over an empty body holds (its id)."""
+READ_ROLES = (*DISPATCH_ROLES, "finance")
+MASKED_ROLES = frozenset({"finance"})  # their work needs no recipient's name, phone or address
+
+
+class Reader(NamedTuple):
+    client_id: str | None  # the machine client, or None for staff
+    view: Callable[[Dispatch], dict]
+
+
+async def _authorize_reader(request: web.Request) -> Reader:
+    """Staff, or the machine client whose signature over an empty body holds; and how they see a dispatch."""
     if "Authorization" in request.headers or "X-Client-Id" not in request.headers:
-        await staff(request, *DISPATCH_ROLES, "finance")
-        return None
-    return signed_client(request, b"")
+        return Reader(None, _view_for(await staff(request, *READ_ROLES)))
+    return Reader(signed_client(request, b""), dispatch_json)
+
+
+def _view_for(user: User) -> Callable[[Dispatch], dict]:
+    return masked_dispatch_json if user.role in MASKED_ROLES else dispatch_json
 
 
 @routes.get("/api/v1/dispatches/{id}")
 async def get_dispatch(request: web.Request) -> web.Response:
-    client_id = await _authorize_reader(request)
+    client_id, view = await _authorize_reader(request)
     async with request.app[ENGINE].connect() as conn:
         d = await dispatch_repo.get(conn, request.match_info["id"])
         if d is None or (client_id is not None and d.client_id != client_id):
             raise NotFound("no such dispatch")
         events = await dispatch_repo.events(conn, d.id)
-    return web.json_response({**dispatch_json(d), "events": [event_json(e) for e in events]})
+    return web.json_response({**view(d), "events": [event_json(e) for e in events]})
 
 
 @routes.get("/api/v1/dispatches")
 async def list_dispatches(request: web.Request) -> web.Response:
-    await staff(request, *DISPATCH_ROLES, "finance")
+    view = _view_for(await staff(request, *READ_ROLES))
     try:
         limit = min(500, int(request.query.get("limit", 100)))
         offset = max(0, int(request.query.get("offset", 0)))
@@ -103,7 +116,7 @@ async def list_dispatches(request: web.Request) -> web.Response:
         found, total = await dispatch_repo.search(
             conn, status=request.query.get("status"), q=request.query.get("q"), limit=limit, offset=offset
         )
-    return web.json_response({"total": total, "dispatches": [dispatch_json(d) for d in found]})
+    return web.json_response({"total": total, "dispatches": [view(d) for d in found]})
 
 
 @routes.patch("/api/v1/dispatches/{id}")
