@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 import tempfile
@@ -18,9 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from bench.common import PYTHON, Server, free_port, load
 from bench.intake.run import SECRET, signed_requests
+
+# The gateway in a real carrier mode refuses the simulator's published keys: the simulator gets its own.
+SIGN_KEY = base64.b64encode(b"bench-sim-key-01").decode()  # a 16-byte SM4 key
+SENDER_NO = "1100000000888"
 
 
 def orders(sim: str) -> list[dict]:
@@ -34,15 +38,15 @@ def run(n: int, rate: float, db_url: str | None = None) -> tuple[float, int]:
         base, sim = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
         # The carrier is another machine in real life: the simulator gets its own process.
         sim_argv = [PYTHON, "-m", "logistics.cli", "sandbox", "--port", str(sim_port)]
-        sim_argv += ["--rate-limit", str(rate)]
+        sim_argv += ["--rate-limit", str(rate), "--sign-key", SIGN_KEY, "--sender-no", SENDER_NO]
         simulator = Server(sim_argv, sim + "/_control/orders")
         env = {
             "CERTPOST_DATABASE_URL": db_url or f"sqlite+aiosqlite:///{tmp}/bench.db",
             "CERTPOST_CLIENTS": json.dumps({"approval": SECRET}),
             "CERTPOST_CARRIER": "ems_open",
             "CERTPOST_CARRIER_URL": sim,
-            "CERTPOST_CARRIER_SENDER_NO": DEFAULT_SENDER_NO,
-            "CERTPOST_CARRIER_SIGN_KEY": DEFAULT_SIGN_KEY,
+            "CERTPOST_CARRIER_SENDER_NO": SENDER_NO,
+            "CERTPOST_CARRIER_SIGN_KEY": SIGN_KEY,
             "CERTPOST_CARRIER_RATE_PER_S": str(rate),
             "CERTPOST_LOG_LEVEL": "WARNING",
         }

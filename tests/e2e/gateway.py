@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,6 +17,26 @@ import urllib.request
 from pathlib import Path
 
 CLIENT, SECRET = "approval", "e2e-secret-0123456789"
+# A `certpost sandbox` standing in for a real carrier needs keys of its own: a gateway in a real carrier
+# mode refuses the simulator's published ones.
+SIM_SIGN_KEY = base64.b64encode(b"e2e-sim-key-0123").decode()  # a 16-byte SM4 key
+SIM_SENDER_NO = "1100000000777"
+
+
+def sandbox_command(port: int) -> list[str]:
+    """`certpost sandbox` on `port` with the test's own keys."""
+    keys = ["--sign-key", SIM_SIGN_KEY, "--sender-no", SIM_SENDER_NO]
+    return [sys.executable, "-m", "logistics.cli", "sandbox", "--port", str(port), *keys]
+
+
+def carrier_env(url: str, kind: str = "ems_open") -> dict[str, str]:
+    """Gateway settings for the standalone simulator at `url`, as for a real carrier."""
+    return {
+        "CERTPOST_CARRIER": kind,
+        "CERTPOST_CARRIER_URL": url,
+        "CERTPOST_CARRIER_SENDER_NO": SIM_SENDER_NO,
+        "CERTPOST_CARRIER_SIGN_KEY": SIM_SIGN_KEY,
+    }
 
 
 def free_port() -> int:
@@ -37,6 +58,7 @@ class Gateway:
             **env,
         }
         self.proc: subprocess.Popen | None = None
+        self._control_token: str | None = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-m", "logistics.cli", *args]
@@ -89,6 +111,14 @@ class Gateway:
         return self.request(
             "POST", "/api/v1/dispatches", body, sign(body, secret=secret, ts=ts, client=client)
         )
+
+    def control(self, method: str, path: str, body: dict | None = None):
+        """The in-process simulator's control API (`/sandbox/_control/…`), which takes an admin's token."""
+        if self._control_token is None:
+            self._control_token = self.staff_token("sandbox-control", "admin")
+        headers = {"Authorization": f"Bearer {self._control_token}", "Content-Type": "application/json"}
+        data = json.dumps(body).encode() if body is not None else None
+        return self.request(method, "/sandbox/_control" + path, data, headers)
 
     def staff_token(self, name: str, role: str) -> str:
         result = self.cli("users", "add", name, "--role", role)

@@ -3,12 +3,10 @@ exactly once (the simulator runs in its own process and keeps counting)."""
 
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 
-from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
-from tests.e2e.gateway import Gateway, free_port
+from tests.e2e.gateway import Gateway, carrier_env, free_port, sandbox_command
 from tests.fixtures.dispatches import intake_body
 
 BURST = 120
@@ -32,14 +30,10 @@ def wait(predicate, seconds: float, what: str):
 def test_kill_9_mid_burst_books_each_dispatch_exactly_once(tmp_path):
     port = free_port()
     sim_base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "logistics.cli", "sandbox", "--port", str(port)]
-    sim = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen(sandbox_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gw = Gateway(
         tmp_path,
-        CERTPOST_CARRIER="ems_open",
-        CERTPOST_CARRIER_URL=sim_base,
-        CERTPOST_CARRIER_SENDER_NO=DEFAULT_SENDER_NO,
-        CERTPOST_CARRIER_SIGN_KEY=DEFAULT_SIGN_KEY,
+        **carrier_env(sim_base),
         CERTPOST_CARRIER_RATE_PER_S="60",  # slow enough that the kill lands mid-burst
         CERTPOST_JOB_LEASE_S="3",
     )

@@ -3,7 +3,6 @@ masked data, the delivery timeline."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -33,8 +32,7 @@ def delivered_parcel(tmp_path):
         while not waybill and time.time() < deadline:
             waybill = gw.request("GET", f"/api/v1/dispatches/{d['id']}", headers=headers)[1]["waybill_no"]
             time.sleep(0.2)
-        advance = json.dumps({"to": "delivered"}).encode()
-        assert gw.request("POST", f"/sandbox/_control/parcels/{waybill}/advance", advance)[0] == 200
+        assert gw.control("POST", f"/parcels/{waybill}/advance", {"to": "delivered"})[0] == 200
         while gw.request("GET", f"/api/v1/dispatches/{d['id']}", headers=headers)[1]["status"] != "delivered":
             assert time.time() < deadline
             time.sleep(0.2)

@@ -160,11 +160,7 @@ async def _counter(gw):
             await page.goto(f"{gw.base}/console/pickup")
             await page.click('button:has-text("发送取件码")')
             assert "取件码已通过短信发送至 138****1234" in await page.inner_text(".flash")
-            sms = [
-                m
-                for m in gw.request("GET", "/sandbox/_control/sms")[1]["messages"]
-                if m["template"] == "pickup_code"
-            ]
+            sms = [m for m in gw.control("GET", "/sms")[1]["messages"] if m["template"] == "pickup_code"]
             code = sms[-1]["params"]["code"]
             assert len(code) == 6 and code.isdigit()
             wrong = "000000" if code != "000000" else "111111"

@@ -44,8 +44,7 @@ def shipped(gw, staff):
     )
     assert status == 200 and len(result["handed_over"]) == 2, result
     waybill = booked[2]["waybill_no"]
-    advance = json.dumps({"to": "handed_over"}).encode()
-    status, _ = gw.request("POST", f"/sandbox/_control/parcels/{waybill}/advance", advance)
+    status, _ = gw.control("POST", f"/parcels/{waybill}/advance", {"to": "handed_over"})
     assert status == 200
     for i in ids:
         wait_for(gw, dispatcher, i, lambda d: d["status"] == "handed_over")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -17,7 +16,7 @@ import pytest
 from adapters.ems_open.crypto import seal
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from logistics.domain.signing import verify
-from tests.e2e.gateway import SECRET, Gateway, free_port
+from tests.e2e.gateway import SECRET, Gateway, carrier_env, free_port, sandbox_command
 from tests.fixtures.dispatches import intake_body
 
 FAST_POLLS = {
@@ -116,9 +115,7 @@ def test_pushes_walk_a_parcel_to_delivered_and_tell_the_approval_system_and_the_
     gw = pushing
     token = gw.staff_token("desk", "dispatcher")
     dispatch_id, waybill = book(gw, "E2E-TRK-1", token)
-    status, _ = gw.request(
-        "POST", f"/sandbox/_control/parcels/{waybill}/advance", json.dumps({"to": "delivered"}).encode()
-    )
+    status, _ = gw.control("POST", f"/parcels/{waybill}/advance", {"to": "delivered"})
     assert status == 200
     url = f"/api/v1/dispatches/{dispatch_id}"
     wait_for(lambda: staff_get(gw, url, token)[1]["status"] == "delivered")
@@ -138,11 +135,11 @@ def test_pushes_walk_a_parcel_to_delivered_and_tell_the_approval_system_and_the_
     sms = wait_for(
         lambda: [
             m
-            for m in gw.request("GET", "/sandbox/_control/sms")[1]["messages"]
+            for m in gw.control("GET", "/sms")[1]["messages"]
             if m["params"]["waybill_no"] == waybill and m["template"] == "delivered"
         ]
     )
-    templates = sorted(m["template"] for m in gw.request("GET", "/sandbox/_control/sms")[1]["messages"])
+    templates = sorted(m["template"] for m in gw.control("GET", "/sms")[1]["messages"])
     assert templates == ["booked", "delivered", "out_for_delivery"] and sms[0]["phone"] == "138******34"
     status, tracked = gw.request("GET", f"/api/v1/track?waybill_no={waybill}&phone_last4=1234")
     assert status == 200 and tracked["status"] == "delivered"
@@ -166,13 +163,10 @@ def test_a_citizen_guessing_numbers_gets_the_same_404_and_then_429(pushing):
 @pytest.fixture
 def polled_only(tmp_path, receiver):
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "logistics.cli", "sandbox", "--port", str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    sim = subprocess.Popen(sandbox_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gw = Gateway(
-        tmp_path, CERTPOST_CARRIER="ems_open", CERTPOST_CARRIER_URL=f"http://127.0.0.1:{port}",
-        CERTPOST_CARRIER_SENDER_NO=DEFAULT_SENDER_NO, CERTPOST_CARRIER_SIGN_KEY=DEFAULT_SIGN_KEY,
-        CERTPOST_CALLBACK_URL=receiver.url, **FAST_POLLS,
-    )  # fmt: skip
+        tmp_path, **carrier_env(f"http://127.0.0.1:{port}"), CERTPOST_CALLBACK_URL=receiver.url, **FAST_POLLS
+    )
     try:
         gw.start()
         yield gw, f"http://127.0.0.1:{port}"
