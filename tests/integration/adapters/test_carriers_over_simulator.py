@@ -210,3 +210,12 @@ async def test_a_dead_carrier_is_unavailable_not_unknown(make_gateway, kind):
     with pytest.raises(CarrierUnavailable) as caught:
         await gateway.book(shipment())
     assert not isinstance(caught.value, OutcomeUnknown)
+
+
+async def test_delete_faults_clears_the_pending_ones_and_the_next_call_succeeds(gateway, simulator):
+    await simulator.fault("create_order", "http_500", count=5)
+    await simulator.fault("*", "busy", count=5)
+    assert await simulator.control("DELETE", "/faults") == (200, {"cleared": 2})
+    booking = await gateway.book(shipment("RES-CLEARED"))
+    assert [o["waybill_no"] for o in await simulator.orders()] == [booking.waybill_no]
+    assert await simulator.control("DELETE", "/faults") == (200, {"cleared": 0})
