@@ -49,8 +49,10 @@ async def test_the_tracking_page_fits_a_phone_and_shows_the_masked_timeline(deli
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2)
-            external = []
+            external, console, errors = [], [], []
             page.on("request", lambda r: external.append(r.url) if not r.url.startswith(gw.base) else None)
+            page.on("console", lambda m: console.append(m.text))
+            page.on("pageerror", lambda e: errors.append(str(e)))
             await page.goto(f"{gw.base}/track")
             assert await page.title() == "证照邮寄查询"
             await page.fill("#no", waybill)
@@ -61,8 +63,17 @@ async def test_the_tracking_page_fits_a_phone_and_shows_the_masked_timeline(deli
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             await page.screenshot(path=str(tmp_path / "track-360.png"), full_page=True)
             items = await page.locator("#tl li").count()
+            violations = [m for m in console if "Content Security Policy" in m]
+            # An injected inline script (as an XSS would add) is refused by the page's CSP.
+            await page.evaluate(
+                "() => { const s = document.createElement('script');"
+                " s.textContent = 'window.injected = true'; document.body.appendChild(s); }"
+            )
+            injected = await page.evaluate("() => window.injected === true")
         finally:
             await browser.close()
+    assert violations == [] and errors == [], (violations, errors)  # the page's own code and style run
+    assert not injected and any("Content Security Policy" in m for m in console), console
     assert overflow <= 0, f"page is {overflow}px wider than the phone"
     assert "已签收" in text and "物流轨迹" in text and "办结时间" in text
     assert "王*明" in text and "138******34" in text
