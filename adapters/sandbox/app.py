@@ -20,6 +20,8 @@ from .state import SandboxState
 
 log = logging.getLogger(__name__)
 
+# The simulator's one default (in `certpost serve` and `certpost sandbox`), published in the README: a
+# gateway in a real carrier mode refuses both (adapters.credentials).
 DEFAULT_SIGN_KEY = "Y2VydHBvc3Qtc2FuZGJveA=="  # Base64("certpost-sandbox"): a 16-byte SM4 key
 DEFAULT_SENDER_NO = "1100000000001"
 
