@@ -401,8 +401,11 @@ class Story:
         moving = [s for s in self.samples if s.advance_to and self._booked(s)]
         for sample in moving:
             waybill = self.dispatches[sample.key]["waybill_no"]
-            await self._call(
-                "POST", f"/sandbox/_control/parcels/{waybill}/advance", json={"to": sample.advance_to}
+            await self._call(  # the in-process simulator's control API is the admins'
+                "POST",
+                f"/sandbox/_control/parcels/{waybill}/advance",
+                json={"to": sample.advance_to},
+                headers=self.staff["admin"],
             )
 
         async def arrived(sample):
@@ -430,7 +433,7 @@ class Story:
 
         from .config import Origin as HallOrigin
 
-        orders = (await self._json("GET", "/sandbox/_control/orders"))["orders"]
+        orders = (await self._json("GET", "/sandbox/_control/orders", headers=self.staff["admin"]))["orders"]
         ours = {d["waybill_no"]: d for d in self.dispatches.values() if d.get("waybill_no")}
         tariff, origin = default_tariff(), Origin.coerce(HallOrigin().model_dump())
         lines = [
