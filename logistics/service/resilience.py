@@ -1,57 +1,142 @@
-"""Guards around one carrier: a concurrency limit, a request-rate limit and a circuit breaker.
+"""Guards around one carrier: a concurrency limit, a pacer and a circuit breaker.
 
-The guarded gateway has the same interface, so use cases do not know it is there."""
+The guarded gateway has the same interface, so use cases do not know it is there. A throttle (HTTP 429,
+"busy") is the carrier asking us to slow down: the pacer honours its Retry-After for every call and, when
+no rate is configured, finds the carrier's pace by itself; the breaker counts faults only."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import time
-from dataclasses import dataclass, field
+from collections import deque
 
-from ..ports import CarrierGateway, CarrierUnavailable, CarrierUnreachable
+from ..jobs.worker import RetryLater
+from ..ports import (
+    CarrierAuthError,
+    CarrierError,
+    CarrierGateway,
+    CarrierThrottled,
+    CarrierUnavailable,
+    CircuitOpen,
+    is_wait,
+)
+
+log = logging.getLogger("certpost.carrier")
 
 
-@dataclass
-class RateLimiter:
-    """Spaces calls at `rate_per_s` (no bursts above one token): we spend the carrier's quota, not 429s."""
+class Pacer:
+    """Paces the calls to one carrier.
 
-    rate_per_s: float
-    _next: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    With a configured rate, calls are spaced at it. Without one, calls go out unpaced until the carrier
+    first throttles us; from then on the pace adapts (AIMD): a throttle halves the rate the carrier
+    accepted over the last second (once per round: throttles of calls sent before a cut do not cut again),
+    each accepted call adds `increase_per_s / rate`, about `increase_per_s` per second of calls.
+    Every throttle pauses all calls for its Retry-After. A call that would wait longer than `max_wait_s`
+    is not queued: it fails at once with a local throttle (nothing sent) to be tried again later."""
 
-    async def acquire(self) -> None:
-        async with self._lock:
+    def __init__(
+        self,
+        rate_per_s: float | None = None,
+        *,
+        name: str = "carrier",
+        max_wait_s: float = 15.0,
+        min_rate_per_s: float = 0.2,
+        increase_per_s: float = 0.25,
+        default_pause_s: float = 1.0,
+    ):
+        self.name = name
+        self.adaptive = rate_per_s is None
+        self.rate_per_s = rate_per_s  # None: unpaced
+        self.max_wait_s, self.min_rate_per_s = max_wait_s, min_rate_per_s
+        self.increase_per_s, self.default_pause_s = increase_per_s, default_pause_s
+        self._next = 0.0  # earliest start of the next call
+        self._resume_at = 0.0  # no call starts before this (Retry-After)
+        self._sent = 0  # calls let through so far: their sequence numbers
+        self._cut_after = -1  # calls up to this number were sent before the last rate cut
+        self._accepted: deque[float] = deque(maxlen=256)  # when recent calls were accepted (adaptive)
+
+    async def acquire(self) -> int:
+        """Wait for this call's turn; returns its sequence number (for `throttled`)."""
+        while True:
             now = time.monotonic()
-            wait = self._next - now
-            self._next = max(now, self._next) + 1.0 / self.rate_per_s
-        if wait > 0:
-            await asyncio.sleep(wait)
+            start = max(now, self._next, self._resume_at)
+            if start - now > self.max_wait_s:
+                raise CarrierThrottled(
+                    f"{self.name}: the carrier's pace has no room for this call now", code="paced",
+                    retry_after=start - now, refused=True,
+                )  # fmt: skip
+            if self.rate_per_s:
+                self._next = start + 1.0 / self.rate_per_s
+            if start > now:
+                await asyncio.sleep(start - now)
+                if self._resume_at > start:  # a throttle paused everyone meanwhile: queue behind it
+                    continue
+            self._sent += 1
+            return self._sent
+
+    def accepted(self) -> None:
+        if self.adaptive:
+            self._accepted.append(time.monotonic())
+            if self.rate_per_s:
+                self.rate_per_s += self.increase_per_s / self.rate_per_s
+
+    def throttled(self, seq: int, retry_after: float | None) -> None:
+        now = time.monotonic()
+        pause = retry_after if retry_after is not None else self.default_pause_s
+        self._resume_at = max(self._resume_at, now + pause)
+        if not self.adaptive or seq <= self._cut_after:
+            log.info("carrier %s throttled us; paused %.1f s", self.name, pause)
+            return
+        window = 1.0
+        observed = sum(1 for t in self._accepted if t > now - window) / window
+        if self.rate_per_s:
+            observed = min(observed, self.rate_per_s)
+        self.rate_per_s = max(self.min_rate_per_s, observed / 2)
+        self._cut_after = self._sent
+        cut = "carrier %s throttled us: pace cut to %.2f req/s, paused %.1f s"
+        log.warning(cut, self.name, self.rate_per_s, pause)
 
 
-@dataclass
 class CircuitBreaker:
-    """Opens after `threshold` transient failures in a row; lets one trial call through after `reset_s`."""
+    """Opens after `threshold` faults in a row; lets one trial call through after `reset_s`. While the trial
+    is out, callers are told to come back after `trial_wait_s` (it may close the circuit any moment)."""
 
-    threshold: int = 5
-    reset_s: float = 30.0
-    failures: int = 0
-    opened_at: float | None = None
+    def __init__(self, threshold: int = 5, reset_s: float = 30.0, *, trial_wait_s: float = 2.0):
+        self.threshold, self.reset_s, self.trial_wait_s = threshold, reset_s, trial_wait_s
+        self.name = "carrier"
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._trial = False
 
     def before_call(self) -> None:
         if self.opened_at is None:
             return
         remaining = self.reset_s - (time.monotonic() - self.opened_at)
         if remaining > 0:
-            raise CarrierUnreachable("carrier circuit open", code="circuit_open", retry_after=remaining)
-        self.opened_at = time.monotonic()  # half-open: this call is the trial, others keep waiting
+            wait = min(remaining, self.trial_wait_s) if self._trial else remaining
+            raise CircuitOpen(
+                "carrier circuit open", code="circuit_open", retry_after=wait * (1 + random.random() / 4)
+            )
+        self.opened_at, self._trial = time.monotonic(), True  # half-open: this call is the trial
 
-    def record(self, ok: bool) -> None:
+    def record(self, ok: bool, code: str = "") -> None:
         if ok:
-            self.failures, self.opened_at = 0, None
+            if self.opened_at is not None:
+                log.warning("carrier %s circuit closed", self.name)
+            self.failures, self.opened_at, self._trial = 0, None, False
             return
         self.failures += 1
         if self.failures >= self.threshold:
-            self.opened_at = time.monotonic()
+            if self.opened_at is None:
+                log.warning(
+                    "carrier %s circuit opened after %d faults in a row (last: %s)",
+                    self.name, self.failures, code or "-",
+                )  # fmt: skip
+            elif self._trial:
+                log.info("carrier %s circuit stays open: trial call failed (%s)", self.name, code or "-")
+            self.opened_at, self._trial = time.monotonic(), False
 
     @property
     def state(self) -> str:
@@ -71,32 +156,52 @@ class GuardedCarrier:
         concurrency: int = 8,
         rate_per_s: float | None = None,
         breaker: CircuitBreaker | None = None,
+        pacer: Pacer | None = None,
     ):
         self.inner = inner
         self.name = getattr(inner, "name", "carrier")
         self.semaphore = asyncio.Semaphore(concurrency)
-        self.limiter = RateLimiter(rate_per_s) if rate_per_s else None
+        self.pacer = pacer or Pacer(rate_per_s, name=self.name)
         self.breaker = breaker or CircuitBreaker()
+        self.breaker.name = self.name
 
     def __getattr__(self, op: str):
         if op not in self._GUARDED:
             return getattr(self.inner, op)
         call = getattr(self.inner, op)
+        breaker, pacer = self.breaker, self.pacer
 
         async def guarded(*args, **kwargs):
-            self.breaker.before_call()
+            breaker.before_call()
             async with self.semaphore:
-                if self.limiter:
-                    await self.limiter.acquire()
+                seq = await pacer.acquire()
                 try:
                     result = await call(*args, **kwargs)
-                except CarrierUnavailable:
-                    self.breaker.record(ok=False)
+                except CarrierThrottled as e:  # an answer, not a fault: the carrier is up
+                    pacer.throttled(seq, e.retry_after)
+                    breaker.record(ok=True)
                     raise
-                self.breaker.record(ok=True)
+                except CarrierUnavailable as e:
+                    breaker.record(ok=False, code=e.code or type(e).__name__)
+                    e.circuit_open = breaker.state == "open"
+                    raise
+                except CarrierAuthError as e:
+                    log.error("carrier %s refused our credentials on %s: %s", self.name, op, e.code or "-")
+                    raise
+                pacer.accepted()
+                breaker.record(ok=True)
                 return result
 
         return guarded
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def carrier_retry(e: CarrierError, carrier: str) -> RetryLater:
+    """The job outcome for a transient carrier failure: try again later; a wait for the carrier (a
+    throttle, an open circuit) spends no attempt, so no outage, however long, kills the job."""
+    return RetryLater(
+        f"{type(e).__name__}: {e}", e.retry_after, code=f"{carrier}:{e.code or type(e).__name__}",
+        keep_attempt=is_wait(e),
+    )  # fmt: skip
