@@ -54,7 +54,7 @@ def reason_code(e: BaseException) -> str:
     for error in (e, e.__cause__):
         if error is not None and getattr(error, "code", ""):
             return str(error.code)
-    return type(e.__cause__ or e).__name__
+    return type(e).__name__
 
 
 @dataclass

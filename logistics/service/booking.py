@@ -10,7 +10,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from ..config import Origin
 from ..domain.errors import Conflict, NotFound
@@ -85,7 +91,9 @@ async def book_once(
     that failed, unless it certainly never arrived or was refused unread (HTTP 429)."""
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(CarrierUnavailable),
-        stop=stop_after_attempt(IN_PROCESS_ATTEMPTS) | _long_wait_asked,
+        stop=stop_after_attempt(IN_PROCESS_ATTEMPTS)
+        | stop_after_delay(LONGEST_IN_PROCESS_WAIT_S)
+        | _long_wait_asked,
         wait=_wait,
         before_sleep=lambda state: _log_retry(shipment.order_no, carrier, state),
         reraise=True,

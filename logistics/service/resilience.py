@@ -30,27 +30,30 @@ class Pacer:
     """Paces the calls to one carrier.
 
     With a configured rate, calls are spaced at it. Without one, calls go out unpaced until the carrier
-    first throttles us; from then on the pace adapts (AIMD): a throttle halves the rate the carrier
-    accepted over the last second (once per round: throttles of calls sent before a cut do not cut again),
-    each accepted call adds `increase_per_s / rate`, about `increase_per_s` per second of calls.
-    Every throttle pauses all calls for its Retry-After. A call that would wait longer than `max_wait_s`
-    is not queued: it fails at once with a local throttle (nothing sent) to be tried again later."""
+    first throttles us; from then on the pace adapts (AIMD): the first throttle sets it to the calls the
+    carrier accepted in the last second, later ones cut that by `decrease` (once per round: throttles of
+    calls sent before a cut do not cut again); each accepted call adds `increase_per_s / rate`, about
+    `increase_per_s` per second of calls. Every throttle pauses all calls for its Retry-After. While the
+    pace adapts, a call that would wait longer than `max_wait_s` is not queued: it fails at once with a
+    local throttle (nothing sent), to be tried again later (a job's lease runs while it waits). A
+    configured rate queues every call."""
 
     def __init__(
         self,
         rate_per_s: float | None = None,
         *,
         name: str = "carrier",
-        max_wait_s: float = 15.0,
-        min_rate_per_s: float = 0.2,
-        increase_per_s: float = 0.25,
+        max_wait_s: float = 4.0,
+        min_rate_per_s: float = 1.0,
+        increase_per_s: float = 0.5,
+        decrease: float = 0.75,
         default_pause_s: float = 1.0,
     ):
         self.name = name
         self.adaptive = rate_per_s is None
         self.rate_per_s = rate_per_s  # None: unpaced
         self.max_wait_s, self.min_rate_per_s = max_wait_s, min_rate_per_s
-        self.increase_per_s, self.default_pause_s = increase_per_s, default_pause_s
+        self.increase_per_s, self.decrease, self.default_pause_s = increase_per_s, decrease, default_pause_s
         self._next = 0.0  # earliest start of the next call
         self._resume_at = 0.0  # no call starts before this (Retry-After)
         self._sent = 0  # calls let through so far: their sequence numbers
@@ -62,7 +65,7 @@ class Pacer:
         while True:
             now = time.monotonic()
             start = max(now, self._next, self._resume_at)
-            if start - now > self.max_wait_s:
+            if start - now > self.max_wait_s and self.adaptive:
                 raise CarrierThrottled(
                     f"{self.name}: the carrier's pace has no room for this call now", code="paced",
                     retry_after=start - now, refused=True,
@@ -89,11 +92,10 @@ class Pacer:
         if not self.adaptive or seq <= self._cut_after:
             log.info("carrier %s throttled us; paused %.1f s", self.name, pause)
             return
-        window = 1.0
-        observed = sum(1 for t in self._accepted if t > now - window) / window
-        if self.rate_per_s:
-            observed = min(observed, self.rate_per_s)
-        self.rate_per_s = max(self.min_rate_per_s, observed / 2)
+        accepted = sum(1 for t in self._accepted if t > now - 1.0)  # in the last second
+        # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
+        pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
+        self.rate_per_s = max(self.min_rate_per_s, pace)
         self._cut_after = self._sent
         cut = "carrier %s throttled us: pace cut to %.2f req/s, paused %.1f s"
         log.warning(cut, self.name, self.rate_per_s, pause)
