@@ -185,7 +185,9 @@ class GuardedCarrier:
                     raise
                 except CarrierUnavailable as e:
                     breaker.record(ok=False, code=e.code or type(e).__name__)
-                    e.circuit_open = breaker.state == "open"
+                    if breaker.state == "open":  # this fault opened it, or a trial failed: wait for it
+                        e.circuit_open = True
+                        e.retry_after = e.retry_after or breaker.reset_s
                     raise
                 except CarrierAuthError as e:
                     log.error("carrier %s refused our credentials on %s: %s", self.name, op, e.code or "-")
