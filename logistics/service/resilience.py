@@ -33,10 +33,11 @@ class Pacer:
     first throttles us; from then on the pace adapts (AIMD): the first throttle sets it to the calls the
     carrier accepted in the last second, later ones cut that by `decrease` (once per round: throttles of
     calls sent before a cut do not cut again); each accepted call adds `increase_per_s / rate`, about
-    `increase_per_s` per second of calls. Every throttle pauses all calls for its Retry-After. While the
-    pace adapts, a call that would wait longer than `max_wait_s` is not queued: it fails at once with a
-    local throttle (nothing sent), to be tried again later (a job's lease runs while it waits). A
-    configured rate queues every call."""
+    `increase_per_s` per second of calls. Only a rate-limit answer (HTTP 429) cuts the pace; every
+    throttle (429, "busy") pauses all calls for its Retry-After, the waiting ones keeping their order
+    and spacing. While the pace adapts, a call that would wait longer than `max_wait_s` is not queued:
+    it fails at once with a local throttle (nothing sent), to be tried again later (a job's lease runs
+    while it waits). A configured rate queues every call."""
 
     def __init__(
         self,
@@ -56,28 +57,29 @@ class Pacer:
         self.increase_per_s, self.decrease, self.default_pause_s = increase_per_s, decrease, default_pause_s
         self._next = 0.0  # earliest start of the next call
         self._resume_at = 0.0  # no call starts before this (Retry-After)
+        self._shift = 0.0  # all pauses so far: how far they pushed the calls waiting for their turn
         self._sent = 0  # calls let through so far: their sequence numbers
         self._cut_after = -1  # calls up to this number were sent before the last rate cut
         self._accepted: deque[float] = deque(maxlen=256)  # when recent calls were accepted (adaptive)
 
     async def acquire(self) -> int:
         """Wait for this call's turn; returns its sequence number (for `throttled`)."""
-        while True:
-            now = time.monotonic()
-            start = max(now, self._next, self._resume_at)
-            if start - now > self.max_wait_s and self.adaptive:
-                raise CarrierThrottled(
-                    f"{self.name}: the carrier's pace has no room for this call now", code="paced",
-                    retry_after=start - now, refused=True,
-                )  # fmt: skip
-            if self.rate_per_s:
-                self._next = start + 1.0 / self.rate_per_s
-            if start > now:
-                await asyncio.sleep(start - now)
-                if self._resume_at > start:  # a throttle paused everyone meanwhile: queue behind it
-                    continue
-            self._sent += 1
-            return self._sent
+        now = time.monotonic()
+        start = max(now, self._next, self._resume_at)
+        if start - now > self.max_wait_s and self.adaptive:
+            raise CarrierThrottled(
+                f"{self.name}: the carrier's pace has no room for this call now", code="paced",
+                retry_after=start - now, refused=True,
+            )  # fmt: skip
+        if self.rate_per_s:
+            self._next = start + 1.0 / self.rate_per_s
+        shift = self._shift
+        while start > now:
+            await asyncio.sleep(start - now)
+            start += self._shift - shift  # a pause set meanwhile pushes every waiting call back, in order
+            shift, now = self._shift, time.monotonic()
+        self._sent += 1
+        return self._sent
 
     def accepted(self) -> None:
         if self.adaptive:
@@ -85,11 +87,19 @@ class Pacer:
             if self.rate_per_s:
                 self.rate_per_s += self.increase_per_s / self.rate_per_s
 
-    def throttled(self, seq: int, retry_after: float | None) -> None:
+    def throttled(self, seq: int, retry_after: float | None, *, slow_down: bool = True) -> None:
+        """Call `seq` was throttled: pause every call for `retry_after`; with `slow_down` (a rate limit
+        answer, HTTP 429) an adaptive pace is cut too."""
         now = time.monotonic()
         pause = retry_after if retry_after is not None else self.default_pause_s
-        self._resume_at = max(self._resume_at, now + pause)
-        if not self.adaptive or seq <= self._cut_after:
+        resume = now + pause
+        if resume > self._resume_at:
+            push = resume - max(now, self._resume_at)
+            self._shift += push
+            if self._next > now:
+                self._next += push
+            self._resume_at = resume
+        if not (self.adaptive and slow_down) or seq <= self._cut_after:
             log.info("carrier %s throttled us; paused %.1f s", self.name, pause)
             return
         accepted = sum(1 for t in self._accepted if t > now - 1.0)  # in the last second
@@ -180,7 +190,7 @@ class GuardedCarrier:
                 try:
                     result = await call(*args, **kwargs)
                 except CarrierThrottled as e:  # an answer, not a fault: the carrier is up
-                    pacer.throttled(seq, e.retry_after)
+                    pacer.throttled(seq, e.retry_after, slow_down=e.refused)
                     breaker.record(ok=True)
                     raise
                 except CarrierUnavailable as e:
