@@ -185,26 +185,32 @@ class GuardedCarrier:
 
         async def guarded(*args, **kwargs):
             breaker.before_call()
-            async with self.semaphore:
+            if pacer.adaptive:  # the pacer's bounded wait first: no call queues for the semaphore too
                 seq = await pacer.acquire()
-                try:
-                    result = await call(*args, **kwargs)
-                except CarrierThrottled as e:  # an answer, not a fault: the carrier is up
-                    pacer.throttled(seq, e.retry_after, slow_down=e.refused)
-                    breaker.record(ok=True)
-                    raise
-                except CarrierUnavailable as e:
-                    breaker.record(ok=False, code=e.code or type(e).__name__)
-                    if breaker.state == "open":  # this fault opened it, or a trial failed: wait for it
-                        e.circuit_open = True
-                        e.retry_after = e.retry_after or breaker.reset_s
-                    raise
-                except CarrierAuthError as e:
-                    log.error("carrier %s refused our credentials on %s: %s", self.name, op, e.code or "-")
-                    raise
-                pacer.accepted()
+                async with self.semaphore:
+                    return await attempt(seq, args, kwargs)
+            async with self.semaphore:
+                return await attempt(await pacer.acquire(), args, kwargs)
+
+        async def attempt(seq: int, args, kwargs):
+            try:
+                result = await call(*args, **kwargs)
+            except CarrierThrottled as e:  # an answer, not a fault: the carrier is up
+                pacer.throttled(seq, e.retry_after, slow_down=e.refused)
                 breaker.record(ok=True)
-                return result
+                raise
+            except CarrierUnavailable as e:
+                breaker.record(ok=False, code=e.code or type(e).__name__)
+                if breaker.state == "open":  # this fault opened it, or a trial failed: wait for it
+                    e.circuit_open = True
+                    e.retry_after = e.retry_after or breaker.reset_s
+                raise
+            except CarrierAuthError as e:
+                log.error("carrier %s refused our credentials on %s: %s", self.name, op, e.code or "-")
+                raise
+            pacer.accepted()
+            breaker.record(ok=True)
+            return result
 
         return guarded
 

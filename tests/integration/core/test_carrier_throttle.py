@@ -11,7 +11,8 @@ from tests.integration.core.test_booking_flow import KINDS, Stack
 
 @pytest.fixture(params=KINDS)
 async def limited(request, tmp_path):
-    s = await Stack().start(tmp_path, request.param, rate_limit_per_s=2)  # CERTPOST_CARRIER_RATE_PER_S unset
+    # CERTPOST_CARRIER_RATE_PER_S unset; the default lease (60 s) leaves room to wait for the pace
+    s = await Stack().start(tmp_path, request.param, rate_limit_per_s=2, lease_s=60)
     yield s
     await s.stop()
 
@@ -29,4 +30,5 @@ async def test_a_burst_against_a_carrier_limited_to_2_per_s_is_all_booked_once(l
     assert throttles, "the simulator did not throttle: the test proves nothing"
     assert limited.carrier.breaker.failures == 0
     assert not [r for r in caplog.records if "circuit opened" in r.getMessage()]
+    assert not [r for r in caplog.records if "TimeoutError" in r.getMessage()]  # no job outran its lease
     print(f"20 booked in {time.monotonic() - started:.1f} s, {len(throttles)} throttles")
