@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,7 +20,24 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
+            if record.exc_info[1] is not None:
+                entry["stack"] = stack_of(record.exc_info[1])
         return json.dumps(entry, ensure_ascii=False)
+
+
+def stack_of(error: BaseException) -> str:
+    """The traceback of `error` and the errors it was raised from or while handling: frames and exception
+    types only. Exception messages are left out: they may quote data (a database error's parameters,
+    a validation error's input), and personal data never goes in the logs."""
+    parts, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
+        parts.append(
+            f"Traceback (most recent call last):\n{frames}{type(error).__module__}.{type(error).__qualname__}"
+        )
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return "\n\nraised from, or while handling:\n".join(parts)
 
 
 # Libraries that log statement parameters, request bodies or SOAP envelopes (names, phones, addresses)

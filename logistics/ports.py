@@ -38,6 +38,27 @@ class CarrierUnreachable(CarrierUnavailable):
     """The request never reached the carrier (no connection, circuit open): certainly nothing happened."""
 
 
+class CircuitOpen(CarrierUnreachable):
+    """Our circuit breaker holds calls back while the carrier keeps failing: nothing was sent.
+    `retry_after` is when a call may go again."""
+
+
+class CarrierThrottled(CarrierUnavailable):
+    """The carrier asks us to slow down (HTTP 429, or its "busy" reply): not a fault, try again after
+    `retry_after`. `refused` is True when the answer guarantees nothing was done (HTTP 429)."""
+
+    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None, refused=False):
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.refused = refused
+
+
+def is_wait(error: BaseException) -> bool:
+    """A failure that is no fault of the call: the carrier asked us to slow down, or the carrier's circuit
+    is open (the breaker refused the call, or this failure opened it). Jobs wait for the carrier without
+    spending an attempt on it."""
+    return isinstance(error, CarrierThrottled | CircuitOpen) or getattr(error, "circuit_open", False)
+
+
 class OutcomeUnknown(CarrierUnavailable):
     """The request may have been carried out (timeout after sending): look it up before retrying."""
 

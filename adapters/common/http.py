@@ -6,12 +6,14 @@ CarrierUnreachable (nothing happened), a failure after sending is OutcomeUnknown
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from logistics.ports import CarrierUnavailable, CarrierUnreachable, OutcomeUnknown
+from logistics.ports import CarrierThrottled, CarrierUnavailable, CarrierUnreachable, OutcomeUnknown
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,17 @@ def new_session(timeout_s: float) -> aiohttp.ClientSession:
 
 
 def retry_after_seconds(headers) -> float | None:
-    value = (headers or {}).get("Retry-After", "")
+    """Retry-After in seconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); None when absent or bad."""
+    value = (headers or {}).get("Retry-After", "").strip()
+    if not value:
+        return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
         return None
 
 
@@ -57,9 +66,18 @@ async def post(
 
 def check_status(reply: RawReply) -> None:
     """Throttling and server errors: nothing to parse, try again later."""
-    if reply.status == 429 or reply.status >= 500:
+    if reply.status == 429:
+        raise throttled(reply)
+    if reply.status >= 500:
         raise CarrierUnavailable(
             f"carrier answered HTTP {reply.status}",
             code=str(reply.status),
             retry_after=retry_after_seconds(reply.headers),
         )
+
+
+def throttled(reply: RawReply) -> CarrierThrottled:
+    """HTTP 429: the carrier refused the call to slow us down; nothing was done."""
+    return CarrierThrottled(
+        "carrier answered HTTP 429", code="429", retry_after=retry_after_seconds(reply.headers), refused=True
+    )

@@ -10,7 +10,7 @@ from logistics.ports import (
     CarrierAuthError,
     CarrierError,
     CarrierRejected,
-    CarrierUnavailable,
+    CarrierThrottled,
 )
 
 OPCODE_STATUS: dict[str, Status] = {
@@ -76,5 +76,5 @@ def error_for(code: str, message: str, *, retry_after: float | None = None) -> C
     if code in AUTH_CODES:
         return CarrierAuthError(message or AUTH_CODES[code], code=code)
     if code == BUSY:
-        return CarrierUnavailable(message or "系统繁忙", code=code, retry_after=retry_after)
+        return CarrierThrottled(message or "系统繁忙", code=code, retry_after=retry_after)
     return CarrierRejected(message or f"EMS 错误 {code}", code=code)

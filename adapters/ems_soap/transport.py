@@ -28,6 +28,8 @@ class AiohttpTransport(Transport):
         reply = await http.post(
             self._http(), address, data=message, headers=headers, timeout_s=self.operation_timeout
         )
+        if reply.status == 429:  # a throttle, whatever fault the body carries
+            raise http.throttled(reply)
         response = requests.Response()
         response._content = reply.body
         response.status_code = reply.status

@@ -161,12 +161,17 @@ async def fail(
     now: datetime,
     retry_after_s: float | None = None,
     permanent: bool = False,
+    keep_attempt: bool = False,
 ) -> str:
-    """Schedule a retry, or dead-letter the job when attempts are used up. Returns the new state."""
-    dead = permanent or job.attempts >= job.max_attempts
+    """Schedule a retry, or dead-letter the job when attempts are used up. Returns the new state.
+    With `keep_attempt` (the job waited for something outside it, e.g. an open carrier circuit) the
+    attempt is given back: the job is retried whatever its count."""
+    dead = permanent or (job.attempts >= job.max_attempts and not keep_attempt)
     delay = retry_after_s if retry_after_s is not None else backoff_s(job.attempts)
     state = DEAD if dead else PENDING
     released = {"dedupe_key": None} if dead else {}
+    if keep_attempt and not dead:
+        released["attempts"] = jobs.c.attempts - 1
     await conn.execute(
         update(jobs)
         .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)

@@ -31,15 +31,30 @@ COMPLETED = object()
 
 
 class RetryLater(Exception):
-    """Transient failure: try again after `retry_after_s` (or the backoff)."""
+    """Transient failure: try again after `retry_after_s` (or the backoff). `code` names the reason in
+    the logs; `keep_attempt` gives the attempt back (a wait, not a failure: the job never dies of it)."""
 
-    def __init__(self, message: str, retry_after_s: float | None = None):
+    def __init__(
+        self, message: str, retry_after_s: float | None = None, *, code: str = "", keep_attempt: bool = False
+    ):
         super().__init__(message)
-        self.retry_after_s = retry_after_s
+        self.retry_after_s, self.code, self.keep_attempt = retry_after_s, code, keep_attempt
 
 
 class GiveUp(Exception):
     """Permanent failure: dead-letter the job now, for staff to look at."""
+
+    def __init__(self, message: str, *, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+def reason_code(e: BaseException) -> str:
+    """A short code for logs: the exception's own code, its cause's, or the exception type's name."""
+    for error in (e, e.__cause__):
+        if error is not None and getattr(error, "code", ""):
+            return str(error.code)
+    return type(e).__name__
 
 
 @dataclass
@@ -247,18 +262,20 @@ class WorkerPool:
 
     async def _record(self, job: Job, worker: str, outcome: BaseException | None) -> None:
         """Complete the job (outcome None) or schedule its retry / dead-letter it."""
-        retry_after, permanent = None, False
+        retry_after, permanent, keep = None, False, False
         if outcome is None:
             await self._write(lambda conn: queue.complete(conn, job, worker=worker, now=self.clock.now()))
             return
         e = outcome
         if isinstance(e, RetryLater):
-            error, retry_after = str(e), e.retry_after_s
+            error, retry_after, keep = str(e), e.retry_after_s, e.keep_attempt
         elif isinstance(e, GiveUp):
             error, permanent = str(e), True
         else:
             error = f"{type(e).__name__}: {e}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=e)
+        if retry_after is None and not permanent:
+            retry_after = queue.backoff_s(job.attempts)
         state = await self._write(
             lambda conn: queue.fail(
                 conn,
@@ -268,7 +285,22 @@ class WorkerPool:
                 now=self.clock.now(),
                 retry_after_s=retry_after,
                 permanent=permanent,
+                keep_attempt=keep,
             )
         )
+        subject = f"job {job.id} ({job.kind}{_subject(job)})"
         if state == queue.DEAD:
-            log.warning("job %s (%s) dead-lettered after %d attempts", job.id, job.kind, job.attempts)
+            log.warning("%s dead-lettered after %d attempts: %s", subject, job.attempts, reason_code(e))
+        else:
+            log.info(
+                "%s retry in %.1f s: %s (attempt %d of %d%s)", subject, retry_after, reason_code(e),
+                job.attempts, job.max_attempts, ", not counted" if keep else "",
+            )  # fmt: skip
+
+
+def _subject(job: Job) -> str:
+    """The ids a job is about (never its other payload: it may hold personal data)."""
+    return "".join(f", {key} {job.payload[key]}" for key in _ID_KEYS if key in job.payload)
+
+
+_ID_KEYS = ("dispatch_id", "notice_id")

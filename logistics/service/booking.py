@@ -10,7 +10,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from ..config import Origin
 from ..domain.errors import Conflict, NotFound
@@ -29,6 +35,7 @@ from ..ports import (
     CarrierUnreachable,
     NotSupported,
     Shipment,
+    is_wait,
 )
 from ..storage import dispatch_repo
 from . import pool
@@ -36,6 +43,7 @@ from .deps import Deps
 from .dispatches import load, move, move_many, note
 from .grouped import GroupedWrites
 from .job_kinds import BOOK, CANCEL, POOL_REFILL, SYNC_OFFLINE
+from .resilience import carrier_retry
 
 log = logging.getLogger("certpost.booking")
 
@@ -79,26 +87,43 @@ async def book_once(
 ) -> Booking:
     """Book, retrying transient faults in-process; never a second booking for one order number.
 
-    `reached` collects, per failed attempt, whether it may have reached the carrier."""
+    `reached` collects, per failed attempt, whether it may have reached the carrier: a booking request
+    that failed, unless it certainly never arrived or was refused unread (HTTP 429)."""
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(CarrierUnavailable),
-        stop=stop_after_attempt(IN_PROCESS_ATTEMPTS) | _long_wait_asked,
+        stop=stop_after_attempt(IN_PROCESS_ATTEMPTS)
+        | stop_after_delay(LONGEST_IN_PROCESS_WAIT_S)
+        | _long_wait_asked,
         wait=_wait,
+        before_sleep=lambda state: _log_retry(shipment.order_no, carrier, state),
         reraise=True,
     )
     async for attempt in retrying:
         with attempt:
+            sent = False
             try:
-                if look_first or attempt.retry_state.attempt_number > 1:
+                if look_first:
                     found = await carrier.find_booking(shipment.order_no)
                     if found is not None:
                         return found
+                sent = True
                 return await carrier.book(shipment)
             except CarrierError as e:
+                may_have = sent and not (isinstance(e, CarrierUnreachable) or getattr(e, "refused", False))
+                look_first = look_first or may_have
                 if reached is not None:
-                    reached.append(not isinstance(e, CarrierUnreachable))
+                    reached.append(may_have)
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _log_retry(order_no: str, carrier: CarrierGateway, state) -> None:
+    error = state.outcome.exception()
+    log.info(
+        "order %s: carrier %s retry in %.1f s: %s (in-process attempt %d of %d)", order_no,
+        getattr(carrier, "name", "carrier"), state.upcoming_sleep, error.code or type(error).__name__,
+        state.attempt_number, IN_PROCESS_ATTEMPTS,
+    )  # fmt: skip
 
 
 async def handle_book(job: Job, deps: Deps) -> None:
@@ -136,13 +161,17 @@ async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Boo
         certainly_nothing_booked = not suspect and not any(reached) and isinstance(e, CarrierUnreachable)
         if certainly_nothing_booked and deps.settings.pool_offline and await pool.book_offline(deps, d):
             return None
-        if job.attempts >= job.max_attempts:
+        if job.attempts >= job.max_attempts and not is_wait(e):  # a throttle or open circuit only waits
             await _failed(deps, d, f"承运商暂不可用: {e.code or type(e).__name__}")
             raise GiveUp(str(e)) from e
-        raise RetryLater(f"{type(e).__name__}: {e}", getattr(e, "retry_after", None)) from e
+        raise carrier_retry(e, _name(deps)) from e
     except NotSupported as e:
         await _failed(deps, d, str(e))
         raise GiveUp(str(e)) from e
+
+
+def _name(deps: Deps) -> str:
+    return getattr(deps.carrier, "name", "carrier")
 
 
 async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
@@ -187,7 +216,7 @@ async def handle_cancel(job: Job, deps: Deps) -> None:
                 )
             return
         except CarrierError as e:
-            raise RetryLater(f"{type(e).__name__}: {e}", getattr(e, "retry_after", None)) from e
+            raise carrier_retry(e, _name(deps)) from e
     async with deps.engine.begin() as conn:
         d = await load(conn, d.id)
         await move(

@@ -6,6 +6,7 @@ durable job with backoff and dead-lettered for staff after `callback_max_attempt
 from __future__ import annotations
 
 import json
+import logging
 import random
 from typing import NoReturn, Protocol
 
@@ -17,6 +18,7 @@ from ..storage import dispatch_repo, tracking_repo
 from .deps import Deps
 
 CALLBACK = "callback"
+log = logging.getLogger("certpost.callbacks")
 
 
 class CallbackSender(Protocol):
@@ -62,16 +64,21 @@ async def handle_callback(job: Job, deps: Deps) -> None:
     try:
         status = await deps.callback_sender.post(s.callback_url, body, headers)
     except OSError as e:
-        _retry_or_give_up(job, deps, f"approval system unreachable: {e}")
+        _retry_or_give_up(job, deps, notice.id, f"approval system unreachable: {e}", "unreachable")
     if not 200 <= status < 300:
-        _retry_or_give_up(job, deps, f"approval system answered HTTP {status}")
+        _retry_or_give_up(job, deps, notice.id, f"approval system answered HTTP {status}", f"http_{status}")
     await _finish(deps, notice.id, f"delivered: HTTP {status}")
 
 
-def _retry_or_give_up(job: Job, deps: Deps, error: str) -> NoReturn:
+def _retry_or_give_up(job: Job, deps: Deps, notice_id: str, error: str, code: str) -> NoReturn:
+    log.warning(
+        "callback %s (job %s) failed: %s (attempt %d of %d)", notice_id, job.id, code, job.attempts,
+        deps.settings.callback_max_attempts,
+    )  # fmt: skip
     if job.attempts >= deps.settings.callback_max_attempts:
-        raise GiveUp(error)
-    raise RetryLater(error, retry_delay_s(job.attempts, deps.settings.callback_retry_base_s))
+        raise GiveUp(error, code=f"callback_{code}")
+    delay = retry_delay_s(job.attempts, deps.settings.callback_retry_base_s)
+    raise RetryLater(error, delay, code=f"callback_{code}")
 
 
 async def _finish(deps: Deps, notice_id: str, outcome: str) -> None:

@@ -12,16 +12,16 @@ from ..domain.model import Dispatch
 from ..domain.status import Status
 from ..jobs import queue
 from ..jobs.queue import Job
-from ..jobs.worker import GiveUp, RetryLater
+from ..jobs.worker import GiveUp
 from ..ports import CarrierError, CarrierRejected, NotSupported
 from ..storage import pool_repo
 from .deps import Deps
 from .dispatches import load, move, note
 from .job_kinds import POOL_REFILL, SYNC_OFFLINE
+from .resilience import carrier_retry
 
 log = logging.getLogger("certpost.pool")
 SYSTEM = "system:pool"
-CIRCUIT_RETRY_S = 5.0
 
 
 async def request_refill(deps: Deps) -> None:
@@ -40,7 +40,7 @@ async def handle_refill(job: Job, deps: Deps) -> None:
         log.info("carrier %s does not allocate waybill numbers: no pool", getattr(deps.carrier, "name", "?"))
         return
     except CarrierError as e:
-        raise RetryLater(f"{type(e).__name__}: {e}", e.retry_after) from e
+        raise carrier_retry(e, getattr(deps.carrier, "name", "carrier")) from e
     async with deps.engine.begin() as conn:
         await pool_repo.add(conn, numbers, now=deps.clock.now())
 
@@ -80,10 +80,8 @@ async def handle_sync(job: Job, deps: Deps) -> None:
             cause = "carrier refused the offline booking"
             await note(conn, d, at=deps.clock.now(), actor=SYSTEM, cause=cause, code=e.code, message=str(e))
         raise GiveUp(f"carrier refused the offline booking: {e}") from e
-    except CarrierError as e:
-        # Our own open circuit is no request of the carrier's: its trial call may close it any moment.
-        retry_after = min(e.retry_after or 0, CIRCUIT_RETRY_S) if e.code == "circuit_open" else e.retry_after
-        raise RetryLater(f"{type(e).__name__}: {e}", retry_after or None) from e
+    except CarrierError as e:  # waiting for an open circuit or a throttle spends no attempt
+        raise carrier_retry(e, getattr(deps.carrier, "name", "carrier")) from e
     detail = {} if booking.waybill_no == d.waybill_no else {"carrier_waybill_no": booking.waybill_no}
     cause = "offline booking reported to the carrier" if not detail else "carrier booked another number"
     async with deps.engine.begin() as conn:

@@ -1,57 +1,154 @@
-"""Guards around one carrier: a concurrency limit, a request-rate limit and a circuit breaker.
+"""Guards around one carrier: a concurrency limit, a pacer and a circuit breaker.
 
-The guarded gateway has the same interface, so use cases do not know it is there."""
+The guarded gateway has the same interface, so use cases do not know it is there. A throttle (HTTP 429,
+"busy") is the carrier asking us to slow down: the pacer honours its Retry-After for every call and, when
+no rate is configured, finds the carrier's pace by itself; the breaker counts faults only."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import time
-from dataclasses import dataclass, field
+from collections import deque
 
-from ..ports import CarrierGateway, CarrierUnavailable, CarrierUnreachable
+from ..jobs.worker import RetryLater
+from ..ports import (
+    CarrierAuthError,
+    CarrierError,
+    CarrierGateway,
+    CarrierThrottled,
+    CarrierUnavailable,
+    CircuitOpen,
+    is_wait,
+)
 
-
-@dataclass
-class RateLimiter:
-    """Spaces calls at `rate_per_s` (no bursts above one token): we spend the carrier's quota, not 429s."""
-
-    rate_per_s: float
-    _next: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
-            self._next = max(now, self._next) + 1.0 / self.rate_per_s
-        if wait > 0:
-            await asyncio.sleep(wait)
+log = logging.getLogger("certpost.carrier")
 
 
-@dataclass
+class Pacer:
+    """Paces the calls to one carrier.
+
+    With a configured rate, calls are spaced at it. Without one, calls go out unpaced until the carrier
+    first throttles us; from then on the pace adapts (AIMD): the first throttle sets it to the calls the
+    carrier accepted in the last second, later ones cut that by `decrease` (once per round: throttles of
+    calls sent before a cut do not cut again); each accepted call adds `increase_per_s / rate`, about
+    `increase_per_s` per second of calls. Only a rate-limit answer (HTTP 429) cuts the pace; every
+    throttle (429, "busy") pauses all calls for its Retry-After, the waiting ones keeping their order
+    and spacing. While the pace adapts, a call that would wait longer than `max_wait_s` is not queued:
+    it fails at once with a local throttle (nothing sent), to be tried again later (a job's lease runs
+    while it waits). A configured rate queues every call."""
+
+    def __init__(
+        self,
+        rate_per_s: float | None = None,
+        *,
+        name: str = "carrier",
+        max_wait_s: float = 4.0,
+        min_rate_per_s: float = 1.0,
+        increase_per_s: float = 0.5,
+        decrease: float = 0.75,
+        default_pause_s: float = 1.0,
+    ):
+        self.name = name
+        self.adaptive = rate_per_s is None
+        self.rate_per_s = rate_per_s  # None: unpaced
+        self.max_wait_s, self.min_rate_per_s = max_wait_s, min_rate_per_s
+        self.increase_per_s, self.decrease, self.default_pause_s = increase_per_s, decrease, default_pause_s
+        self._next = 0.0  # earliest start of the next call
+        self._resume_at = 0.0  # no call starts before this (Retry-After)
+        self._shift = 0.0  # all pauses so far: how far they pushed the calls waiting for their turn
+        self._sent = 0  # calls let through so far: their sequence numbers
+        self._cut_after = -1  # calls up to this number were sent before the last rate cut
+        self._accepted: deque[float] = deque(maxlen=256)  # when recent calls were accepted (adaptive)
+
+    async def acquire(self) -> int:
+        """Wait for this call's turn; returns its sequence number (for `throttled`)."""
+        now = time.monotonic()
+        start = max(now, self._next, self._resume_at)
+        if start - now > self.max_wait_s and self.adaptive:
+            raise CarrierThrottled(
+                f"{self.name}: the carrier's pace has no room for this call now", code="paced",
+                retry_after=start - now, refused=True,
+            )  # fmt: skip
+        if self.rate_per_s:
+            self._next = start + 1.0 / self.rate_per_s
+        shift = self._shift
+        while start > now:
+            await asyncio.sleep(start - now)
+            start += self._shift - shift  # a pause set meanwhile pushes every waiting call back, in order
+            shift, now = self._shift, time.monotonic()
+        self._sent += 1
+        return self._sent
+
+    def accepted(self) -> None:
+        if self.adaptive:
+            self._accepted.append(time.monotonic())
+            if self.rate_per_s:
+                self.rate_per_s += self.increase_per_s / self.rate_per_s
+
+    def throttled(self, seq: int, retry_after: float | None, *, slow_down: bool = True) -> None:
+        """Call `seq` was throttled: pause every call for `retry_after`; with `slow_down` (a rate limit
+        answer, HTTP 429) an adaptive pace is cut too."""
+        now = time.monotonic()
+        pause = retry_after if retry_after is not None else self.default_pause_s
+        resume = now + pause
+        if resume > self._resume_at:
+            push = resume - max(now, self._resume_at)
+            self._shift += push
+            if self._next > now:
+                self._next += push
+            self._resume_at = resume
+        if not (self.adaptive and slow_down) or seq <= self._cut_after:
+            log.info("carrier %s throttled us; paused %.1f s", self.name, pause)
+            return
+        accepted = sum(1 for t in self._accepted if t > now - 1.0)  # in the last second
+        # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
+        pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
+        self.rate_per_s = max(self.min_rate_per_s, pace)
+        self._cut_after = self._sent
+        cut = "carrier %s throttled us: pace cut to %.2f req/s, paused %.1f s"
+        log.warning(cut, self.name, self.rate_per_s, pause)
+
+
 class CircuitBreaker:
-    """Opens after `threshold` transient failures in a row; lets one trial call through after `reset_s`."""
+    """Opens after `threshold` faults in a row; lets one trial call through after `reset_s`. While the trial
+    is out, callers are told to come back after `trial_wait_s` (it may close the circuit any moment)."""
 
-    threshold: int = 5
-    reset_s: float = 30.0
-    failures: int = 0
-    opened_at: float | None = None
+    def __init__(self, threshold: int = 5, reset_s: float = 30.0, *, trial_wait_s: float = 2.0):
+        self.threshold, self.reset_s, self.trial_wait_s = threshold, reset_s, trial_wait_s
+        self.name = "carrier"
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._trial = False
 
     def before_call(self) -> None:
         if self.opened_at is None:
             return
         remaining = self.reset_s - (time.monotonic() - self.opened_at)
         if remaining > 0:
-            raise CarrierUnreachable("carrier circuit open", code="circuit_open", retry_after=remaining)
-        self.opened_at = time.monotonic()  # half-open: this call is the trial, others keep waiting
+            wait = min(remaining, self.trial_wait_s) if self._trial else remaining
+            raise CircuitOpen(
+                "carrier circuit open", code="circuit_open", retry_after=wait * (1 + random.random() / 4)
+            )
+        self.opened_at, self._trial = time.monotonic(), True  # half-open: this call is the trial
 
-    def record(self, ok: bool) -> None:
+    def record(self, ok: bool, code: str = "") -> None:
         if ok:
-            self.failures, self.opened_at = 0, None
+            if self.opened_at is not None:
+                log.warning("carrier %s circuit closed", self.name)
+            self.failures, self.opened_at, self._trial = 0, None, False
             return
         self.failures += 1
         if self.failures >= self.threshold:
-            self.opened_at = time.monotonic()
+            if self.opened_at is None:
+                log.warning(
+                    "carrier %s circuit opened after %d faults in a row (last: %s)",
+                    self.name, self.failures, code or "-",
+                )  # fmt: skip
+            elif self._trial:
+                log.info("carrier %s circuit stays open: trial call failed (%s)", self.name, code or "-")
+            self.opened_at, self._trial = time.monotonic(), False
 
     @property
     def state(self) -> str:
@@ -71,32 +168,60 @@ class GuardedCarrier:
         concurrency: int = 8,
         rate_per_s: float | None = None,
         breaker: CircuitBreaker | None = None,
+        pacer: Pacer | None = None,
     ):
         self.inner = inner
         self.name = getattr(inner, "name", "carrier")
         self.semaphore = asyncio.Semaphore(concurrency)
-        self.limiter = RateLimiter(rate_per_s) if rate_per_s else None
+        self.pacer = pacer or Pacer(rate_per_s, name=self.name)
         self.breaker = breaker or CircuitBreaker()
+        self.breaker.name = self.name
 
     def __getattr__(self, op: str):
         if op not in self._GUARDED:
             return getattr(self.inner, op)
         call = getattr(self.inner, op)
+        breaker, pacer = self.breaker, self.pacer
 
         async def guarded(*args, **kwargs):
-            self.breaker.before_call()
+            breaker.before_call()
+            if pacer.adaptive:  # the pacer's bounded wait first: no call queues for the semaphore too
+                seq = await pacer.acquire()
+                async with self.semaphore:
+                    return await attempt(seq, args, kwargs)
             async with self.semaphore:
-                if self.limiter:
-                    await self.limiter.acquire()
-                try:
-                    result = await call(*args, **kwargs)
-                except CarrierUnavailable:
-                    self.breaker.record(ok=False)
-                    raise
-                self.breaker.record(ok=True)
-                return result
+                return await attempt(await pacer.acquire(), args, kwargs)
+
+        async def attempt(seq: int, args, kwargs):
+            try:
+                result = await call(*args, **kwargs)
+            except CarrierThrottled as e:  # an answer, not a fault: the carrier is up
+                pacer.throttled(seq, e.retry_after, slow_down=e.refused)
+                breaker.record(ok=True)
+                raise
+            except CarrierUnavailable as e:
+                breaker.record(ok=False, code=e.code or type(e).__name__)
+                if breaker.state == "open":  # this fault opened it, or a trial failed: wait for it
+                    e.circuit_open = True
+                    e.retry_after = e.retry_after or breaker.reset_s
+                raise
+            except CarrierAuthError as e:
+                log.error("carrier %s refused our credentials on %s: %s", self.name, op, e.code or "-")
+                raise
+            pacer.accepted()
+            breaker.record(ok=True)
+            return result
 
         return guarded
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def carrier_retry(e: CarrierError, carrier: str) -> RetryLater:
+    """The job outcome for a transient carrier failure: try again later; a wait for the carrier (a
+    throttle, an open circuit) spends no attempt, so no outage, however long, kills the job."""
+    return RetryLater(
+        f"{type(e).__name__}: {e}", e.retry_after, code=f"{carrier}:{e.code or type(e).__name__}",
+        keep_attempt=is_wait(e),
+    )  # fmt: skip

@@ -26,8 +26,8 @@ KINDS = ("ems_open", "ems_soap")
 class Stack:
     """Simulator + gateway, each on its own loopback socket, in this event loop."""
 
-    async def start(self, tmp_path, kind: str, *, rate_per_s=None, timeout_s=0.5):
-        self.sim_runner, self.sim = await start_sandbox(fault_hold_s=2.0)
+    async def start(self, tmp_path, kind: str, *, rate_per_s=None, timeout_s=0.5, lease_s=10, **sim_options):
+        self.sim_runner, self.sim = await start_sandbox(fault_hold_s=2.0, **sim_options)
         carrier = build_carrier(
             kind,
             base_url=self.sim,
@@ -39,9 +39,9 @@ class Stack:
             database_url=f"sqlite+aiosqlite:///{tmp_path}/gw.db",
             clients={"approval": SECRET},
             workers=4,
-            job_lease_s=10,
+            job_lease_s=lease_s,
         )
-        guarded = GuardedCarrier(carrier, concurrency=4, rate_per_s=rate_per_s)
+        self.carrier = guarded = GuardedCarrier(carrier, concurrency=4, rate_per_s=rate_per_s)
         self.app = create_app(settings, carrier=guarded)
         self.runner = web.AppRunner(self.app)
         await self.runner.setup()
