@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # ---- tracking, callbacks, citizen page (issue 5) ----
     callback_url: str = ""
-    """The approval system's endpoint for delivered / delivery_failed / returned callbacks."""
+    """The approval system's endpoint for delivered / delivery_failed / returned / picked_up callbacks."""
     callback_max_attempts: int = 10
     callback_retry_base_s: float = 5.0
     callback_timeout_s: float = 10.0
