@@ -81,8 +81,6 @@ class CitizenThrottle:
 
     async def retry_after(self, buckets: list[Bucket], now: datetime) -> int | None:
         """Whole seconds until a lookup in these buckets may be tried again, or None: it may now."""
-        if any(self._in_flight[b] >= self.caps.in_flight for b in buckets if b[0] != ADDRESS):
-            return 1
         waits = [
             (w.ends_at - now).total_seconds()
             for w in await throttle_repo.windows(self.engine, buckets)
@@ -91,15 +89,20 @@ class CitizenThrottle:
         return max(1, math.ceil(max(waits))) if waits else None
 
     @contextmanager
-    def attempt(self, buckets: list[Bucket]) -> Iterator[None]:
-        """Mark a lookup in flight in this instance until it has answered (and its failure is counted)."""
-        buckets = [b for b in buckets if b[0] != ADDRESS]
-        for b in buckets:
+    def attempt(self, buckets: list[Bucket]) -> Iterator[bool]:
+        """Hold a place among the lookups of its number in flight in this instance until it has answered
+        (and its failure is counted); yields False, holding none, when they are all taken. Taken before
+        the counts are read, so concurrent lookups cannot all read them before any has counted."""
+        numbers = [b for b in buckets if b[0] != ADDRESS]
+        if any(self._in_flight[b] >= self.caps.in_flight for b in numbers):
+            yield False
+            return
+        for b in numbers:
             self._in_flight[b] += 1
         try:
-            yield
+            yield True
         finally:
-            for b in buckets:
+            for b in numbers:
                 self._in_flight[b] -= 1
                 if self._in_flight[b] <= 0:
                     del self._in_flight[b]

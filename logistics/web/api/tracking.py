@@ -30,6 +30,7 @@ PUSH_PATH = "/api/v1/carriers/ems/push"
 MAX_PUSH_BYTES = 256 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 NOT_FOUND = {"error": "未找到邮件，请核对单号和手机号后4位"}
+TOO_MANY = {"error": "查询过于频繁，请稍后再试"}
 
 
 def _wake(request: web.Request) -> None:
@@ -73,28 +74,28 @@ async def _count(request: web.Request, name: str) -> None:
 
 @routes.get("/api/v1/track")
 async def track(request: web.Request) -> web.Response:
+    """The citizen lookup; failures are capped per address, waybill and case number (429 over a cap)."""
     q = request.query
     waybill_no, case_no = q.get("waybill_no", "").strip(), q.get("case_no", "").strip()
     phone_last4 = q.get("phone_last4", "").strip()
     throttle, now = request.app[CITIZEN_THROTTLE], request.app[CLOCK].now()
     buckets = buckets_for(client_address(request, request.app[TRUSTED_PROXIES]), waybill_no, case_no)
-    wait = await throttle.retry_after(buckets, now)
-    if wait is not None:
-        return _json({"error": "查询过于频繁，请稍后再试"}, status=429, headers={"Retry-After": str(wait)})
-    with throttle.attempt(buckets):
-        found = None
-        if (
-            citizen.valid_query(waybill_no, case_no, phone_last4)
-            and len(waybill_no) <= 32
-            and len(case_no) <= 64
-        ):
-            found = await citizen.find(
-                request.app[ENGINE], phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
-            )
+    with throttle.attempt(buckets) as admitted:
+        wait = await throttle.retry_after(buckets, now) if admitted else 1
+        if wait is not None:
+            return _json(TOO_MANY, status=429, headers={"Retry-After": str(wait)})
+        found = await _find(request, waybill_no, case_no, phone_last4)
         if found is None:
             await throttle.failed(buckets, now)
             return _json(NOT_FOUND, status=404)
     return _json(found)
+
+
+async def _find(request: web.Request, waybill_no: str, case_no: str, phone_last4: str) -> dict | None:
+    if not citizen.valid_query(waybill_no, case_no, phone_last4) or len(waybill_no) > 32 or len(case_no) > 64:
+        return None
+    engine = request.app[ENGINE]
+    return await citizen.find(engine, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
 
 
 def _json(value, status: int = 200, headers: dict | None = None) -> web.Response:

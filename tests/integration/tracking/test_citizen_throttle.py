@@ -146,3 +146,15 @@ async def test_concurrent_failures_are_each_counted_once(engine):
     assert windows[bucket].ends_at == NOW + timedelta(seconds=600)
     async with engine.begin() as conn:
         assert await throttle_repo.forget_ended(conn, now=NOW + timedelta(seconds=600)) == 1
+
+
+async def test_a_burst_of_concurrent_guesses_at_one_number_cannot_outrun_its_count(engine, db_url):
+    await booked_dispatch(engine, waybill_no=WAYBILL)
+    caps = dict(trusted_proxies=["127.0.0.1"], citizen_max_failures_per_waybill=5, citizen_max_in_flight=4)
+    async with Gateway(db_url, FakeClock(NOW), **caps) as gw:
+        guesses = [
+            gw.track(waybill_no=WAYBILL, phone=f"{9000 + i}", forwarded=f"198.51.100.{i}") for i in range(40)
+        ]
+        statuses = [answer[0] for answer in await asyncio.gather(*guesses)]
+    assert set(statuses) == {404, 429}
+    assert statuses.count(404) <= 5 + 4 - 1  # the cap, and what was in flight when it was reached
