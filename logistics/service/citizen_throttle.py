@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +67,29 @@ def buckets_for(address: str, waybill_no: str, case_no: str) -> list[Bucket]:
     return found
 
 
+class InFlight:
+    """`with throttle.attempt(buckets) as admitted:` (a plain class: this is on every lookup's path)."""
+
+    __slots__ = ("counts", "numbers", "taken")
+
+    def __init__(self, counts: Counter[Bucket], numbers: list[Bucket], cap: int):
+        self.counts, self.numbers = counts, numbers
+        self.taken = all(counts[b] < cap for b in numbers)
+
+    def __enter__(self) -> bool:
+        if self.taken:
+            for b in self.numbers:
+                self.counts[b] += 1
+        return self.taken
+
+    def __exit__(self, *exc) -> None:
+        if self.taken:
+            for b in self.numbers:
+                self.counts[b] -= 1
+                if self.counts[b] <= 0:
+                    del self.counts[b]
+
+
 class CitizenThrottle:
     def __init__(self, deps: Deps, caps: Caps):
         self.deps, self.caps = deps, caps
@@ -88,24 +109,11 @@ class CitizenThrottle:
         ]
         return max(1, math.ceil(max(waits))) if waits else None
 
-    @contextmanager
-    def attempt(self, buckets: list[Bucket]) -> Iterator[bool]:
+    def attempt(self, buckets: list[Bucket]) -> InFlight:
         """Hold a place among the lookups of its number in flight in this instance until it has answered
-        (and its failure is counted); yields False, holding none, when they are all taken. Taken before
-        the counts are read, so concurrent lookups cannot all read them before any has counted."""
-        numbers = [b for b in buckets if b[0] != ADDRESS]
-        if any(self._in_flight[b] >= self.caps.in_flight for b in numbers):
-            yield False
-            return
-        for b in numbers:
-            self._in_flight[b] += 1
-        try:
-            yield True
-        finally:
-            for b in numbers:
-                self._in_flight[b] -= 1
-                if self._in_flight[b] <= 0:
-                    del self._in_flight[b]
+        (and its failure is counted); `admitted` is False, holding none, when they are all taken. Taken
+        before the counts are read, so concurrent lookups cannot all read them before any has counted."""
+        return InFlight(self._in_flight, [b for b in buckets if b[0] != ADDRESS], self.caps.in_flight)
 
     async def failed(self, buckets: list[Bucket], now: datetime) -> None:
         """Count one failure in each bucket (committed before the lookup answers)."""

@@ -36,7 +36,11 @@ def _utc(value) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_SQLITE_READ = "SELECT kind, key, failures, window_ends_at FROM citizen_failures WHERE {}"
+_SQLITE_READ = {  # by number of buckets; each an index search (SQLite's multi-index OR)
+    n: "SELECT kind, key, failures, window_ends_at FROM citizen_failures WHERE "
+    + " OR ".join(["(kind = ? AND key = ?)"] * n)
+    for n in (1, 2, 3)
+}
 
 
 async def windows(engine: AsyncEngine, buckets: list[Bucket]) -> list[Window]:
@@ -45,9 +49,8 @@ async def windows(engine: AsyncEngine, buckets: list[Bucket]) -> list[Window]:
     if not buckets:
         return []
     reader = SqliteReader.of(engine)
-    if reader is not None:
-        sql = _SQLITE_READ.format(" OR ".join(["(kind = ? AND key = ?)"] * len(buckets)))
-        rows = reader.rows(sql, tuple(v for bucket in buckets for v in bucket))
+    if reader is not None and len(buckets) in _SQLITE_READ:
+        rows = reader.rows(_SQLITE_READ[len(buckets)], sum(buckets, ()))
         if rows is not None:
             return [Window(kind, key, failures, _utc(ends)) for kind, key, failures, ends in rows]
     async with reading(engine) as conn:
