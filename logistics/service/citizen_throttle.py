@@ -15,6 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv6Network
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -55,10 +56,20 @@ class Caps:
         return {ADDRESS: self.address, WAYBILL: self.waybill, CASE: self.case}[kind]
 
 
+def address_key(address: str) -> str:
+    """An IPv6 client is counted by its /64 (one subscriber's network holds countless addresses)."""
+    if ":" not in address:
+        return address[:MAX_KEY]
+    try:
+        return str(IPv6Network(f"{address}/64", strict=False))
+    except ValueError:
+        return address[:MAX_KEY]
+
+
 def buckets_for(address: str, waybill_no: str, case_no: str) -> list[Bucket]:
     """The buckets a lookup counts in: its address, and the number it asked about (the waybill when
     both are given, as the lookup does); numbers too long to be real are counted by address only."""
-    found = [(ADDRESS, address[:MAX_KEY])]
+    found = [(ADDRESS, address_key(address))]
     if waybill_no:
         if len(waybill_no) <= MAX_KEY:
             found.append((WAYBILL, waybill_no))

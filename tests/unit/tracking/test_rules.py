@@ -88,8 +88,8 @@ def test_a_lookup_counts_against_its_address_and_the_number_it_asked_about():
     assert buckets_for("1.2.3.4", "1100000000013", "") == [("ip", "1.2.3.4"), ("waybill", "1100000000013")]
     assert buckets_for("1.2.3.4", "", "AF1") == [("ip", "1.2.3.4"), ("case", "AF1")]
     assert buckets_for("1.2.3.4", "1100000000013", "AF1")[1][0] == "waybill"  # as the lookup uses it
-    assert buckets_for("::1", "", "") == [("ip", "::1")]
-    assert buckets_for("::1", "9" * 65, "") == [("ip", "::1")]  # not a number anyone holds
+    assert buckets_for("2001:db8:1:2:3::9", "", "") == [("ip", "2001:db8:1:2::/64")]  # an IPv6 network
+    assert buckets_for("1.2.3.4", "9" * 65, "") == [("ip", "1.2.3.4")]  # not a number anyone holds
 
 
 def test_carrier_texts_shown_to_citizens_hide_names_and_phone_numbers():
