@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # ---- tracking, callbacks, citizen page (issue 5) ----
     callback_url: str = ""
-    """The approval system's endpoint for delivered / delivery_failed / returned callbacks."""
+    """The approval system's endpoint for delivered / delivery_failed / returned / picked_up callbacks."""
     callback_max_attempts: int = 10
     callback_retry_base_s: float = 5.0
     callback_timeout_s: float = 10.0
@@ -88,7 +92,16 @@ class Settings(BaseSettings):
     poll_error_s: float = 300.0
     tracking_max_age_days: float = 30.0
     citizen_max_failures: int = 10
+    """Failed citizen lookups per client address in `citizen_failure_window_s`, then 429."""
     citizen_failure_window_s: float = 900.0
+    citizen_max_failures_per_waybill: int = 30
+    """Failed lookups of one waybill number (from any address) in `citizen_number_failure_window_s`."""
+    citizen_max_failures_per_case: int = 30
+    citizen_number_failure_window_s: float = 86400.0
+    citizen_max_in_flight: int = 4
+    """Lookups of one number answered at once by an instance (a burst of guesses waits for its count)."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Reverse proxies (IPs or CIDRs; a JSON list or comma-separated) whose X-Forwarded-For is believed."""
 
     # ---- back-office console (issue 7) ----
     console_session_hours: float = 10.0
@@ -106,6 +119,24 @@ class Settings(BaseSettings):
     ontime_days: float = 3.0
     """A certificate counts as on time when delivered within this many days of completion."""
     # ---- end console
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value) -> list[str]:
+        if isinstance(value, str):
+            value = (
+                json.loads(value)
+                if value.strip().startswith("[")
+                else [v for v in value.split(",") if v.strip()]
+            )
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("a list of IP addresses or networks")
+        for entry in value:
+            try:
+                ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        return [entry.strip() for entry in value]
 
     @classmethod
     def settings_customise_sources(

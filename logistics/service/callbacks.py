@@ -1,7 +1,10 @@
-"""Signed callbacks to the approval system when a dispatch is delivered, fails delivery or comes back.
+"""Signed callbacks to the approval system when a dispatch is delivered, fails delivery, comes back or
+is picked up (at the hall or a village point).
 
-Each callback carries the notice id as `event_id`, so the receiver can drop a repeat; it is sent by a
-durable job with backoff and dead-lettered for staff after `callback_max_attempts`."""
+Each callback carries the notice id as `event_id`, so the receiver can drop a repeat, and its own event's
+time, reason and place (stored with the job when the move was made, not read from the dispatch when the
+job runs); it is sent by a durable job with backoff and dead-lettered for staff after
+`callback_max_attempts`."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from ..jobs.queue import Job
 from ..jobs.worker import GiveUp, RetryLater
 from ..storage import dispatch_repo, tracking_repo
 from .deps import Deps
+from .occurrence import Occurrence, occurrence_for
 
 CALLBACK = "callback"
 log = logging.getLogger("certpost.callbacks")
@@ -27,15 +31,16 @@ class CallbackSender(Protocol):
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
 
 
-def callback_body(notice, d) -> dict:
+def callback_body(notice, d, occurrence: Occurrence) -> dict:
     return {
         "event_id": notice.id,
         "dispatch_id": d.id,
         "case_no": d.case_no,
         "status": notice.kind,
         "waybill_no": d.waybill_no,
-        "time": notice.event_time.astimezone(CHINA).isoformat(),
-        "reason": d.reason if notice.kind != "delivered" else "",
+        "time": occurrence.time.astimezone(CHINA).isoformat(),
+        "reason": occurrence.reason,
+        "location": occurrence.location,
     }
 
 
@@ -56,7 +61,8 @@ async def handle_callback(job: Job, deps: Deps) -> None:
     secret = s.clients.get(d.client_id)
     if not secret:
         raise GiveUp(f"no shared secret for client {d.client_id}")
-    body = json.dumps(callback_body(notice, d), ensure_ascii=False).encode()
+    occurrence = occurrence_for(job.payload, notice, d)
+    body = json.dumps(callback_body(notice, d, occurrence), ensure_ascii=False).encode()
     headers = {
         **sign_headers(d.client_id, secret, body, int(deps.clock.now().timestamp())),
         "Content-Type": "application/json",

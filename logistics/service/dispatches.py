@@ -14,6 +14,7 @@ from ..jobs import queue
 from ..storage import dispatch_repo
 from .job_kinds import BOOK, CANCEL
 from .notifications import announce, announce_many
+from .occurrence import Occurrence
 
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
 _CANCEL_LOCALLY = {Status.RECEIVED, Status.BOOKING_FAILED, Status.AWAITING_PICKUP}
@@ -34,7 +35,8 @@ async def move(
     after, event = d.moved(to, at=at, actor=actor, cause=cause, **changes)
     if not await dispatch_repo.save_move(conn, d, after, event):
         raise Conflict("the dispatch changed meanwhile; reload and try again")
-    await announce(conn, d, after, at)  # tracking: SMS, callbacks, poll state in this transaction
+    # tracking: SMS, callbacks, poll state in this transaction
+    await announce(conn, d, after, at, Occurrence.of_move(event, at))
     return after
 
 
@@ -47,7 +49,7 @@ async def move_many(
     if not moves:
         return set()
     moved = await dispatch_repo.save_moves(conn, moves)
-    await announce_many(conn, [(before, after) for before, after, _ in moves if before.id in moved], at)
+    await announce_many(conn, [move for move in moves if move[0].id in moved], at)
     return moved
 
 

@@ -2,7 +2,9 @@
 booking and stops at the end, the citizen gets an SMS, the approval system a callback.
 
 One notice row per (channel, dispatch, move) with a unique key, and its job, are created together:
-a move happens once (moves are compare-and-set), so no event ever gets two messages."""
+a move happens once (moves are compare-and-set), so no event ever gets two messages. The job carries
+the move's own occurrence (when, why, where), so a message says what happened then, not what the
+dispatch says when the job runs: a later scan has often moved it on by then."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.model import Direction, Dispatch
+from ..domain.model import AuditEvent, Direction, Dispatch
 from ..domain.status import TERMINAL, Status
 from ..jobs import queue
 from ..jobs.queue import Job
@@ -20,39 +22,52 @@ from ..storage import dispatch_repo, tracking_repo
 from ..storage.tracking_tables import notices, tracking
 from .callbacks import CALLBACK
 from .deps import Deps
+from .occurrence import Occurrence, occurrence_for
 
 SMS = "sms"
 SMS_STATUSES = frozenset({Status.BOOKED, Status.OUT_FOR_DELIVERY, Status.DELIVERED, Status.DELIVERY_FAILED})
-CALLBACK_STATUSES = frozenset({Status.DELIVERED, Status.DELIVERY_FAILED, Status.RETURNED})
+CALLBACK_STATUSES = frozenset({Status.DELIVERED, Status.DELIVERY_FAILED, Status.RETURNED, Status.PICKED_UP})
 JOB_ATTEMPTS = 100  # handlers give up by their own settings; this is only a backstop
 
 
-async def announce(conn: AsyncConnection, before: Dispatch, after: Dispatch, at: datetime) -> None:
+async def announce(
+    conn: AsyncConnection,
+    before: Dispatch,
+    after: Dispatch,
+    at: datetime,
+    occurrence: Occurrence | None = None,
+) -> None:
+    """What the move `before` → `after` sets off; `occurrence` describes it (default: made at `at`,
+    no reason)."""
+    occurrence = occurrence or Occurrence(at)
     if after.status is Status.BOOKED and after.waybill_no:
         await tracking_repo.start(conn, after.id, after.waybill_no, now=at)
     elif after.status in TERMINAL:
         await tracking_repo.stop(conn, after.id)
     if after.status in SMS_STATUSES and after.direction is Direction.OUTBOUND:
-        await _notice(conn, SMS, after, at)
+        await _notice(conn, SMS, after, at, occurrence)
     if after.status in CALLBACK_STATUSES:
-        await _notice(conn, CALLBACK, after, at)
+        await _notice(conn, CALLBACK, after, at, occurrence)
 
 
-async def announce_many(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch]], at: datetime) -> None:
-    """`announce` for many moves made at `at`: tracking starts, notices and their jobs in one multi-row
-    statement each (the other effects, rare in a batch, one by one)."""
+async def announce_many(
+    conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], at: datetime
+) -> None:
+    """`announce` for many moves made at `at` (each with its audit event): tracking starts, notices and
+    their jobs in one multi-row statement each (the other effects, rare in a batch, one by one)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     starts, new_notices = [], []
-    for _, after in moves:
+    for _, after, event in moves:
         if after.status is Status.BOOKED and after.waybill_no:
             starts.append(dict(dispatch_id=after.id, waybill_no=after.waybill_no, active=True,
                                started_at=at, next_poll_at=None, polls=0))  # fmt: skip
         elif after.status in TERMINAL:
             await tracking_repo.stop(conn, after.id)
+        occurrence = Occurrence.of_move(event, at)
         if after.status in SMS_STATUSES and after.direction is Direction.OUTBOUND:
-            new_notices.append((SMS, after))
+            new_notices.append((SMS, after, occurrence))
         if after.status in CALLBACK_STATUSES:
-            new_notices.append((CALLBACK, after))
+            new_notices.append((CALLBACK, after, occurrence))
     if starts:
         start = dialect.insert(tracking).on_conflict_do_nothing(index_elements=["dispatch_id"])
         await conn.execute(start, starts)
@@ -60,10 +75,11 @@ async def announce_many(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispa
         return
     rows = [
         dict(id=str(uuid.uuid4()), channel=channel, kind=d.status.value, dispatch_id=d.id,
-             dedupe_key=f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}", event_time=at, created_at=at,
-             outcome="")
-        for channel, d in new_notices
+             dedupe_key=f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}", event_time=o.time,
+             created_at=at, outcome="")
+        for channel, d, o in new_notices
     ]  # fmt: skip
+    occurrences = {row["id"]: o for row, (_, _, o) in zip(rows, new_notices, strict=True)}
     added = set(
         await conn.scalars(
             dialect.insert(notices)
@@ -72,31 +88,38 @@ async def announce_many(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispa
             rows,
         )
     )
-    new_jobs = [(r["channel"], {"notice_id": r["id"]}, f"notice:{r['id']}") for r in rows if r["id"] in added]
+    new_jobs = [
+        (r["channel"], {"notice_id": r["id"], **occurrences[r["id"]].payload()}, f"notice:{r['id']}")
+        for r in rows
+        if r["id"] in added
+    ]
     await queue.enqueue_many(conn, new_jobs, now=at, max_attempts=JOB_ATTEMPTS)
 
 
-async def _notice(conn: AsyncConnection, channel: str, d: Dispatch, at: datetime) -> None:
+async def _notice(
+    conn: AsyncConnection, channel: str, d: Dispatch, at: datetime, occurrence: Occurrence
+) -> None:
     notice_id = str(uuid.uuid4())
     key = f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}"
     added = await tracking_repo.add_notice(
         conn, id=notice_id, channel=channel, kind=d.status.value, dispatch_id=d.id, dedupe_key=key,
-        event_time=at, created_at=at,
+        event_time=occurrence.time, created_at=at,
     )  # fmt: skip
     if added:
         await queue.enqueue(
-            conn, channel, {"notice_id": notice_id}, now=at, max_attempts=JOB_ATTEMPTS,
-            dedupe_key=f"notice:{notice_id}",
+            conn, channel, {"notice_id": notice_id, **occurrence.payload()}, now=at,
+            max_attempts=JOB_ATTEMPTS, dedupe_key=f"notice:{notice_id}",
         )  # fmt: skip
 
 
-def sms_params(d: Dispatch, public_url: str) -> dict:
+def sms_params(d: Dispatch, public_url: str, occurrence: Occurrence) -> dict:
+    """The template's values: the dispatch's fixed facts and its event's own reason."""
     track = f"{public_url.rstrip('/')}/track?waybill_no={d.waybill_no}" if public_url else "/track"
     return {
         "matter_name": d.matter_name,
         "waybill_no": d.waybill_no or "",
         "track_url": track,
-        "reason": d.reason,
+        "reason": occurrence.reason,
     }
 
 
@@ -108,7 +131,7 @@ async def handle_sms(job: Job, deps: Deps) -> None:
         return
     outcome = "skipped: no SMS gateway configured"
     if deps.notifier is not None:
-        params = sms_params(d, deps.settings.public_url)
+        params = sms_params(d, deps.settings.public_url, occurrence_for(job.payload, notice, d))
         await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
         outcome = "sent"
     await deps.write(

@@ -19,6 +19,7 @@ from ..domain.status import TERMINAL, TRANSITIONS, Status
 from ..ports import TrackEvent
 from ..storage import dispatch_repo, tracking_repo
 from .notifications import announce
+from .occurrence import Occurrence
 
 CARRIER_ACTOR = "carrier"
 _REASON_STATUSES = frozenset({Status.DELIVERY_FAILED, Status.RETURNING, Status.RETURNED})
@@ -134,7 +135,7 @@ async def apply_pending_many(
 
 def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: list) -> Progress | None:
     """Walk one parcel's pending scans in time order (pure): collects applied scan ids and the moves
-    (before, after, audit event); returns its progress when it is followed."""
+    (before, after, audit event, the scan's occurrence); returns its progress when it is followed."""
     applied_at = state.applied_at if state else None
     last_event_at = state.last_event_at if state else None
     for scan in scans:
@@ -150,7 +151,7 @@ def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: l
                 status, at=now, actor=f"{CARRIER_ACTOR}:{scan.raw_code}",
                 cause=f"carrier scan {scan.raw_code} at {scan.time.isoformat()}", **reason,
             )  # fmt: skip
-            moves.append((d, after, event))
+            moves.append((d, after, event, Occurrence(scan.time, reason.get("reason", ""), scan.location)))
             d = after
         applied_ids.append(scan.id)
         applied_at = scan.time
@@ -159,14 +160,17 @@ def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: l
     return Progress(d.id, d.status, state.started_at, last_event_at, applied_at)
 
 
-async def _save_moves(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], now) -> None:
+async def _save_moves(
+    conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent, Occurrence]], now
+) -> None:
     """Each parcel moves from its first to its last status in one compare-and-set (grouped by the pair),
-    with an audit line and the notices (`announce`) of every step, as one `move` per step would."""
+    with an audit line and the notices (`announce`) of every step, each with its own scan's occurrence,
+    as one `move` per step would."""
     if not moves:
         return
     first: dict[str, Dispatch] = {}
     last: dict[str, Dispatch] = {}
-    for before, after, _ in moves:
+    for before, after, _, _ in moves:
         first.setdefault(before.id, before)
         last[after.id] = after
     groups: dict[tuple, list[str]] = {}
@@ -180,6 +184,6 @@ async def _save_moves(conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatc
         )
         if len(moved) != len(ids):
             raise Conflict("the dispatch changed meanwhile; reload and try again")
-    await dispatch_repo.add_events(conn, [(before.id, event) for before, _, event in moves])
-    for before, after, _ in moves:
-        await announce(conn, before, after, now)  # tracking: SMS, callbacks, poll state
+    await dispatch_repo.add_events(conn, [(before.id, event) for before, _, event, _ in moves])
+    for before, after, _, occurrence in moves:
+        await announce(conn, before, after, now, occurrence)  # tracking: SMS, callbacks, poll state

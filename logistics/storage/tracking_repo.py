@@ -79,6 +79,7 @@ _PENDING_COLUMNS = (
     carrier_events.c.raw_code,
     carrier_events.c.status,
     carrier_events.c.reason,
+    carrier_events.c.location,
 )
 
 

@@ -1,5 +1,5 @@
 """Wiring for tracking (issue 5), called by the composition root: routes, job handlers, the
-citizen limiter, the callback sender's session and the leased scheduler."""
+citizen throttle, the callback sender's session and the leased scheduler."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from aiohttp import web
 
 from ..jobs.scheduler import LeasedScheduler
 from ..service import callbacks, notifications, polling
+from ..service.citizen_throttle import Caps, CitizenThrottle
 from ..service.deps import Deps
 from . import citizen
 from .api import tracking
-from .citizen.limiter import FailureLimiter
+from .client_address import networks
 from .keys import WORKERS
 
 SCHEDULER = web.AppKey("scheduler", LeasedScheduler)
@@ -24,9 +25,8 @@ def job_handlers(deps: Deps) -> dict:
 
 def install(app: web.Application, deps: Deps, *, run_scheduler: bool) -> None:
     settings = deps.settings
-    app[tracking.CITIZEN_LIMITER] = FailureLimiter(
-        settings.citizen_max_failures, settings.citizen_failure_window_s
-    )
+    app[tracking.CITIZEN_THROTTLE] = CitizenThrottle(deps, Caps.from_settings(settings))
+    app[tracking.TRUSTED_PROXIES] = networks(settings.trusted_proxies)
     app.add_routes(tracking.routes)
     app.add_routes(citizen.routes)
     if run_scheduler and deps.carrier is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import parse_qsl
 
 import pydantic_core
@@ -14,21 +13,24 @@ from adapters.ems_open.push import InvalidPush, parse_trace_push, push_answer
 from ...domain.errors import Conflict, NotFound
 from ...jobs import queue
 from ...service import citizen, tracking
+from ...service.citizen_throttle import CitizenThrottle, buckets_for
 from ...service.exceptions_queue import list_exceptions
 from ...storage import tracking_repo
 from ...storage.db import reading
 from ..auth import staff
-from ..citizen.limiter import FailureLimiter
+from ..client_address import Network, client_address
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
 
 log = logging.getLogger("certpost.tracking")
 
 routes = web.RouteTableDef()
-CITIZEN_LIMITER = web.AppKey("citizen_limiter", FailureLimiter)
+CITIZEN_THROTTLE = web.AppKey("citizen_throttle", CitizenThrottle)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
 PUSH_PATH = "/api/v1/carriers/ems/push"
 MAX_PUSH_BYTES = 256 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 NOT_FOUND = {"error": "未找到邮件，请核对单号和手机号后4位"}
+TOO_MANY = {"error": "查询过于频繁，请稍后再试"}
 
 
 def _wake(request: web.Request) -> None:
@@ -72,30 +74,35 @@ async def _count(request: web.Request, name: str) -> None:
 
 @routes.get("/api/v1/track")
 async def track(request: web.Request) -> web.Response:
+    """The citizen lookup; failures are capped per address, waybill and case number (429 over a cap)."""
     q = request.query
     waybill_no, case_no = q.get("waybill_no", "").strip(), q.get("case_no", "").strip()
     phone_last4 = q.get("phone_last4", "").strip()
-    limiter, address, now = request.app[CITIZEN_LIMITER], request.remote or "?", time.monotonic()
-    wait = limiter.retry_after(address, now)
-    if wait is not None:
-        return web.json_response(
-            {"error": "查询过于频繁，请稍后再试"}, status=429, headers={"Retry-After": str(int(wait) + 1)}
-        )
-    found = None
-    if citizen.valid_query(waybill_no, case_no, phone_last4) and len(waybill_no) <= 32 and len(case_no) <= 64:
-        found = await citizen.find(
-            request.app[ENGINE], phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
-        )
-    if found is None:
-        limiter.failed(address, now)
-        return _json(NOT_FOUND, status=404)
+    throttle, now = request.app[CITIZEN_THROTTLE], request.app[CLOCK].now()
+    buckets = buckets_for(client_address(request, request.app[TRUSTED_PROXIES]), waybill_no, case_no)
+    with throttle.attempt(buckets) as admitted:
+        wait = await throttle.retry_after(buckets, now) if admitted else 1
+        if wait is not None:
+            return _json(TOO_MANY, status=429, headers={"Retry-After": str(wait)})
+        found = await _find(request, waybill_no, case_no, phone_last4)
+        if found is None:
+            await throttle.failed(buckets, now)
+            return _json(NOT_FOUND, status=404)
     return _json(found)
 
 
-def _json(value, status: int = 200) -> web.Response:
+async def _find(request: web.Request, waybill_no: str, case_no: str, phone_last4: str) -> dict | None:
+    if not citizen.valid_query(waybill_no, case_no, phone_last4) or len(waybill_no) > 32 or len(case_no) > 64:
+        return None
+    engine = request.app[ENGINE]
+    return await citizen.find(engine, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
+
+
+def _json(value, status: int = 200, headers: dict | None = None) -> web.Response:
     """pydantic-core's JSON: several times faster than json.dumps; nobody caches a citizen's answer."""
     body = pydantic_core.to_json(value)
-    return web.Response(body=body, status=status, content_type="application/json", headers=NO_STORE)
+    headers = {**NO_STORE, **headers} if headers else NO_STORE
+    return web.Response(body=body, status=status, content_type="application/json", headers=headers)
 
 
 @routes.get("/api/v1/exceptions")

@@ -130,10 +130,13 @@ async def test_a_callback_is_dead_lettered_after_the_limit_and_can_be_put_back(e
             assert await queue.retry_dead(conn, job.id, now=SystemClock().now())
         workers.wake()
 
-        async def received():
-            return len(receiver.received) == 1
+        async def finished():  # received, and its job has recorded the outcome
+            if len(receiver.received) != 1:
+                return False
+            async with engine.connect() as conn:
+                return (await tracking_repo.get_notice(conn, receiver.received[0]["event_id"])).sent_at
 
-        await wait_until(received)
+        await wait_until(finished)
     finally:
         await workers.stop()
         await sender.close()

@@ -1,5 +1,5 @@
 """Pure tracking rules: code mapping with fallback, forward-only application, adaptive poll intervals,
-the citizen failure limiter and text scrubbing."""
+the citizen throttle's buckets and text scrubbing."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,9 +10,9 @@ from adapters.ems_open.mapping import track_event
 from logistics.domain.status import Status
 from logistics.service.callbacks import retry_delay_s
 from logistics.service.citizen import scrub, valid_query
+from logistics.service.citizen_throttle import buckets_for
 from logistics.service.polling import PollPolicy, next_poll_in
 from logistics.service.tracking import applies
-from logistics.web.citizen.limiter import FailureLimiter
 
 T0 = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)
 S = Status
@@ -84,14 +84,12 @@ def test_polling_stops_after_the_maximum_age():
     assert _next(S.IN_TRANSIT, age_s=31 * 86400) is None
 
 
-def test_the_limiter_blocks_an_address_after_repeated_failures_and_forgets_them_later():
-    limiter = FailureLimiter(max_failures=3, window_s=60)
-    for t in range(3):
-        assert limiter.retry_after("1.2.3.4", t) is None
-        limiter.failed("1.2.3.4", t)
-    assert limiter.retry_after("1.2.3.4", 3) == pytest.approx(57)
-    assert limiter.retry_after("5.6.7.8", 3) is None  # other addresses are not affected
-    assert limiter.retry_after("1.2.3.4", 61) is None
+def test_a_lookup_counts_against_its_address_and_the_number_it_asked_about():
+    assert buckets_for("1.2.3.4", "1100000000013", "") == [("ip", "1.2.3.4"), ("waybill", "1100000000013")]
+    assert buckets_for("1.2.3.4", "", "AF1") == [("ip", "1.2.3.4"), ("case", "AF1")]
+    assert buckets_for("1.2.3.4", "1100000000013", "AF1")[1][0] == "waybill"  # as the lookup uses it
+    assert buckets_for("2001:db8:1:2:3::9", "", "") == [("ip", "2001:db8:1:2::/64")]  # an IPv6 network
+    assert buckets_for("1.2.3.4", "9" * 65, "") == [("ip", "1.2.3.4")]  # not a number anyone holds
 
 
 def test_carrier_texts_shown_to_citizens_hide_names_and_phone_numbers():
