@@ -113,9 +113,10 @@ async def mark_applied(conn: AsyncConnection, event_ids: list[int]) -> None:
 
 
 async def events_for(conn: AsyncConnection, waybill_no: str) -> list:
-    """Every stored scan of a parcel (time, status, description, location), newest first."""
+    """Every stored scan of a parcel (time, raw code, status, description, location), newest first."""
     columns = (
         carrier_events.c.time,
+        carrier_events.c.raw_code,
         carrier_events.c.status,
         carrier_events.c.description,
         carrier_events.c.location,
