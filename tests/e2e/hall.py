@@ -245,13 +245,16 @@ async def _staff(settings: Settings) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def open_hall(workdir: Path):
+async def open_hall(workdir: Path, prepare=None):
+    """The gateway on a loopback socket; `prepare(app)` may add routes before it starts."""
     settings = _settings(workdir)
     tokens = await _staff(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_gateway(settings, self_url=base)
+    if prepare is not None:
+        prepare(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
     await runner.setup()
     try:
