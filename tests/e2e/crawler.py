@@ -111,8 +111,10 @@ async def crawl(
     return result
 
 
-async def visit_downloads(http: aiohttp.ClientSession, result: Crawl) -> None:
+async def visit_downloads(http: aiohttp.ClientSession, result: Crawl, *, skip=frozenset()) -> None:
     for url, referrer in result.downloads.items():
+        if url in skip:
+            continue
         async with http.get(url, allow_redirects=False) as r:
             await r.read()
             result.visits[url] = Visit(url, r.status, r.content_type, referrer)

@@ -30,6 +30,7 @@ from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.gateway import CLIENT, SECRET, sign
 from tests.fixtures.dispatches import intake_body
+from tests.integration.finance.kit import line, statement
 
 PASSWORD = "hall-desk-2026"
 WAIT_S = 60.0
@@ -131,6 +132,7 @@ class Hall:
         await self.scans([p for p in self.parcels if p.stage in AFTER_HANDOVER])
         await self.cancel([p for p in self.parcels if p.status == "cancelled"])
         await self.booking_stuck([p for p in self.parcels if p.target == "booking"])
+        await self.reconcile([p for p in self.parcels if p.waybill_no])
         return self.parcels
 
     async def book(self, parcels: list[Parcel]) -> None:
@@ -199,6 +201,16 @@ class Hall:
         for p in parcels:
             await self.call("POST", f"/api/v1/dispatches/{p.id}/book", expect=(202,))
         await self.wait(parcels, lambda p, d: d["status"] == "booking", "wait in booking")
+
+    async def reconcile(self, parcels: list[Parcel]) -> None:
+        """Finance reconciles this month's statement: the carrier billed two of ours and one stranger."""
+        month = datetime.now(CHINA).strftime("%Y-%m")
+        lines = [line(p.waybill_no, f"{month}-01") for p in parcels[:2]]
+        form = aiohttp.FormData()
+        form.add_field("period", month)
+        content = statement(*lines, line("1199000000001", f"{month}-02", total="9.50"))
+        form.add_field("file", content, filename="EMS对账单.csv", content_type="text/csv")
+        await self.call("POST", "/api/v1/reconciliations", role="finance", data=form, expect=(201,))
 
     # ---- at the console (a dispatcher's signed-in session)
 
