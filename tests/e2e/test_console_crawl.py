@@ -34,6 +34,13 @@ async def test_no_console_page_reachable_by_links_is_a_server_error_for_any_role
                 await http.close()
     errors = [f"{role}: {e}" for role, c in crawls.items() for e in c.server_errors()]
     assert not errors, "server errors:\n" + "\n".join(errors)
+    not_pages = [
+        f"{role}: {v.status} {v.content_type} {v.url}"
+        for role, c in crawls.items()
+        for v in c.visits.values()
+        if v.status >= 400 and v.content_type != "text/html"
+    ]
+    assert not not_pages, "console errors that are not pages:\n" + "\n".join(not_pages)
     desk = crawls["dispatcher"].visits
     linked = {v.url for v in desk.values() if v.referrer != "(listed)"}
     unreached = [p.case_no for p in parcels if f"{hall.base}/console/dispatches/{p.id}" not in linked]
