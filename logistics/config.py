@@ -28,6 +28,7 @@ class Origin(BaseModel):
     county: str = "安福县"
     address: str = "平都镇政务服务中心"
     postcode: str = "343200"
+    town: str = ""  # 乡镇 on inbound labels; empty: the one `address` starts with
 
 
 class Settings(BaseSettings):

@@ -125,7 +125,7 @@ def _read_csv(data: bytes, name: str, accepted: dict, on_progress: Progress | No
         text = text.replace("\r", "\n")  # classic Mac line ends
     lines = text.split("\n")  # a "\r" left at the end of a line is whitespace to every cell parser
     sep, layout = _find_csv_header(lines, accepted)
-    collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
+    collector = _Collector(layout, on_progress, total=_body_rows(lines, layout.header_row))
     body_start = layout.header_row  # index of the first line after the header
     if '"' in text:  # quoted fields (commas or newlines inside cells): the csv module's job
         records = csv.reader(io.StringIO("\n".join(lines[body_start:])), delimiter=sep)
@@ -135,6 +135,14 @@ def _read_csv(data: bytes, name: str, accepted: dict, on_progress: Progress | No
     else:
         collector.rows((i + 1, lines[i].split(sep)) for i in range(body_start, len(lines)))
     return collector.statement(name, "csv", encoding)
+
+
+def _body_rows(lines: list[str] | list[bytes], header_row: int) -> int:
+    """The rows below the header, without the blank lines at the end (a final line break leaves one)."""
+    end = len(lines)
+    while end > header_row and not lines[end - 1].strip():
+        end -= 1
+    return end - header_row
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -239,7 +247,7 @@ def _read_gbk_bytes(data: bytes, name: str, accepted: dict, on_progress: Progres
 
 
 def _gbk_rows(lines: list[bytes], layout: Layout, sep: str, on_progress: Progress | None) -> _Collector:
-    collector = _Collector(layout, on_progress, total=len(lines) - layout.header_row)
+    collector = _Collector(layout, on_progress, total=_body_rows(lines, layout.header_row))
 
     def parse(rest: bytes) -> None:  # an error: the text reader words it, with the row
         collector.parse_fields(0, collector.padded([None, *rest.decode("gb18030").split(sep)]), rest)
@@ -482,7 +490,8 @@ class _Collector:
         if not self.waybills:
             raise StatementError("对账单中没有任何明细行")
         billed = sum(map(itemgetter(8), self.fields))
-        self.progress(self.total if self.total is not None else len(self.waybills))
+        if self.on_progress:  # the end: the lines read, as the report counts them (no totals row)
+            self.on_progress(len(self.waybills), len(self.waybills))
         line_nos = self.line_nos
         if line_nos[-1] - line_nos[0] == len(line_nos) - 1:  # rows only grow: no gap, a range
             line_nos = range(line_nos[0], line_nos[-1] + 1)

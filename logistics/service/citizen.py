@@ -31,6 +31,8 @@ STATUS_TEXT = {
 }
 
 _DIGITS = re.compile(r"\d{7,}")
+EMS = "中国邮政 EMS"
+AT_THE_HALL = "大厅窗口自取"  # handed out at the counter: no carrier carries it
 
 
 def _cn(t) -> str:
@@ -44,6 +46,11 @@ def scrub(text: str, names: tuple[str, ...]) -> str:
         if name and len(name) > 1:
             text = text.replace(name, mask_name(name))
     return text
+
+
+def carrier_text(delivery_method: str, direction: str) -> str:
+    """Who brings it: EMS, except a certificate the applicant collects at the hall's counter."""
+    return AT_THE_HALL if delivery_method == "pickup" and direction != "inbound" else EMS
 
 
 def valid_query(waybill_no: str, case_no: str, phone_last4: str) -> bool:
@@ -82,7 +89,7 @@ def view(row, scans) -> dict:
         "status_text": STATUS_TEXT.get(status, status),
         "waybill_no": row.waybill_no,
         "case_no": row.case_no,
-        "carrier": "中国邮政 EMS",
+        "carrier": carrier_text(row.delivery_method, row.direction),
         "matter_name": p["matter_name"],
         "department_name": p["department_name"],
         "completed_at": _cn(datetime.fromisoformat(p["completed_at"])),

@@ -18,6 +18,14 @@ STATUS_SHORT = {
 }
 METHOD_TEXT = {"mail": "邮寄到家", "village_point": "村级代办点", "pickup": "窗口自取"}
 DIRECTION_TEXT = {"outbound": "寄出证照", "inbound": "收取材料"}
+INBOUND_METHOD_TEXT = "上门收件"  # EMS collects the applicant's materials at their address
+
+
+def method_text(direction: str, delivery_method: str) -> str:
+    """How the parcel travels, as the hall says it: an inbound collection is never "邮寄到家"."""
+    if direction == "inbound":
+        return INBOUND_METHOD_TEXT
+    return METHOD_TEXT.get(delivery_method, delivery_method)
 
 
 def cn_time(t: datetime | None, *, seconds: bool = False) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.model import Dispatch
 from ..domain.status import BOOKED_OR_LATER, Status
@@ -93,7 +94,8 @@ async def _record_printed(conn: AsyncConnection, ids: list[str], *, actor: str, 
 
 
 def new_manifest_id(now: datetime) -> str:
-    return f"MF{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+    """MF, the hall's date (China time, as printed on the sheet), a random part."""
+    return f"MF{now.astimezone(CHINA):%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
 async def print_manifest(

@@ -114,9 +114,10 @@ async def mark_applied(conn: AsyncConnection, event_ids: list[int]) -> None:
 
 
 async def events_for(conn: AsyncConnection, waybill_no: str) -> list:
-    """Every stored scan of a parcel (time, status, description, location), newest first."""
+    """Every stored scan of a parcel (time, raw code, status, description, location), newest first."""
     columns = (
         carrier_events.c.time,
+        carrier_events.c.raw_code,
         carrier_events.c.status,
         carrier_events.c.description,
         carrier_events.c.location,
@@ -354,12 +355,14 @@ _CITIZEN_SQL = {
     # One round trip: the newest matching dispatch and, as one JSON array, its scans.
     "sqlite": """
 SELECT d.status, d.waybill_no, d.case_no, d.payload, d.reason, d.created_at, d.updated_at,
+  d.delivery_method, d.direction,
   (SELECT json_group_array(json_array(e.time, e.id, e.status, e.description, e.location))
      FROM carrier_events e WHERE e.waybill_no = d.waybill_no) AS events
 FROM dispatches d WHERE d.{key} = ? AND d.phone_last4 = ?
 ORDER BY d.created_at DESC LIMIT 1""",
     "postgresql": """
 SELECT d.status, d.waybill_no, d.case_no, d.payload::text AS payload, d.reason, d.created_at, d.updated_at,
+  d.delivery_method, d.direction,
   (SELECT json_agg(json_build_array(e.time, e.id, e.status, e.description, e.location)
                    ORDER BY e.time DESC, e.id DESC)::text
      FROM carrier_events e WHERE e.waybill_no = d.waybill_no) AS events
@@ -385,6 +388,8 @@ class CitizenRow:
     reason: str
     created_at: datetime
     updated_at: datetime | None
+    delivery_method: str
+    direction: str
     scans: list[CitizenScan]
 
 
@@ -435,12 +440,12 @@ async def find_for_citizen_in(
 
 
 def _citizen_row(row: tuple) -> CitizenRow:
-    status, waybill, case, payload, reason, created_at, updated_at, events = row
+    status, waybill, case, payload, reason, created_at, updated_at, method, direction, events = row
     scans = pydantic_core.from_json(events) if events else []
     scans.sort(key=lambda s: (s[0], s[1]), reverse=True)  # SQLite's aggregate has no ORDER BY
     return CitizenRow(
         status, waybill, case, pydantic_core.from_json(payload), reason, _utc(created_at), _utc(updated_at),
-        [CitizenScan(_utc(t), st, desc, loc) for t, _, st, desc, loc in scans],
+        method, direction, [CitizenScan(_utc(t), st, desc, loc) for t, _, st, desc, loc in scans],
     )  # fmt: skip
 
 

@@ -76,6 +76,7 @@ async def test_the_tracking_page_fits_a_phone_and_shows_the_masked_timeline(deli
     assert not injected and any("Content Security Policy" in m for m in console), console
     assert overflow <= 0, f"page is {overflow}px wider than the phone"
     assert "已签收" in text and "物流轨迹" in text and "办结时间" in text
+    assert "寄递方式\n中国邮政 EMS" in text or "寄递方式\t中国邮政 EMS" in text, text
     assert "王*明" in text and "138******34" in text
     assert "王小明" not in text and "13807961234" not in text
     assert items >= 5 and not external

@@ -8,11 +8,13 @@ from pathlib import Path
 from aiohttp import web
 
 from . import admin, counter, desk, finance, home
+from .errors import console_errors
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: web.Application) -> None:
+    app.middlewares.append(console_errors)  # inside the JSON error middleware: console errors are pages
     for module in (home, desk, counter, finance, admin):
         app.add_routes(module.routes)
     app.router.add_static("/console/static", STATIC, append_version=False)

@@ -13,7 +13,7 @@ from ...domain.errors import InvalidInput
 from ...domain.status import Status
 from ...service import dispatches as dispatch_service
 from ...service import printing
-from ...service.console_text import CHINA, DIRECTION_TEXT, METHOD_TEXT, STATUS_SHORT, cn_time
+from ...service.console_text import CHINA, DIRECTION_TEXT, STATUS_SHORT, cn_time, method_text
 from ...storage import console_repo, dispatch_repo, tracking_repo
 from ...storage.db import reading
 from ..keys import SETTINGS, WORKERS
@@ -135,7 +135,8 @@ def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
                 d.waybill_no or "—",
                 d.recipient.name,
                 d.address.town or d.address.county,
-                METHOD_TEXT.get(d.delivery_method.value, ""),
+                DIRECTION_TEXT.get(d.direction.value, d.direction.value),
+                method_text(d.direction.value, d.delivery_method.value),
                 d.matter_name,
                 cn_time(d.updated_at or d.created_at),
             ]
@@ -153,7 +154,7 @@ def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
         '<a class="btn" href="/console/handover">去交接 →</a>'
         '<span class="progress" id="print-progress" role="status" aria-live="polite"></span></form>'
     )
-    heads = ["", "办件编号", "状态", "运单号", "收件人", "乡镇", "送达方式", "事项", "更新时间"]
+    heads = ["", "办件编号", "状态", "运单号", "收件人", "乡镇", "方向", "方式", "事项", "更新时间"]
     more = ""
     if total > offset + PAGE_SIZE:
         more = Html(
@@ -241,8 +242,8 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
             ("证照", items),
             ("方向", DIRECTION_TEXT.get(d.direction.value, d.direction.value)),
             (
-                "送达方式",
-                METHOD_TEXT.get(d.delivery_method.value, "")
+                "方式",
+                method_text(d.direction.value, d.delivery_method.value)
                 + (f"（代办点 {d.village_point_code}）" if d.village_point_code else ""),
             ),
             ("收件人", f"{d.recipient.name}  {d.recipient.phone}"),

@@ -3,7 +3,7 @@
 import asyncio
 import itertools
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -179,6 +179,12 @@ async def test_manifest_then_confirm_hands_the_parcels_over_to_the_courier(engin
         assert confirmed.detail == {"courier": "张师傅", "manifest_id": manifest.manifest_id}
         printed = next(e for e in events if e.cause == "manifest printed")
         assert printed.detail["manifest_id"] == manifest.manifest_id
+
+
+def test_a_manifest_id_carries_the_hall_s_date_in_china_time():
+    after_midnight_in_china = datetime(2026, 11, 5, 17, 30, tzinfo=UTC)  # 01:30 on 6 November
+    assert printing.new_manifest_id(after_midnight_in_china).startswith("MF20261106-")
+    assert printing.new_manifest_id(datetime(2026, 11, 5, 15, 59, tzinfo=UTC)).startswith("MF20261105-")
 
 
 async def test_confirm_skips_and_reports_parcels_already_handed_over(engine):

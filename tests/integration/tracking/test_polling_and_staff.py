@@ -158,3 +158,27 @@ async def test_batches_finishing_together_are_stored_together_and_each_job_learn
     async with engine.connect() as conn:
         states = await tracking_repo.get_many(conn, wbs)
     assert all(s.polls == 1 and s.next_poll_at is not None for s in states.values())
+
+
+async def test_a_counter_pickup_names_the_hall_s_counter_not_ems_as_who_brings_it(engine):
+    from logistics.domain.model import DeliveryMethod, Direction
+    from logistics.service.dispatches import move
+    from logistics.service.views import dispatch_json
+    from logistics.storage import dispatch_repo
+    from tests.fixtures.dispatches import make_dispatch
+
+    pickup = make_dispatch("AF-PICK", delivery_method=DeliveryMethod.PICKUP)
+    inbound = make_dispatch("AF-IN", direction=Direction.INBOUND)
+    async with engine.begin() as conn:
+        for d in (pickup, inbound):
+            await dispatch_repo.insert_new(conn, d, request_hash="h-" + d.case_no, response=dispatch_json(d))
+        await move(conn, pickup, Status.AWAITING_PICKUP, at=NOW, actor="test", cause="at the hall")
+    await booked_dispatch(engine)
+    found = {
+        case_no: await citizen.find(engine, phone_last4="1234", case_no=case_no)
+        for case_no in ("AF-PICK", "AF-IN", "AF-T1")
+    }
+    async with engine.connect() as conn:
+        assert await citizen.lookup(conn, phone_last4="1234", case_no="AF-PICK") == found["AF-PICK"]
+    assert found["AF-PICK"]["carrier"] == "大厅窗口自取" and "EMS" not in str(found["AF-PICK"])
+    assert found["AF-IN"]["carrier"] == found["AF-T1"]["carrier"] == "中国邮政 EMS"

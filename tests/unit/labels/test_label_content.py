@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import pytest
 from labels_testkit import ORIGIN, PUBLIC_URL, make_dispatch
 
 from labels.content import NotBooked, label_content, sorting_text
+from labels.origin import town_in
 from logistics.domain.model import Direction
 
 
@@ -19,6 +22,15 @@ def test_inbound_label_has_the_applicant_as_sender_and_the_hall_as_recipient():
     assert content.sender.head == "王*明  138******34"
     assert content.recipient.head.startswith("安福县政务服务中心")
     assert content.inbound
+
+
+def test_inbound_label_prints_the_hall_s_town_as_the_destination_town():
+    inbound = make_dispatch(direction=Direction.INBOUND)
+    assert label_content(make_dispatch(), ORIGIN, PUBLIC_URL).destination_town == "洲湖镇"
+    assert label_content(inbound, ORIGIN, PUBLIC_URL).destination_town == "平都镇"  # from its address
+    configured = replace(ORIGIN, address="凤林东路1号", town="平都镇")
+    assert label_content(inbound, configured, PUBLIC_URL).destination_town == "平都镇"
+    assert town_in("东门街道办事处") == "东门街道" and town_in("政务服务中心") == ""
 
 
 def test_a_dispatch_without_a_waybill_number_has_no_label():

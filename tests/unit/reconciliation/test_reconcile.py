@@ -219,6 +219,19 @@ def test_progress_is_reported_up_to_the_total():
     assert calls and calls[-1][0] == calls[-1][1]
 
 
+@pytest.mark.parametrize("totals", [True, False], ids=["totals row", "no totals row"])
+@pytest.mark.parametrize("fmt", ["utf-8", "gbk", "xlsx"])
+def test_progress_ends_at_the_number_of_lines_the_report_counts(fmt, totals):
+    """The bar's last count is the statement's lines, as "对账完成：N 行" says: not the empty line after
+    the last line break, nor the totals row."""
+    data = xlsx_bytes(totals=totals) if fmt == "xlsx" else csv_text(totals=totals).encode(fmt)
+    calls = []
+    result = run(data, filename=f"statement.{'xlsx' if fmt == 'xlsx' else 'csv'}",
+                 on_progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls[-1] == (len(LINES), len(LINES)) == (result.totals.lines, result.totals.lines)
+    assert all(done <= total for done, total in calls)
+
+
 def test_column_mapping_reads_another_layout():
     text = csv_text(title=False).replace("邮件号", "运单编号").replace("应收合计(元)", "结算金额")
     mapping = {"waybill_no": "运单编号", "billed_fen": "结算金额"}
