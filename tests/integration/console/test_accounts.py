@@ -237,10 +237,10 @@ async def test_cli_token_issues_a_new_token_and_the_old_one_stops_working(site):
 
 
 async def test_cli_bad_usage_is_exit_2_with_one_line(site):
-    for args in (("users", "revoke", "nobody"), ("users", "token", "nobody"), ("users", "token", " ")):
-        done = await asyncio.to_thread(site.cli, *args)
-        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
-    assert "nobody" in (await asyncio.to_thread(site.cli, "users", "token", "nobody")).stderr
+    unknown = await asyncio.to_thread(site.cli, "users", "revoke", "nobody")
+    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == ["certpost: 没有用户 nobody"]
+    empty = await asyncio.to_thread(site.cli, "users", "token", " ")
+    assert empty.returncode == 2 and len(empty.stderr.strip().splitlines()) == 1
 
 
 async def test_a_password_reset_ends_the_sessions_and_the_old_token(site):
@@ -256,21 +256,17 @@ async def test_a_password_reset_ends_the_sessions_and_the_old_token(site):
     assert (await site.login("sun", "new-desk-2027")).status == 303
 
 
-async def test_the_commonest_passwords_are_refused(site):
-    for password in ("password123", "qwertyuiop", "1qaz2wsx3edc", "88888888", "woaini1314", "Iloveyou1"):
-        done = await asyncio.to_thread(
-            site.cli, "users", "add", f"u{abs(hash(password)) % 10**6}", "--role", "dispatcher",
-            "--password-stdin", stdin=password + "\n",
-        )  # fmt: skip
-        assert done.returncode == 2, (password, done.stdout)
-        assert "过于常见" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+async def test_the_cli_refuses_the_commonest_passwords_with_one_line(site):
+    done = await asyncio.to_thread(
+        site.cli, "users", "add", "zhou", "--role", "dispatcher", "--password-stdin", stdin="password123\n"
+    )
+    assert done.returncode == 2 and "过于常见" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     await add_user(site, "zhou")
     done = await asyncio.to_thread(
-        site.cli, "users", "passwd", "zhou", "--password-stdin", stdin="12345678\n"
+        site.cli, "users", "passwd", "zhou", "--password-stdin", stdin="88888888\n"
     )
     assert done.returncode == 2 and "过于常见" in done.stderr
-    done = await asyncio.to_thread(site.cli, "users", "passwd", "zhou", "--password-stdin", stdin="zhou\n")
-    assert done.returncode == 2 and "至少 8 位" in done.stderr
+    assert (await site.login("zhou", PASSWORD)).status == 303  # the old password still works
 
 
 # ---- tokens in the admin console ----------------------------------------------------------------
