@@ -118,7 +118,8 @@ def cmd_users_add(args) -> None:
     print(token)
 
 
-async def _users_passwd(settings: Settings, name: str, password: str) -> None:
+async def _on_user(settings: Settings, name: str, change) -> object:
+    """Run `change(engine, user_id, actor=, now=)` on the user called `name`; bad input → UsageError."""
     from .clock import SystemClock
     from .domain.errors import InvalidInput, NotFound
     from .service import users as user_service
@@ -128,7 +129,8 @@ async def _users_passwd(settings: Settings, name: str, password: str) -> None:
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        await user_service.set_password_by_name(engine, name, password, actor="cli", now=SystemClock().now())
+        user = await user_service.by_name(engine, name)
+        return await change(engine, user.id, actor="cli", now=SystemClock().now())
     except InvalidInput as e:
         raise UsageError("; ".join(m for _, m in e.errors)) from None
     except NotFound as e:
@@ -137,8 +139,18 @@ async def _users_passwd(settings: Settings, name: str, password: str) -> None:
         await engine.dispose()
 
 
+def _user_name(args) -> str:
+    if not args.name.strip():
+        raise UsageError("NAME must not be empty")
+    return args.name.strip()
+
+
 def cmd_users_passwd(args) -> None:
-    """Set a user's console password (read from stdin); ends the user's sessions and lifts a lock-out."""
+    """Set a user's console password (read from stdin); ends the user's sessions, lifts a lock-out and
+    replaces the API token (printed on the last line)."""
+    from .service import users as user_service
+
+    name = _user_name(args)
     password = _password_arg(args) if args.password_stdin or args.password else None
     if password is None:
         import getpass
@@ -146,8 +158,31 @@ def cmd_users_passwd(args) -> None:
         password = (
             getpass.getpass("new password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
         )
-    asyncio.run(_users_passwd(_settings(args), args.name.strip(), password))
-    print(f"password of {args.name} set")
+
+    async def change(engine, user_id, **kw):
+        return await user_service.set_password(engine, user_id, password, **kw)
+
+    done = asyncio.run(_on_user(_settings(args), name, change))
+    print(f"password of {done.name} set; its sessions ended and its old API token stopped working.")
+    print("new API token:")
+    print(done.token)
+
+
+def cmd_users_revoke(args) -> None:
+    """End a user's API token, console sessions and password at once."""
+    from .service import users as user_service
+
+    revoked = asyncio.run(_on_user(_settings(args), _user_name(args), user_service.revoke))
+    print(f"user {revoked}: API token revoked, console sessions ended, password cleared")
+
+
+def cmd_users_token(args) -> None:
+    """Issue a new API token (printed on the last line); the old one stops working."""
+    from .service import users as user_service
+
+    done = asyncio.run(_on_user(_settings(args), _user_name(args), user_service.issue_token))
+    print(f"new API token of {done.name} (the old one no longer works):")
+    print(done.token)
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -296,11 +331,17 @@ def parser() -> argparse.ArgumentParser:
     secret.add_argument("--password-stdin", action="store_true", help="read a console password from stdin")
     secret.add_argument("--password", help="console password (visible in the process list: prefer stdin)")
     add.set_defaults(func=cmd_users_add)
-    passwd = users.add_parser("passwd", help="set a user's console password (from stdin)")
+    passwd = users.add_parser("passwd", help="set a user's console password (from stdin); prints a new token")
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     passwd.add_argument("--password", help=argparse.SUPPRESS)
     passwd.set_defaults(func=cmd_users_passwd)
+    revoke = users.add_parser("revoke", help="end a user's API token, console sessions and password at once")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_users_revoke)
+    token = users.add_parser("token", help="issue a new API token (the old one stops working) and print it")
+    token.add_argument("name")
+    token.set_defaults(func=cmd_users_token)
 
     rec = sub.add_parser("reconcile", help="reconcile a monthly EMS statement")  # finance
     rec.add_argument("invoice", metavar="INVOICE", help="the statement file (CSV or XLSX)")

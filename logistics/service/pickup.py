@@ -65,27 +65,31 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
 async def release(
     engine: AsyncEngine, dispatch_id: str, code: str, *, actor: str, now: datetime, max_attempts: int
 ):
-    """awaiting_pickup → picked_up when `code` is the live code; InvalidInput (audited) otherwise."""
+    """awaiting_pickup → picked_up when `code` is the live code; InvalidInput (audited) otherwise.
+
+    Each try is counted before the code is checked, so parallel tries cannot all be checked past
+    `max_attempts`."""
     code = (code or "").strip()
-    async with engine.connect() as conn:
+    async with engine.begin() as conn:
         d = await load(conn, dispatch_id)
-        stored = await console_repo.pickup_code(conn, dispatch_id)
-    if d.status is not Status.AWAITING_PICKUP:
-        raise Conflict(f"状态为 {d.status.value} 的证照不能办理自取")
-    problem = _unusable(stored, now, max_attempts)
-    if problem is None and not (
-        code.isdigit() and await asyncio.to_thread(verify_secret, stored.code_hash, code)
-    ):
+        if d.status is not Status.AWAITING_PICKUP:
+            raise Conflict(f"状态为 {d.status.value} 的证照不能办理自取")
+        code_hash = await console_repo.reserve_pickup_attempt(
+            conn, dispatch_id, now=now, max_attempts=max_attempts
+        )
+        problem = None
+        if code_hash is None:
+            stored = await console_repo.pickup_code(conn, dispatch_id)
+            problem = _unusable(stored, now, max_attempts) or "取件码输错次数过多已失效，请重新发送"
+    if problem is None and not (code.isdigit() and await asyncio.to_thread(verify_secret, code_hash, code)):
         problem = "取件码不正确"
     if problem:
         async with engine.begin() as conn:
-            if stored is not None:
-                await console_repo.count_pickup_attempt(conn, dispatch_id)
             await note(conn, d, at=now, actor=actor, cause="pickup code rejected", reason=problem)
         raise InvalidInput([("code", problem)])
     async with engine.begin() as conn:
-        if not await console_repo.use_pickup_code(conn, dispatch_id, now=now):
-            raise Conflict("该取件码刚刚已被使用")
+        if not await console_repo.use_pickup_code(conn, dispatch_id, code_hash=code_hash, now=now):
+            raise Conflict("该取件码刚刚已被使用或已重新发送")
         d = await load(conn, dispatch_id)
         return await move(
             conn,

@@ -62,39 +62,42 @@ def locked_message(until: datetime) -> str:
 
 
 async def login(engine: AsyncEngine, name: str, password: str, *, now: datetime, policy: Policy) -> Session:
+    """A session for the right name and password. Each attempt is counted before its password is checked,
+    so parallel attempts cannot all be checked past `policy.max_failures`: after that even the right
+    password is refused until the lock-out ends."""
     key = _key(name)
-    async with engine.connect() as conn:
-        record = await console_repo.failures_of(conn, key)
-        found = await users_repo.password_of(conn, name.strip())
-    if record is not None and record.locked_until is not None and record.locked_until > now:
-        async with engine.begin() as conn:
+    window = timedelta(minutes=policy.lockout_minutes)
+    async with engine.begin() as conn:
+        attempt = await console_repo.reserve_login_attempt(
+            conn, key, now=now, limit=policy.max_failures, window=window
+        )
+        if attempt is None:
+            record = await console_repo.failures_of(conn, key)
             await console_repo.audit(conn, at=now, actor=key, action="login.refused_locked", subject=key)
-        raise LoginRefused(locked_message(record.locked_until), locked_until=record.locked_until)
+        else:
+            found = await users_repo.password_of(conn, name.strip())
+    if attempt is None:
+        until = record.locked_until if record and record.locked_until else now + window
+        raise LoginRefused(locked_message(until), locked_until=until)
     user, stored = found if found else (None, None)
     if not await verify_secret_async(stored, password) or user is None:
-        await _failed(engine, key, record, now=now, policy=policy)
+        await _failed(engine, key, attempt, now=now)
     return await _open(engine, user, key, now=now, policy=policy)
 
 
-async def _failed(engine: AsyncEngine, key: str, record, *, now: datetime, policy: Policy) -> None:
-    window = timedelta(minutes=policy.lockout_minutes)
-    fresh = record is None or (record.locked_until is not None) or now - record.first_failed_at > window
-    failures, first = (1, now) if fresh else (record.failures + 1, record.first_failed_at)
-    locked_until = now + window if failures >= policy.max_failures else None
+async def _failed(engine: AsyncEngine, key: str, attempt: console_repo.Attempt, *, now: datetime) -> None:
+    """The attempt stays counted; audit it (and the lock-out it caused) and refuse."""
     async with engine.begin() as conn:
-        await console_repo.save_failures(
-            conn, key, failures=failures, first_failed_at=first, locked_until=locked_until
-        )
         await console_repo.audit(
-            conn, at=now, actor=key, action="login.failed", subject=key, failures=failures
+            conn, at=now, actor=key, action="login.failed", subject=key, failures=attempt.number
         )
-        if locked_until:
+        if attempt.locked_until:
             await console_repo.audit(
                 conn, at=now, actor="system", action="login.locked", subject=key,
-                failures=failures, until=locked_until.isoformat(),
+                failures=attempt.number, until=attempt.locked_until.isoformat(),
             )  # fmt: skip
-    if locked_until:
-        raise LoginRefused(locked_message(locked_until), locked_until=locked_until)
+    if attempt.locked_until:
+        raise LoginRefused(locked_message(attempt.locked_until), locked_until=attempt.locked_until)
     raise LoginRefused(WRONG)
 
 

@@ -1,8 +1,13 @@
-"""Staff users of the console: passwords (argon2id), roles, each change audited."""
+"""Staff users: console passwords (argon2id), API tokens, roles, each change audited.
+
+A password reset ends the user's sessions and replaces the API token (the new one is shown once); a
+revoke ends the token, the sessions and the password at once, until an admin sets a new password or
+issues a new token."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -11,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..storage import console_repo, users_repo
+from ..storage.users_repo import User
+from .password_policy import check_password
 
 ROLES = ("dispatcher", "finance", "admin")
 ROLE_TEXT = {"dispatcher": "寄递员", "finance": "财务", "admin": "管理员"}
-MIN_PASSWORD = 8
-MAX_PASSWORD = 256
 
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("certpost: a password nobody has")
@@ -37,14 +42,6 @@ async def verify_secret_async(stored: str | None, secret: str) -> bool:
     return await asyncio.to_thread(verify_secret, stored, secret)
 
 
-def check_password(password: str, field: str = "password") -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput([(field, f"密码至少 {MIN_PASSWORD} 位")])
-    if len(password) > MAX_PASSWORD:
-        raise InvalidInput([(field, f"密码最多 {MAX_PASSWORD} 位")])
-    return password
-
-
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise InvalidInput([("role", "角色必须是 寄递员、财务 或 管理员 (dispatcher, finance, admin)")])
@@ -63,7 +60,8 @@ async def create(
 ) -> str:
     """The new user's API token. With a password the user can also sign in to the console."""
     name, role = check_name(name), check_role(role)
-    hashed = await asyncio.to_thread(hash_secret, check_password(password)) if password is not None else None
+    checked = check_password(password, name=name) if password is not None else None
+    hashed = await asyncio.to_thread(hash_secret, checked) if checked is not None else None
     async with engine.begin() as conn:
         if await users_repo.exists(conn, name):
             raise Conflict(f"用户 {name} 已存在")
@@ -72,17 +70,53 @@ async def create(
     return token
 
 
-async def set_password(engine: AsyncEngine, user_id: int, password: str, *, actor: str, now: datetime) -> str:
-    """Set a new password; the user's sessions end and a lock-out is lifted. Returns the user's name."""
-    hashed = await asyncio.to_thread(hash_secret, check_password(password))
+@dataclass(frozen=True)
+class Reissued:
+    name: str
+    token: str  # the user's new API token, shown once
+
+
+async def set_password(
+    engine: AsyncEngine, user_id: int, password: str, *, actor: str, now: datetime
+) -> Reissued:
+    """Set a new password: the user's sessions end, a lock-out is lifted, and the API token is replaced
+    (a reset is what follows a leak, so the old token must stop working too)."""
+    async with engine.connect() as conn:
+        user = await users_repo.get(conn, user_id)
+    if user is None:
+        raise NotFound("没有这个用户")
+    hashed = await asyncio.to_thread(hash_secret, check_password(password, name=user.name))
+    async with engine.begin() as conn:
+        if not await users_repo.set_password_hash(conn, user_id, hashed):
+            raise NotFound("没有这个用户")
+        await console_repo.drop_sessions_of(conn, user_id)
+        await console_repo.clear_failures(conn, user.name.lower())
+        token = await users_repo.replace_token(conn, user_id)
+        await console_repo.audit(conn, at=now, actor=actor, action="user.password", subject=user.name)
+    return Reissued(user.name, token)
+
+
+async def issue_token(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> Reissued:
+    """A new API token for the user; the old one stops working at once. Console sessions stay."""
     async with engine.begin() as conn:
         user = await users_repo.get(conn, user_id)
         if user is None:
             raise NotFound("没有这个用户")
-        await users_repo.set_password_hash(conn, user_id, hashed)
+        token = await users_repo.replace_token(conn, user_id)
+        await console_repo.audit(conn, at=now, actor=actor, action="user.token", subject=user.name)
+    return Reissued(user.name, token)
+
+
+async def revoke(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> str:
+    """End the user's API token, console sessions and password at once; the user's name."""
+    async with engine.begin() as conn:
+        user = await users_repo.get(conn, user_id)
+        if user is None:
+            raise NotFound("没有这个用户")
+        await users_repo.revoke_token(conn, user_id)
+        await users_repo.clear_password(conn, user_id)
         await console_repo.drop_sessions_of(conn, user_id)
-        await console_repo.clear_failures(conn, user.name.lower())
-        await console_repo.audit(conn, at=now, actor=actor, action="user.password", subject=user.name)
+        await console_repo.audit(conn, at=now, actor=actor, action="user.revoked", subject=user.name)
     return user.name
 
 
@@ -100,12 +134,12 @@ async def set_role(engine: AsyncEngine, user_id: int, role: str, *, actor: str, 
     return user.name
 
 
-async def set_password_by_name(engine: AsyncEngine, name: str, password: str, *, actor: str, now: datetime):
+async def by_name(engine: AsyncEngine, name: str) -> User:
     async with engine.connect() as conn:
-        found = await users_repo.password_of(conn, name)
-    if found is None:
-        raise NotFound(f"没有用户 {name}")
-    return await set_password(engine, found[0].id, password, actor=actor, now=now)
+        user = await users_repo.by_name(conn, name.strip())
+    if user is None:
+        raise NotFound(f"没有用户 {name.strip()}")
+    return user
 
 
 async def list_users(engine: AsyncEngine) -> list[dict]:

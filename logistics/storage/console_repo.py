@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
 from .dispatch_repo import to_domain
-from .tables import dispatches
+from .tables import UTCDateTime, dispatches
 
 # ---- sessions -----------------------------------------------------------------------------------
 
@@ -60,18 +63,46 @@ async def failures_of(conn: AsyncConnection, name: str):
     return (await conn.execute(select(login_failures).where(login_failures.c.name == name))).first()
 
 
-async def save_failures(
-    conn: AsyncConnection,
-    name: str,
-    *,
-    failures: int,
-    first_failed_at: datetime,
-    locked_until: datetime | None,
-) -> None:
-    values = dict(failures=failures, first_failed_at=first_failed_at, locked_until=locked_until)
-    updated = await conn.execute(update(login_failures).where(login_failures.c.name == name).values(**values))
-    if updated.rowcount == 0:
-        await conn.execute(insert(login_failures).values(name=name, **values))
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked: its number in the current window,
+    and the end of the lock-out when this attempt reached the limit."""
+
+    number: int
+    locked_until: datetime | None
+
+
+async def reserve_login_attempt(
+    conn: AsyncConnection, name: str, *, now: datetime, limit: int, window: timedelta
+) -> Attempt | None:
+    """Count one more attempt at `name` before its password is checked, in one conditional UPDATE:
+    None when `name` is locked (its `limit` attempts are used, checked or still being checked).
+    Failures older than `window`, and an expired lock-out, are forgotten. The attempt that reaches the
+    limit locks the name at once, so no parallel attempt gets past it while this one is checked."""
+    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(
+        insert_(login_failures)
+        .values(name=name, failures=0, first_failed_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    t, at = login_failures.c, literal(now, UTCDateTime())
+    stale = or_(
+        and_(t.locked_until.is_not(None), t.locked_until <= now),
+        and_(t.locked_until.is_(None), t.first_failed_at < now - window),
+    )
+    number = case((stale, 1), else_=t.failures + 1)
+    result = await conn.execute(
+        update(login_failures)
+        .where(t.name == name, or_(stale, and_(t.failures < limit, t.locked_until.is_(None))))
+        .values(
+            failures=number,
+            first_failed_at=case((stale, at), else_=t.first_failed_at),
+            locked_until=case((number >= limit, literal(now + window, UTCDateTime())), else_=None),
+        )
+        .returning(t.failures, t.locked_until)
+    )
+    row = result.first()
+    return Attempt(row.failures, row.locked_until) if row else None
 
 
 async def clear_failures(conn: AsyncConnection, name: str) -> None:
@@ -128,19 +159,32 @@ async def pickup_codes_for(conn: AsyncConnection, dispatch_ids: list[str]) -> di
     return {r.dispatch_id: r for r in rows}
 
 
-async def count_pickup_attempt(conn: AsyncConnection, dispatch_id: str) -> None:
-    await conn.execute(
-        update(pickup_codes)
-        .where(pickup_codes.c.dispatch_id == dispatch_id)
-        .values(attempts=pickup_codes.c.attempts + 1)
-    )
-
-
-async def use_pickup_code(conn: AsyncConnection, dispatch_id: str, *, now: datetime) -> bool:
-    """Mark the code used, once: False when someone else used it first."""
+async def reserve_pickup_attempt(
+    conn: AsyncConnection, dispatch_id: str, *, now: datetime, max_attempts: int
+) -> str | None:
+    """Count one more try at the dispatch's code before it is checked, in one conditional UPDATE: the
+    code's hash, or None when there is no usable code (none, used, expired or out of tries)."""
+    t = pickup_codes.c
     result = await conn.execute(
         update(pickup_codes)
-        .where(pickup_codes.c.dispatch_id == dispatch_id, pickup_codes.c.used_at.is_(None))
+        .where(
+            t.dispatch_id == dispatch_id, t.used_at.is_(None), t.expires_at > now, t.attempts < max_attempts
+        )
+        .values(attempts=t.attempts + 1)
+        .returning(t.code_hash)
+    )
+    return result.scalar()
+
+
+async def use_pickup_code(conn: AsyncConnection, dispatch_id: str, *, code_hash: str, now: datetime) -> bool:
+    """Mark the code that was checked used, once: False when it was used or replaced meanwhile."""
+    result = await conn.execute(
+        update(pickup_codes)
+        .where(
+            pickup_codes.c.dispatch_id == dispatch_id,
+            pickup_codes.c.code_hash == code_hash,
+            pickup_codes.c.used_at.is_(None),
+        )
         .values(used_at=now)
     )
     return result.rowcount == 1

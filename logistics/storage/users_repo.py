@@ -20,21 +20,47 @@ class User:
     role: str
 
 
+# A revoked token's hash is replaced by this prefix and random letters: no SHA-256 hex digest equals it,
+# so no token opens the account, and the column stays unique and not null.
+REVOKED = "revoked:"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "cp_" + secrets.token_urlsafe(32)
 
 
 async def add(
     conn: AsyncConnection, name: str, role: str, *, now: datetime, password_hash: str | None = None
 ) -> str:
     """Create the user and return its new API token (shown once)."""
-    token = "cp_" + secrets.token_urlsafe(32)
+    token = new_token()
     await conn.execute(
         insert(users).values(
             name=name, role=role, token_hash=token_hash(token), created_at=now, password_hash=password_hash
         )
     )
     return token
+
+
+async def replace_token(conn: AsyncConnection, user_id: int) -> str:
+    """A new API token for the user (shown once); the old one stops working."""
+    token = new_token()
+    await conn.execute(update(users).where(users.c.id == user_id).values(token_hash=token_hash(token)))
+    return token
+
+
+async def revoke_token(conn: AsyncConnection, user_id: int) -> None:
+    """The user's API token stops working and no other takes its place."""
+    revoked = REVOKED + secrets.token_hex(28)
+    await conn.execute(update(users).where(users.c.id == user_id).values(token_hash=revoked))
+
+
+async def clear_password(conn: AsyncConnection, user_id: int) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(password_hash=None))
 
 
 async def by_token(conn: AsyncConnection, token: str) -> User | None:
@@ -79,11 +105,19 @@ async def set_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
     return result.rowcount == 1
 
 
+async def by_name(conn: AsyncConnection, name: str) -> User | None:
+    query = select(users.c.id, users.c.name, users.c.role).where(users.c.name == name)
+    row = (await conn.execute(query)).first()
+    return User(*row) if row else None
+
+
 async def list_all(conn: AsyncConnection) -> list[dict]:
-    query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash, users.c.created_at)
+    query = select(
+        users.c.id, users.c.name, users.c.role, users.c.password_hash, users.c.token_hash, users.c.created_at
+    )
     rows = await conn.execute(query.order_by(users.c.name))
     return [
         {"id": r.id, "name": r.name, "role": r.role, "has_password": bool(r.password_hash),
-         "created_at": r.created_at}
+         "has_token": not r.token_hash.startswith(REVOKED), "created_at": r.created_at}
         for r in rows
     ]  # fmt: skip

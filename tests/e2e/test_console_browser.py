@@ -303,6 +303,8 @@ def test_five_wrong_passwords_lock_the_name_and_the_admin_sees_it(gw):
                 await row.locator("input[name=password]").fill("a-new-password-1")
                 await row.locator("text=重置密码").click()
                 assert "锁定已解除" in await page.inner_text(".flash")
+                assert (await page.input_value("#new-token")).startswith("cp_")  # shown once
+                await shot(page, "23b-admin-new-token")
                 await page.goto(f"{gw.base}/console/admin/system")
                 assert "号段池" in await page.inner_text("main")
                 await shot(page, "24-admin-system")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...domain.errors import NotFound
+from ...domain.errors import Conflict, NotFound
 from ...jobs import queue
 from ...service import users
 from ...service.console_text import cn_time
@@ -12,8 +12,8 @@ from ...service.users import ROLE_TEXT, ROLES
 from ...storage import console_repo, pool_repo, tracking_repo
 from ...storage.db import reading
 from ..keys import DEPS, SETTINGS, WORKERS
-from .guard import Ctx, page
-from .html import Html, card, csrf_field, dl, h, stat, table
+from .guard import Ctx, page, render_page
+from .html import Html, button_form, card, csrf_field, dl, h, stat, table
 
 routes = web.RouteTableDef()
 ADMIN = ("admin",)
@@ -26,6 +26,8 @@ ACTION_TEXT = {
     "user.created": "创建用户",
     "user.password": "重置密码",
     "user.role": "变更角色",
+    "user.token": "签发新令牌",
+    "user.revoked": "吊销账号",
 }
 
 
@@ -56,16 +58,29 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
             f'{csrf_field(ctx.csrf)}<input type="password" name="password" minlength="8" required '
             'placeholder="新密码（至少8位）" autocomplete="new-password"'
             f' aria-label="{h(u["name"])} 的新密码">'
-            '<button class="btn small" type="submit">重置密码</button></form>'
+            '<button class="btn small" type="submit" data-confirm="重置密码会使该用户退出所有登录，'
+            '旧 API 令牌随即失效并签发新令牌。确定重置？">重置密码</button></form>'
         )
+        account = Html(
+            button_form(
+                f"/console/admin/users/{u['id']}/token", "签发新令牌", ctx.csrf, kind="small",
+                confirm=f"为 {u['name']} 签发新的 API 令牌？旧令牌将立即失效。",
+            )
+            + button_form(
+                f"/console/admin/users/{u['id']}/revoke", "吊销", ctx.csrf, kind="small danger",
+                confirm=f"吊销 {u['name']}：API 令牌立即失效、所有登录会话退出、登录密码清除。确定？",
+            )
+        )  # fmt: skip
         rows.append(
             [
                 u["name"],
                 ROLE_TEXT.get(u["role"], u["role"]),
-                "已设置" if u["has_password"] else "未设置（仅 API）",
+                "已设置" if u["has_password"] else "未设置",
+                "有效" if u["has_token"] else "已吊销",
                 cn_time(u["created_at"]),
                 role,
                 pw,
+                account,
             ]
         )
     create = Html(
@@ -89,7 +104,11 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
     body = (
         card(
             "用户与角色",
-            table(["用户名", "角色", "登录密码", "创建时间", "角色变更", "密码"], rows, cls="list"),
+            table(
+                ["用户名", "角色", "登录密码", "API 令牌", "创建时间", "角色变更", "密码", "账号"],
+                rows,
+                cls="list",
+            ),
         )
         + card("新建用户", create)
         + card(
@@ -121,13 +140,50 @@ def _user_id(request: web.Request) -> int:
         raise NotFound("没有这个用户") from None
 
 
+def _token_shown_once(ctx: Ctx, title: str, done: users.Reissued, note: str) -> web.Response:
+    """The new API token, on this one page only (not stored, not in a redirect or a cookie)."""
+    body = card(
+        title,
+        Html(
+            f'<p><label for="new-token">{h(done.name)} 的新 API 令牌：</label>'
+            f'<input id="new-token" class="token" readonly value="{h(done.token)}"></p>'
+            "<p>此令牌只显示这一次，请立即复制并交给使用者保存；离开本页后无法再次查看。</p>"
+            '<p><a class="btn" href="/console/admin/users">返回用户与角色</a></p>'
+        ),
+    )
+    return render_page(
+        ctx.request, title, body, user=ctx.user, csrf=ctx.csrf, active="users", flash=("ok", note)
+    )
+
+
 @routes.post("/console/admin/users/{id}/password")
 @page(*ADMIN)
 async def reset_password(request: web.Request, ctx: Ctx) -> web.Response:
-    name = await users.set_password(
+    done = await users.set_password(
         ctx.engine, _user_id(request), str(ctx.form.get("password", "")), actor=ctx.user.name, now=ctx.now
     )
-    return ctx.redirect("/console/admin/users", f"已重置 {name} 的密码，其登录会话已全部退出，锁定已解除")
+    note = f"已重置 {done.name} 的密码：其登录会话已全部退出，锁定已解除，旧 API 令牌已失效。"
+    return _token_shown_once(ctx, "密码已重置", done, note)
+
+
+@routes.post("/console/admin/users/{id}/token")
+@page(*ADMIN)
+async def new_token(request: web.Request, ctx: Ctx) -> web.Response:
+    done = await users.issue_token(ctx.engine, _user_id(request), actor=ctx.user.name, now=ctx.now)
+    return _token_shown_once(ctx, "已签发新令牌", done, f"{done.name} 的旧 API 令牌已失效。")
+
+
+@routes.post("/console/admin/users/{id}/revoke")
+@page(*ADMIN)
+async def revoke(request: web.Request, ctx: Ctx) -> web.Response:
+    user_id = _user_id(request)
+    if user_id == ctx.user.id:
+        raise Conflict("不能吊销自己的账号；请由另一位管理员操作，或在服务器上使用 certpost users revoke")
+    name = await users.revoke(ctx.engine, user_id, actor=ctx.user.name, now=ctx.now)
+    return ctx.redirect(
+        "/console/admin/users",
+        f"已吊销 {name}：API 令牌已失效，登录会话已全部退出，登录密码已清除。恢复使用请重置密码或签发新令牌",
+    )
 
 
 @routes.post("/console/admin/users/{id}/role")

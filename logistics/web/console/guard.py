@@ -9,7 +9,7 @@ import functools
 import logging
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -211,3 +211,45 @@ def _domain_error(request: web.Request, ctx: Ctx, e: DomainError) -> web.StreamR
 
 def new_login_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+# ---- small bodies read before any check (the login form) ----------------------------------------
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to be over `limit` bytes: at once from
+    its Content-Length, or while reading a chunked body. Nothing past the limit is read or kept."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
+    chunks, size = [], 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def small_form(request: web.Request, limit: int) -> MultiDict:
+    """An url-encoded form of at most `limit` bytes (413 past it); empty for any other body."""
+    body = await read_capped(request, limit)
+    if request.content_type != "application/x-www-form-urlencoded":
+        return MultiDict()
+    try:
+        text = body.decode(request.charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return MultiDict()
+    return MultiDict(parse_qsl(text, keep_blank_values=True))
+
+
+def local_target(target: str | None, fallback: str = "/console/") -> str:
+    """`target` when it is a path of the console on this site, else `fallback`: no scheme or host
+    (https://…, //evil.example), no backslash, no control characters (a CR/LF would split the
+    Location header), printable ASCII only (our own links are percent-encoded)."""
+    if not target or not target.startswith("/console/") or target.startswith("//") or "\\" in target:
+        return fallback
+    if not all(" " < c < "\x7f" for c in target):
+        return fallback
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else fallback

@@ -17,22 +17,19 @@ from .guard import (
     LOGIN_COOKIE,
     Ctx,
     current_session,
+    local_target,
     new_login_token,
     page,
     policy,
     redirect,
     render_page,
     set_cookie,
+    small_form,
 )
 from .html import Html, card, column_chart, h, hbar_chart, ring, stat
 
 routes = web.RouteTableDef()
-
-
-def _next(target: str | None) -> str:
-    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/console/"
+LOGIN_BODY_LIMIT = 8 * 1024  # a name, a password (at most 256), a token and `next`: far below this
 
 
 def _login_form(token: str, *, name: str = "", next_: str = "", error: str = "") -> Html:
@@ -57,14 +54,24 @@ async def login_page(request: web.Request) -> web.Response:
     if await current_session(request) is not None:
         return redirect(request, "/console/")
     token = new_login_token()
-    response = render_page(request, "登录", _login_form(token, next_=request.query.get("next", "")))
+    next_ = local_target(request.query.get("next"), "")
+    response = render_page(request, "登录", _login_form(token, next_=next_))
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    try:  # before anything else, and before the CSRF check: at most a small body is read
+        form = await small_form(request, LOGIN_BODY_LIMIT)
+    except web.HTTPRequestEntityTooLarge:
+        body = Html(
+            '<div class="errorbox"><div class="code">413</div><p>登录请求过大，已拒绝。</p>'
+            '<p><a class="btn" href="/console/login">重新打开登录页</a></p></div>'
+        )
+        response = render_page(request, "请求过大", body, status=413)
+        response.force_close()
+        return response
     expected, presented = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
         body = Html(
@@ -80,11 +87,11 @@ async def login(request: web.Request) -> web.Response:
     except LoginRefused as e:
         status = 429 if e.locked_until else 401
         token = new_login_token()
-        body = _login_form(token, name=name, next_=str(form.get("next", "")), error=str(e))
+        body = _login_form(token, name=name, next_=local_target(form.get("next"), ""), error=str(e))
         response = render_page(request, "登录", body, status=status)
         set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
         return response
-    response = redirect(request, _next(str(form.get("next", ""))))
+    response = redirect(request, local_target(form.get("next")))
     set_cookie(request, response, COOKIE, session.token)
     response.del_cookie(LOGIN_COOKIE, path="/console")
     return response
