@@ -14,9 +14,12 @@ from urllib.parse import quote, unquote, urlsplit
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from adapters.common.bodies import read_form
+
 from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from ...service import sessions
 from ...service.sessions import Policy, Session
+from .. import limits
 from ..keys import CLOCK, ENGINE, SETTINGS
 from .html import Html, h, layout
 
@@ -38,6 +41,7 @@ SECURITY_HEADERS = {
 }
 NO_ROLE = "您的角色无权访问此页面。如需开通，请联系系统管理员。"
 BAD_CSRF = "页面已过期或请求来源不可信（CSRF 校验失败），请刷新页面后重试。"
+TOO_LARGE = "提交的内容过大，超过了此页面允许的大小，请检查后重试。"
 STATUS_OF = {InvalidInput: 422, Conflict: 409, InvalidTransition: 409, NotFound: 404, Forbidden: 403}
 
 
@@ -139,6 +143,12 @@ def error_page(request: web.Request, status: int, title: str, message: str, sess
     return render_page(request, title, body, user=user, csrf=csrf, status=status)
 
 
+def too_large(request: web.Request, session: Session | None = None) -> web.Response:
+    if wants_json(request):
+        return web.json_response({"error": TOO_LARGE}, status=413)
+    return error_page(request, 413, "提交内容过大", TOO_LARGE, session)
+
+
 def wants_json(request: web.Request) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -167,8 +177,10 @@ async def current_session(request: web.Request) -> Session | None:
     )
 
 
-def page(*roles: str):
-    """Sign-in, role (admin may do everything) and CSRF for a console handler `(request, ctx)`."""
+def page(*roles: str, body_limit: int = limits.CONSOLE_FORM):
+    """Sign-in, role (admin may do everything) and CSRF for a console handler `(request, ctx)`.
+
+    A POST's form is read whole, at most `body_limit` bytes (413 past it), before its CSRF check."""
 
     def wrap(handler):
         @functools.wraps(handler)
@@ -183,7 +195,10 @@ def page(*roles: str):
             form = MultiDict()
             if request.method == "POST":
                 if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                    form = await request.post()
+                    try:
+                        form = await read_form(request, body_limit)
+                    except web.HTTPRequestEntityTooLarge:
+                        return too_large(request, session)
                 presented = request.headers.get("X-CSRF-Token") or form.get("csrf")
                 if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
                     log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)

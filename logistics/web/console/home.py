@@ -6,11 +6,13 @@ import hmac
 
 from aiohttp import web
 
+from adapters.common.bodies import read_form
+
 from ...service import dashboard, sessions
 from ...service.console_text import yuan
 from ...service.sessions import LoginRefused
 from ...storage.db import reading
-from .. import reconcile_engine
+from .. import limits, reconcile_engine
 from ..keys import CLOCK, ENGINE, SETTINGS
 from .guard import (
     COOKIE,
@@ -23,6 +25,7 @@ from .guard import (
     redirect,
     render_page,
     set_cookie,
+    too_large,
 )
 from .html import Html, card, column_chart, h, hbar_chart, ring, stat
 
@@ -64,7 +67,10 @@ async def login_page(request: web.Request) -> web.Response:
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    try:
+        form = await read_form(request, limits.CONSOLE_LOGIN)  # small: anyone may post here
+    except web.HTTPRequestEntityTooLarge:
+        return too_large(request)
     expected, presented = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
         body = Html(
