@@ -18,6 +18,11 @@ def too_large(limit: int, actual: int) -> web.HTTPRequestEntityTooLarge:
     return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=actual)
 
 
+def cut_short() -> web.HTTPBadRequest:
+    """The client went away before its body ended: nothing of it is used (and no one hears the 400)."""
+    return web.HTTPBadRequest(text="request body ended early")
+
+
 def refuse_declared_over(request: web.BaseRequest, limit: int) -> None:
     """413 before reading anything when the client announces a body over the limit."""
     declared = request.content_length
@@ -31,11 +36,14 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
     stream = request.content
     chunks: list[bytes] = []
     size = 0
-    while chunk := await stream.readany():  # b"" only at the body's end
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit, size)
-        chunks.append(chunk)
+    try:
+        while chunk := await stream.readany():  # b"" only at the body's end
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit, size)
+            chunks.append(chunk)
+    except ConnectionError:
+        raise cut_short() from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -44,4 +52,7 @@ async def read_form(request: web.BaseRequest, limit: int) -> MultiDictProxy:
 
     Files of a multipart form are spooled to temporary files (`FileField.file`)."""
     refuse_declared_over(request, limit)
-    return await request.clone(client_max_size=limit).post()
+    try:
+        return await request.clone(client_max_size=limit).post()
+    except ConnectionError:
+        raise cut_short() from None

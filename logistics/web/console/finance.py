@@ -104,7 +104,8 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     file = ctx.form.get("file")
     if not hasattr(file, "file"):
         raise InvalidInput([("file", "请选择对账单文件（CSV 或 XLSX）")])
-    content = file.file.read()
+    with file.file:  # spooled to a temporary file by the form reader
+        content = file.file.read()
     if not content:
         raise InvalidInput([("file", "对账单文件是空的")])
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import random
 import threading
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -16,14 +17,19 @@ from hypothesis import strategies as st
 
 from adapters.common.bodies import read_body, read_form
 from tests.e2e.gateway import free_port
-from tests.fixtures.raw_http import CHUNKS, SEGMENTS, WAYS, send, send_unfinished
+from tests.fixtures.raw_http import CHUNKS, SEGMENTS, WAYS, connect, head, send, send_pieces, send_unfinished
 
+REFUSALS = web.AppKey("refusals", list)
 LIMIT = 200_000  # over aiohttp's 64 KiB stream buffer, so a body is several reads
 FORM_LIMIT = 300_000
 
 
 async def _body(request: web.Request) -> web.Response:
-    body = await read_body(request, LIMIT)
+    try:
+        body = await read_body(request, LIMIT)
+    except Exception as e:
+        request.app[REFUSALS].append(e)
+        raise
     return web.json_response({"length": len(body), "sha256": hashlib.sha256(body).hexdigest()})
 
 
@@ -71,8 +77,13 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def port():
-    app = web.Application()
+def app():
+    return web.Application()
+
+
+@pytest.fixture(scope="module")
+def port(app):
+    app[REFUSALS] = []
     app.router.add_post("/body", _body)
     app.router.add_post("/form", _form)
     app.router.add_post("/first-read", _first_read)
@@ -168,3 +179,18 @@ def test_the_harness_splits_bodies_as_networks_do(port):
     for way in (SEGMENTS, CHUNKS):
         reply = send(port, "POST", "/first-read", body, way=way, pieces=5, pause=0.05)
         assert reply.status == 200 and 0 < reply.json()["length"] < len(body)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_body_the_client_abandons_is_never_taken_for_the_whole(app, port, way):
+    """The connection closes halfway through the body: the handler gets a 400, not a shorter body (nor
+    an error that would be logged with a traceback)."""
+    app[REFUSALS].clear()
+    with connect(port) as sock:
+        sock.sendall(head("POST", "/body", {}, length=1_000, chunked=way == CHUNKS))
+        send_pieces(sock, [b"x" * 300, b"y" * 200], chunked=way == CHUNKS, pause=0.02, finish=False)
+    deadline = time.time() + 10
+    while not app[REFUSALS] and time.time() < deadline:
+        time.sleep(0.05)
+    [refusal] = app[REFUSALS]
+    assert isinstance(refusal, web.HTTPBadRequest)
