@@ -50,9 +50,12 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
 async def read_form(request: web.BaseRequest, limit: int) -> MultiDictProxy:
     """A urlencoded or multipart form read whole by aiohttp, the whole request at most `limit` bytes.
 
-    Files of a multipart form are spooled to temporary files (`FileField.file`)."""
+    Files of a multipart form are spooled to temporary files (`FileField.file`). A form that does not
+    parse (no boundary, a part without a name, text that is not UTF-8) is a 400, not an error."""
     refuse_declared_over(request, limit)
     try:
         return await request.clone(client_max_size=limit).post()
     except ConnectionError:
         raise cut_short() from None
+    except ValueError:
+        raise web.HTTPBadRequest(text="malformed form body") from None

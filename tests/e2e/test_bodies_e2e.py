@@ -184,6 +184,12 @@ def test_a_multipart_statement_in_pieces_is_reconciled_from_every_line(gw, staff
     assert reply.json()["totals"]["lines"] == 20_000
 
 
+def test_a_multipart_upload_that_does_not_parse_is_422_naming_the_file(gw, staff):
+    headers = {**staff["finance"], "Content-Type": "multipart/form-data; boundary=x"}
+    reply = send(gw.port, "POST", "/api/v1/reconciliations", b"no boundary here", headers)
+    assert reply.status == 422 and reply.json()["errors"][0]["field"] == "file", reply.body
+
+
 # ---- the EMS push --------------------------------------------------------------------------------
 
 
@@ -255,6 +261,12 @@ def test_the_login_form_is_413_past_8_kib_before_its_csrf_check(gw, way):
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     reply = send_unfinished(gw.port, "POST", "/console/login", sent, headers, way=way, declared=60 * MIB)
     assert reply.status == 413 and "过大" in reply.body.decode()
+
+
+def test_a_login_form_that_does_not_parse_is_400_in_chinese(gw):
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "certpost_login=t0ken"}
+    reply = send(gw.port, "POST", "/console/login", b"csrf=t0ken&name=\xff\xfe", headers)
+    assert reply.status == 400 and "格式不正确" in reply.body.decode()
 
 
 @pytest.mark.parametrize("way", WAYS)

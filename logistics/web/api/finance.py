@@ -115,6 +115,13 @@ async def _body(request: web.Request) -> bytes:
 async def _multipart(request: web.Request) -> dict:
     """Each part read whole (BodyPartReader reads to its boundary), the upload at most STATEMENT_UPLOAD."""
     refuse_declared_over(request, limits.STATEMENT_UPLOAD)
+    try:
+        return await _parts(request)
+    except ValueError:  # no boundary, a broken part header
+        raise InvalidInput([("file", "请求体不是有效的 multipart/form-data")]) from None
+
+
+async def _parts(request: web.Request) -> dict:
     fields: dict = {}
     reader = await request.multipart()
     while (part := await reader.next()) is not None:

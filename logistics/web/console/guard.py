@@ -42,6 +42,7 @@ SECURITY_HEADERS = {
 NO_ROLE = "您的角色无权访问此页面。如需开通，请联系系统管理员。"
 BAD_CSRF = "页面已过期或请求来源不可信（CSRF 校验失败），请刷新页面后重试。"
 TOO_LARGE = "提交的内容过大，超过了此页面允许的大小，请检查后重试。"
+BAD_FORM = "提交的表单格式不正确，请刷新页面后重试。"
 STATUS_OF = {InvalidInput: 422, Conflict: 409, InvalidTransition: 409, NotFound: 404, Forbidden: 403}
 
 
@@ -143,10 +144,12 @@ def error_page(request: web.Request, status: int, title: str, message: str, sess
     return render_page(request, title, body, user=user, csrf=csrf, status=status)
 
 
-def too_large(request: web.Request, session: Session | None = None) -> web.Response:
+def form_refused(request: web.Request, e: web.HTTPException, session: Session | None = None) -> web.Response:
+    """A form over its page's limit (413) or one that does not parse (400), in the console's words."""
+    title, message = ("提交内容过大", TOO_LARGE) if e.status == 413 else ("提交内容有误", BAD_FORM)
     if wants_json(request):
-        return web.json_response({"error": TOO_LARGE}, status=413)
-    return error_page(request, 413, "提交内容过大", TOO_LARGE, session)
+        return web.json_response({"error": message}, status=e.status)
+    return error_page(request, e.status, title, message, session)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -197,8 +200,8 @@ def page(*roles: str, body_limit: int = limits.CONSOLE_FORM):
                 if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                     try:
                         form = await read_form(request, body_limit)
-                    except web.HTTPRequestEntityTooLarge:
-                        return too_large(request, session)
+                    except (web.HTTPRequestEntityTooLarge, web.HTTPBadRequest) as e:
+                        return form_refused(request, e, session)
                 presented = request.headers.get("X-CSRF-Token") or form.get("csrf")
                 if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
                     log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)

@@ -19,13 +19,13 @@ from .guard import (
     LOGIN_COOKIE,
     Ctx,
     current_session,
+    form_refused,
     new_login_token,
     page,
     policy,
     redirect,
     render_page,
     set_cookie,
-    too_large,
 )
 from .html import Html, card, column_chart, h, hbar_chart, ring, stat
 
@@ -69,8 +69,8 @@ async def login_page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     try:
         form = await read_form(request, limits.CONSOLE_LOGIN)  # small: anyone may post here
-    except web.HTTPRequestEntityTooLarge:
-        return too_large(request)
+    except (web.HTTPRequestEntityTooLarge, web.HTTPBadRequest) as e:
+        return form_refused(request, e)
     expected, presented = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
         body = Html(

@@ -194,3 +194,15 @@ def test_a_body_the_client_abandons_is_never_taken_for_the_whole(app, port, way)
         time.sleep(0.05)
     [refusal] = app[REFUSALS]
     assert isinstance(refusal, web.HTTPBadRequest)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("multipart/form-data; boundary=x", b"no boundary here"),
+        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n"),
+        ("application/x-www-form-urlencoded", b"text=\xff\xfe"),
+    ],
+)
+def test_a_form_that_does_not_parse_is_400(port, kind, body):
+    assert send(port, "POST", "/form", body, {"Content-Type": kind}).status == 400
