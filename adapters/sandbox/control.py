@@ -6,13 +6,15 @@ gateway lets only admins in: the API marks parcels delivered and its SMS log hol
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.common.bodies import read_body
 from adapters.ems_open import mapping as m
 
-from .core import Sandbox
+from .core import MAX_REQUEST_BYTES, Sandbox
 from .pusher import Pusher
 from .rest import scan_item
 from .state import SimError, StateConflict
@@ -20,7 +22,7 @@ from .state import SimError, StateConflict
 
 async def _json(request: web.Request) -> dict:
     try:
-        body = await request.json()
+        body = json.loads(await read_body(request, MAX_REQUEST_BYTES))
     except ValueError:
         raise web.HTTPBadRequest(text="body must be JSON") from None
     if not isinstance(body, dict):

@@ -14,6 +14,9 @@ from aiohttp import web
 from .business import Carrier
 from .state import SandboxState, SimError
 
+MAX_REQUEST_BYTES = 1024 * 1024
+"""The largest request the simulator takes (an order, a batch of waybill lookups); past it, 413."""
+
 
 class TokenBucket:
     """At most `rate` calls per second on average, bursts up to max(1, rate)."""

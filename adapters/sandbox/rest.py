@@ -9,11 +9,12 @@ from datetime import datetime
 
 from aiohttp import web
 
+from adapters.common.bodies import read_form
 from adapters.ems_open import codes
 from adapters.ems_open import mapping as m
 from adapters.ems_open.crypto import SealError, unseal
 
-from .core import Sandbox
+from .core import MAX_REQUEST_BYTES, Sandbox
 from .scans import Scan
 from .state import Order, SimError
 
@@ -121,7 +122,7 @@ def make_handler(sandbox: Sandbox, now: Callable[[], datetime]):
         return fields
 
     async def handle(request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await read_form(request, MAX_REQUEST_BYTES)
         missing = [k for k in REQUIRED_FIELDS if not form.get(k)]
         if missing:
             return wire.error(codes.BAD_REQUEST, f"缺少参数：{','.join(missing)}")

@@ -8,11 +8,12 @@ from pathlib import Path
 from aiohttp import web
 from lxml import etree
 
+from adapters.common.bodies import read_body
 from adapters.ems_open import codes
 from adapters.ems_open import mapping as m
 from adapters.ems_open.crypto import sign_params
 
-from .core import Sandbox
+from .core import MAX_REQUEST_BYTES, Sandbox
 from .state import Order, SimError
 
 WSDL_PATH = Path(__file__).resolve().parent.parent / "ems_soap" / "wsdl" / "ems_ws.wsdl"
@@ -195,7 +196,7 @@ def make_handlers(sandbox: Sandbox):
 
     async def handle(request: web.Request) -> web.Response:
         try:
-            document = etree.fromstring(await request.read(), _PARSER)
+            document = etree.fromstring(await read_body(request, MAX_REQUEST_BYTES), _PARSER)
         except etree.XMLSyntaxError:
             return fault(codes.BAD_REQUEST, "请求不是合法的 XML", client=True)
         body = document.find(f"{{{SOAP_ENV}}}Body")

@@ -18,7 +18,7 @@ from ..service.intake import SqliteIntake, record_intake, record_intake_batch
 from ..storage.db import create_engine, create_writer_engine
 from ..storage.group_commit import GroupCommitter, UnitCommitter
 from ..storage.migrate import upgrade
-from . import console, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
+from . import console, limits, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
 from .auth import admins_only
 from .errors import error_middleware
@@ -27,8 +27,6 @@ from .health import HEALTH_CHECKS, carrier_check, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
 
 log = logging.getLogger("certpost")
-
-MAX_UPLOAD = 64 * 1024 * 1024  # statements; intake enforces its own 1 MiB
 
 
 def create_app(
@@ -46,7 +44,7 @@ def create_app(
 ) -> web.Application:
     """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_UPLOAD)
+    app = web.Application(middlewares=[error_middleware], client_max_size=limits.LARGEST)
     app.on_response_prepare.append(no_sniff)  # issue 12: JSON (and everything else) is never sniffed
     engine = create_engine(settings.database_url)
     app[SETTINGS] = settings

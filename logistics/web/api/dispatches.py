@@ -9,6 +9,8 @@ from typing import NamedTuple
 import pydantic_core
 from aiohttp import web
 
+from adapters.common.bodies import read_body
+
 from ...config import Settings
 from ...domain.errors import NotFound
 from ...domain.model import Dispatch
@@ -18,6 +20,7 @@ from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json, masked_dispatch_json
 from ...storage import dispatch_repo
 from ...storage.users_repo import User
+from .. import limits
 from ..auth import signed_client, staff
 from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
 from .schemas import CorrectionIn, parse, parse_dispatch, request_hash, to_domain
@@ -26,16 +29,6 @@ routes = web.RouteTableDef()
 
 
 DISPATCH_ROLES = ("dispatcher",)
-
-
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The body, or 413 as soon as it is known to be over the limit (before reading it all)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
-    return body
 
 
 class SignedIntake(NamedTuple):
@@ -62,7 +55,7 @@ def intake_request(settings: Settings) -> Callable[[SignedIntake], IntakeRequest
 @routes.post("/api/v1/dispatches")
 async def intake(request: web.Request) -> web.Response:
     settings, now = request.app[SETTINGS], request.app[CLOCK].now()
-    body = await read_limited(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
     client_id = signed_client(request, body)
     result = await request.app[COMMITTER].submit(SignedIntake(body, client_id, now))
     if result.queued and WORKERS in request.app:
@@ -123,7 +116,7 @@ async def list_dispatches(request: web.Request) -> web.Response:
 async def correct(request: web.Request) -> web.Response:
     """Correct the recipient or address before booking, e.g. after the carrier rejected it."""
     user = await staff(request, *DISPATCH_ROLES)
-    recipient, address = parse(CorrectionIn, await read_limited(request, 64 * 1024)).domain()
+    recipient, address = parse(CorrectionIn, await read_body(request, limits.SMALL_JSON)).domain()
     actor, now = f"staff:{user.name}", request.app[CLOCK].now()
     d = await dispatch_service.correct(
         request.app[ENGINE],

@@ -8,18 +8,17 @@ import json
 
 from aiohttp import BodyPartReader, web
 
+from adapters.common.bodies import read_body, refuse_declared_over, too_large
+
 from ...domain.errors import InvalidInput
 from ...service import reconcile_runs
 from ...service.reconcile_runs import Upload
-from .. import reconcile_engine
+from .. import limits, reconcile_engine
 from ..auth import staff
 from ..keys import CLOCK, ENGINE, SETTINGS
-from .dispatches import read_limited
 
 routes = web.RouteTableDef()
 FINANCE_ROLES = ("finance",)
-MAX_STATEMENT = 64 * 1024 * 1024
-MAX_FIELD = 1024 * 1024  # period, tariff
 
 
 @routes.post("/api/v1/reconciliations")
@@ -110,30 +109,49 @@ async def _read_upload(request: web.Request) -> Upload:
 
 
 async def _body(request: web.Request) -> bytes:
-    return await read_limited(request, MAX_STATEMENT)
+    return await read_body(request, limits.STATEMENT)
 
 
 async def _multipart(request: web.Request) -> dict:
+    """Each part read whole (BodyPartReader reads to its boundary), the upload at most STATEMENT_UPLOAD."""
+    refuse_declared_over(request, limits.STATEMENT_UPLOAD)
+    try:
+        return await _parts(request)
+    except ValueError:  # no boundary, a broken part header
+        raise InvalidInput([("file", "请求体不是有效的 multipart/form-data")]) from None
+
+
+async def _parts(request: web.Request) -> dict:
     fields: dict = {}
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
+        _refuse_read_over(request, limits.STATEMENT_UPLOAD)
         if not isinstance(part, BodyPartReader) or part.name not in ("file", "statement", "period", "tariff"):
             continue
         if part.name in ("file", "statement"):
-            fields["file"] = (part.filename or "statement", await _read_part(part, MAX_STATEMENT))
+            content = await _read_part(request, part, limits.STATEMENT)
+            fields["file"] = (part.filename or "statement", content)
         else:
-            fields[part.name] = _text(part.name, await _read_part(part, MAX_FIELD))
+            fields[part.name] = _text(part.name, await _read_part(request, part, limits.STATEMENT_FIELD))
+    _refuse_read_over(request, limits.STATEMENT_UPLOAD)
     return fields
 
 
-async def _read_part(part: BodyPartReader, limit: int) -> bytes:
+async def _read_part(request: web.Request, part: BodyPartReader, limit: int) -> bytes:
     chunks, size = [], 0
     while chunk := await part.read_chunk(256 * 1024):
         size += len(chunk)
         if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+            raise too_large(limit, size)
+        _refuse_read_over(request, limits.STATEMENT_UPLOAD)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refuse_read_over(request: web.Request, limit: int) -> None:
+    """Parts skipped or read: the whole multipart body stays within the upload's limit."""
+    if (received := request.content.total_bytes) > limit:
+        raise too_large(limit, received)
 
 
 def _text(name: str, raw: bytes) -> str:
@@ -145,7 +163,7 @@ def _text(name: str, raw: bytes) -> str:
 
 async def _json_object(request: web.Request) -> dict:
     try:
-        body = json.loads(await read_limited(request, MAX_FIELD) or b"{}")
+        body = json.loads(await read_body(request, limits.SMALL_JSON) or b"{}")
     except ValueError:
         raise InvalidInput([("body", "请求体不是有效的 JSON")]) from None
     if not isinstance(body, dict):

@@ -8,19 +8,19 @@ from functools import partial
 
 from aiohttp import web
 
+from adapters.common.bodies import read_body
 from labels import LABEL_SIZES, Origin, render_labels, render_manifest, render_zpl
 
 from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall's local time
 from ...domain.errors import InvalidInput
 from ...service import printing
+from .. import limits
 from ..auth import staff
 from ..errors import error_response
 from ..keys import CLOCK, ENGINE, SETTINGS
-from .dispatches import read_limited
 
 routes = web.RouteTableDef()
 PRINT_ROLES = ("dispatcher",)
-MAX_BODY = 256 * 1024
 THERMAL_SIZES = tuple(s for s in LABEL_SIZES if s != "a4")
 ZPL_DPI = ("203", "300")
 MAX_COURIER = 40
@@ -166,7 +166,7 @@ def _manifest(dispatches, *, origin: Origin, courier: str, at) -> bytes:
 
 
 async def _json_object(request: web.Request) -> dict:
-    raw = await read_limited(request, MAX_BODY)
+    raw = await read_body(request, limits.ID_LIST)
     try:
         body = json.loads(raw)
     except ValueError:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 import pydantic_core
 from aiohttp import web
 
+from adapters.common.bodies import read_body
 from adapters.ems_open.push import InvalidPush, parse_trace_push, push_answer
 
 from ...domain.errors import Conflict, NotFound
@@ -17,6 +18,7 @@ from ...service.citizen_throttle import CitizenThrottle, buckets_for
 from ...service.exceptions_queue import list_exceptions
 from ...storage import tracking_repo
 from ...storage.db import reading
+from .. import limits
 from ..auth import staff
 from ..client_address import Network, client_address
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
@@ -27,7 +29,6 @@ routes = web.RouteTableDef()
 CITIZEN_THROTTLE = web.AppKey("citizen_throttle", CitizenThrottle)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
 PUSH_PATH = "/api/v1/carriers/ems/push"
-MAX_PUSH_BYTES = 256 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 NOT_FOUND = {"error": "未找到邮件，请核对单号和手机号后4位"}
 TOO_MANY = {"error": "查询过于频繁，请稍后再试"}
@@ -43,7 +44,7 @@ async def ems_push(request: web.Request) -> web.Response:
     """EMS 040002: answer in EMS's format; a non-success code makes EMS push again."""
     settings, deps = request.app[SETTINGS], request.app[DEPS]
     sender_no = settings.carrier_sender_no
-    body: bytes | dict = await request.content.read(MAX_PUSH_BYTES + 1)
+    body: bytes | dict = await read_body(request, limits.EMS_PUSH)
     if request.content_type == "application/x-www-form-urlencoded":  # EMS may post form fields
         body = dict(parse_qsl(body.decode("utf-8", "replace")))
     try:

@@ -11,7 +11,7 @@ from ...domain.errors import InvalidInput
 from ...service import reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
-from .. import reconcile_engine
+from .. import limits, reconcile_engine
 from ..keys import SETTINGS
 from .guard import Ctx, page, wants_json
 from .html import Html, card, csrf_field, dl, h, hbar_chart, stat, table
@@ -99,12 +99,13 @@ def _tone(fen: int) -> str:
 
 
 @routes.post("/console/finance/upload")
-@page(*FINANCE)
+@page(*FINANCE, body_limit=limits.STATEMENT_UPLOAD)
 async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     file = ctx.form.get("file")
     if not hasattr(file, "file"):
         raise InvalidInput([("file", "请选择对账单文件（CSV 或 XLSX）")])
-    content = file.file.read()
+    with file.file:  # spooled to a temporary file by the form reader
+        content = file.file.read()
     if not content:
         raise InvalidInput([("file", "对账单文件是空的")])
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)

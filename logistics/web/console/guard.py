@@ -9,14 +9,17 @@ import functools
 import logging
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from adapters.common.bodies import read_form
+
 from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from ...service import sessions
 from ...service.sessions import Policy, Session
+from .. import limits
 from ..keys import CLOCK, ENGINE, SETTINGS
 from .html import Html, h, layout
 
@@ -38,6 +41,8 @@ SECURITY_HEADERS = {
 }
 NO_ROLE = "您的角色无权访问此页面。如需开通，请联系系统管理员。"
 BAD_CSRF = "页面已过期或请求来源不可信（CSRF 校验失败），请刷新页面后重试。"
+TOO_LARGE = "提交的内容过大，超过了此页面允许的大小，请检查后重试。"
+BAD_FORM = "提交的表单格式不正确，请刷新页面后重试。"
 STATUS_OF = {InvalidInput: 422, Conflict: 409, InvalidTransition: 409, NotFound: 404, Forbidden: 403}
 
 
@@ -139,6 +144,14 @@ def error_page(request: web.Request, status: int, title: str, message: str, sess
     return render_page(request, title, body, user=user, csrf=csrf, status=status)
 
 
+def form_refused(request: web.Request, e: web.HTTPException, session: Session | None = None) -> web.Response:
+    """A form over its page's limit (413) or one that does not parse (400), in the console's words."""
+    title, message = ("提交内容过大", TOO_LARGE) if e.status == 413 else ("提交内容有误", BAD_FORM)
+    if wants_json(request):
+        return web.json_response({"error": message}, status=e.status)
+    return error_page(request, e.status, title, message, session)
+
+
 def wants_json(request: web.Request) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
@@ -167,8 +180,10 @@ async def current_session(request: web.Request) -> Session | None:
     )
 
 
-def page(*roles: str):
-    """Sign-in, role (admin may do everything) and CSRF for a console handler `(request, ctx)`."""
+def page(*roles: str, body_limit: int = limits.CONSOLE_FORM):
+    """Sign-in, role (admin may do everything) and CSRF for a console handler `(request, ctx)`.
+
+    A POST's form is read whole, at most `body_limit` bytes (413 past it), before its CSRF check."""
 
     def wrap(handler):
         @functools.wraps(handler)
@@ -183,7 +198,10 @@ def page(*roles: str):
             form = MultiDict()
             if request.method == "POST":
                 if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                    form = await request.post()
+                    try:
+                        form = await read_form(request, body_limit)
+                    except (web.HTTPRequestEntityTooLarge, web.HTTPBadRequest) as e:
+                        return form_refused(request, e, session)
                 presented = request.headers.get("X-CSRF-Token") or form.get("csrf")
                 if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
                     log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)
@@ -211,36 +229,6 @@ def _domain_error(request: web.Request, ctx: Ctx, e: DomainError) -> web.StreamR
 
 def new_login_token() -> str:
     return secrets.token_urlsafe(24)
-
-
-# ---- small bodies read before any check (the login form) ----------------------------------------
-
-
-async def read_capped(request: web.Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to be over `limit` bytes: at once from
-    its Content-Length, or while reading a chunked body. Nothing past the limit is read or kept."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=declared)
-    chunks, size = [], 0
-    while chunk := await request.content.readany():
-        size += len(chunk)
-        if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def small_form(request: web.Request, limit: int) -> MultiDict:
-    """An url-encoded form of at most `limit` bytes (413 past it); empty for any other body."""
-    body = await read_capped(request, limit)
-    if request.content_type != "application/x-www-form-urlencoded":
-        return MultiDict()
-    try:
-        text = body.decode(request.charset or "utf-8")
-    except (UnicodeDecodeError, LookupError):
-        return MultiDict()
-    return MultiDict(parse_qsl(text, keep_blank_values=True))
 
 
 def local_target(target: str | None, fallback: str = "/console/") -> str:

@@ -6,17 +6,20 @@ import hmac
 
 from aiohttp import web
 
+from adapters.common.bodies import read_form
+
 from ...service import dashboard, sessions
 from ...service.console_text import yuan
 from ...service.sessions import LoginRefused
 from ...storage.db import reading
-from .. import reconcile_engine
+from .. import limits, reconcile_engine
 from ..keys import CLOCK, ENGINE, SETTINGS
 from .guard import (
     COOKIE,
     LOGIN_COOKIE,
     Ctx,
     current_session,
+    form_refused,
     local_target,
     new_login_token,
     page,
@@ -24,12 +27,10 @@ from .guard import (
     redirect,
     render_page,
     set_cookie,
-    small_form,
 )
 from .html import Html, card, column_chart, h, hbar_chart, ring, stat
 
 routes = web.RouteTableDef()
-LOGIN_BODY_LIMIT = 8 * 1024  # a name, a password (at most 256), a token and `next`: far below this
 
 
 def _login_form(token: str, *, name: str = "", next_: str = "", error: str = "") -> Html:
@@ -62,16 +63,10 @@ async def login_page(request: web.Request) -> web.Response:
 
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.Response:
-    try:  # before anything else, and before the CSRF check: at most a small body is read
-        form = await small_form(request, LOGIN_BODY_LIMIT)
-    except web.HTTPRequestEntityTooLarge:
-        body = Html(
-            '<div class="errorbox"><div class="code">413</div><p>登录请求过大，已拒绝。</p>'
-            '<p><a class="btn" href="/console/login">重新打开登录页</a></p></div>'
-        )
-        response = render_page(request, "请求过大", body, status=413)
-        response.force_close()
-        return response
+    try:
+        form = await read_form(request, limits.CONSOLE_LOGIN)  # small: anyone may post here
+    except (web.HTTPRequestEntityTooLarge, web.HTTPBadRequest) as e:
+        return form_refused(request, e)
     expected, presented = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
         body = Html(
