@@ -11,6 +11,7 @@ from labels import LABEL_SIZES, Origin, render_labels, render_manifest
 
 from ...domain.errors import InvalidInput
 from ...domain.status import Status
+from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, METHOD_TEXT, STATUS_SHORT, cn_time
@@ -480,6 +481,8 @@ async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def manifest(request: web.Request, ctx: Ctx) -> web.Response:
     ids, courier = ids_of(ctx), str(ctx.form.get("courier", "")).strip()[:40]
+    if problem := text_problem(courier):
+        raise InvalidInput([("courier", problem)])
     origin, _ = hall(request)
     now = ctx.now
 
@@ -500,6 +503,8 @@ async def confirm(request: web.Request, ctx: Ctx) -> web.Response:
     ids, courier = ids_of(ctx), str(ctx.form.get("courier", "")).strip()
     if not courier or len(courier) > 40:
         raise InvalidInput([("courier", "请填写揽收员姓名（最多 40 字）")])
+    if problem := text_problem(courier):
+        raise InvalidInput([("courier", problem)])
     manifest_id = str(ctx.form.get("manifest_id", "")).strip()[:64] or None
     result = await printing.confirm_handover(
         ctx.engine, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now
