@@ -35,6 +35,7 @@ _WORKBOOK = "xl/workbook.xml"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
 _ROW, _CELL, _V, _IS, _T, _R, _SI = (MAIN + n for n in ("row", "c", "v", "is", "t", "r", "si"))
 _DIGITS = "0123456789"
+_CHUNK = 64 * 1024  # fed to the parser at a time; a row is measured after each
 _PARSER_OPTIONS = xlsx_guard.PARSER_OPTIONS
 
 
@@ -89,6 +90,8 @@ class Sheet:
         self.shared = self._shared_strings(strings_parts[0].lstrip("/")) if strings_parts else []
         self.date_styles, self.timedelta_styles = self._styles()
         self.min_col, self.min_row, self.max_col, self.max_row = self._dimension()
+        self._columns: dict[str, int] = {}  # "AB" -> 28
+        self._numbers: dict[tuple[str, int], object] = {}  # (text, style) -> value: few distinct ones
 
     def _xml(self, name: str):
         data = xlsx_guard.read_capped(self.archive, name, self.limits)
@@ -185,19 +188,21 @@ class Sheet:
             raise Unsupported(repr(e)) from None
 
     def _cells_by_row(self) -> Iterator[tuple[int, list[tuple[int, object]]]]:
-        """(row number, [(column, value)]) per row, a cell at a time: a cell's end is seen before its row
-        is complete, so the caps hold before a huge row is built."""
-        shared, dates, durations, epoch = self.shared, self.date_styles, self.timedelta_styles, self.epoch
+        """(row number, [(column, value)]) per row. The sheet is fed to the parser in chunks, and after
+        each the row being built is measured: a row of millions of cells is refused within a chunk of
+        its start, before it is built."""
         max_rows, max_columns = self.limits.max_rows, self.limits.max_columns
-        columns: dict[str, int] = {}
-        numbers: dict[tuple[str, int], object] = {}  # (text, style) -> value: few distinct in a statement
+        parser = etree.XMLPullParser(events=("start", "end"), tag=_ROW, **_PARSER_OPTIONS)
+        building = None  # the row whose start was seen and whose end was not
         row_counter = 0
-        col_counter = 0
-        cells: list[tuple[int, object]] = []
         with self._open_part(self.path) as src:
-            for _, c in etree.iterparse(src, tag=(_CELL, _ROW), **_PARSER_OPTIONS):
-                if c.tag == _ROW:
-                    row = c
+            while chunk := src.read(_CHUNK):
+                parser.feed(chunk)
+                for event, row in parser.read_events():
+                    if event == "start":
+                        building = row
+                        continue
+                    building = None
                     r = row.get("r")
                     if r is None:
                         row_counter += 1
@@ -208,54 +213,65 @@ class Sheet:
                             raise Unsupported(f"row {r}") from None
                     if row_counter > max_rows:
                         raise xlsx_guard.too_many_rows(self.path, self.limits)
-                    if len(row) != len(cells):
-                        raise Unsupported("row child")  # something else than cells in a row
+                    if len(row) > max_columns:
+                        raise xlsx_guard.too_many_columns(self.path, row_counter, self.limits)
+                    cells = self._cells(row)
                     row.clear()
                     while row.getprevious() is not None:
                         del row.getparent()[0]
                     yield row_counter, cells
-                    cells = []
-                    col_counter = 0
-                    continue
-                ref = c.get("r")
-                if ref:
-                    letters = ref.rstrip(_DIGITS)
-                    column = columns.get(letters)
-                    if column is None:
-                        if not (letters.isascii() and letters.isalpha() and letters.isupper()):
-                            raise Unsupported(f"cell {ref}")
-                        column = columns[letters] = column_index_from_string(letters)
-                    col_counter = column
-                else:
-                    col_counter += 1
-                    column = col_counter
-                if column > max_columns or len(cells) >= max_columns:
-                    row_no = c.getparent().get("r") or row_counter + 1  # the row being built
+                if building is not None and len(building) > max_columns:
+                    row_no = building.get("r") or row_counter + 1
                     raise xlsx_guard.too_many_columns(self.path, row_no, self.limits)
-                kind = c.get("t", "n")
-                if kind == "inlineStr":
-                    child = c.find(_IS)
-                    value = _text(child) if child is not None else None
-                else:
-                    value = c.findtext(_V) or None
-                    if value is None:
-                        pass
-                    elif kind == "n":
-                        style = int(c.get("s") or 0)
-                        key = (value, style)
-                        cached = numbers.get(key, numbers)
-                        if cached is numbers:
-                            cached = numbers[key] = _number(value, style, dates, durations, epoch)
-                        value = cached
-                    elif kind == "s":
-                        value = shared[int(value)]
-                    elif kind == "b":
-                        value = bool(int(value))
-                    elif kind == "d":
-                        value = from_ISO8601(value)
-                    elif kind not in ("str", "e"):
-                        raise Unsupported(f"cell type {kind}")
-                cells.append((column, value))
+            parser.close()
+
+    def _cells(self, row) -> list[tuple[int, object]]:
+        shared, dates, durations, epoch = self.shared, self.date_styles, self.timedelta_styles, self.epoch
+        columns, numbers = self._columns, self._numbers
+        col_counter = 0
+        cells = []
+        for c in row:
+            if c.tag != _CELL:
+                raise Unsupported(c.tag)
+            ref = c.get("r")
+            if ref:
+                letters = ref.rstrip(_DIGITS)
+                column = columns.get(letters)
+                if column is None:
+                    if not (letters.isascii() and letters.isalpha() and letters.isupper()):
+                        raise Unsupported(f"cell {ref}")
+                    column = columns[letters] = column_index_from_string(letters)
+                col_counter = column
+            else:
+                col_counter += 1
+                column = col_counter
+            if column > self.limits.max_columns:
+                raise xlsx_guard.too_many_columns(self.path, row.get("r") or "?", self.limits)
+            kind = c.get("t", "n")
+            if kind == "inlineStr":
+                child = c.find(_IS)
+                value = _text(child) if child is not None else None
+            else:
+                value = c.findtext(_V) or None
+                if value is None:
+                    pass
+                elif kind == "n":
+                    style = int(c.get("s") or 0)
+                    key = (value, style)
+                    cached = numbers.get(key, numbers)
+                    if cached is numbers:
+                        cached = numbers[key] = _number(value, style, dates, durations, epoch)
+                    value = cached
+                elif kind == "s":
+                    value = shared[int(value)]
+                elif kind == "b":
+                    value = bool(int(value))
+                elif kind == "d":
+                    value = from_ISO8601(value)
+                elif kind not in ("str", "e"):
+                    raise Unsupported(f"cell type {kind}")
+            cells.append((column, value))
+        return cells
 
 
 def _number(text: str, style: int, dates: set[int], durations: set[int], epoch) -> object:
