@@ -84,7 +84,7 @@ class Sheet:
             if not kind.endswith("/chartsheet"):
                 raise Unsupported(kind)
         if path is None or path not in names:
-            raise Unsupported("no worksheet")
+            raise xlsx_guard.refused("找不到工作表")
         self.path = path
         strings_parts = [p for t, p in parts.items() if t.endswith("sharedStrings+xml")]
         self.shared = self._shared_strings(strings_parts[0].lstrip("/")) if strings_parts else []

@@ -115,7 +115,7 @@ def _check_directory_size(data: bytes, limits: Limits) -> None:
     at = data.rfind(_EOCD, max(0, len(data) - 22 - 0xFFFF))
     if at < 0 or len(data) - at < _EOCD_STRUCT.size:
         return  # not a ZIP: zipfile words that
-    entries = _EOCD_STRUCT.unpack_from(data, at)[5]
+    entries = _EOCD_STRUCT.unpack_from(data, at)[4]
     if entries > limits.max_members:  # 0xFFFF: a ZIP64 directory, more than any workbook has
         raise refused(f"压缩包内文件过多（{entries} 个，上限 {limits.max_members} 个）")
 

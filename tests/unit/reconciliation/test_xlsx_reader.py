@@ -107,5 +107,5 @@ def test_the_builders_files_reconcile_alike():
 
 
 def test_a_file_that_is_not_a_zip_is_refused_before_any_reader():
-    with pytest.raises(StatementError, match="不是有效的 .xlsx"):
+    with pytest.raises(StatementError, match=r"不是有效的 \.xlsx"):
         xlsx.Sheet(io.BytesIO(b"PK\x03\x04 not really a zip"))
