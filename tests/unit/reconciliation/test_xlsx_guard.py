@@ -109,3 +109,15 @@ def _with_shared_strings(n: int) -> bytes:
 
 def test_a_good_statement_reads_within_the_default_caps():
     assert len(read_statement(xlsx_bytes(), filename="s.xlsx").waybills) == len(LINES)
+
+
+def test_the_caps_come_from_the_settings():
+    from logistics.config import Settings
+    from logistics.web.reconcile_engine import limits_of
+
+    settings = Settings(statement_max_rows=5, statement_max_uncompressed_mb=10, statement_max_columns=7)
+    limits = limits_of(settings)
+    assert (limits.max_rows, limits.max_columns) == (5, 7)
+    assert limits.max_uncompressed_bytes == limits.max_part_bytes == 10 * 1024 * 1024
+    with pytest.raises(StatementError, match="超过 5 行"):
+        read_statement(xlsx_bytes(), filename="s.xlsx", limits=limits)
