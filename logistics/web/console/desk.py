@@ -85,6 +85,8 @@ def place(d) -> str:
 @page(*DESK)
 async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
     tab = request.query.get("tab", "all")
+    if tab not in {key for key, _, _ in TABS}:
+        raise InvalidInput([("tab", f"未知的分类 {tab!r}；可选：{'、'.join(key for key, _, _ in TABS)}")])
     statuses = next((s for key, _, s in TABS if key == tab), None)
     q = request.query.get("q", "").strip()[:64]
     try:
