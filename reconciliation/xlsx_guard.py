@@ -91,10 +91,11 @@ def open_checked(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFil
         total += member.file_size
         if total > limits.max_uncompressed_bytes:
             raise refused(f"解压后总大小超过 {_mb(limits.max_uncompressed_bytes)}")
+    for member in members:
         if member.file_size > limits.ratio_floor_bytes:
             ratio = member.file_size / max(member.compress_size, 1)
             if ratio > limits.max_ratio:
-                raise refused(f"{name} 压缩比异常（{ratio:.0f}:1，上限 {limits.max_ratio}:1）")
+                raise refused(f"{member.filename} 压缩比异常（{ratio:.0f}:1，上限 {limits.max_ratio}:1）")
     for member in members:
         if not member.is_dir():
             _check_prolog(archive, member, limits)

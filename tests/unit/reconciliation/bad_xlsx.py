@@ -30,15 +30,19 @@ def replaced(parts: dict[str, bytes | tuple[bytes, int]], *, drop=(), base: byte
     return out.getvalue()
 
 
-def inflating(name: str, megabytes: int, *, chunk: bytes = b" ") -> bytes:
-    """A workbook whose `name` inflates to `megabytes` MB, made in milliseconds: one megabyte deflated
-    with a full flush is a block that stands alone, so the stream is that block repeated (~1000:1 for
-    spaces). The CRC is not that of the content: the checks refuse the part before reading it."""
+def inflating(name: str, megabytes: int, *, chunk: bytes = b" ", also: dict[str, int] | None = None) -> bytes:
+    """A workbook whose `name` inflates to `megabytes` MB (and each part in `also` to its MB), made in
+    milliseconds: one megabyte deflated with a full flush is a block that stands alone, so the stream is
+    that block repeated (~1000:1 for spaces). The CRC is not that of the content: the checks refuse the
+    part before reading it."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     block = compressor.compress(chunk * (MB // len(chunk))) + compressor.flush(zlib.Z_FULL_FLUSH)
-    stream = block * megabytes + compressor.flush()
-    data = replaced({name: (stream, zipfile.ZIP_STORED)})
-    return _patched(data, name, size=megabytes * MB, method=zipfile.ZIP_DEFLATED)
+    end = compressor.flush()
+    sizes = {name: megabytes, **(also or {})}
+    data = replaced({part: (block * mb + end, zipfile.ZIP_STORED) for part, mb in sizes.items()})
+    for part, mb in sizes.items():
+        data = _patched(data, part, size=mb * MB, method=zipfile.ZIP_DEFLATED)
+    return data
 
 
 def lying_about_size(data: bytes, name: str, declared: int) -> bytes:

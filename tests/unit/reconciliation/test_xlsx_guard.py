@@ -25,6 +25,10 @@ TOO_WIDE, BILLION = "sheet1.xml 第 1 行超过 100 列", "sheet1.xml 含有 DTD
 CASES = {
     "styles.xml inflating to 1.5 GiB": (lambda: bad.inflating(bad.STYLES, 1536), STYLES_BOMB),
     "a sheet inflating to 300 MB": (lambda: bad.inflating(bad.SHEET, 300), SHEET_BOMB),
+    "parts inflating to 300 MB together": (
+        lambda: bad.inflating(bad.SHEET, 150, also={"xl/sharedStrings.xml": 150}),
+        "解压后总大小超过 200 MB",
+    ),
     "a sheet compressed 1000:1": (
         lambda: bad.inflating(bad.SHEET, 50),
         r"sheet1.xml 压缩比异常（\d+:1，上限 100:1）",
