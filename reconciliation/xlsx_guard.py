@@ -222,7 +222,7 @@ def check_sheet_shapes(archive: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS
     """Every worksheet within the row and column caps, read streaming (a cell at a time, nothing kept):
     run before a reader that builds whole rows or sheets in memory gets the file."""
     for name in archive.namelist():
-        if name.startswith("xl/") and "sheet" in name.rsplit("/", 1)[-1] and name.endswith(".xml"):
+        if name.lower().endswith(".xml"):  # any part a reader may take for a sheet; others have no rows
             _check_shape(archive, name, limits)
 
 
