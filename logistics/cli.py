@@ -261,7 +261,12 @@ def cmd_reconcile(args) -> None:
     upload = Upload(args.period, Path(args.invoice).name, content)
     try:
         result = reconcile_engine.run(
-            upload, shipments, origin=settings.origin.model_dump(), tariff=tariff, on_progress=progress
+            upload,
+            shipments,
+            origin=settings.origin.model_dump(),
+            tariff=tariff,
+            on_progress=progress,
+            limits=reconcile_engine.limits_of(settings),
         )
     except InvalidInput as e:
         raise UsageError(_one_line(e)) from None

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     job_lease_s: float = 60.0
     signature_window_s: int = 300
     max_body_bytes: int = 1024 * 1024
+    # an uploaded XLSX statement (reconciliation.xlsx_guard): what it may inflate to, rows, columns
+    statement_max_uncompressed_mb: int = 200
+    statement_max_ratio: int = 100
+    statement_max_rows: int = 2_000_000
+    statement_max_columns: int = 100
     log_level: str = "INFO"
     # ---- tracking, callbacks, citizen page (issue 5) ----
     callback_url: str = ""

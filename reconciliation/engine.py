@@ -17,6 +17,7 @@ from .matching import Matcher, Period, ShippedParcel
 from .statement import Progress, read_statement
 from .tariff import Origin, Tariff
 from .wording import yuan_text
+from .xlsx_guard import Limits
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ def reconcile(
     filename: str | None = None,
     mapping: Mapping[str, str] | None = None,
     on_progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> Result:
-    """Reconcile one monthly statement. Raises StatementError / InvalidInput for bad input."""
+    """Reconcile one monthly statement. Raises StatementError / InvalidInput for bad input.
+    `limits` caps what an XLSX statement may inflate to (xlsx_guard; the defaults otherwise)."""
     try:
         month = Period.parse(period)
     except ValueError as e:
@@ -62,9 +65,13 @@ def reconcile(
             [("period", str(e).replace("month must be in 1..12", "月份必须在 01–12"))]
         ) from None
     with _gc_paused():
-        job = parallel.start(statement, filename=filename, mapping=mapping, on_progress=on_progress)
+        job = parallel.start(
+            statement, filename=filename, mapping=mapping, on_progress=on_progress, limits=limits
+        )
         if job is None:
-            read = read_statement(statement, filename=filename, mapping=mapping, on_progress=on_progress)
+            read = read_statement(
+                statement, filename=filename, mapping=mapping, on_progress=on_progress, limits=limits
+            )
             matcher = Matcher(tariff, Origin.coerce(origin), month)
             findings = matcher.match(read, shipments)
         else:  # the statement is read in a child process while this one prepares the shipments

@@ -27,6 +27,7 @@ from . import matching
 from .digits import INT64_DIGITS
 from .errors import StatementError
 from .statement import Progress, Statement, read_statement
+from .xlsx_guard import Limits
 
 MIN_BYTES = 4 << 20  # about 50,000 lines: below this the fork costs more than it saves
 ENABLED = os.environ.get("CERTPOST_RECONCILE_FORK", "1") != "0"
@@ -66,11 +67,12 @@ def start(
     filename: str | None = None,
     mapping: Mapping[str, str] | None = None,
     on_progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ParallelRead | None:
     """The statement being read in a child process, or None where that is not worthwhile or possible."""
     if not worthwhile(source):
         return None
-    args = (source, filename, mapping, on_progress)
+    args = (source, filename, mapping, on_progress, limits)
     try:
         r, w = os.pipe()
     except OSError:
@@ -86,7 +88,7 @@ def start(
         status = 1
         try:
             os.close(r)
-            _child(w, source, filename, mapping, on_progress is not None)
+            _child(w, source, filename, mapping, on_progress is not None, limits)
             status = 0
         finally:
             os._exit(status)
@@ -104,7 +106,7 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _child(w: int, source, filename, mapping, progress: bool) -> None:
+def _child(w: int, source, filename, mapping, progress: bool, limits: Limits | None) -> None:
     def send(tag: bytes, payload: object) -> None:
         body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         _write_all(w, _HEADER.pack(tag, len(body)))
@@ -116,6 +118,7 @@ def _child(w: int, source, filename, mapping, progress: bool) -> None:
             filename=filename,
             mapping=mapping,
             on_progress=(lambda done, total: send(_PROGRESS, (done, total))) if progress else None,
+            limits=limits,
         )
     except StatementError as e:
         send(_ERROR, (e.args, e.__dict__))
@@ -242,8 +245,10 @@ class ParallelRead:
             raise
         self.close()
         if self.outcome is None or self.outcome[0] == _FAILED:  # read it here: the same result or error
-            source, filename, mapping, on_progress = self.args
-            return read_statement(source, filename=filename, mapping=mapping, on_progress=on_progress)
+            source, filename, mapping, on_progress, limits = self.args
+            return read_statement(
+                source, filename=filename, mapping=mapping, on_progress=on_progress, limits=limits
+            )
         args, attributes = self.outcome[1]
         error = StatementError.__new__(StatementError)
         error.args = args

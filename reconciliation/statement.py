@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import zipfile
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cells, xlsx
+from . import cells, xlsx, xlsx_guard
 from .digits import int_column
 from .errors import StatementError
 from .statement_layout import FEE_PARTS, Layout, accepted_headers, match_header, missing_headers
@@ -92,8 +94,10 @@ def read_statement(
     filename: str | None = None,
     mapping: Mapping[str, str] | None = None,
     on_progress: Progress | None = None,
+    limits: xlsx_guard.Limits | None = None,
 ) -> Statement:
-    """Read a statement file. `mapping` maps logical names (statement_layout.DEFAULT_HEADERS) to headers."""
+    """Read a statement file. `mapping` maps logical names (statement_layout.DEFAULT_HEADERS) to headers;
+    `limits` caps what an XLSX may inflate to (xlsx_guard)."""
     if isinstance(source, bytes):
         data, name = source, filename or "statement"
     else:
@@ -108,7 +112,7 @@ def read_statement(
     if data.startswith(_XLS_MAGIC) or (name.lower().endswith(".xls") and not data.startswith(_XLSX_MAGIC)):
         raise StatementError("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV")
     if data.startswith(_XLSX_MAGIC):
-        return _read_xlsx(data, name, accepted, on_progress)
+        return _read_xlsx(data, name, accepted, on_progress, limits or xlsx_guard.DEFAULT_LIMITS)
     return _read_csv(data, name, accepted, on_progress)
 
 
@@ -297,27 +301,43 @@ def _plain_waybill(cell: str) -> bool:
 # ---- XLSX ---------------------------------------------------------------------------------------
 
 
-def _read_xlsx(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
-    """The streaming reader (xlsx.py); openpyxl for what it does not handle."""
+def _read_xlsx(
+    data: bytes, name: str, accepted: dict, on_progress: Progress | None, limits: xlsx_guard.Limits
+) -> Statement:
+    """The streaming reader (xlsx.py); openpyxl for what it does not handle. Both read only what
+    xlsx_guard let through, and openpyxl only sheets whose rows and columns are within the caps."""
+    archive = xlsx_guard.open_checked(data, limits)
     try:
-        sheet = xlsx.Sheet(io.BytesIO(data))
+        sheet = xlsx.Sheet(archive, limits)
         return _collect_xlsx(sheet.rows(), sheet.max_row, name, accepted, on_progress)
     except xlsx.Unsupported:
+        xlsx_guard.check_sheet_shapes(archive, limits)
         return _read_xlsx_openpyxl(data, name, accepted, on_progress)
 
 
-def _read_xlsx_openpyxl(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
-    import zipfile
+# What openpyxl raises for a damaged or odd file (ParseError is a SyntaxError).
+_OPENPYXL_FAILURES = (
+    zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError, AttributeError, SyntaxError,
+    EOFError, zlib.error, NotImplementedError,
+)  # fmt: skip
 
+
+def _read_xlsx_openpyxl(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+    except _OPENPYXL_FAILURES as e:
         raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
     try:
+        if not book.worksheets:
+            raise xlsx_guard.refused("找不到工作表")
         sheet = book.worksheets[0]
         return _collect_xlsx(sheet.iter_rows(values_only=True), sheet.max_row, name, accepted, on_progress)
+    except StatementError:
+        raise
+    except _OPENPYXL_FAILURES as e:
+        raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
     finally:
         book.close()
 

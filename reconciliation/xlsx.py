@@ -5,6 +5,11 @@ It yields the same rows as openpyxl's `load_workbook(read_only=True, data_only=T
 datetime, booleans, cached formula results, gaps filled with None, rows cut at the sheet's dimension), at a
 fraction of the cost. Anything it does not expect raises `Unsupported` before a row is produced or while
 rows stream; the caller then reads the file again with openpyxl.
+
+The archive comes checked by xlsx_guard (sizes, ratios, no DTD); every part is read through its caps,
+and rows and columns are capped as they stream: a cell at a time, so a row of two million cells is
+refused at its 101st, before it is built. Those refusals are StatementErrors, never Unsupported: the
+fallback must not be a way around them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_time
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel, from_ISO8601
 
+from . import xlsx_guard
+from .errors import StatementError
+from .xlsx_guard import DEFAULT_LIMITS, Limits
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -26,7 +35,8 @@ _WORKBOOK = "xl/workbook.xml"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
 _ROW, _CELL, _V, _IS, _T, _R, _SI = (MAIN + n for n in ("row", "c", "v", "is", "t", "r", "si"))
 _DIGITS = "0123456789"
-_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=True)
+_CHUNK = 64 * 1024  # fed to the parser at a time; a row is measured after each
+_PARSER_OPTIONS = xlsx_guard.PARSER_OPTIONS
 
 
 class Unsupported(Exception):
@@ -36,11 +46,14 @@ class Unsupported(Exception):
 class Sheet:
     """The first worksheet of a workbook. `max_row` is from the sheet's dimension (None without one)."""
 
-    def __init__(self, data: IO[bytes]):
+    def __init__(self, archive: zipfile.ZipFile | bytes | IO[bytes], limits: Limits = DEFAULT_LIMITS):
+        if not isinstance(archive, zipfile.ZipFile):  # the file itself: checked here
+            data = archive if isinstance(archive, bytes) else archive.read()
+            archive = xlsx_guard.open_checked(data, limits)
+        self.archive, self.limits = archive, limits
         try:
-            self.archive = zipfile.ZipFile(data)
             self._open()
-        except Unsupported:
+        except (Unsupported, StatementError):
             raise
         except Exception as e:  # anything odd: openpyxl decides, and words its own error
             raise Unsupported(repr(e)) from None
@@ -71,22 +84,33 @@ class Sheet:
             if not kind.endswith("/chartsheet"):
                 raise Unsupported(kind)
         if path is None or path not in names:
-            raise Unsupported("no worksheet")
+            raise xlsx_guard.refused("找不到工作表")
         self.path = path
         strings_parts = [p for t, p in parts.items() if t.endswith("sharedStrings+xml")]
         self.shared = self._shared_strings(strings_parts[0].lstrip("/")) if strings_parts else []
         self.date_styles, self.timedelta_styles = self._styles()
         self.min_col, self.min_row, self.max_col, self.max_row = self._dimension()
+        self._columns: dict[str, int] = {}  # "AB" -> 28
+        self._numbers: dict[tuple[str, int], object] = {}  # (text, style) -> value: few distinct ones
 
     def _xml(self, name: str):
-        return etree.fromstring(self.archive.read(name), etree.XMLParser(**_PARSER_OPTIONS))
+        data = xlsx_guard.read_capped(self.archive, name, self.limits)
+        return etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+
+    def _open_part(self, name: str):
+        return xlsx_guard.capped(self.archive, name, self.limits)
 
     def _shared_strings(self, name: str) -> list[str]:
         strings = []
-        with self.archive.open(name) as src:
+        cap = self.limits.max_shared_strings
+        with self._open_part(name) as src:
             for _, si in etree.iterparse(src, tag=_SI, **_PARSER_OPTIONS):
                 strings.append(_text(si).replace("x005F_", ""))
                 si.clear()
+                while si.getprevious() is not None:
+                    del si.getparent()[0]
+                if len(strings) > cap:
+                    raise xlsx_guard.refused(f"{name} 的字符串超过 {cap} 个")
         return strings
 
     def _styles(self) -> tuple[set[int], set[int]]:
@@ -110,13 +134,17 @@ class Sheet:
         return dates, durations
 
     def _dimension(self) -> tuple[int, int, int | None, int | None]:
-        with self.archive.open(self.path) as src:
+        with self._open_part(self.path) as src:
             for _, element in etree.iterparse(src, events=("start",), **_PARSER_OPTIONS):
                 if element.tag == MAIN + "dimension":
-                    bounds = range_boundaries(element.get("ref"))
+                    min_col, min_row, max_col, max_row = bounds = range_boundaries(element.get("ref"))
                     if None in bounds:
                         raise Unsupported("dimension")
-                    return bounds
+                    if max_row > self.limits.max_rows:
+                        raise xlsx_guard.too_many_rows(self.path, self.limits)
+                    # rows are as wide as the dimension: a formatted column XFD would make each 16,384
+                    # cells; no column past the cap holds a value (the rows refuse it), so cut there
+                    return min_col, min_row, min(max_col, self.limits.max_columns), max_row
                 if element.tag == MAIN + "sheetData":
                     break
         return 1, 1, None, None
@@ -152,65 +180,98 @@ class Sheet:
         return tuple(row)
 
     def _parsed_rows(self) -> Iterator[tuple[int, list[tuple[int, object]]]]:
-        shared, dates, durations, epoch = self.shared, self.date_styles, self.timedelta_styles, self.epoch
-        columns: dict[str, int] = {}
-        numbers: dict[tuple[str, int], object] = {}  # (text, style) -> value: few distinct in a statement
+        try:
+            yield from self._cells_by_row()
+        except etree.XMLSyntaxError as e:
+            raise xlsx_guard.refused(f"{self.path} 不是有效的 XML（{e}）") from None
+        except (IndexError, KeyError, ValueError, OverflowError) as e:  # e.g. a shared string out of range
+            raise Unsupported(repr(e)) from None
+
+    def _cells_by_row(self) -> Iterator[tuple[int, list[tuple[int, object]]]]:
+        """(row number, [(column, value)]) per row. The sheet is fed to the parser in chunks, and after
+        each the row being built is measured: a row of millions of cells is refused within a chunk of
+        its start, before it is built."""
+        max_rows, max_columns = self.limits.max_rows, self.limits.max_columns
+        parser = etree.XMLPullParser(events=("start", "end"), tag=_ROW, **_PARSER_OPTIONS)
+        building = None  # the row whose start was seen and whose end was not
         row_counter = 0
-        with self.archive.open(self.path) as src:
-            for _, row in etree.iterparse(src, tag=_ROW, **_PARSER_OPTIONS):
-                r = row.get("r")
-                if r is None:
-                    row_counter += 1
-                else:
-                    try:
-                        row_counter = int(r)
-                    except ValueError:
-                        raise Unsupported(f"row {r}") from None
-                col_counter = 0
-                cells = []
-                for c in row:
-                    if c.tag != _CELL:
-                        raise Unsupported(c.tag)
-                    ref = c.get("r")
-                    if ref:
-                        letters = ref.rstrip(_DIGITS)
-                        column = columns.get(letters)
-                        if column is None:
-                            if not (letters.isascii() and letters.isalpha() and letters.isupper()):
-                                raise Unsupported(f"cell {ref}")
-                            column = columns[letters] = column_index_from_string(letters)
-                        col_counter = column
+        with self._open_part(self.path) as src:
+            while chunk := src.read(_CHUNK):
+                parser.feed(chunk)
+                for event, row in parser.read_events():
+                    if event == "start":
+                        building = row
+                        continue
+                    building = None
+                    r = row.get("r")
+                    if r is None:
+                        row_counter += 1
                     else:
-                        col_counter += 1
-                        column = col_counter
-                    kind = c.get("t", "n")
-                    if kind == "inlineStr":
-                        child = c.find(_IS)
-                        value = _text(child) if child is not None else None
-                    else:
-                        value = c.findtext(_V) or None
-                        if value is None:
-                            pass
-                        elif kind == "n":
-                            style = int(c.get("s") or 0)
-                            key = (value, style)
-                            cached = numbers.get(key, numbers)
-                            if cached is numbers:
-                                cached = numbers[key] = _number(value, style, dates, durations, epoch)
-                            value = cached
-                        elif kind == "s":
-                            value = shared[int(value)]
-                        elif kind == "b":
-                            value = bool(int(value))
-                        elif kind == "d":
-                            value = from_ISO8601(value)
-                        elif kind not in ("str", "e"):
-                            raise Unsupported(f"cell type {kind}")
-                    cells.append((column, value))
-                row.clear()
-                while row.getprevious() is not None:
-                    del row.getparent()[0]
-                yield row_counter, cells
+                        try:
+                            row_counter = int(r)
+                        except ValueError:
+                            raise Unsupported(f"row {r}") from None
+                    if row_counter > max_rows:
+                        raise xlsx_guard.too_many_rows(self.path, self.limits)
+                    if len(row) > max_columns:
+                        raise xlsx_guard.too_many_columns(self.path, row_counter, self.limits)
+                    cells = self._cells(row)
+                    row.clear()
+                    while row.getprevious() is not None:
+                        del row.getparent()[0]
+                    yield row_counter, cells
+                if building is not None and len(building) > max_columns:
+                    row_no = building.get("r") or row_counter + 1
+                    raise xlsx_guard.too_many_columns(self.path, row_no, self.limits)
+            parser.close()
+
+    def _cells(self, row) -> list[tuple[int, object]]:
+        shared, dates, durations, epoch = self.shared, self.date_styles, self.timedelta_styles, self.epoch
+        columns, numbers = self._columns, self._numbers
+        col_counter = 0
+        cells = []
+        for c in row:
+            if c.tag != _CELL:
+                raise Unsupported(c.tag)
+            ref = c.get("r")
+            if ref:
+                letters = ref.rstrip(_DIGITS)
+                column = columns.get(letters)
+                if column is None:
+                    if not (letters.isascii() and letters.isalpha() and letters.isupper()):
+                        raise Unsupported(f"cell {ref}")
+                    column = columns[letters] = column_index_from_string(letters)
+                col_counter = column
+            else:
+                col_counter += 1
+                column = col_counter
+            if column > self.limits.max_columns:
+                raise xlsx_guard.too_many_columns(self.path, row.get("r") or "?", self.limits)
+            kind = c.get("t", "n")
+            if kind == "inlineStr":
+                child = c.find(_IS)
+                value = _text(child) if child is not None else None
+            else:
+                value = c.findtext(_V) or None
+                if value is None:
+                    pass
+                elif kind == "n":
+                    style = int(c.get("s") or 0)
+                    key = (value, style)
+                    cached = numbers.get(key, numbers)
+                    if cached is numbers:
+                        cached = numbers[key] = _number(value, style, dates, durations, epoch)
+                    value = cached
+                elif kind == "s":
+                    value = shared[int(value)]
+                elif kind == "b":
+                    value = bool(int(value))
+                elif kind == "d":
+                    value = from_ISO8601(value)
+                elif kind not in ("str", "e"):
+                    raise Unsupported(f"cell type {kind}")
+            cells.append((column, value))
+        return cells
 
 
 def _number(text: str, style: int, dates: set[int], durations: set[int], epoch) -> object:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..domain.errors import InvalidInput
 from ..domain.model import DeliveryMethod, Dispatch
 from ..domain.status import Status
+from ..domain.validation import text_problem
 from ..storage.dispatch_repo import to_domain
 from ..storage.tables import dispatches
 from .dispatches import move, note
@@ -81,6 +82,8 @@ async def confirm(
     clerk = (clerk or "").strip()
     if not clerk or len(clerk) > 40:
         raise InvalidInput([("clerk", "请填写代办点经办人姓名（最多 40 字）")])
+    if problem := text_problem(clerk):
+        raise InvalidInput([("clerk", problem)])
     if not ids:
         raise InvalidInput([("ids", "请至少选择一件证照")])
     result = Confirmed()

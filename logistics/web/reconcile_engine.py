@@ -26,7 +26,9 @@ from reconciliation.findings import Findings
 from reconciliation.report_json import result_to_dict
 from reconciliation.reports import MEDIA_TYPES
 from reconciliation.statement import Progress
+from reconciliation.xlsx_guard import Limits
 
+from ..config import Settings
 from ..service.reconcile_runs import Outcome, Reconcile, Upload
 
 FORMATS = tuple(MEDIA_TYPES)
@@ -44,6 +46,19 @@ def tariff_of(text: str | bytes | None) -> Tariff:
     return load_tariff(text if isinstance(text, bytes) else text.encode())
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The XLSX caps from the settings (CERTPOST_STATEMENT_MAX_*)."""
+    mb = settings.statement_max_uncompressed_mb * 1024 * 1024
+    return Limits(
+        max_uncompressed_bytes=mb,
+        max_part_bytes=min(Limits.max_part_bytes, mb),
+        max_ratio=settings.statement_max_ratio,
+        max_rows=settings.statement_max_rows,
+        max_columns=settings.statement_max_columns,
+        max_shared_strings=settings.statement_max_rows + Limits.max_shared_strings - Limits.max_rows,
+    )
+
+
 def run(
     upload: Upload,
     shipments: list[ShippedParcel],
@@ -51,6 +66,7 @@ def run(
     origin: Mapping[str, str],
     tariff: Tariff | None = None,
     on_progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> Result:
     return reconcile(
         upload.content,
@@ -60,14 +76,15 @@ def run(
         shipments=shipments,
         filename=upload.filename,
         on_progress=on_progress,
+        limits=limits,
     )
 
 
-def bind(origin: Mapping[str, str]) -> Reconcile:
+def bind(origin: Mapping[str, str], limits: Limits | None = None) -> Reconcile:
     """The engine as the use case calls it: upload + shipments → stored JSON and summary."""
 
     def reconcile_upload(upload: Upload, shipments: list[ShippedParcel]) -> Outcome:
-        result = run(upload, shipments, origin=origin)
+        result = run(upload, shipments, origin=origin, limits=limits)
         report = result_to_dict(result)
         summary = {k: v for k, v in report.items() if k != "findings"}
         summary["disputes"] = len(result.disputes)

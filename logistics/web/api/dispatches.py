@@ -12,7 +12,7 @@ from aiohttp import web
 from adapters.common.bodies import read_body
 
 from ...config import Settings
-from ...domain.errors import NotFound
+from ...domain.errors import InvalidInput, NotFound
 from ...domain.model import Dispatch
 from ...domain.status import Status
 from ...service import dispatches as dispatch_service
@@ -100,16 +100,35 @@ async def get_dispatch(request: web.Request) -> web.Response:
 @routes.get("/api/v1/dispatches")
 async def list_dispatches(request: web.Request) -> web.Response:
     view = _view_for(await staff(request, *READ_ROLES))
-    try:
-        limit = min(500, int(request.query.get("limit", 100)))
-        offset = max(0, int(request.query.get("offset", 0)))
-    except ValueError:
-        raise web.HTTPBadRequest(reason="limit and offset must be integers") from None
+    status, limit, offset = _list_query(request.query)
     async with request.app[ENGINE].connect() as conn:
         found, total = await dispatch_repo.search(
-            conn, status=request.query.get("status"), q=request.query.get("q"), limit=limit, offset=offset
+            conn, status=status, q=request.query.get("q"), limit=limit, offset=offset
         )
     return web.json_response({"total": total, "dispatches": [view(d) for d in found]})
+
+
+_STATUSES = frozenset(s.value for s in Status)
+
+
+def _list_query(query) -> tuple[str | None, int, int]:
+    """?status=a,b (known statuses only), ?limit=, ?offset= (integers): else a 422 naming each."""
+    errors = []
+    status = query.get("status") or None
+    if status is not None:
+        unknown = [s for s in status.split(",") if s not in _STATUSES]
+        if unknown:
+            errors.append(("status", f"未知状态 {', '.join(map(repr, unknown))}；可选：{', '.join(Status)}"))
+    numbers = {}
+    for name, default in (("limit", 100), ("offset", 0)):
+        text = query.get(name, str(default))
+        if not (text.isascii() and text.isdigit() and len(text) <= 9):
+            errors.append((name, f"必须是非负整数，而不是 {text!r}"))
+        else:
+            numbers[name] = int(text)
+    if errors:
+        raise InvalidInput(errors)
+    return status, min(500, numbers["limit"]), numbers["offset"]
 
 
 @routes.patch("/api/v1/dispatches/{id}")

@@ -28,11 +28,15 @@ async def create_run(request: web.Request) -> web.Response:
     run, created = await reconcile_runs.submit(
         request.app[ENGINE],
         upload,
-        reconcile_engine.bind(request.app[SETTINGS].origin.model_dump()),
+        _engine(request.app[SETTINGS]),
         actor=user.name,
         now=request.app[CLOCK].now(),
     )
     return web.json_response({**run, "created": created}, status=201 if created else 200)
+
+
+def _engine(settings):
+    return reconcile_engine.bind(settings.origin.model_dump(), reconcile_engine.limits_of(settings))
 
 
 @routes.get("/api/v1/reconciliations")

@@ -13,6 +13,7 @@ from labels import LABEL_SIZES, Origin, render_labels, render_manifest, render_z
 
 from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall's local time
 from ...domain.errors import InvalidInput
+from ...domain.validation import text_problem
 from ...service import printing
 from .. import limits
 from ..auth import staff
@@ -196,6 +197,8 @@ def _courier(body: dict, *, required: bool) -> str:
         raise InvalidInput([("courier", f"揽收人姓名最多 {MAX_COURIER} 个字 (at most {MAX_COURIER} chars)")])
     if required and not courier.strip():
         raise InvalidInput([("courier", "请填写揽收人姓名 (courier is required)")])
+    if problem := text_problem(courier.strip()):
+        raise InvalidInput([("courier", problem)])
     return courier.strip()
 
 

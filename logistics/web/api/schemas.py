@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -21,8 +22,12 @@ from ...domain import validation
 from ...domain.errors import InvalidInput
 from ...domain.model import Address, DeliveryMethod, Direction, Dispatch, Item, Party, order_no_for
 
-# Strict strips every string (str_strip_whitespace) before its length is checked.
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+# Strict strips every string (str_strip_whitespace) before its length and pattern are checked. Free text
+# must not hold control or bidi characters, nor only invisible ones (domain.validation): the pattern is
+# checked inside pydantic-core, so a valid request costs no Python call per field.
+_TEXT = validation.TEXT_PATTERN
+_OPTIONAL = validation.OPTIONAL_TEXT_PATTERN
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=_TEXT)]
 
 
 def _phone(v: str) -> str:
@@ -43,7 +48,7 @@ class Strict(BaseModel):
 
 
 class RecipientIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=60)]
+    name: Annotated[str, Field(min_length=1, max_length=60, pattern=_TEXT)]
     phone: Annotated[str, AfterValidator(_phone)]
 
 
@@ -51,29 +56,29 @@ class AddressIn(Strict):
     province: Text
     city: Text
     county: Text
-    town: Annotated[str, Field(max_length=100)] = ""
-    detail: Annotated[str, Field(min_length=1, max_length=300)]
+    town: Annotated[str, Field(max_length=100, pattern=_OPTIONAL)] = ""
+    detail: Annotated[str, Field(min_length=1, max_length=300, pattern=_TEXT)]
     postcode: Annotated[str, AfterValidator(_postcode)]
 
 
 class ItemIn(Strict):
-    kind: Annotated[str, Field(min_length=1, max_length=40)]
+    kind: Annotated[str, Field(min_length=1, max_length=40, pattern=_TEXT)]
     title: Text
-    number: Annotated[str, Field(max_length=100)] = ""
+    number: Annotated[str, Field(max_length=100, pattern=_OPTIONAL)] = ""
     copies: Annotated[int, Field(ge=1, le=100)] = 1
 
 
 class DispatchIn(Strict):
     case_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
     matter_name: Text
-    matter_code: Annotated[str, Field(max_length=64)] = ""
-    department_code: Annotated[str, Field(min_length=1, max_length=64)]
+    matter_code: Annotated[str, Field(max_length=64, pattern=_OPTIONAL)] = ""
+    department_code: Annotated[str, Field(min_length=1, max_length=64, pattern=_TEXT)]
     department_name: Text
     direction: Direction
     delivery_method: DeliveryMethod
     recipient: RecipientIn
     address: AddressIn | None = None
-    village_point_code: Annotated[str, Field(max_length=64)] | None = None
+    village_point_code: Annotated[str, Field(max_length=64, pattern=_OPTIONAL)] | None = None
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=50)]
     weight_g: Annotated[int, Field(gt=0, le=50_000)]
     declared_value_fen: Annotated[int, Field(ge=0, le=100_000_000)] = 0
@@ -81,13 +86,25 @@ class DispatchIn(Strict):
 
     @model_validator(mode="after")
     def _method_needs(self):
-        if self.delivery_method is DeliveryMethod.VILLAGE_POINT and not self.village_point_code:
-            raise ValueError("village_point_code: 送达村级代办点时必须填写代办点编码")
-        if self.address is None and (
-            self.delivery_method is not DeliveryMethod.PICKUP or self.direction is Direction.INBOUND
-        ):
-            raise ValueError("address: 邮寄必须填写地址")
+        method, direction = self.delivery_method.value, self.direction.value
+        has_address, code = self.address is not None, self.village_point_code
+        problems = validation.delivery_problems(method, direction, has_address, code)
+        if problems:  # parse() reports each under its field
+            raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
         return self
+
+    @staticmethod
+    def cross_field_errors(data: dict) -> list[tuple[str, str]]:
+        """The rules across fields, from the raw request: checked even when some fields are wrong."""
+        return validation.delivery_problems(
+            data.get("delivery_method"),
+            data.get("direction"),
+            data.get("address") is not None,
+            data.get("village_point_code"),
+        )
+
+
+_NOTHING_TO_CORRECT = "请提供要修改的收件人或地址"
 
 
 class CorrectionIn(Strict):
@@ -99,8 +116,14 @@ class CorrectionIn(Strict):
     @model_validator(mode="after")
     def _something(self):
         if self.recipient is None and self.address is None:
-            raise ValueError("recipient: 请提供要修改的收件人或地址")
+            raise ValueError("recipient: " + _NOTHING_TO_CORRECT)
         return self
+
+    @staticmethod
+    def cross_field_errors(data: dict) -> list[tuple[str, str]]:
+        if data.get("recipient") is None and data.get("address") is None:
+            return [("recipient", _NOTHING_TO_CORRECT)]
+        return []
 
     def domain(self) -> tuple[Party | None, Address | None]:
         r, a = self.recipient, self.address
@@ -109,20 +132,12 @@ class CorrectionIn(Strict):
         return party, address
 
 
-_MODEL_FIELDS = set(DispatchIn.model_fields)
-
-
-def _field_path(error: dict) -> str:
-    loc = [str(p) for p in error["loc"]]
-    if not loc and error["type"] == "value_error":  # a model-level rule names its field in the message
-        head = str(error.get("ctx", {}).get("error", "")).split(":", 1)[0]
-        return head if head in _MODEL_FIELDS else ""
-    return ".".join(loc)
-
-
 def _message(error: dict) -> str:
-    msg = str(error.get("ctx", {}).get("error", error["msg"]))
-    return msg.split(": ", 1)[1] if ": " in msg and msg.split(":", 1)[0] in _MODEL_FIELDS else msg
+    if error["type"] == "string_pattern_mismatch":
+        problem = validation.text_problem(error["input"]) if isinstance(error["input"], str) else None
+        if problem:
+            return problem
+    return str(error.get("ctx", {}).get("error", error["msg"]))
 
 
 def parse_dispatch(raw: bytes) -> DispatchIn:
@@ -130,12 +145,32 @@ def parse_dispatch(raw: bytes) -> DispatchIn:
 
 
 def parse(model: type[BaseModel], raw: bytes):
+    """The model, or InvalidInput naming every bad field: the fields' own errors and the rules across
+    fields (which pydantic checks only once every field is valid, so they are worked out again here)."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
-        raise InvalidInput(
-            [(_field_path(err) or "body", _message(err)) for err in e.errors(include_url=False)]
-        ) from None
+        raise InvalidInput(_errors(model, raw, e)) from None
+
+
+def _errors(model: type[BaseModel], raw: bytes, error: ValidationError) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    model_level = False
+    for err in error.errors(include_url=False):
+        if not err["loc"] and err["type"] == "value_error":
+            model_level = True  # a rule across fields: reported below, each under its own field
+            continue
+        errors.append((".".join(map(str, err["loc"])) or "body", _message(err)))
+    rules = getattr(model, "cross_field_errors", None)
+    if rules is not None and (model_level or errors[0][0] != "body"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            named = {f for f, _ in errors}
+            errors += [(f, m) for f, m in rules(data) if f not in named]
+    return errors or [("body", str(error))]
 
 
 def request_hash(body: DispatchIn) -> str:

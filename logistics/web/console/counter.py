@@ -8,7 +8,7 @@ from ...domain.errors import InvalidInput
 from ...domain.status import Status
 from ...service import pickup, village_points
 from ...service.console_text import cn_time
-from ...service.exceptions_queue import list_exceptions
+from ...service.exceptions_queue import ATTENTION, list_exceptions
 from ...storage import console_repo
 from ...storage.db import reading
 from ..keys import DEPS, SETTINGS
@@ -34,6 +34,8 @@ KIND_TEXT = {
 @page(*DESK)
 async def exceptions(request: web.Request, ctx: Ctx) -> web.Response:
     kind = request.query.get("kind", "")
+    if kind and kind not in KIND_TEXT and kind not in ATTENTION:
+        raise InvalidInput([("kind", f"未知的异常类型 {kind!r}；可选：{'、'.join(KIND_TEXT)}")])
     async with reading(ctx.engine) as conn:
         items = await list_exceptions(conn, now=ctx.now, stuck_days=request.app[SETTINGS].stuck_days)
     counts: dict[str, int] = {}

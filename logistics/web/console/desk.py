@@ -11,6 +11,7 @@ from labels import LABEL_SIZES, Origin, render_labels, render_manifest
 
 from ...domain.errors import InvalidInput
 from ...domain.status import Status
+from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, STATUS_SHORT, cn_time, method_text
@@ -84,6 +85,8 @@ def place(d) -> str:
 @page(*DESK)
 async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
     tab = request.query.get("tab", "all")
+    if tab not in {key for key, _, _ in TABS}:
+        raise InvalidInput([("tab", f"未知的分类 {tab!r}；可选：{'、'.join(key for key, _, _ in TABS)}")])
     statuses = next((s for key, _, s in TABS if key == tab), None)
     q = request.query.get("q", "").strip()[:64]
     try:
@@ -481,6 +484,8 @@ async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def manifest(request: web.Request, ctx: Ctx) -> web.Response:
     ids, courier = ids_of(ctx), str(ctx.form.get("courier", "")).strip()[:40]
+    if problem := text_problem(courier):
+        raise InvalidInput([("courier", problem)])
     origin, _ = hall(request)
     now = ctx.now
 
@@ -501,6 +506,8 @@ async def confirm(request: web.Request, ctx: Ctx) -> web.Response:
     ids, courier = ids_of(ctx), str(ctx.form.get("courier", "")).strip()
     if not courier or len(courier) > 40:
         raise InvalidInput([("courier", "请填写揽收员姓名（最多 40 字）")])
+    if problem := text_problem(courier):
+        raise InvalidInput([("courier", problem)])
     manifest_id = str(ctx.form.get("manifest_id", "")).strip()[:64] or None
     result = await printing.confirm_handover(
         ctx.engine, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now

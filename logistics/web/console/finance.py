@@ -109,10 +109,11 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     if not content:
         raise InvalidInput([("file", "对账单文件是空的")])
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)
+    settings = request.app[SETTINGS]
     run, created = await reconcile_runs.submit(
         ctx.engine,
         data,
-        reconcile_engine.bind(request.app[SETTINGS].origin.model_dump()),
+        reconcile_engine.bind(settings.origin.model_dump(), reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
         now=ctx.now,
     )

@@ -72,3 +72,16 @@ def test_signature_matches_the_contract_formula():
 
 def test_yuan_formatting():
     assert [yuan(0), yuan(5), yuan(800), yuan(-1234)] == ["0.00", "0.05", "8.00", "-12.34"]
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["+1700000000", "1_700_000_000", " 1700000000", "1700000000\n", "１７００００００００",
+     "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660", "-0", "0x65", "1e9", "", "1" * 13],
+)  # fmt: skip
+def test_a_timestamp_is_ascii_digits_only_even_when_signed_as_sent(timestamp):
+    body = b'{"a":1}'
+    sig = signing.signature("s3cret", timestamp, body)  # the client signed exactly this text
+    assert signing.parse_timestamp(timestamp) is None
+    reason = signing.verify("s3cret", timestamp, body, sig, now_s=1700000000, window_s=10**12)
+    assert reason and "X-Timestamp" in reason

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from reconciliation import default_tariff, reconcile, xlsx
+from reconciliation import StatementError, default_tariff, reconcile, xlsx
 from reconciliation.statement import _read_xlsx_openpyxl, read_statement
 from reconciliation.statement_layout import accepted_headers
 
@@ -106,6 +106,6 @@ def test_the_builders_files_reconcile_alike():
     assert [f.code for f in fast.findings][:3] == ["ok", "overcharged", "undercharged"]
 
 
-def test_odd_files_fall_back_to_openpyxl():
-    with pytest.raises(xlsx.Unsupported):
+def test_a_file_that_is_not_a_zip_is_refused_before_any_reader():
+    with pytest.raises(StatementError, match=r"不是有效的 \.xlsx"):
         xlsx.Sheet(io.BytesIO(b"PK\x03\x04 not really a zip"))
