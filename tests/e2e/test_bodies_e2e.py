@@ -316,5 +316,6 @@ def test_the_simulators_rest_soap_and_control_endpoints_read_bodies_whole(gw, st
 
     body = _padded({"to": "delivered"}, 100_000)
     path = "/sandbox/_control/parcels/NOSUCHWAYBILL/advance"
-    control = send(gw.port, "POST", path, body, {"Content-Type": "application/json"}, way=way)
+    admin = {"Authorization": f"Bearer {gw.staff_token(f'bodies-control-{way}', 'admin')}"}
+    control = send(gw.port, "POST", path, body, {"Content-Type": "application/json", **admin}, way=way)
     assert control.status == 404, control.body  # a cut body would be 400 "body must be JSON"
