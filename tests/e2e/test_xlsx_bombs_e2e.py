@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def test_the_finance_api_answers_422_naming_what_is_wrong(gw, staff, baseline, c
 
 
 def _reconcile(tmp_path: Path, data: bytes) -> tuple[int, str, float, float]:
-    """Exit status, stderr, seconds and the child's peak memory in MB (its own rusage, from wait4)."""
+    """Exit status, stderr, seconds and the child's peak memory in MB, read from its VmHWM while it runs.
+    (Not wait4's ru_maxrss: Linux carries the parent's high-water mark across exec, so it would measure
+    the test runner.)"""
     path = tmp_path / "statement.xlsx"
     path.write_bytes(data)
     env = {
@@ -85,11 +88,23 @@ def _reconcile(tmp_path: Path, data: bytes) -> tuple[int, str, float, float]:
     cmd = [sys.executable, "-m", "logistics.cli", "reconcile", str(path), "--period", "2026-10"]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks = [0.0]
+
+    def watch() -> None:
+        while proc.poll() is None:
+            try:
+                peaks.append(peak_rss_mb(proc.pid))
+            except (OSError, AssertionError):  # exiting: its memory is gone already
+                pass
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     with proc.stderr:
         stderr = proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, stderr, time.monotonic() - started, usage.ru_maxrss / 1024
+    proc.wait()
+    watcher.join()
+    return proc.returncode, stderr, time.monotonic() - started, max(peaks)
 
 
 @pytest.mark.parametrize(
@@ -102,4 +117,4 @@ def test_certpost_reconcile_exits_2_with_a_one_line_reason(tmp_path, case):
     assert stderr.count("\n") == 1 and stderr.startswith("certpost: ") and message in stderr, stderr
     assert "Traceback" not in stderr
     assert elapsed < 60
-    assert peak_mb < 300, f"peak {peak_mb:.0f} MB"  # the interpreter and its imports are ~100 MB
+    assert 30 < peak_mb < 300, f"peak {peak_mb:.0f} MB"  # the interpreter and its imports are ~100 MB
