@@ -82,9 +82,7 @@ async def set_password(
     """Set a new password: the user's sessions end, a lock-out is lifted, and the API token is replaced
     (a reset is what follows a leak, so the old token must stop working too)."""
     async with engine.connect() as conn:
-        user = await users_repo.get(conn, user_id)
-    if user is None:
-        raise NotFound("没有这个用户")
+        user = await _existing(conn, user_id)
     hashed = await asyncio.to_thread(hash_secret, check_password(password, name=user.name))
     async with engine.begin() as conn:
         if not await users_repo.set_password_hash(conn, user_id, hashed):
@@ -99,9 +97,7 @@ async def set_password(
 async def issue_token(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> Reissued:
     """A new API token for the user; the old one stops working at once. Console sessions stay."""
     async with engine.begin() as conn:
-        user = await users_repo.get(conn, user_id)
-        if user is None:
-            raise NotFound("没有这个用户")
+        user = await _existing(conn, user_id)
         token = await users_repo.replace_token(conn, user_id)
         await console_repo.audit(conn, at=now, actor=actor, action="user.token", subject=user.name)
     return Reissued(user.name, token)
@@ -110,9 +106,7 @@ async def issue_token(engine: AsyncEngine, user_id: int, *, actor: str, now: dat
 async def revoke(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> str:
     """End the user's API token, console sessions and password at once; the user's name."""
     async with engine.begin() as conn:
-        user = await users_repo.get(conn, user_id)
-        if user is None:
-            raise NotFound("没有这个用户")
+        user = await _existing(conn, user_id)
         await users_repo.revoke_token(conn, user_id)
         await users_repo.clear_password(conn, user_id)
         await console_repo.drop_sessions_of(conn, user_id)
@@ -123,9 +117,7 @@ async def revoke(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime
 async def set_role(engine: AsyncEngine, user_id: int, role: str, *, actor: str, now: datetime) -> str:
     role = check_role(role)
     async with engine.begin() as conn:
-        user = await users_repo.get(conn, user_id)
-        if user is None:
-            raise NotFound("没有这个用户")
+        user = await _existing(conn, user_id)
         if user.role != role:
             await users_repo.set_role(conn, user_id, role)
             await console_repo.audit(
@@ -145,3 +137,10 @@ async def by_name(engine: AsyncEngine, name: str) -> User:
 async def list_users(engine: AsyncEngine) -> list[dict]:
     async with engine.connect() as conn:
         return await users_repo.list_all(conn)
+
+
+async def _existing(conn, user_id: int):
+    user = await users_repo.get(conn, user_id)
+    if user is None:
+        raise NotFound("没有这个用户")
+    return user
