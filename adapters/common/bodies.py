@@ -10,6 +10,8 @@ Both the gateway (logistics.web) and the EMS simulator (adapters.sandbox) use th
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -34,6 +36,14 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
     """The whole body, however it arrives; 413 once it is over `limit` bytes."""
     refuse_declared_over(request, limit)
     stream = request.content
+    declared = request.content_length
+    if declared == 0:
+        return b""
+    if declared is not None:  # the common case: one read of exactly what was announced
+        try:
+            return await stream.readexactly(declared)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            raise cut_short() from None
     chunks: list[bytes] = []
     size = 0
     try:
