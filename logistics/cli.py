@@ -39,6 +39,7 @@ def cmd_serve(args) -> None:
     from adapters.credentials import CarrierCredentialsError
 
     from .logs import setup_logging
+    from .service.pull import PullMisconfigured
     from .web.app import create_gateway
 
     settings = _settings(args)
@@ -46,7 +47,7 @@ def cmd_serve(args) -> None:
     self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     try:
         app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
-    except CarrierCredentialsError as e:
+    except (CarrierCredentialsError, PullMisconfigured) as e:
         raise UsageError(str(e)) from None
     app.on_startup.append(_freeze_startup_objects)
     # Keep-alive connections (the in-process simulator is called over HTTP) must not hold shutdown for
