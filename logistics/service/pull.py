@@ -27,6 +27,7 @@ from ..domain.errors import Conflict, InvalidInput
 from ..domain.signing import sign_headers
 from ..jobs.queue import backoff_s
 from ..storage import pull_repo
+from ..storage.db import reading
 from ..storage.pull_repo import Reject
 from .deps import Deps
 from .intake import IntakeRequest, IntakeResult, record_intake_batch
@@ -264,7 +265,7 @@ def _iso(at: datetime | None) -> str | None:
 async def status(deps: Deps) -> dict:
     """The pull's state for /healthz: ok unless the last attempt failed."""
     client = deps.settings.pull_client
-    async with deps.engine.connect() as conn:
+    async with reading(deps.engine) as conn:  # on SQLite: no write lock for a health probe
         state = await pull_repo.state(conn, client)
     if state is None:
         return {"ok": True, "state": "waiting", "cursor": None, "last_ok_at": None, "rejected": 0}
