@@ -173,3 +173,26 @@ def test_serve_refuses_a_pull_client_that_is_not_a_client(tmp_path, sim):
     result = gw.cli("serve", "--port", str(free_port()))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "CERTPOST_PULL_CLIENT" in result.stderr
+
+
+def test_a_gateway_killed_while_paging_resumes_without_gap_or_duplicate(tmp_path):
+    sim = Sim(cases=300)
+    env = pull_env(sim, CERTPOST_PULL_LIMIT="3", CERTPOST_SCHEDULER_LEASE_S="3")
+    gw = Gateway(tmp_path, **env)
+    token = add_user(gw, "pull-admin", "admin")
+    try:
+        gw.start()
+        wait_for(lambda: len(pulled_cases(gw, token)) >= 30, what="the first pages")
+        gw.kill9()  # mid-way: no graceful stop, the lease is left to run out
+        seen = len(sim.requests())
+        assert "c00000300" not in {r.get("served") for r in sim.requests()}  # it was killed mid-way
+        gw.start()
+        wait_for(lambda: len(pulled_cases(gw, token)) >= 300, timeout=90, what="every case")
+        got = pulled_cases(gw, token)
+        assert len(got) == len(set(got)) == 300
+        served = {r.get("served") for r in sim.requests()[:seen]}
+        first_after_restart = sim.requests()[seen]["after"]
+        assert first_after_restart and first_after_restart in served
+    finally:
+        gw.stop()
+        sim.stop()
