@@ -275,3 +275,20 @@ def test_an_unusable_page_is_a_failure_not_a_skip(status, body, code):
         pull.parse_page(status, body)
     assert e.value.code == code
     assert pull.parse_page(200, b'{"items": [], "next_cursor": null}') == pull.Page([], None)
+
+
+async def test_items_that_are_not_cases_or_too_large_are_skipped_by_name(engine, db_url, sim):
+    settings = settings_for(db_url, sim, max_body_bytes=4096)
+    good = sim.state.cases[0]
+    huge = {**sim.state.cases[1], "matter_name": "许" * 5000}
+    page = pull.Page(["not an object", huge, good, {"case_no": "AF 1"}], "c00000004")
+    async with engine.begin() as conn:
+        await pull_repo.ensure(conn, PULLER)  # as a tick does first
+    async with Rig(engine, settings) as rig:
+        assert await rig.puller._store(None, page) == "c00000004"
+        async with engine.connect() as conn:
+            rejects = sorted(await pull_repo.recent_rejects(conn, PULLER), key=lambda r: r.position)
+    got = [(r.position, r.case_no, r.reason, r.errors[0]["field"]) for r in rejects]
+    assert got[:2] == [(0, None, "invalid", "body"), (1, huge["case_no"], "too_large", "body")]
+    assert got[2][:3] == (3, None, "invalid")  # a case_no that is not one is not echoed
+    assert await stored_cases(engine) == [good["case_no"]]
