@@ -39,6 +39,7 @@ def cmd_serve(args) -> None:
     from adapters.credentials import CarrierCredentialsError
 
     from .logs import setup_logging
+    from .service.pull import PullMisconfigured
     from .web.app import create_gateway
 
     settings = _settings(args)
@@ -46,7 +47,7 @@ def cmd_serve(args) -> None:
     self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     try:
         app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
-    except CarrierCredentialsError as e:
+    except (CarrierCredentialsError, PullMisconfigured) as e:
         raise UsageError(str(e)) from None
     app.on_startup.append(_freeze_startup_objects)
     # Keep-alive connections (the in-process simulator is called over HTTP) must not hold shutdown for
@@ -71,6 +72,15 @@ def cmd_sandbox(args) -> None:
         raise UsageError("--sign-key 应为 16 字节 SM4 密钥的 Base64 编码")
     setup_logging("INFO")
     run_sandbox(args.host, args.port, rate_limit_per_s=args.rate_limit, **keys)
+
+
+def cmd_approval_sim(args) -> None:
+    """The approval-system simulator for pull intake (adapters.approval.simulator)."""
+    from adapters.approval.simulator import run_approval_sim
+
+    if args.cases < 0 or not args.secret or not args.client:
+        raise UsageError("--cases 不能为负数；--client 与 --secret 不能为空")
+    run_approval_sim(args.host, args.port, cases=args.cases, client=args.client, secret=args.secret)
 
 
 async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
@@ -327,6 +337,14 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--sign-key", help="Base64 SM4 key (default: the simulator's published key)")
     sandbox.add_argument("--sender-no", help="协议客户号 (default: the simulator's published one)")
     sandbox.set_defaults(func=cmd_sandbox)
+
+    sim = sub.add_parser("approval-sim", help="run the approval-system simulator for pull intake")  # issue 16
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8091)
+    sim.add_argument("--cases", type=int, default=20, help="completed cases it starts with (default 20)")
+    sim.add_argument("--client", default="approval", help="the client id certpost signs its polls as")
+    sim.add_argument("--secret", default="approval-sim-secret", help="that client's shared secret")
+    sim.set_defaults(func=cmd_approval_sim)
 
     users = sub.add_parser("users", help="staff users").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="create a staff user and print its API token")

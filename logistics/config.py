@@ -109,6 +109,19 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Reverse proxies (IPs or CIDRs; a JSON list or comma-separated) whose X-Forwarded-For is believed."""
 
+    # ---- pull intake (issue 16) ----
+    pull_url: str = ""
+    """The approval system's list of completed cases, polled when it cannot push (CONTRACT "Pull intake")."""
+    pull_client: str = ""
+    """The client id (of `clients`) the pulled dispatches belong to; its secret signs each poll."""
+    pull_limit: Annotated[int, Field(ge=1, le=1000)] = 50
+    pull_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    """Between polls once caught up; also the first step of the backoff while the approval system is down."""
+    pull_backoff_max_s: float = 600.0
+    pull_timeout_s: float = 30.0
+    pull_max_page_bytes: int = 64 * 1024 * 1024
+    # ---- end pull intake
+
     # ---- back-office console (issue 7) ----
     console_session_hours: float = 10.0
     """A console session ends after this long without a request (a working day)."""

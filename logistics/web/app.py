@@ -25,6 +25,7 @@ from .errors import error_middleware
 from .headers import no_sniff
 from .health import HEALTH_CHECKS, carrier_check, healthz
 from .keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
+from .pull_setup import install as install_pull  # issue 16
 
 log = logging.getLogger("certpost")
 
@@ -41,6 +42,7 @@ def create_app(
     migrate: bool = True,
     callback_sender=None,
     run_scheduler: bool | None = None,
+    pull_source=None,
 ) -> web.Application:
     """The gateway. `carrier` books mail (None: dispatches wait in the queue); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
@@ -110,6 +112,7 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     scheduler_on = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
     tracking_setup.install(app, deps, run_scheduler=scheduler_on)  # issue 5
+    install_pull(app, deps, run_scheduler=scheduler_on, source=pull_source)  # issue 16: pull intake
     app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
     app.add_routes(labels.routes)

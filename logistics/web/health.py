@@ -29,13 +29,15 @@ def carrier_check(carrier) -> Check:
 
 
 async def _timed(check: Check) -> dict:
+    """A check passes unless it raises; one that returns a dict adds it to its entry (its own "ok" too)."""
     start = time.perf_counter()
     try:
         async with asyncio.timeout(3):
-            await check()
+            details = await check()
     except Exception as e:
         return {"ok": False, "error": type(e).__name__, "ms": round((time.perf_counter() - start) * 1000, 1)}
-    return {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1)}
+    report = {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1)}
+    return report | details if isinstance(details, dict) else report
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from ...storage.db import reading
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .html import Html, button_form, card, csrf_field, dl, h, stat, table
+from .pull_status import pull_cards
 
 routes = web.RouteTableDef()
 ADMIN = ("admin",)
@@ -208,6 +209,7 @@ async def system(request: web.Request, ctx: Ctx) -> web.Response:
         jobs = await queue.counts(conn)
         dead = await queue.list_jobs(conn, queue.DEAD, limit=100)
         active = await tracking_repo.active_count(conn)
+        pulled = await pull_cards(conn, settings)  # issue 16: pull intake
     carrier = deps.carrier
     breaker = getattr(carrier, "breaker", None)
     state = (
@@ -255,6 +257,7 @@ async def system(request: web.Request, ctx: Ctx) -> web.Response:
     body = (
         card("承运商与号段池", facts)
         + card("后台任务", stats)
+        + pulled
         + card(
             "失败待处理的任务（死信）",
             table(

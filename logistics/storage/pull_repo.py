@@ -1,0 +1,119 @@
+"""The pull cursor and the rejected items (pull_tables): reads for /healthz and the console, and the
+writes of one page, made in the transaction that stores its dispatches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .pull_tables import pull_cursor, pull_rejects
+
+
+@dataclass(frozen=True, slots=True)
+class CursorState:
+    client_id: str
+    cursor: str | None
+    last_ok_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_attempt_at: datetime | None
+    pulled: int
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    after: str | None
+    position: int
+    case_no: str | None
+    reason: str
+    errors: list[dict]
+    at: datetime
+
+
+async def ensure(conn: AsyncConnection, client_id: str) -> None:
+    """The client's cursor row, created at the start (cursor None) if it is not there yet."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    row = {"client_id": client_id, "consecutive_failures": 0, "pulled": 0, "rejected": 0}
+    stmt = dialect.insert(pull_cursor).values(**row)
+    await conn.execute(stmt.on_conflict_do_nothing(index_elements=["client_id"]))
+
+
+async def state(conn: AsyncConnection, client_id: str) -> CursorState | None:
+    row = (await conn.execute(select(pull_cursor).where(pull_cursor.c.client_id == client_id))).first()
+    return CursorState(**row._mapping) if row else None
+
+
+async def advance(
+    conn: AsyncConnection, client_id: str, *, after: str | None, to: str | None, now: datetime,
+    pulled: int, rejected: int,
+) -> bool:  # fmt: skip
+    """Move the cursor from `after` to `to` (compare-and-set) and record a success. False when the cursor
+    is no longer at `after` (another instance took the page): the caller rolls back."""
+    c = pull_cursor.c
+    at_after = c.cursor.is_(None) if after is None else c.cursor == after
+    done = await conn.execute(
+        update(pull_cursor)
+        .where(c.client_id == client_id, at_after)
+        .values(
+            cursor=to,
+            last_ok_at=now,
+            last_attempt_at=now,
+            last_error=None,
+            consecutive_failures=0,
+            next_attempt_at=None,
+            pulled=c.pulled + pulled,
+            rejected=c.rejected + rejected,
+        )
+    )
+    return done.rowcount == 1
+
+
+async def failed(
+    conn: AsyncConnection, client_id: str, *, error: str, now: datetime, retry_at: datetime
+) -> None:
+    c = pull_cursor.c
+    await conn.execute(
+        update(pull_cursor)
+        .where(c.client_id == client_id)
+        .values(
+            last_error=error[:200],
+            last_attempt_at=now,
+            next_attempt_at=retry_at,
+            consecutive_failures=c.consecutive_failures + 1,
+        )
+    )
+
+
+async def add_rejects(conn: AsyncConnection, client_id: str, rejects: list[Reject]) -> None:
+    if rejects:
+        rows = [_row(client_id, r) for r in rejects]
+        await conn.execute(pull_rejects.insert(), rows)
+
+
+def _row(client_id: str, r: Reject) -> dict:
+    return {
+        "client_id": client_id, "after": r.after, "position": r.position, "case_no": r.case_no,
+        "reason": r.reason, "errors": r.errors, "at": r.at,
+    }  # fmt: skip
+
+
+async def recent_rejects(conn: AsyncConnection, client_id: str, *, limit: int = 50) -> list[Reject]:
+    t = pull_rejects.c
+    rows = await conn.execute(
+        select(t.after, t.position, t.case_no, t.reason, t.errors, t.at)
+        .where(t.client_id == client_id)
+        .order_by(t.id.desc())
+        .limit(limit)
+    )
+    return [Reject(**r._mapping) for r in rows]
+
+
+async def reject_count(conn: AsyncConnection, client_id: str) -> int:
+    t = pull_rejects.c
+    return await conn.scalar(select(func.count()).select_from(pull_rejects).where(t.client_id == client_id))
