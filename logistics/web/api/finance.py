@@ -16,12 +16,43 @@ from ...service.reconcile_runs import Upload
 from .. import limits, reconcile_engine
 from ..auth import staff
 from ..keys import CLOCK, ENGINE, SETTINGS
+from .documented import BINARY, PERIOD, Media, Param, documented
+from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
+from .schemas import CloseIn
 
 routes = web.RouteTableDef()
 FINANCE_ROLES = ("finance",)
 
 
 @routes.post("/api/v1/reconciliations")
+@documented(
+    summary_zh="导入月度对账单并对账",
+    summary_en="Reconcile a monthly EMS statement",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    request=Media(
+        {
+            "multipart/form-data": {
+                "type": "object",
+                "required": ["file", "period"],
+                "properties": {
+                    "file": BINARY,
+                    "period": PERIOD,
+                    "tariff": {"type": "string", "description": "资费 TOML"},
+                },
+            },
+            "application/octet-stream": BINARY,
+        }
+    ),
+    params=(
+        Param("period", "query", PERIOD, "with a raw body"),
+        Param("filename", "query", {"type": "string"}),
+    ),
+    responses={201: RunCreatedOut, 200: RunCreatedOut, 409: None, 422: None},
+    description="multipart/form-data, or the raw CSV/XLSX with ?period=&filename=. 200: the same file, "
+    "tariff and month were reconciled before; 409: the month is closed.",
+)
 async def create_run(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     upload = await _read_upload(request)
@@ -40,6 +71,15 @@ def _engine(settings):
 
 
 @routes.get("/api/v1/reconciliations")
+@documented(
+    summary_zh="对账结果列表",
+    summary_en="Reconciliation runs",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("period", "query", PERIOD),),
+    responses={200: RunListOut, 422: None},
+)
 async def list_runs(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     runs = await reconcile_runs.list_runs(request.app[ENGINE], request.query.get("period") or None)
@@ -47,6 +87,14 @@ async def list_runs(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/reconciliations/{id}")
+@documented(
+    summary_zh="对账结果",
+    summary_en="A reconciliation run's result",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    responses={200: ReconciliationOut, 404: None},
+)
 async def get_run(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     text = await reconcile_runs.result_json(request.app[ENGINE], request.match_info["id"])
@@ -54,6 +102,15 @@ async def get_run(request: web.Request) -> web.Response:
 
 
 @routes.get(r"/api/v1/reconciliations/{id}/report.{fmt:json|csv|xlsx|pdf}")
+@documented(
+    summary_zh="下载对账报告",
+    summary_en="A reconciliation report",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("fmt", "path", {"enum": ["json", "csv", "xlsx", "pdf"]}),),
+    responses={200: Media({m: BINARY for m in reconcile_engine.MEDIA_TYPES.values()}), 404: None},
+)
 async def download(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
@@ -70,6 +127,16 @@ async def download(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/periods/{period}/close")
+@documented(
+    summary_zh="结账（冻结对账结果）",
+    summary_en="Close a month on a run",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    request=CloseIn,
+    params=(Param("period", "path", PERIOD),),
+    responses={200: PeriodOut, 404: None, 409: None, 422: None},
+)
 async def close_period(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     body = await _json_object(request)
@@ -87,6 +154,15 @@ async def close_period(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/periods/{period}")
+@documented(
+    summary_zh="账期状态",
+    summary_en="A month's status",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("period", "path", PERIOD),),
+    responses={200: PeriodOut, 404: None, 422: None},
+)
 async def period_status(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     return web.json_response(

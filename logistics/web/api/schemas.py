@@ -210,3 +210,27 @@ def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:
 
 
 Role = Literal["dispatcher", "finance", "admin"]
+
+
+# ---- bodies the staff endpoints read by hand (documented for OpenAPI, issue 16) -----------------
+
+_Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+
+
+class LabelsIn(BaseModel):
+    ids: list[_Id] = Field(description="dispatch ids, printed in this order")
+    size: Literal["100x150", "100x180", "a4"] = "100x150"
+
+
+class ManifestIn(BaseModel):
+    ids: list[_Id]
+    courier: Annotated[str, Field(max_length=40)] = Field("", description="揽收人 (the EMS courier)")
+
+
+class HandoverIn(ManifestIn):
+    courier: Annotated[str, Field(min_length=1, max_length=40, pattern=r"\S")]
+    manifest_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class CloseIn(BaseModel):
+    run_id: Annotated[str, Field(min_length=1)] = Field(description="the reconciliation run to freeze")
