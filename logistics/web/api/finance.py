@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
@@ -197,7 +198,7 @@ async def _multipart(request: web.Request) -> dict:
     refuse_declared_over(request, limits.STATEMENT_UPLOAD)
     try:
         return await _parts(request)
-    except ValueError:  # no boundary, a broken part header
+    except (ValueError, HttpProcessingError):  # no boundary, a broken part header (control characters …)
         raise InvalidInput([("file", "请求体不是有效的 multipart/form-data")]) from None
 
 
