@@ -96,7 +96,7 @@ class AuditEventOut(Open):
     cause: str
     from_status: StatusName | None
     to_status: StatusName | None
-    detail: str | None
+    detail: dict = Field(description="what changed (ids and codes; no personal data)")
 
 
 class DispatchDetailOut(DispatchOut):
