@@ -91,7 +91,7 @@ async def label(request: web.Request) -> web.Response:
     tag="printing",
     roles=PRINT_ROLES,
     request=LabelsIn,
-    responses={200: Media({"application/pdf": BINARY}), 404: None, 409: NotBookedError, 422: None},
+    responses={200: Media({"application/pdf": BINARY}), 409: NotBookedError, 422: None},
 )
 @_explain_refusals
 async def label_batch(request: web.Request) -> web.Response:
@@ -137,7 +137,7 @@ def _label_query(query) -> tuple[str, str, int]:
     tag="printing",
     roles=PRINT_ROLES,
     request=ManifestIn,
-    responses={200: Media({"application/pdf": BINARY}), 404: None, 409: NotBookedError, 422: None},
+    responses={200: Media({"application/pdf": BINARY}), 409: NotBookedError, 422: None},
     headers={200: {"X-Manifest-Id": "清单编号 the manifest's id, for the confirmation"}},
 )
 @_explain_refusals
@@ -163,7 +163,7 @@ async def manifest(request: web.Request) -> web.Response:
     tag="printing",
     roles=PRINT_ROLES,
     request=HandoverIn,
-    responses={200: HandoverOut, 404: None, 409: NotBookedError, 422: None},
+    responses={200: HandoverOut, 409: NotBookedError, 422: None},
 )
 @_explain_refusals
 async def confirm(request: web.Request) -> web.Response:
