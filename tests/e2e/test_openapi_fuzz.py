@@ -98,6 +98,8 @@ def test_every_operation_answers_as_documented(case, fuzzed):
     security = case.operation.definition.raw.get("security", [])
     schemes = {name for requirement in security for name in requirement}
     kwargs: dict = {}
+    if schemes == {"staffBearer", "signedClient"}:  # either: every other request as the owning client
+        schemes = {"signedClient"} if len(CALLS) % 2 else {"staffBearer"}
     if "staffBearer" in schemes:
         kwargs["headers"] = {"Authorization": f"Bearer {admin}"}
     elif "signedClient" in schemes:
