@@ -33,7 +33,8 @@ pre{background:#eef1f5;padding:10px;border-radius:6px;white-space:pre-wrap;word-
 .get{background:#2b6cb0}.post{background:#2f855a}.patch{background:#b7791f}.delete{background:#c53030}
 .en{color:#52606d}.sec{font-size:13px;color:#52606d}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:14px}
-th,td{border:1px solid #e1e5eb;padding:4px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid #e1e5eb;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+code{overflow-wrap:anywhere}
 th{background:#f0f3f7}nav ul{columns:2;padding-left:18px}a{color:#2b6cb0}
 .req{color:#c53030;font-weight:700}
 """
