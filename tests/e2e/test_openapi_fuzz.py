@@ -5,6 +5,7 @@ content type, body schema)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -25,6 +26,7 @@ from tests.fixtures.dispatches import intake_body
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+FUZZ_DB = {"CERTPOST_DATABASE_URL": os.environ["FUZZ_PG"]} if os.environ.get("FUZZ_PG") else {}
 CALLS: list[tuple[str, str, int]] = []  # (method, path, status) of every generated request
 
 
@@ -40,7 +42,7 @@ class Signed(requests.auth.AuthBase):
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory):
-    gw = Gateway(tmp_path_factory.mktemp("fuzz")).start()
+    gw = Gateway(tmp_path_factory.mktemp("fuzz"), **FUZZ_DB).start()
     admin = gw.staff_token("fuzz-admin", "admin")
     # a few real dispatches, so ids drawn from them reach past the 404 (see the path-parameter hook)
     ids = [gw.submit(intake_body(f"FUZZ-{n}"))[1]["id"] for n in range(5)]

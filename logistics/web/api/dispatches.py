@@ -161,6 +161,8 @@ _STATUSES = frozenset(s.value for s in Status)
 def _list_query(query) -> tuple[str | None, int, int]:
     """?status=a,b (known statuses only), ?limit=, ?offset= (integers): else a 422 naming each."""
     errors = []
+    if "\x00" in query.get("q", ""):
+        errors.append(("q", "不能含有 NUL 字符 (no NUL characters)"))
     status = query.get("status") or None
     if status is not None:
         unknown = [s for s in status.split(",") if s not in _STATUSES]

@@ -12,6 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
 from ...domain.errors import InvalidInput
+from ...domain.validation import text_problem
 from ...service import reconcile_runs
 from ...service.reconcile_runs import Upload
 from .. import limits, reconcile_engine
@@ -142,7 +143,7 @@ async def close_period(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     body = await _json_object(request)
     run_id = body.get("run_id")
-    if not isinstance(run_id, str) or not run_id:
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or text_problem(run_id):
         raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
     status = await reconcile_runs.close_period(
         request.app[ENGINE],
@@ -181,6 +182,9 @@ async def _read_upload(request: web.Request) -> Upload:
     else:
         fields = {"file": (request.query.get("filename") or "statement", await _body(request))}
         fields["period"] = request.query.get("period")
+    filename = (fields.get("file") or ("",))[0]
+    if filename and text_problem(filename):
+        raise InvalidInput([("filename", "文件名不能含有控制字符 (no control characters in the file name)")])
     if not fields.get("period"):
         raise InvalidInput([("period", "请给出账期 period（YYYY-MM）")])
     filename, content = fields.get("file") or ("", b"")

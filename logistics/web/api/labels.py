@@ -171,7 +171,9 @@ async def confirm(request: web.Request) -> web.Response:
     body = await _json_object(request)
     ids, courier = _ids(body), _courier(body, required=True)
     manifest_id = body.get("manifest_id")
-    if manifest_id is not None and (not isinstance(manifest_id, str) or len(manifest_id) > 64):
+    if manifest_id is not None and (
+        not isinstance(manifest_id, str) or len(manifest_id) > 64 or text_problem(manifest_id)
+    ):
         raise InvalidInput([("manifest_id", "清单编号格式不对 (a string of at most 64 characters)")])
     result = await printing.confirm_handover(
         request.app[ENGINE],
@@ -233,7 +235,7 @@ def _ids(body: dict) -> list[str]:
     bad = [
         (f"ids.{n}", "寄递单编号必须是非空字符串 (a non-empty string)")
         for n, i in enumerate(ids)
-        if not isinstance(i, str) or not i.strip() or len(i) > 64
+        if not isinstance(i, str) or not i.strip() or len(i) > 64 or "\x00" in i
     ]
     if bad:
         raise InvalidInput(bad)

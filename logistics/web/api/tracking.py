@@ -113,7 +113,10 @@ async def track(request: web.Request) -> web.Response:
     waybill_no, case_no = q.get("waybill_no", "").strip(), q.get("case_no", "").strip()
     phone_last4 = q.get("phone_last4", "").strip()
     throttle, now = request.app[CITIZEN_THROTTLE], request.app[CLOCK].now()
-    buckets = buckets_for(client_address(request, request.app[TRUSTED_PROXIES]), waybill_no, case_no)
+    if "\x00" in waybill_no + case_no:  # no such number (PostgreSQL text cannot hold a NUL): by address only
+        waybill_no, case_no = "\x00", ""
+    address = client_address(request, request.app[TRUSTED_PROXIES])
+    buckets = buckets_for(address, "" if waybill_no == "\x00" else waybill_no, case_no)
     with throttle.attempt(buckets) as admitted:
         wait = await throttle.retry_after(buckets, now) if admitted else 1
         if wait is not None:
@@ -126,7 +129,9 @@ async def track(request: web.Request) -> web.Response:
 
 
 async def _find(request: web.Request, waybill_no: str, case_no: str, phone_last4: str) -> dict | None:
-    if not citizen.valid_query(waybill_no, case_no, phone_last4) or len(waybill_no) > 32 or len(case_no) > 64:
+    if waybill_no == "\x00" or not citizen.valid_query(waybill_no, case_no, phone_last4):
+        return None
+    if len(waybill_no) > 32 or len(case_no) > 64:
         return None
     engine = request.app[ENGINE]
     return await citizen.find(engine, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
