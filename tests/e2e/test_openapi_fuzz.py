@@ -5,7 +5,7 @@ content type, body schema)."""
 
 from __future__ import annotations
 
-import os
+import asyncio
 import time
 
 import pytest
@@ -21,12 +21,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from logistics.domain.signing import sign_headers
+from tests.conftest import PG_URL, _reset_postgres
 from tests.e2e.gateway import CLIENT, SECRET, Gateway
 from tests.fixtures.dispatches import intake_body
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-FUZZ_DB = {"CERTPOST_DATABASE_URL": os.environ["FUZZ_PG"]} if os.environ.get("FUZZ_PG") else {}
 CALLS: list[tuple[str, str, int]] = []  # (method, path, status) of every generated request
 
 
@@ -40,9 +40,21 @@ class Signed(requests.auth.AuthBase):
         return r
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory):
-    gw = Gateway(tmp_path_factory.mktemp("fuzz"), **FUZZ_DB).start()
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(
+        not PG_URL, reason="CERTPOST_TEST_PG_URL not set (.ci/run starts PostgreSQL)")]),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzzed(request, tmp_path_factory):
+    env = {}
+    CALLS.clear()
+    if request.param == "postgres":  # its text refuses NUL characters that SQLite stores
+        asyncio.run(_reset_postgres(PG_URL))
+        env["CERTPOST_DATABASE_URL"] = PG_URL
+    gw = Gateway(tmp_path_factory.mktemp("fuzz"), **env).start()
     admin = gw.staff_token("fuzz-admin", "admin")
     # a few real dispatches, so ids drawn from them reach past the 404 (see the path-parameter hook)
     ids = [gw.submit(intake_body(f"FUZZ-{n}"))[1]["id"] for n in range(5)]

@@ -175,10 +175,10 @@ async def exceptions(request: web.Request) -> web.Response:
 )
 async def retry_job(request: web.Request) -> web.Response:
     user = await staff(request, "admin")
-    try:
-        job_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such dead-lettered job") from None
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):  # a 64-bit row id, else none such
+        raise NotFound("no such dead-lettered job")
+    job_id = int(text)
     async with request.app[ENGINE].begin() as conn:
         if not await queue.retry_dead(conn, job_id, now=request.app[CLOCK].now()):
             raise NotFound("no such dead-lettered job")
