@@ -118,6 +118,9 @@ def create_app(
     app.add_routes(labels.routes)
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
     console.install(app)  # issue 7: the back-office console at /console/
+    from . import openapi  # issue 16: /openapi.json and /api/docs, built from the router when first asked
+
+    openapi.install(app)
     if sandbox is not None:  # its control API is the admins' alone here (CONTRACT)
         from adapters.sandbox import CONTROL_GUARD
 

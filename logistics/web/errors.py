@@ -32,6 +32,8 @@ def error_response(status: int, message: str, **extra) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     try:
+        if "\x00" in request.path:  # names nothing (and PostgreSQL text cannot hold a NUL)
+            raise NotFound("not found")
         return await handler(request)
     except InvalidInput as e:
         errors = [{"field": f, "message": m} for f, m in e.errors]

@@ -204,6 +204,14 @@ def test_missing_period_or_file_is_422(gw, staff):
     assert get(gw, "/api/v1/reconciliations/nope", staff["finance"])[0] == 404
 
 
+def test_a_part_header_with_a_control_character_is_422_not_500(gw, staff):
+    """Found by the OpenAPI fuzz (issue 16): aiohttp's InvalidHeader from a part's header was a 500."""
+    body, head = multipart({"period": "2026-10"}, ("s.csv", b"x"))
+    body = body.replace(b'name="period"', b'name="\x1aperiod"', 1)
+    status, answer = gw.request("POST", "/api/v1/reconciliations", body, {**staff["finance"], **head})
+    assert status == 422 and answer["errors"][0]["field"] == "file", answer
+
+
 # ---- reports and closing the month -----------------------------------------------------------------
 
 

@@ -23,7 +23,9 @@ from ...storage.users_repo import User
 from .. import limits
 from ..auth import signed_client, staff
 from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
-from .schemas import CorrectionIn, parse, parse_dispatch, request_hash, to_domain
+from .documented import Param, documented
+from .responses import DispatchDetailOut, DispatchListOut, DispatchOut
+from .schemas import CorrectionIn, DispatchIn, parse, parse_dispatch, request_hash, to_domain
 
 routes = web.RouteTableDef()
 
@@ -53,6 +55,16 @@ def intake_request(settings: Settings) -> Callable[[SignedIntake], IntakeRequest
 
 
 @routes.post("/api/v1/dispatches")
+@documented(
+    summary_zh="推送寄递单（幂等）",
+    summary_en="Submit a dispatch (idempotent per client, case_no, direction)",
+    security="client",
+    tag="intake",
+    request=DispatchIn,
+    responses={201: DispatchOut, 200: DispatchOut, 409: None, 422: None},
+    description="201: new; 200: an identical replay, with the first answer; 409: the same case_no and "
+    "direction with a different body; 413: over 1 MiB. 同一案件重复推送相同内容返回 200 与首次相同的应答。",
+)
 async def intake(request: web.Request) -> web.Response:
     settings, now = request.app[SETTINGS], request.app[CLOCK].now()
     body = await read_body(request, settings.max_body_bytes)
@@ -87,6 +99,16 @@ def _view_for(user: User) -> Callable[[Dispatch], dict]:
 
 
 @routes.get("/api/v1/dispatches/{id}")
+@documented(
+    summary_zh="查询寄递单及留痕",
+    summary_en="A dispatch with its audit trail",
+    security="client_or_staff",
+    tag="intake",
+    roles=READ_ROLES,
+    responses={200: DispatchDetailOut, 404: None},
+    description="Staff (Bearer), or the owning machine client signing an empty body. Another client's "
+    "dispatch is 404, as if it did not exist.",
+)
 async def get_dispatch(request: web.Request) -> web.Response:
     client_id, view = await _authorize_reader(request)
     async with request.app[ENGINE].connect() as conn:
@@ -98,6 +120,31 @@ async def get_dispatch(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/dispatches")
+@documented(
+    summary_zh="寄递单列表",
+    summary_en="List dispatches",
+    security="staff",
+    roles=READ_ROLES,
+    responses={200: DispatchListOut, 422: None},
+    params=(
+        Param(
+            "status",
+            "query",
+            {"type": "array", "items": {"enum": [s.value for s in Status]}},
+            "逗号分隔的状态 comma-separated statuses",
+            style="form",
+            explode=False,
+        ),
+        Param("q", "query", {"type": "string"}, "案件号、邮件号或收件人 case no., waybill no. or recipient"),
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 100},
+            "at most 500 are returned",
+        ),
+        Param("offset", "query", {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0}),
+    ),
+)
 async def list_dispatches(request: web.Request) -> web.Response:
     view = _view_for(await staff(request, *READ_ROLES))
     status, limit, offset = _list_query(request.query)
@@ -114,6 +161,8 @@ _STATUSES = frozenset(s.value for s in Status)
 def _list_query(query) -> tuple[str | None, int, int]:
     """?status=a,b (known statuses only), ?limit=, ?offset= (integers): else a 422 naming each."""
     errors = []
+    if "\x00" in query.get("q", ""):
+        errors.append(("q", "不能含有 NUL 字符 (no NUL characters)"))
     status = query.get("status") or None
     if status is not None:
         unknown = [s for s in status.split(",") if s not in _STATUSES]
@@ -132,6 +181,14 @@ def _list_query(query) -> tuple[str | None, int, int]:
 
 
 @routes.patch("/api/v1/dispatches/{id}")
+@documented(
+    summary_zh="更正收件人或地址",
+    summary_en="Correct the recipient or address before booking",
+    security="staff",
+    roles=DISPATCH_ROLES,
+    request=CorrectionIn,
+    responses={200: DispatchOut, 404: None, 409: None, 422: None},
+)
 async def correct(request: web.Request) -> web.Response:
     """Correct the recipient or address before booking, e.g. after the carrier rejected it."""
     user = await staff(request, *DISPATCH_ROLES)
@@ -163,6 +220,13 @@ async def _staff_action(request: web.Request, action) -> Dispatch:
 
 
 @routes.post("/api/v1/dispatches/{id}/book")
+@documented(
+    summary_zh="下单（或重试失败的下单）",
+    summary_en="Book, or retry a failed booking",
+    security="staff",
+    roles=DISPATCH_ROLES,
+    responses={202: DispatchOut, 404: None, 409: None},
+)
 async def book(request: web.Request) -> web.Response:
     """Book by hand (auto-booking off) or retry a failed booking."""
     d = await _staff_action(request, dispatch_service.request_booking)
@@ -170,6 +234,14 @@ async def book(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/dispatches/{id}/cancel")
+@documented(
+    summary_zh="取消寄递",
+    summary_en="Cancel a dispatch",
+    security="staff",
+    roles=DISPATCH_ROLES,
+    responses={200: DispatchOut, 202: DispatchOut, 404: None, 409: None},
+    description="200: cancelled; 202: booked with the carrier, the carrier's cancel is under way.",
+)
 async def cancel(request: web.Request) -> web.Response:
     d = await _staff_action(request, dispatch_service.cancel)
     return web.json_response(dispatch_json(d), status=200 if d.status is Status.CANCELLED else 202)

@@ -7,21 +7,54 @@ from __future__ import annotations
 import json
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
 from ...domain.errors import InvalidInput
+from ...domain.validation import text_problem
 from ...service import reconcile_runs
 from ...service.reconcile_runs import Upload
 from .. import limits, reconcile_engine
 from ..auth import staff
 from ..keys import CLOCK, ENGINE, SETTINGS
+from .documented import BINARY, PERIOD, Media, Param, documented
+from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
+from .schemas import CloseIn
 
 routes = web.RouteTableDef()
 FINANCE_ROLES = ("finance",)
 
 
 @routes.post("/api/v1/reconciliations")
+@documented(
+    summary_zh="导入月度对账单并对账",
+    summary_en="Reconcile a monthly EMS statement",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    request=Media(
+        {
+            "multipart/form-data": {
+                "type": "object",
+                "required": ["file", "period"],
+                "properties": {
+                    "file": BINARY,
+                    "period": PERIOD,
+                    "tariff": {"type": "string", "description": "资费 TOML"},
+                },
+            },
+            "application/octet-stream": BINARY,
+        }
+    ),
+    params=(
+        Param("period", "query", PERIOD, "with a raw body"),
+        Param("filename", "query", {"type": "string"}),
+    ),
+    responses={201: RunCreatedOut, 200: RunCreatedOut, 409: None, 422: None},
+    description="multipart/form-data, or the raw CSV/XLSX with ?period=&filename=. 200: the same file, "
+    "tariff and month were reconciled before; 409: the month is closed.",
+)
 async def create_run(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     upload = await _read_upload(request)
@@ -40,6 +73,15 @@ def _engine(settings):
 
 
 @routes.get("/api/v1/reconciliations")
+@documented(
+    summary_zh="对账结果列表",
+    summary_en="Reconciliation runs",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("period", "query", PERIOD),),
+    responses={200: RunListOut, 422: None},
+)
 async def list_runs(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     runs = await reconcile_runs.list_runs(request.app[ENGINE], request.query.get("period") or None)
@@ -47,6 +89,14 @@ async def list_runs(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/reconciliations/{id}")
+@documented(
+    summary_zh="对账结果",
+    summary_en="A reconciliation run's result",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    responses={200: ReconciliationOut, 404: None},
+)
 async def get_run(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     text = await reconcile_runs.result_json(request.app[ENGINE], request.match_info["id"])
@@ -54,6 +104,15 @@ async def get_run(request: web.Request) -> web.Response:
 
 
 @routes.get(r"/api/v1/reconciliations/{id}/report.{fmt:json|csv|xlsx|pdf}")
+@documented(
+    summary_zh="下载对账报告",
+    summary_en="A reconciliation report",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("fmt", "path", {"enum": ["json", "csv", "xlsx", "pdf"]}),),
+    responses={200: Media({m: BINARY for m in reconcile_engine.MEDIA_TYPES.values()}), 404: None},
+)
 async def download(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
@@ -70,11 +129,21 @@ async def download(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/periods/{period}/close")
+@documented(
+    summary_zh="结账（冻结对账结果）",
+    summary_en="Close a month on a run",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    request=CloseIn,
+    params=(Param("period", "path", PERIOD),),
+    responses={200: PeriodOut, 404: None, 409: None, 422: None},
+)
 async def close_period(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     body = await _json_object(request)
     run_id = body.get("run_id")
-    if not isinstance(run_id, str) or not run_id:
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or text_problem(run_id):
         raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
     status = await reconcile_runs.close_period(
         request.app[ENGINE],
@@ -87,6 +156,15 @@ async def close_period(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/periods/{period}")
+@documented(
+    summary_zh="账期状态",
+    summary_en="A month's status",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    params=(Param("period", "path", PERIOD),),
+    responses={200: PeriodOut, 404: None, 422: None},
+)
 async def period_status(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     return web.json_response(
@@ -104,6 +182,9 @@ async def _read_upload(request: web.Request) -> Upload:
     else:
         fields = {"file": (request.query.get("filename") or "statement", await _body(request))}
         fields["period"] = request.query.get("period")
+    filename = (fields.get("file") or ("",))[0]
+    if filename and text_problem(filename):
+        raise InvalidInput([("filename", "文件名不能含有控制字符 (no control characters in the file name)")])
     if not fields.get("period"):
         raise InvalidInput([("period", "请给出账期 period（YYYY-MM）")])
     filename, content = fields.get("file") or ("", b"")
@@ -121,7 +202,7 @@ async def _multipart(request: web.Request) -> dict:
     refuse_declared_over(request, limits.STATEMENT_UPLOAD)
     try:
         return await _parts(request)
-    except ValueError:  # no boundary, a broken part header
+    except (ValueError, HttpProcessingError):  # no boundary, a broken part header (control characters …)
         raise InvalidInput([("file", "请求体不是有效的 multipart/form-data")]) from None
 
 

@@ -19,6 +19,9 @@ from .. import limits
 from ..auth import staff
 from ..errors import error_response
 from ..keys import CLOCK, ENGINE, SETTINGS
+from .documented import BINARY, Media, Param, documented
+from .responses import HandoverOut, NotBookedError
+from .schemas import HandoverIn, LabelsIn, ManifestIn
 
 routes = web.RouteTableDef()
 PRINT_ROLES = ("dispatcher",)
@@ -45,6 +48,24 @@ def _explain_refusals(handler):
 
 
 @routes.get("/api/v1/dispatches/{id}/label.pdf")
+@documented(
+    summary_zh="打印一张面单",
+    summary_en="One waybill label (PDF, or ZPL for thermal printers)",
+    security="staff",
+    tag="printing",
+    roles=PRINT_ROLES,
+    responses={
+        200: Media({"application/pdf": BINARY, "text/plain": {"type": "string"}}),
+        404: None,
+        409: NotBookedError,
+        422: None,
+    },
+    params=(
+        Param("size", "query", {"enum": list(LABEL_SIZES), "default": "100x150"}),
+        Param("format", "query", {"enum": ["pdf", "zpl"], "default": "pdf"}),
+        Param("dpi", "query", {"enum": list(ZPL_DPI), "default": "203"}, "ZPL only"),
+    ),
+)
 @_explain_refusals
 async def label(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
@@ -63,6 +84,15 @@ async def label(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/labels")
+@documented(
+    summary_zh="批量打印面单",
+    summary_en="Labels of several dispatches, in the given order, as one PDF",
+    security="staff",
+    tag="printing",
+    roles=PRINT_ROLES,
+    request=LabelsIn,
+    responses={200: Media({"application/pdf": BINARY}), 409: NotBookedError, 422: None},
+)
 @_explain_refusals
 async def label_batch(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
@@ -100,6 +130,16 @@ def _label_query(query) -> tuple[str, str, int]:
 
 
 @routes.post("/api/v1/manifests")
+@documented(
+    summary_zh="打印交接清单",
+    summary_en="Handover manifest (PDF)",
+    security="staff",
+    tag="printing",
+    roles=PRINT_ROLES,
+    request=ManifestIn,
+    responses={200: Media({"application/pdf": BINARY}), 409: NotBookedError, 422: None},
+    headers={200: {"X-Manifest-Id": "清单编号 the manifest's id, for the confirmation"}},
+)
 @_explain_refusals
 async def manifest(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
@@ -116,13 +156,24 @@ async def manifest(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/manifests/confirm")
+@documented(
+    summary_zh="确认交寄",
+    summary_en="Confirm the courier took the parcels",
+    security="staff",
+    tag="printing",
+    roles=PRINT_ROLES,
+    request=HandoverIn,
+    responses={200: HandoverOut, 409: NotBookedError, 422: None},
+)
 @_explain_refusals
 async def confirm(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
     body = await _json_object(request)
     ids, courier = _ids(body), _courier(body, required=True)
     manifest_id = body.get("manifest_id")
-    if manifest_id is not None and (not isinstance(manifest_id, str) or len(manifest_id) > 64):
+    if manifest_id is not None and (
+        not isinstance(manifest_id, str) or len(manifest_id) > 64 or text_problem(manifest_id)
+    ):
         raise InvalidInput([("manifest_id", "清单编号格式不对 (a string of at most 64 characters)")])
     result = await printing.confirm_handover(
         request.app[ENGINE],
@@ -184,7 +235,7 @@ def _ids(body: dict) -> list[str]:
     bad = [
         (f"ids.{n}", "寄递单编号必须是非空字符串 (a non-empty string)")
         for n, i in enumerate(ids)
-        if not isinstance(i, str) or not i.strip() or len(i) > 64
+        if not isinstance(i, str) or not i.strip() or len(i) > 64 or "\x00" in i
     ]
     if bad:
         raise InvalidInput(bad)

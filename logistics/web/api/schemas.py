@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -47,9 +48,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# What the two checked-in-Python fields accept, for the OpenAPI document (spaces and brackets are
+# also tolerated in a phone number; they are dropped before the check).
+_PHONE_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\+86|0086)?(1[3-9][0-9]{9}|0[0-9]{2,3}-?[2-9][0-9]{6,7}(-[0-9]{1,6})?)$",
+    "description": "手机 1xxxxxxxxxx 或固定电话 0xxx-xxxxxxx (mobile or landline)",
+    "examples": ["13807961234", "0796-8123456"],
+}
+_POSTCODE_SCHEMA = {"type": "string", "pattern": "^[0-9]{6}$", "examples": ["343200"]}
+Phone = Annotated[str, AfterValidator(_phone), WithJsonSchema(_PHONE_SCHEMA, mode="validation")]
+Postcode = Annotated[str, AfterValidator(_postcode), WithJsonSchema(_POSTCODE_SCHEMA, mode="validation")]
+
+
 class RecipientIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=60, pattern=_TEXT)]
-    phone: Annotated[str, AfterValidator(_phone)]
+    phone: Phone
 
 
 class AddressIn(Strict):
@@ -58,7 +72,7 @@ class AddressIn(Strict):
     county: Text
     town: Annotated[str, Field(max_length=100, pattern=_OPTIONAL)] = ""
     detail: Annotated[str, Field(min_length=1, max_length=300, pattern=_TEXT)]
-    postcode: Annotated[str, AfterValidator(_postcode)]
+    postcode: Postcode
 
 
 class ItemIn(Strict):
@@ -210,3 +224,27 @@ def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:
 
 
 Role = Literal["dispatcher", "finance", "admin"]
+
+
+# ---- bodies the staff endpoints read by hand (documented for OpenAPI, issue 16) -----------------
+
+_Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+
+
+class LabelsIn(BaseModel):
+    ids: list[_Id] = Field(description="dispatch ids, printed in this order")
+    size: Literal["100x150", "100x180", "a4"] = "100x150"
+
+
+class ManifestIn(BaseModel):
+    ids: list[_Id]
+    courier: Annotated[str, Field(max_length=40)] = Field("", description="揽收人 (the EMS courier)")
+
+
+class HandoverIn(ManifestIn):
+    courier: Annotated[str, Field(min_length=1, max_length=40, pattern=r"\S")]
+    manifest_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class CloseIn(BaseModel):
+    run_id: Annotated[str, Field(min_length=1)] = Field(description="the reconciliation run to freeze")

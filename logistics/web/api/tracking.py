@@ -22,6 +22,8 @@ from .. import limits
 from ..auth import staff
 from ..client_address import Network, client_address
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
+from .documented import Media, Param, documented
+from .responses import ExceptionsOut, JobRetryOut, MetricsOut, PushAnswer, TrackOut
 
 log = logging.getLogger("certpost.tracking")
 
@@ -40,6 +42,17 @@ def _wake(request: web.Request) -> None:
 
 
 @routes.post(PUSH_PATH)
+@documented(
+    summary_zh="EMS 轨迹推送（040002）",
+    summary_en="EMS trace push (040002)",
+    security="none",
+    tag="carrier",
+    request=Media(
+        {"application/json": {"type": "object"}, "application/x-www-form-urlencoded": {"type": "object"}}
+    ),
+    responses={200: PushAnswer, 400: PushAnswer},
+    description="For the carrier only: the body is sealed and signed with the carrier's key.",
+)
 async def ems_push(request: web.Request) -> web.Response:
     """EMS 040002: answer in EMS's format; a non-success code makes EMS push again."""
     settings, deps = request.app[SETTINGS], request.app[DEPS]
@@ -74,13 +87,36 @@ async def _count(request: web.Request, name: str) -> None:
 
 
 @routes.get("/api/v1/track")
+@documented(
+    summary_zh="群众查询邮件",
+    summary_en="Citizen lookup by waybill or case number",
+    security="none",
+    tag="tracking",
+    responses={200: TrackOut, 404: None, 429: None},
+    params=(
+        Param("waybill_no", "query", {"type": "string"}, "邮件号 (or case_no)"),
+        Param("case_no", "query", {"type": "string"}, "办件编号 (or waybill_no)"),
+        Param(
+            "phone_last4",
+            "query",
+            {"type": "string", "pattern": "^[0-9]{4}$"},
+            "收件人手机号后4位",
+            required=True,
+        ),
+    ),
+    headers={429: {"Retry-After": "seconds"}},
+    description="Unknown number and wrong phone give the same 404; repeated failures are 429.",
+)
 async def track(request: web.Request) -> web.Response:
     """The citizen lookup; failures are capped per address, waybill and case number (429 over a cap)."""
     q = request.query
     waybill_no, case_no = q.get("waybill_no", "").strip(), q.get("case_no", "").strip()
     phone_last4 = q.get("phone_last4", "").strip()
     throttle, now = request.app[CITIZEN_THROTTLE], request.app[CLOCK].now()
-    buckets = buckets_for(client_address(request, request.app[TRUSTED_PROXIES]), waybill_no, case_no)
+    if "\x00" in waybill_no + case_no:  # no such number (PostgreSQL text cannot hold a NUL): by address only
+        waybill_no, case_no = "\x00", ""
+    address = client_address(request, request.app[TRUSTED_PROXIES])
+    buckets = buckets_for(address, "" if waybill_no == "\x00" else waybill_no, case_no)
     with throttle.attempt(buckets) as admitted:
         wait = await throttle.retry_after(buckets, now) if admitted else 1
         if wait is not None:
@@ -93,7 +129,9 @@ async def track(request: web.Request) -> web.Response:
 
 
 async def _find(request: web.Request, waybill_no: str, case_no: str, phone_last4: str) -> dict | None:
-    if not citizen.valid_query(waybill_no, case_no, phone_last4) or len(waybill_no) > 32 or len(case_no) > 64:
+    if waybill_no == "\x00" or not citizen.valid_query(waybill_no, case_no, phone_last4):
+        return None
+    if len(waybill_no) > 32 or len(case_no) > 64:
         return None
     engine = request.app[ENGINE]
     return await citizen.find(engine, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
@@ -107,6 +145,14 @@ def _json(value, status: int = 200, headers: dict | None = None) -> web.Response
 
 
 @routes.get("/api/v1/exceptions")
+@documented(
+    summary_zh="异常件队列",
+    summary_en="The exceptions queue",
+    security="staff",
+    tag="tracking",
+    roles=("dispatcher",),
+    responses={200: ExceptionsOut},
+)
 async def exceptions(request: web.Request) -> web.Response:
     await staff(request, "dispatcher")
     settings = request.app[SETTINGS]
@@ -119,12 +165,20 @@ async def exceptions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/jobs/{id}/retry")
+@documented(
+    summary_zh="重新排队死信任务",
+    summary_en="Put a dead-lettered job back in the queue",
+    security="staff",
+    tag="tracking",
+    roles=("admin",),
+    responses={202: JobRetryOut, 404: None},
+)
 async def retry_job(request: web.Request) -> web.Response:
     user = await staff(request, "admin")
-    try:
-        job_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such dead-lettered job") from None
+    text = request.match_info["id"]
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):  # a 64-bit row id, else none such
+        raise NotFound("no such dead-lettered job")
+    job_id = int(text)
     async with request.app[ENGINE].begin() as conn:
         if not await queue.retry_dead(conn, job_id, now=request.app[CLOCK].now()):
             raise NotFound("no such dead-lettered job")
@@ -134,6 +188,14 @@ async def retry_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/metrics")
+@documented(
+    summary_zh="运行指标",
+    summary_en="Counters and queue sizes",
+    security="staff",
+    tag="tracking",
+    roles=("admin",),
+    responses={200: MetricsOut},
+)
 async def metrics(request: web.Request) -> web.Response:
     await staff(request, "admin")
     async with reading(request.app[ENGINE]) as conn:

@@ -1,0 +1,1 @@
+"""Examples for integrators (the approval system vendor): copy freely."""
