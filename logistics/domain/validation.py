@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 # Landline: 3-4 digit area code starting with 0, 7-8 digit number, optional extension.
-LANDLINE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}(?:-\d{1,6})?$")
-POSTCODE = re.compile(r"^\d{6}$")
+LANDLINE = re.compile(r"^0[0-9]{2,3}-?[2-9][0-9]{6,7}(?:-[0-9]{1,6})?$")
+POSTCODE = re.compile(r"^[0-9]{6}$")
 
 
 _PHONE_NOISE = re.compile(r"[\s()（）]")

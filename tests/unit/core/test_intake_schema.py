@@ -21,6 +21,8 @@ BAD = [
     ("address.county", {"address": {k: v for k, v in ADDRESS.items() if k != "county"}}),
     ("address.province", {"address": {**ADDRESS, "province": "  "}}),
     ("address.postcode", {"address": {**ADDRESS, "postcode": "34"}}),
+    ("address.postcode", {"address": {**ADDRESS, "postcode": "٣٤٣٢٠٠"}}),  # digits of another script
+    ("recipient.phone", {"recipient": {"name": "王小明", "phone": "1380796١٢٣٤"}}),
     ("address", {"address": None}),
     ("village_point_code", {"delivery_method": "village_point"}),
     ("items", {"items": []}),
