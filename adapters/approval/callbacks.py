@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import aiohttp
 
+from .session import ApprovalSession
 
-class HttpCallbackSender:
-    """Open it in the application's cleanup context; a session belongs to the running loop."""
 
+class HttpCallbackSender(ApprovalSession):
     def __init__(self, timeout_s: float = 10.0):
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def open(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self.timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        super().__init__(timeout_s)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        if self._session is None:
-            raise ConnectionError("callback sender is not open")
+        session = self.session("callback sender")
         try:
-            async with self._session.post(url, data=body, headers=headers) as response:
+            async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
                 return response.status
         except (aiohttp.ClientError, TimeoutError) as e:

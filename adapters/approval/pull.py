@@ -7,29 +7,19 @@ from yarl import URL
 
 from logistics.service.pull import PageTooLarge
 
+from .session import ApprovalSession
 
-class HttpPageSource:
-    """Open it in the application's cleanup context; a session belongs to the running loop."""
 
+class HttpPageSource(ApprovalSession):
     def __init__(self, timeout_s: float = 30.0, max_bytes: int = 64 * 1024 * 1024):
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        super().__init__(timeout_s)
         self.max_bytes = max_bytes
-        self._session: aiohttp.ClientSession | None = None
-
-    async def open(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self.timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def get(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, bytes]:
-        if self._session is None:
-            raise ConnectionError("page source is not open")
+        session = self.session("page source")
         target = URL(url).update_query(params)  # keeps a query the configured URL already has
         try:
-            async with self._session.get(target, headers=headers, allow_redirects=False) as response:
+            async with session.get(target, headers=headers, allow_redirects=False) as response:
                 return response.status, await self._read(response)
         except (aiohttp.ClientError, TimeoutError) as e:
             raise ConnectionError(type(e).__name__) from None
