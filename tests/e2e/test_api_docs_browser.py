@@ -4,20 +4,10 @@ Screenshots go to screenshots/ at the project root."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from tests.e2e.console_kit import SCREENSHOTS
+from tests.e2e.console_kit import SCREENSHOTS, browser_only, launch
 from tests.e2e.gateway import Gateway
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium not installed at /usr/bin/chromium"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
+pytestmark = browser_only
 
 
 async def test_the_api_docs_page_reads_offline_and_lists_every_operation(tmp_path):
@@ -27,7 +17,7 @@ async def test_the_api_docs_page_reads_offline_and_lists_every_operation(tmp_pat
     try:
         doc = gw.request("GET", "/openapi.json")[1]
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await launch(p)
             try:
                 texts, overflow = {}, {}
                 for width in (1280, 390):
