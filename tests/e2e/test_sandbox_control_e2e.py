@@ -60,14 +60,18 @@ def test_in_process_control_takes_an_admins_token(gw, staff, method, path, body)
         assert status == 404
 
 
+def wait_booked(gw, staff, dispatch_id: str, seconds: float, why: str) -> None:
+    deadline = time.time() + seconds
+    while not gw.request("GET", f"/api/v1/dispatches/{dispatch_id}", headers=staff["admin"])[1]["waybill_no"]:
+        assert time.time() < deadline, why
+        time.sleep(0.2)
+
+
 def test_the_carrier_protocol_is_not_behind_the_guard(gw, staff):
     """The gateway itself calls /sandbox/api/open without a token: booking still works."""
     status, d = gw.submit(intake_body("CTRL-BOOK-1"))
     assert status == 201
-    deadline = time.time() + 30
-    while not gw.request("GET", f"/api/v1/dispatches/{d['id']}", headers=staff["admin"])[1]["waybill_no"]:
-        assert time.time() < deadline, "nothing was booked through the guarded simulator"
-        time.sleep(0.2)
+    wait_booked(gw, staff, d["id"], 30, "nothing was booked through the guarded simulator")
     orders = gw.control("GET", "/orders")[1]["orders"]
     assert any(o["order_no"] for o in orders)
 
@@ -81,10 +85,7 @@ def test_delete_faults_clears_what_is_pending(gw, staff):
     assert gw.control("DELETE", "/faults") == (200, {"cleared": 0})
     status, d = gw.submit(intake_body("CTRL-AFTER-CLEAR"))
     assert status == 201
-    deadline = time.time() + 20
-    while not gw.request("GET", f"/api/v1/dispatches/{d['id']}", headers=staff["admin"])[1]["waybill_no"]:
-        assert time.time() < deadline, "not booked: faults were left pending"
-        time.sleep(0.2)
+    wait_booked(gw, staff, d["id"], 20, "not booked: faults were left pending")
 
 
 def test_certpost_sandbox_alone_keeps_control_open():
