@@ -8,27 +8,16 @@ a conditional UPDATE is enough."""
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..service.job_contract import Job, backoff_s
 from ..storage.tables import jobs
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    kind: str
-    payload: dict
-    attempts: int
-    max_attempts: int
-    last_error: str
 
 
 async def enqueue(
@@ -144,12 +133,6 @@ async def complete_many(conn: AsyncConnection, job_ids: list[int], *, worker: st
         .returning(jobs.c.id)
     )
     return set(result)
-
-
-def backoff_s(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter on the upper half, so retries do not arrive in waves."""
-    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
 
 
 async def fail(

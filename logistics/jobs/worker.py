@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock
+from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater
 from ..storage.group_commit import UnitCommitter, write_unit
 from . import queue
-from .queue import Job
 
 log = logging.getLogger("certpost.jobs")
 
@@ -26,27 +26,6 @@ BatchHandler = Callable[[list[Job], str, Settle], Awaitable[None]]
 `settle(job, outcome)` once per job as it finishes: None (done: the pool completes it), COMPLETED (the
 handler completed it itself, in the transaction that recorded its result, via `queue.complete_many`
 with the given worker name) or the exception (RetryLater, GiveUp, other) the job failed with."""
-
-COMPLETED = object()
-
-
-class RetryLater(Exception):
-    """Transient failure: try again after `retry_after_s` (or the backoff). `code` names the reason in
-    the logs; `keep_attempt` gives the attempt back (a wait, not a failure: the job never dies of it)."""
-
-    def __init__(
-        self, message: str, retry_after_s: float | None = None, *, code: str = "", keep_attempt: bool = False
-    ):
-        super().__init__(message)
-        self.retry_after_s, self.code, self.keep_attempt = retry_after_s, code, keep_attempt
-
-
-class GiveUp(Exception):
-    """Permanent failure: dead-letter the job now, for staff to look at."""
-
-    def __init__(self, message: str, *, code: str = ""):
-        super().__init__(message)
-        self.code = code
 
 
 def reason_code(e: BaseException) -> str:

@@ -23,8 +23,6 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.model import Address, Direction, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
-from ..jobs.queue import Job
-from ..jobs.worker import COMPLETED, GiveUp, RetryLater
 from ..ports import (
     Booking,
     CarrierAuthError,
@@ -42,7 +40,7 @@ from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
 from .grouped import GroupedWrites
-from .job_kinds import BOOK, CANCEL, POOL_REFILL, SYNC_OFFLINE
+from .job_contract import BOOK, CANCEL, COMPLETED, POOL_REFILL, SYNC_OFFLINE, GiveUp, Job, RetryLater
 from .resilience import carrier_retry
 
 log = logging.getLogger("certpost.booking")
@@ -129,7 +127,8 @@ def _log_retry(order_no: str, carrier: CarrierGateway, state) -> None:
 async def handle_book(job: Job, deps: Deps) -> None:
     now = deps.clock.now
 
-    async def start(conn):
+    async def start(uow):
+        conn = uow.conn  # transitional
         d = await load(conn, job.payload["dispatch_id"])
         if d.status not in BOOKABLE:
             return None, False  # booked, cancelled or otherwise settled by an earlier run
@@ -175,7 +174,8 @@ def _name(deps: Deps) -> str:
 
 
 async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
-    async def record(conn):
+    async def record(uow):
+        conn = uow.conn  # transitional
         fresh = await load(conn, d.id)
         if fresh.status in BOOKABLE:
             cause = "booked with the carrier"
@@ -235,7 +235,7 @@ class BookedRecorder:
     def __init__(self, deps: Deps):
         self.deps = deps
         self._writes: GroupedWrites[tuple] = GroupedWrites(
-            lambda items: deps.write(lambda conn: self._write(conn, items)), "booked-recorder"
+            lambda items: deps.write(lambda uow: self._write(uow.conn, items)), "booked-recorder"
         )
 
     async def record(self, job: Job, d: Dispatch, booking: Booking, worker: str) -> None:
@@ -287,7 +287,7 @@ async def handle_book_batch(
             mine[dispatch_id] = job
     busy.update(mine)
     try:
-        plan = await deps.write(lambda conn: _start_many(conn, mine, worker=worker, now=now))
+        plan = await deps.write(lambda uow: _start_many(uow.conn, mine, worker=worker, now=now))
         for job, outcome in plan.settled:
             await settle(job, outcome)
 

@@ -15,13 +15,11 @@ from typing import NoReturn, Protocol
 
 from ..domain.china_time import CHINA
 from ..domain.signing import sign_headers
-from ..jobs.queue import Job
-from ..jobs.worker import GiveUp, RetryLater
 from ..storage import dispatch_repo, tracking_repo
 from .deps import Deps
+from .job_contract import CALLBACK, GiveUp, Job, RetryLater
 from .occurrence import Occurrence, occurrence_for
 
-CALLBACK = "callback"
 log = logging.getLogger("certpost.callbacks")
 
 

@@ -132,7 +132,8 @@ class CitizenThrottle:
         self._counted += 1
         sweep = self._counted % FORGET_EVERY == 0
 
-        async def unit(conn) -> None:
+        async def unit(uow) -> None:
+            conn = uow.conn  # transitional
             await throttle_repo.count_failure(conn, windows_s, now=now)
             if sweep:
                 await throttle_repo.forget_ended(conn, now=now)

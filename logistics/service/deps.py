@@ -6,11 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..config import Settings
-from ..ports import CarrierGateway, Clock, Notifier
-from ..storage.group_commit import UnitCommitter, write_unit
+from ..ports import CarrierGateway, Clock, Notifier, UnitOfWork, UnitOfWorkFactory, Writes
 
 if TYPE_CHECKING:
     from .callbacks import CallbackSender
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Deps:
-    engine: AsyncEngine
+    engine: AsyncEngine  # transitional: use cases move to `uow`
     clock: Clock
     settings: Settings
     carrier: CarrierGateway | None = None
@@ -27,9 +26,14 @@ class Deps:
     callback_sender: CallbackSender | None = None
     known_codes: frozenset[str] | None = None
     """The carrier's mapped scan codes; others fall back to in_transit and are counted."""
-    writes: UnitCommitter | None = None
+    writes: Writes | None = None
     """Group commit for the small writes of job handlers (None: a transaction each)."""
+    uow: UnitOfWorkFactory | None = None
+    """A new unit of work (one transaction over the repositories) each call."""
 
-    async def write(self, unit: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+    async def write(self, unit: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         """Run a unit of database writes in a committed transaction, possibly shared with others."""
-        return await write_unit(self.engine, self.writes, unit)
+        if self.writes is not None:
+            return await self.writes.run(unit)
+        async with self.uow() as uow:
+            return await unit(uow)

@@ -12,7 +12,7 @@ from ..domain.model import Address, AuditEvent, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
-from .job_kinds import BOOK, CANCEL
+from .job_contract import BOOK, CANCEL
 from .notifications import announce, announce_many
 from .occurrence import Occurrence
 

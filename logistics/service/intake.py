@@ -14,7 +14,7 @@ from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
 from ..storage.raw_rows import RawRows
-from .job_kinds import BOOK
+from .job_contract import BOOK
 from .views import dispatch_json
 
 

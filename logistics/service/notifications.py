@@ -17,14 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.model import AuditEvent, Direction, Dispatch
 from ..domain.status import TERMINAL, Status
 from ..jobs import queue
-from ..jobs.queue import Job
 from ..storage import dispatch_repo, tracking_repo
 from ..storage.tracking_tables import notices, tracking
-from .callbacks import CALLBACK
 from .deps import Deps
+from .job_contract import CALLBACK, SMS, Job
 from .occurrence import Occurrence, occurrence_for
 
-SMS = "sms"
 SMS_STATUSES = frozenset({Status.BOOKED, Status.OUT_FOR_DELIVERY, Status.DELIVERED, Status.DELIVERY_FAILED})
 CALLBACK_STATUSES = frozenset({Status.DELIVERED, Status.DELIVERY_FAILED, Status.RETURNED, Status.PICKED_UP})
 JOB_ATTEMPTS = 100  # handlers give up by their own settings; this is only a backstop
@@ -134,9 +132,7 @@ async def handle_sms(job: Job, deps: Deps) -> None:
         params = sms_params(d, deps.settings.public_url, occurrence_for(job.payload, notice, d))
         await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
         outcome = "sent"
-    await deps.write(
-        lambda conn: tracking_repo.finish_notice(conn, notice.id, now=deps.clock.now(), outcome=outcome)
-    )
+    await deps.write(lambda uow: uow.tracking.finish_notice(notice.id, now=deps.clock.now(), outcome=outcome))
 
 
 def job_handlers(deps: Deps) -> dict:

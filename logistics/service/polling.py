@@ -11,16 +11,15 @@ from datetime import datetime, timedelta
 
 from ..domain.status import TERMINAL, Status
 from ..jobs import queue
-from ..jobs.queue import Job
 from ..ports import CarrierError, NotSupported
 from ..storage import tracking_repo
 from . import tracking
 from .deps import Deps
 from .grouped import GroupedWrites
+from .job_contract import TRACK_POLL, Job
 
 log = logging.getLogger("certpost.polling")
 
-TRACK_POLL = "track_poll"
 _NOT_COLLECTED = frozenset({Status.BOOKED, Status.LABEL_PRINTED})
 
 

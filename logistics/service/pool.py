@@ -11,13 +11,11 @@ import logging
 from ..domain.model import Dispatch
 from ..domain.status import Status
 from ..jobs import queue
-from ..jobs.queue import Job
-from ..jobs.worker import GiveUp
 from ..ports import CarrierError, CarrierRejected, NotSupported
 from ..storage import pool_repo
 from .deps import Deps
 from .dispatches import load, move, note
-from .job_kinds import POOL_REFILL, SYNC_OFFLINE
+from .job_contract import POOL_REFILL, SYNC_OFFLINE, GiveUp, Job
 from .resilience import carrier_retry
 
 log = logging.getLogger("certpost.pool")

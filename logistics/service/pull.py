@@ -25,12 +25,12 @@ from ..config import Settings
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.signing import sign_headers
-from ..jobs.queue import backoff_s
 from ..storage import pull_repo
 from ..storage.db import reading
 from ..storage.pull_repo import Reject
 from .deps import Deps
 from .intake import IntakeRequest, IntakeResult, record_intake_batch
+from .job_contract import backoff_s
 
 log = logging.getLogger("certpost.pull")
 

@@ -12,7 +12,6 @@ import random
 import time
 from collections import deque
 
-from ..jobs.worker import RetryLater
 from ..ports import (
     CarrierAuthError,
     CarrierError,
@@ -22,6 +21,7 @@ from ..ports import (
     CircuitOpen,
     is_wait,
 )
+from .job_contract import RetryLater
 
 log = logging.getLogger("certpost.carrier")
 

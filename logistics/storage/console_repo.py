@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
@@ -10,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..ports.repositories.console import Attempt
 from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
 from .dispatch_repo import to_domain
 from .tables import UTCDateTime, dispatches
@@ -61,15 +61,6 @@ async def drop_expired(conn: AsyncConnection, now: datetime) -> None:
 
 async def failures_of(conn: AsyncConnection, name: str):
     return (await conn.execute(select(login_failures).where(login_failures.c.name == name))).first()
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """A sign-in attempt counted before its password is checked: its number in the current window,
-    and the end of the lock-out when this attempt reached the limit."""
-
-    number: int
-    locked_until: datetime | None
 
 
 async def reserve_login_attempt(

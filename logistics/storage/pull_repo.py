@@ -3,37 +3,14 @@ writes of one page, made in the transaction that stores its dispatches."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..ports.repositories.pull import CursorState, Reject
 from .pull_tables import pull_cursor, pull_rejects
-
-
-@dataclass(frozen=True, slots=True)
-class CursorState:
-    client_id: str
-    cursor: str | None
-    last_ok_at: datetime | None
-    last_attempt_at: datetime | None
-    last_error: str | None
-    consecutive_failures: int
-    next_attempt_at: datetime | None
-    pulled: int
-    rejected: int
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    after: str | None
-    position: int
-    case_no: str | None
-    reason: str
-    errors: list[dict]
-    at: datetime
 
 
 async def ensure(conn: AsyncConnection, client_id: str) -> None:

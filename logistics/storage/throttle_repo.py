@@ -4,26 +4,16 @@ concurrent requests never lose a failure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..ports.repositories.throttle import Bucket, Window
 from .db import reading
 from .throttle_tables import citizen_failures as t
 from .tracking_repo import SqliteReader
-
-Bucket = tuple[str, str]  # (kind, key)
-
-
-@dataclass(frozen=True)
-class Window:
-    kind: str
-    key: str
-    failures: int
-    ends_at: datetime
 
 
 def _where(buckets: list[Bucket]):

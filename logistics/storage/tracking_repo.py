@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -15,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..ports import TrackEvent
+from ..ports.repositories.tracking import CitizenRow, CitizenScan
 from .db import reading
 from .tables import dispatches
 from .tracking_tables import carrier_events, counters, notices, tracking
@@ -369,28 +369,6 @@ SELECT d.status, d.waybill_no, d.case_no, d.payload::text AS payload, d.reason, 
 FROM dispatches d WHERE d.{key} = $1 AND d.phone_last4 = $2
 ORDER BY d.created_at DESC LIMIT 1""",
 }
-
-
-@dataclass(frozen=True)
-class CitizenScan:
-    time: datetime
-    status: str
-    description: str
-    location: str
-
-
-@dataclass(frozen=True)
-class CitizenRow:
-    status: str
-    waybill_no: str | None
-    case_no: str
-    payload: dict
-    reason: str
-    created_at: datetime
-    updated_at: datetime | None
-    delivery_method: str
-    direction: str
-    scans: list[CitizenScan]
 
 
 def _utc(value) -> datetime | None:

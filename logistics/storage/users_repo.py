@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..ports.repositories.users import User
 from .tables import users
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    name: str
-    role: str
-
 
 # A revoked token's hash is replaced by this prefix and random letters: no SHA-256 hex digest equals it,
 # so no token opens the account, and the column stays unique and not null.

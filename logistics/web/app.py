@@ -18,6 +18,7 @@ from ..service.intake import SqliteIntake, record_intake, record_intake_batch
 from ..storage.db import create_engine, create_writer_engine
 from ..storage.group_commit import GroupCommitter, UnitCommitter
 from ..storage.migrate import upgrade
+from ..storage.unit_of_work import SqlWrites, unit_of_work_factory
 from . import console, limits, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
 from .auth import admins_only
@@ -74,7 +75,8 @@ def create_app(
         callback_sender=callback_sender, known_codes=frozenset(OPCODE_STATUS),
     )  # fmt: skip
     # ---- end issue 5
-    deps.writes = UnitCommitter(engine)
+    committer = UnitCommitter(engine)
+    deps.writes, deps.uow = SqlWrites(committer), unit_of_work_factory(engine)
     app[DEPS] = deps
     job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
     batch_handlers = {k: h for k, h in booking.batch_handlers(deps).items() if k not in (handlers or {})}
@@ -87,7 +89,7 @@ def create_app(
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
-            writes=deps.writes, batch_size=settings.booking_batch, batch_in_flight=in_flight,
+            writes=committer, batch_size=settings.booking_batch, batch_in_flight=in_flight,
             batch_handlers=batch_handlers,
         )  # fmt: skip
 
@@ -95,7 +97,7 @@ def create_app(
         if migrate:
             await upgrade(engine)
         await app[COMMITTER].start()
-        await deps.writes.start()
+        await committer.start()
         if run_workers:
             await app[WORKERS].start()
             if carrier is not None:
@@ -103,7 +105,7 @@ def create_app(
         yield
         if run_workers:
             await app[WORKERS].stop()
-        await deps.writes.stop()
+        await committer.stop()
         await app[COMMITTER].stop()
         await engine.dispose()
         if carrier is not None:

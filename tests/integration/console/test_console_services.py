@@ -18,6 +18,7 @@ from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.service.sessions import LoginRefused, Policy
 from logistics.storage import console_repo, dispatch_repo
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 POLICY = Policy(session_hours=8, max_failures=5, lockout_minutes=15)
@@ -129,7 +130,7 @@ async def test_users_roles_and_passwords_are_checked(engine):
 
 
 def deps_for(engine, clock, sms) -> Deps:
-    return Deps(engine, clock, Settings(pickup_code_hours=72), notifier=sms)
+    return Deps(engine, clock, Settings(pickup_code_hours=72), notifier=sms, uow=unit_of_work_factory(engine))
 
 
 async def test_a_pickup_code_is_sent_stored_hashed_and_releases_the_certificate_once(engine):

@@ -16,11 +16,12 @@ from logistics.ports import Booking, CarrierRejected, CarrierUnavailable, Carrie
 from logistics.service import booking
 from logistics.service.deps import Deps
 from logistics.service.dispatches import load, move
-from logistics.service.job_kinds import BOOK
+from logistics.service.job_contract import BOOK
 from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices, tracking
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -86,7 +87,13 @@ async def add(engine, carrier, case_no, *, status=Status.RECEIVED, jobs_for=1, b
 
 
 def stack(engine, carrier, **settings):
-    deps = Deps(engine, Clock(), Settings(database_url="sqlite://", pool_offline=False, **settings), carrier)
+    deps = Deps(
+        engine,
+        Clock(),
+        Settings(database_url="sqlite://", pool_offline=False, **settings),
+        carrier,
+        uow=unit_of_work_factory(engine),
+    )
     handlers = booking.job_handlers(deps)
     return deps, WorkerPool(
         engine, deps.clock, handlers, batch_handlers=booking.batch_handlers(deps), batch_size=50, lease_s=30

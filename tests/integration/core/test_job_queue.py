@@ -6,7 +6,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from logistics.jobs import queue
-from logistics.jobs.worker import GiveUp, RetryLater, WorkerPool
+from logistics.jobs.worker import WorkerPool
+from logistics.service.job_contract import GiveUp, RetryLater
 from logistics.storage.db import create_engine
 from logistics.storage.tables import jobs
 from tests.fixtures.dispatches import NOW

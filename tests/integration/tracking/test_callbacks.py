@@ -17,6 +17,7 @@ from logistics.jobs.worker import WorkerPool
 from logistics.service import callbacks, notifications, tracking
 from logistics.service.deps import Deps
 from logistics.storage import tracking_repo
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.e2e.gateway import free_port
 
 from .kit import NOW, booked_dispatch, jobs_of, scan
@@ -62,7 +63,7 @@ async def delivered(engine):
 
 
 def pool(engine, settings, sender):
-    deps = Deps(engine, SystemClock(), settings, callback_sender=sender)
+    deps = Deps(engine, SystemClock(), settings, callback_sender=sender, uow=unit_of_work_factory(engine))
     handlers = {**callbacks.job_handlers(deps), **notifications.job_handlers(deps)}
     return WorkerPool(engine, deps.clock, handlers, concurrency=2, lease_s=10, idle_poll_s=0.05)
 

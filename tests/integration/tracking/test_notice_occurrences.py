@@ -27,6 +27,7 @@ from logistics.service.deps import Deps
 from logistics.service.dispatches import load
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage.tracking_tables import carrier_events
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.e2e.gateway import free_port
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -78,7 +79,9 @@ async def run_sms_jobs(deps):
 async def test_an_out_for_delivery_sms_never_carries_a_failure_reason(engine, carrier):
     gateway, base = carrier
     sms = RecordingNotifier()
-    deps = Deps(engine, SystemClock(), Settings(), carrier=gateway, notifier=sms)
+    deps = Deps(
+        engine, SystemClock(), Settings(), carrier=gateway, notifier=sms, uow=unit_of_work_factory(engine)
+    )
     d = await parcel(engine, gateway, "OCC1")
     await advance_and_poll(deps, base, d.waybill_no, "out_for_delivery")
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")  # before the SMS job ran
@@ -100,7 +103,7 @@ async def test_a_failure_callback_sent_after_the_return_carries_the_failure_and_
     receiver = Receiver(free_port())
     await receiver.up()
     settings = Settings(clients={"approval": SECRET}, callback_url=receiver.url)
-    deps = Deps(engine, SystemClock(), settings, carrier=gateway)
+    deps = Deps(engine, SystemClock(), settings, carrier=gateway, uow=unit_of_work_factory(engine))
     d = await parcel(engine, gateway, "OCC2")
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")
     await advance_and_poll(deps, base, d.waybill_no, "returned")  # before the callback job ran
@@ -143,7 +146,7 @@ async def test_a_pickup_at_the_counter_is_called_back_signed_to_the_approval_sys
     await receiver.up()
     settings = Settings(clients={"approval": SECRET}, callback_url=receiver.url)
     sms = RecordingNotifier()
-    deps = Deps(engine, SystemClock(), settings, notifier=sms)
+    deps = Deps(engine, SystemClock(), settings, notifier=sms, uow=unit_of_work_factory(engine))
     d = make_dispatch("OCC3", delivery_method=DeliveryMethod.PICKUP)
     async with engine.begin() as conn:
         await record_intake(conn, IntakeRequest(d, "OCC3", NOW, False, 5))  # a pickup: awaiting_pickup

@@ -1,4 +1,4 @@
-"""What the core needs from the outside world. Adapters implement these; tests pass fakes."""
+"""Carriers, SMS and the clock as the core sees them. Adapters implement these; tests pass fakes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from .domain.model import Address, Dispatch, Party
-from .domain.status import Status
+from ..domain.model import Address, Party
+from ..domain.status import Status
 
 
 class Clock(Protocol):
@@ -147,7 +147,3 @@ class Notifier(Protocol):
     """SMS or similar to the applicant. `key` makes a message idempotent."""
 
     async def send(self, phone: str, template: str, params: dict, *, key: str) -> None: ...
-
-
-class LabelRenderer(Protocol):
-    def render(self, dispatches: list[Dispatch], size: str) -> bytes: ...

@@ -1,0 +1,74 @@
+"""Console sessions, sign-in attempts, the staff audit log, pickup codes and dispatch search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked: its number in the current window,
+    and the end of the lock-out when this attempt reached the limit."""
+
+    number: int
+    locked_until: datetime | None
+
+
+class ConsoleRecords(Protocol):
+    async def add_session(
+        self, *, id_hash: str, user_id: int, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def get_session(self, id_hash: str): ...
+
+    async def touch_session(self, id_hash: str, *, now: datetime, expires_at: datetime) -> None: ...
+
+    async def drop_session(self, id_hash: str) -> None: ...
+
+    async def drop_sessions_of(self, user_id: int) -> None: ...
+
+    async def drop_expired(self, now: datetime) -> None: ...
+
+    async def failures_of(self, name: str): ...
+
+    async def reserve_login_attempt(
+        self, name: str, *, now: datetime, limit: int, window: timedelta
+    ) -> Attempt | None: ...
+
+    async def clear_failures(self, name: str) -> None: ...
+
+    async def audit(self, *, at: datetime, actor: str, action: str, subject: str, **detail) -> None: ...
+
+    async def audit_log(self, *, limit: int = 100, action_prefix: str | None = None) -> list: ...
+
+    async def put_pickup_code(
+        self, dispatch_id: str, *, code_hash: str, now: datetime, expires_at: datetime, by: str
+    ) -> None:
+        """A new code for the dispatch, replacing any earlier one."""
+        ...
+
+    async def pickup_code(self, dispatch_id: str): ...
+
+    async def pickup_codes_for(self, dispatch_ids: list[str]) -> dict: ...
+
+    async def reserve_pickup_attempt(
+        self, dispatch_id: str, *, now: datetime, max_attempts: int
+    ) -> str | None:
+        """Count one more try at the dispatch's code before it is checked, in one conditional UPDATE: the
+        code's hash, or None when there is no usable code (none, used, expired or out of tries)."""
+        ...
+
+    async def use_pickup_code(self, dispatch_id: str, *, code_hash: str, now: datetime) -> bool:
+        """Mark the code that was checked used, once: False when it was used or replaced meanwhile."""
+        ...
+
+    async def search_dispatches(
+        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
+    ) -> tuple[list, int]:
+        """Dispatches by status and a search on case number, waybill number or recipient name,
+        newest first."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]: ...

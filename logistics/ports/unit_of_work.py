@@ -1,0 +1,54 @@
+"""The unit of work: one transaction over the repositories a use case needs.
+
+    async with deps.uow() as uow:
+        d = await uow.dispatches.get(dispatch_id)
+        ...
+
+Leaving the block normally commits; an exception rolls everything back. Helpers that run inside a use
+case's transaction take the open `uow` and never enter it again. `deps.uow(read_only=True)` is for
+reads: it takes no write lock (SQLite) and commits nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, Self, TypeVar
+
+from .repositories.console import ConsoleRecords
+from .repositories.dispatches import Dispatches
+from .repositories.finance import FinanceRecords
+from .repositories.jobs import Jobs
+from .repositories.pool import WaybillPool
+from .repositories.pull import PullCursors
+from .repositories.throttle import CitizenFailures
+from .repositories.tracking import TrackingRecords
+from .repositories.users import Users
+
+T = TypeVar("T")
+
+
+class UnitOfWork(Protocol):
+    dispatches: Dispatches
+    jobs: Jobs
+    tracking: TrackingRecords
+    pool: WaybillPool
+    users: Users
+    console: ConsoleRecords
+    finance: FinanceRecords
+    pull: PullCursors
+    throttle: CitizenFailures
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: Any) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+
+class Writes(Protocol):
+    """Small units of writes (job outcomes) that may share one transaction with others queued at the same
+    moment (group commit). A unit runs on an open unit of work and must only write to the database: if the
+    shared transaction fails, each unit is run again alone, so only the unit at fault fails."""
+
+    async def run(self, unit: Callable[[UnitOfWork], Awaitable[T]]) -> T: ...
