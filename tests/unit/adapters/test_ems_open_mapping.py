@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from ems_samples import NOW, SENDER_NO, SHIPMENT, SIGN_KEY
 
-from adapters.ems_open import codes
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import unseal
-from adapters.ems_open.settings import EmsOpenSettings
+from adapters.ems import codes
+from adapters.ems.crypto import unseal
+from adapters.ems.open import mapping as m
+from adapters.ems.open.settings import EmsOpenSettings
 from logistics.domain.status import Status
 from logistics.ports import (
     Booking,

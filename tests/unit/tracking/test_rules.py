@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.ems_open.codes import FALLBACK_STATUS, status_for_opcode
-from adapters.ems_open.mapping import track_event
+from adapters.ems.codes import FALLBACK_STATUS, status_for_opcode
+from adapters.ems.mapping import track_event
 from logistics.domain.status import Status
 from logistics.service.callbacks import retry_delay_s
 from logistics.service.citizen import scrub, valid_query
