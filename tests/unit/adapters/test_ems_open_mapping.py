@@ -113,9 +113,3 @@ def test_postage_and_reachability_replies():
         total_fen=800, standard_fen=1000
     )
     assert m.parse_reachability_response(fixture("reachability.response.json")) is True
-
-
-def test_legacy_action_codes():
-    assert codes.status_for_legacy_action("10") is Status.DELIVERED
-    assert codes.status_for_legacy_action("20") is Status.DELIVERY_FAILED
-    assert codes.status_for_legacy_action("77") is codes.FALLBACK_STATUS
