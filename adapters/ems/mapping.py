@@ -1,6 +1,6 @@
 """The EMS fields both protocols share: China time, yuan amounts, parties, insurance, and a scan as our event.
 
-Pure: no I/O, no clock (callers pass `now`)."""
+Pure but for `china_now`, the default clock of the gateways and the simulator; the rest takes `now`."""
 
 from __future__ import annotations
 
