@@ -68,7 +68,7 @@ def create_app(
         from adapters.approval import HttpCallbackSender
 
         callback_sender = HttpCallbackSender(settings.callback_timeout_s)
-    from adapters.ems_open.codes import OPCODE_STATUS
+    from adapters.ems.codes import OPCODE_STATUS
 
     deps = Deps(
         engine, app[CLOCK], settings, carrier=carrier, notifier=notifier,
@@ -159,7 +159,7 @@ def create_gateway(settings: Settings, *, self_url: str) -> web.Application:
             settings.sandbox_protocol, f"{self_url}/sandbox", DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY,
         )  # fmt: skip
     else:
-        from adapters.credentials import check_real_carrier
+        from adapters.ems.credentials import check_real_carrier
 
         check_real_carrier(
             settings.carrier,
