@@ -18,8 +18,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from ..config import Origin
 from ..domain.errors import Conflict, NotFound
+from ..domain.hall import Hall
 from ..domain.model import Address, Direction, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
@@ -53,7 +53,7 @@ LONGEST_IN_PROCESS_WAIT_S = 5.0  # a longer Retry-After frees the worker: the jo
 SYSTEM = "system:booking"
 
 
-def shipment_for(d: Dispatch, origin: Origin) -> Shipment:
+def shipment_for(d: Dispatch, origin: Hall) -> Shipment:
     hall = Party(origin.name, origin.phone)
     hall_address = Address(origin.province, origin.city, origin.county, origin.address, origin.postcode)
     outbound = d.direction is Direction.OUTBOUND

@@ -7,9 +7,10 @@ from functools import partial
 
 from aiohttp import web
 
-from labels import LABEL_SIZES, Origin, render_labels, render_manifest
+from labels import LABEL_SIZES, render_labels, render_manifest
 
 from ...domain.errors import InvalidInput
+from ...domain.hall import Hall
 from ...domain.status import Status
 from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
@@ -376,13 +377,13 @@ async def cancel(request: web.Request, ctx: Ctx) -> web.Response:
 # ---- labels and manifests -----------------------------------------------------------------------
 
 
-def hall(request: web.Request) -> tuple[Origin, str]:
+def hall(request: web.Request) -> tuple[Hall, str]:
     settings = request.app[SETTINGS]
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
-    return Origin.from_mapping(settings.origin.model_dump()), public_url
+    return settings.origin, public_url
 
 
-def _labels_pdf(dispatches, *, size: str, origin: Origin, public_url: str) -> bytes:
+def _labels_pdf(dispatches, *, size: str, origin: Hall, public_url: str) -> bytes:
     return render_labels(dispatches, size, origin=origin, public_url=public_url)
 
 
