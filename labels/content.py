@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from logistics.domain.errors import Conflict
+from logistics.domain.hall import Hall
 from logistics.domain.masking import mask_address, mask_name, mask_phone
 from logistics.domain.model import Address, Direction, Dispatch, Item
-
-from .origin import Origin
 
 PRODUCT = "政务专递"
 PAYMENT = "寄付月结"
@@ -46,7 +45,7 @@ class LabelContent:
     inbound: bool
 
 
-def label_content(dispatch: Dispatch, origin: Origin, public_url: str) -> LabelContent:
+def label_content(dispatch: Dispatch, origin: Hall, public_url: str) -> LabelContent:
     if not dispatch.waybill_no:
         raise NotBooked(f"寄递单 {dispatch.case_no} 尚未取得运单号")
     citizen = _citizen_lines(dispatch.recipient.name, dispatch.recipient.phone, dispatch.address)
@@ -81,7 +80,7 @@ def _citizen_lines(name: str, phone: str, address: Address) -> PartyLines:
 
 
 @lru_cache(maxsize=16)
-def _hall_lines(origin: Origin) -> PartyLines:
+def _hall_lines(origin: Hall) -> PartyLines:
     place = f"{origin.province}{origin.city}{origin.county}{origin.address}"
     return PartyLines(f"{origin.name}  {origin.phone}", place, origin.postcode)
 

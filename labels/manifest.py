@@ -13,12 +13,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from logistics.domain.hall import Hall
 from logistics.domain.masking import mask_name
 from logistics.domain.model import Direction, Dispatch
 
 from .content import NotBooked
 from .fonts import LabelFont, load_font
-from .origin import Origin
 from .pdfsave import save_binary
 from .textfit import fit_text
 
@@ -42,7 +42,7 @@ COLUMNS = (
 def render_manifest_pdf(
     dispatches: Sequence[Dispatch],
     *,
-    origin: Origin,
+    origin: Hall,
     courier: str,
     at: datetime,
     font_path: str | None = None,
@@ -89,7 +89,7 @@ def _paginate(rows: list[tuple[str, ...]]) -> list[list[tuple[str, ...]]]:
     return [*pages, rest]
 
 
-def _header(canvas, font: LabelFont, origin: Origin, courier: str, at: datetime, page: int, pages: int):
+def _header(canvas, font: LabelFont, origin: Hall, courier: str, at: datetime, page: int, pages: int):
     top = PAGE_H - MARGIN
     canvas.setFont(font.name, 18)
     canvas.drawCentredString(PAGE_W / 2, top - 9 * mm, "EMS 政务专递邮件交接清单")

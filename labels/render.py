@@ -8,13 +8,13 @@ from datetime import datetime
 
 from reportlab.pdfgen.canvas import Canvas
 
+from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
 from .content import label_content
 from .fonts import load_font
 from .layout import SIZES_MM, layout_for
 from .manifest import render_manifest_pdf
-from .origin import Origin
 from .pdfsave import save_binary
 from .sheet import render_sheet
 from .waybill import draw_waybill, ensure_artwork
@@ -28,7 +28,7 @@ def render_labels(
     dispatches: Sequence[Dispatch],
     size: str,
     *,
-    origin: Origin,
+    origin: Hall,
     public_url: str,
     font_path: str | None = None,
 ) -> bytes:
@@ -51,7 +51,7 @@ def render_labels(
 
 
 def render_zpl(
-    dispatches: Sequence[Dispatch], *, dpi: int, origin: Origin, public_url: str, size: str = "100x150"
+    dispatches: Sequence[Dispatch], *, dpi: int, origin: Hall, public_url: str, size: str = "100x150"
 ) -> str:
     return render_zpl_labels(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
 
@@ -59,7 +59,7 @@ def render_zpl(
 def render_manifest(
     dispatches: Sequence[Dispatch],
     *,
-    origin: Origin,
+    origin: Hall,
     courier: str,
     at: datetime,
     font_path: str | None = None,
@@ -78,7 +78,7 @@ def clear_caches() -> None:
 class PdfLabelRenderer:
     """`logistics.ports.LabelRenderer` bound to one hall and public URL."""
 
-    def __init__(self, origin: Origin, public_url: str, *, font_path: str | None = None):
+    def __init__(self, origin: Hall, public_url: str, *, font_path: str | None = None):
         self.origin, self.public_url, self.font_path = origin, public_url, font_path
 
     def render(self, dispatches: list[Dispatch], size: str) -> bytes:

@@ -12,12 +12,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
 from .content import label_content
 from .fonts import load_font
 from .layout import layout_for
-from .origin import Origin
 from .pdfsave import save_binary
 from .waybill import draw_waybill, ensure_artwork
 
@@ -43,7 +43,7 @@ def cell_origins() -> list[tuple[float, float, float]]:
 
 
 def render_sheet(
-    dispatches: Sequence[Dispatch], *, origin: Origin, public_url: str, font_path: str | None = None
+    dispatches: Sequence[Dispatch], *, origin: Hall, public_url: str, font_path: str | None = None
 ) -> bytes:
     layout = layout_for(LABEL_SIZE)
     font = load_font(font_path)

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from reportlab.lib.units import mm
 
+from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
 from .barcodes import code128_bars
 from .content import PAYMENT, PRODUCT, LabelContent, label_content
 from .layout import Box, LabelLayout, TextSlot, layout_for
-from .origin import Origin
 from .waybill import spaced_digits
 
 DOTS_PER_MM = {203: 8, 300: 12}
@@ -30,7 +30,7 @@ def render_zpl_labels(
     dispatches: Sequence[Dispatch],
     *,
     dpi: int,
-    origin: Origin,
+    origin: Hall,
     public_url: str,
     size: str = "100x150",
     printer_font: str = DEFAULT_FONT,

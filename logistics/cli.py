@@ -273,7 +273,7 @@ def cmd_reconcile(args) -> None:
         result = reconcile_engine.run(
             upload,
             shipments,
-            origin=settings.origin.model_dump(),
+            origin=settings.origin,
             tariff=tariff,
             on_progress=progress,
             limits=reconcile_engine.limits_of(settings),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,18 +18,18 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .domain.hall import DEFAULT_HALL, Hall
 
-class Origin(BaseModel):
-    """The sending hall (寄件人): printed on labels, the origin of tariff zones."""
-
-    name: str = "县政务服务中心"
-    phone: str = "07968888888"
-    province: str = "江西省"
-    city: str = "吉安市"
-    county: str = "安福县"
-    address: str = "平都镇政务服务中心"
-    postcode: str = "343200"
-    town: str = ""  # 乡镇 on inbound labels; empty: the one `address` starts with
+SAMPLE_HALL = Hall(
+    name="县政务服务中心",
+    phone="07968888888",
+    province="江西省",
+    city="吉安市",
+    county="安福县",
+    address="平都镇政务服务中心",
+    postcode="343200",
+)
+"""The hall a fresh machine (and the demo) sends from; CERTPOST_ORIGIN replaces any of its fields."""
 
 
 class Settings(BaseSettings):
@@ -55,7 +56,8 @@ class Settings(BaseSettings):
     simulator's published ones. With `sandbox` the simulator's own (adapters.sandbox) are used."""
     carrier_timeout_s: float = 10.0
     carrier_concurrency: int = 32
-    origin: Origin = Field(default_factory=Origin)
+    origin: Hall = SAMPLE_HALL
+    """CERTPOST_ORIGIN: the sending hall (寄件人), the default hall's."""
     public_url: str = ""
     auto_book: bool = True
     workers: int = 32  # job tasks; carrier calls wait on the network, so many are cheap
@@ -138,6 +140,14 @@ class Settings(BaseSettings):
     ontime_days: float = 3.0
     """A certificate counts as on time when delivered within this many days of completion."""
     # ---- end console
+
+    @field_validator("origin", mode="before")
+    @classmethod
+    def _over_the_sample(cls, value):
+        """The fields given replace the sample hall's; the default hall's code is always DEFAULT_HALL."""
+        if isinstance(value, dict):
+            return {**asdict(SAMPLE_HALL), **value, "code": DEFAULT_HALL}
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

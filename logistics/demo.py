@@ -429,13 +429,13 @@ class Story:
     # -- finance
 
     async def reconcile(self) -> dict[str, int]:
-        from reconciliation import Origin, default_tariff
+        from reconciliation import default_tariff
 
-        from .config import Origin as HallOrigin
+        from .config import SAMPLE_HALL
 
         orders = (await self._json("GET", "/sandbox/_control/orders", headers=self.staff["admin"]))["orders"]
         ours = {d["waybill_no"]: d for d in self.dispatches.values() if d.get("waybill_no")}
-        tariff, origin = default_tariff(), Origin.coerce(HallOrigin().model_dump())
+        tariff, origin = default_tariff(), SAMPLE_HALL
         lines = [
             demo_data.priced_line(ours[o["waybill_no"]], self.today, tariff, origin)
             for o in orders

@@ -153,7 +153,7 @@ def yuan(fen: int) -> str:
 
 
 def priced_line(dispatch: dict, day: str, tariff, origin) -> Line:
-    """A line as EMS bills it under the contracted tariff (`reconciliation.Tariff`, `Origin`)."""
+    """A line as EMS bills it under the contracted tariff (`reconciliation.Tariff`, the `Hall`)."""
     a = dispatch["address"]
     version = tariff.version_on(datetime.strptime(day, "%Y-%m-%d").date())
     zone = version.zone_for(origin, a["province"], a["city"], a["county"])

@@ -5,13 +5,12 @@ from .errors import StatementError, TariffError
 from .findings import Code, Finding
 from .matching import ShippedParcel
 from .reports import write_report
-from .tariff import Origin, Tariff
+from .tariff import Tariff
 from .tariff_file import default_tariff, load_tariff, parse_tariff
 
 __all__ = [
     "Code",
     "Finding",
-    "Origin",
     "Result",
     "ShippedParcel",
     "StatementError",

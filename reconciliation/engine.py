@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logistics.domain.errors import InvalidInput
+from logistics.domain.hall import Hall
 
 from . import parallel
 from .allocation import DepartmentShare, Totals, allocate
 from .findings import Finding, Findings
 from .matching import Matcher, Period, ShippedParcel
 from .statement import Progress, read_statement
-from .tariff import Origin, Tariff
+from .tariff import Tariff
 from .wording import yuan_text
 from .xlsx_guard import Limits
 
@@ -49,7 +50,7 @@ def reconcile(
     *,
     period: str,
     tariff: Tariff,
-    origin: Origin | Mapping[str, str],
+    origin: Hall,
     shipments: Iterable[ShippedParcel],
     filename: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -72,11 +73,11 @@ def reconcile(
             read = read_statement(
                 statement, filename=filename, mapping=mapping, on_progress=on_progress, limits=limits
             )
-            matcher = Matcher(tariff, Origin.coerce(origin), month)
+            matcher = Matcher(tariff, origin, month)
             findings = matcher.match(read, shipments)
         else:  # the statement is read in a child process while this one prepares the shipments
             try:
-                matcher = Matcher(tariff, Origin.coerce(origin), month)
+                matcher = Matcher(tariff, origin, month)
                 prepared = matcher.prepare(shipments, poll=job.poll)
             except Exception:
                 job.result()  # the statement's error comes first, as when the two are done in turn

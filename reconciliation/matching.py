@@ -17,12 +17,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from logistics.domain.hall import Hall
 from logistics.domain.shipped import ShippedParcel
 
 from .digits import int_column
 from .findings import UNKNOWN_DEPARTMENT, Code, Finding, Findings
 from .statement import LineFields, Statement
-from .tariff import Origin, Tariff, TariffVersion
+from .tariff import Tariff, TariffVersion
 from .wording import ZONE_NAMES, yuan_text
 
 
@@ -139,7 +140,7 @@ class PreparedShipments:
 
 
 class Matcher:
-    def __init__(self, tariff: Tariff, origin: Origin, period: Period):
+    def __init__(self, tariff: Tariff, origin: Hall, period: Period):
         self.tariff, self.origin, self.period = tariff, origin, period
         self.shipments_of_period = 0
         self._unbilled_prices: dict[tuple, tuple] = {}

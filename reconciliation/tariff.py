@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from logistics.domain.hall import Hall
 
 # Closest first; a zone named N covers every destination at least as close as N ("city" covers county).
 ZONE_NAMES = ("county", "city", "province", "national")
@@ -15,21 +16,6 @@ _RANK = {name: rank for rank, name in enumerate(ZONE_NAMES)}
 # Administrative suffixes people drop or add ("江西" / "江西省"); counties keep theirs (吉安县 ≠ 吉安市).
 _PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
 _CITY_SUFFIXES = ("自治州", "地区", "市", "盟")
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The sending hall, as in CERTPOST_ORIGIN."""
-
-    province: str
-    city: str
-    county: str
-
-    @classmethod
-    def coerce(cls, value: Origin | Mapping[str, str]) -> Origin:
-        if isinstance(value, Origin):
-            return value
-        return cls(value.get("province", ""), value.get("city", ""), value.get("county", ""))
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,7 @@ class TariffVersion:
     insurance: Insurance = Insurance()
     tolerance: Tolerance = Tolerance()
 
-    def zone_for(self, origin: Origin, province: str, city: str, county: str) -> Zone:
+    def zone_for(self, origin: Hall, province: str, city: str, county: str) -> Zone:
         rank = _RANK[place_relation(origin, province, city, county)]
         for zone in self.zones:
             if rank <= _RANK[zone.name]:
@@ -100,7 +86,7 @@ class Tariff:
         return self.versions[i - 1] if i else None
 
 
-def place_relation(origin: Origin, province: str, city: str, county: str) -> str:
+def place_relation(origin: Hall, province: str, city: str, county: str) -> str:
     """How close a destination is to the hall: one of ZONE_NAMES."""
     if _norm(province, _PROVINCE_SUFFIXES) != _norm(origin.province, _PROVINCE_SUFFIXES):
         return "national"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from logistics.domain.hall import Hall
 from reconciliation.matching import ShippedParcel
-from reconciliation.tariff import Origin
 
-ORIGIN = Origin("江西省", "吉安市", "安福县")
+ORIGIN = Hall(
+    "安福县政务服务中心", "0796-7612345", "江西省", "吉安市", "安福县", "平都镇凤林东路1号", "343200"
+)
 PLACES = [
     ("江西省", "吉安市", "安福县"),
     ("江西省", "吉安市", "吉州区"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from .cause import Cause, ScanRef, recorded_cause
 from .status import Status, check_transition
 
 
@@ -44,24 +45,27 @@ class Item:
     copies: int = 1
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
-    """One line of the append-only audit trail (留痕): never changed once made (not frozen for the
-    reason given on `Dispatch`)."""
+    """One line of the append-only audit trail (留痕)."""
 
     at: datetime
     actor: str
-    cause: str
+    cause: Cause  # read back from the trail, a cause that is no member (an older row's) keeps its text
     from_status: Status | None
     to_status: Status | None
     detail: dict = field(default_factory=dict)
+    scan: ScanRef | None = None  # the carrier scan of a CARRIER_SCAN move
+
+    @property
+    def recorded_cause(self) -> str:
+        """The cause as the trail stores it and the API shows it."""
+        return recorded_cause(self.cause, self.scan)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Dispatch:
-    """A value: change it with `moved` or `dataclasses.replace`, never by assignment. It is not
-    `frozen` because a frozen dataclass sets every field through `object.__setattr__`, which made
-    building one (intake builds one per request, reads build one per row) several times dearer."""
+    """A value: change it with `moved` or `dataclasses.replace`."""
 
     id: str
     client_id: str
@@ -91,11 +95,11 @@ class Dispatch:
         return self.delivery_method is not DeliveryMethod.PICKUP or self.direction is Direction.INBOUND
 
     def moved(
-        self, to: Status, *, at: datetime, actor: str, cause: str, **changes
+        self, to: Status, *, at: datetime, actor: str, cause: Cause, scan: ScanRef | None = None, **changes
     ) -> tuple[Dispatch, AuditEvent]:
         """The dispatch in its new status and the audit event that records the move."""
         check_transition(self.status, to)
-        event = AuditEvent(at, actor, cause, self.status, to, dict(changes))
+        event = AuditEvent(at, actor, cause, self.status, to, dict(changes), scan)
         return replace(self, status=to, updated_at=at, **changes), event
 
 

@@ -18,8 +18,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from ..config import Origin
+from ..domain.cause import Cause
 from ..domain.errors import Conflict, NotFound
+from ..domain.hall import Hall
 from ..domain.model import Address, Direction, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
@@ -51,7 +52,7 @@ LONGEST_IN_PROCESS_WAIT_S = 5.0  # a longer Retry-After frees the worker: the jo
 SYSTEM = "system:booking"
 
 
-def shipment_for(d: Dispatch, origin: Origin) -> Shipment:
+def shipment_for(d: Dispatch, origin: Hall) -> Shipment:
     hall = Party(origin.name, origin.phone)
     hall_address = Address(origin.province, origin.city, origin.county, origin.address, origin.postcode)
     outbound = d.direction is Direction.OUTBOUND
@@ -134,7 +135,7 @@ async def handle_book(job: Job, deps: Deps) -> None:
             return None, False  # booked, cancelled or otherwise settled by an earlier run
         suspect = d.status is not Status.RECEIVED or job.attempts > 1
         if d.status is not Status.BOOKING:
-            d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause="booking with the carrier")
+            d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause=Cause.BOOKING)
         return d, suspect
 
     d, suspect = await deps.write(start)
@@ -178,7 +179,7 @@ async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
         conn = uow.conn  # transitional
         fresh = await load(conn, d.id)
         if fresh.status in BOOKABLE:
-            cause = "booked with the carrier"
+            cause = Cause.BOOKED
             await move(
                 conn, fresh, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause=cause,
                 waybill_no=booking.waybill_no, reason="",
@@ -192,7 +193,7 @@ async def _failed(deps: Deps, d: Dispatch, reason: str) -> None:
         d = await load(conn, d.id)
         if d.status in BOOKABLE and d.status is not Status.BOOKING_FAILED:
             await move(
-                conn, d, Status.BOOKING_FAILED, at=deps.clock.now(), actor=SYSTEM, cause="booking failed",
+                conn, d, Status.BOOKING_FAILED, at=deps.clock.now(), actor=SYSTEM, cause=Cause.BOOKING_FAILED,
                 reason=reason[:500],
             )  # fmt: skip
 
@@ -212,15 +213,16 @@ async def handle_cancel(job: Job, deps: Deps) -> None:
         except CarrierRejected as e:
             async with deps.engine.begin() as conn:
                 await note(
-                    conn, d, at=deps.clock.now(), actor=SYSTEM, cause="carrier refused to cancel", code=e.code
-                )
+                    conn, d, at=deps.clock.now(), actor=SYSTEM, cause=Cause.CARRIER_REFUSED_TO_CANCEL,
+                    code=e.code,
+                )  # fmt: skip
             return
         except CarrierError as e:
             raise carrier_retry(e, _name(deps)) from e
     async with deps.engine.begin() as conn:
         d = await load(conn, d.id)
         await move(
-            conn, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause="cancelled at the carrier"
+            conn, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause=Cause.CANCELLED_AT_CARRIER
         )
 
 
@@ -243,7 +245,7 @@ class BookedRecorder:
 
     async def _write(self, conn, items: list[tuple]) -> None:
         now = self.deps.clock.now()
-        cause = "booked with the carrier"
+        cause = Cause.BOOKED
         moves = [
             (d, job, worker, d.moved(Status.BOOKED, at=now, actor=SYSTEM, cause=cause,
                                      waybill_no=booking.waybill_no, reason=""))
@@ -332,7 +334,7 @@ async def _start_many(conn, by_dispatch: dict[str, Job], *, worker: str, now) ->
             if d.status is Status.BOOKING:
                 plan.to_book.append((job, d, suspect))
             else:
-                after, event = d.moved(Status.BOOKING, at=now, actor=SYSTEM, cause="booking with the carrier")
+                after, event = d.moved(Status.BOOKING, at=now, actor=SYSTEM, cause=Cause.BOOKING)
                 moves.append((job, d, after, event, suspect))
     moved = await move_many(conn, [(d, after, event) for _, d, after, event, _ in moves], at=now)
     for job, d, after, _, suspect in moves:

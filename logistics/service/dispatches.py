@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.cause import Cause
 from ..domain.errors import Conflict, NotFound
 from ..domain.model import Address, AuditEvent, Dispatch, Party
 from ..domain.status import Status
@@ -29,7 +30,7 @@ async def load(conn: AsyncConnection, dispatch_id: str) -> Dispatch:
 
 
 async def move(
-    conn: AsyncConnection, d: Dispatch, to: Status, *, at: datetime, actor: str, cause: str, **changes
+    conn: AsyncConnection, d: Dispatch, to: Status, *, at: datetime, actor: str, cause: Cause, **changes
 ) -> Dispatch:
     """Apply one move; Conflict when someone else moved the dispatch first."""
     after, event = d.moved(to, at=at, actor=actor, cause=cause, **changes)
@@ -53,7 +54,9 @@ async def move_many(
     return moved
 
 
-async def note(conn: AsyncConnection, d: Dispatch, *, at: datetime, actor: str, cause: str, **detail) -> None:
+async def note(
+    conn: AsyncConnection, d: Dispatch, *, at: datetime, actor: str, cause: Cause, **detail
+) -> None:
     """An audit line that changes no status (a reprint, a cancel request ...)."""
     await dispatch_repo.add_event(conn, d.id, AuditEvent(at, actor, cause, d.status, d.status, detail))
 
@@ -63,10 +66,10 @@ async def cancel(engine: AsyncEngine, dispatch_id: str, *, actor: str, now: date
     async with engine.begin() as conn:
         d = await load(conn, dispatch_id)
         if d.status in _CANCEL_LOCALLY:
-            return await move(conn, d, Status.CANCELLED, at=now, actor=actor, cause="cancelled by staff")
+            return await move(conn, d, Status.CANCELLED, at=now, actor=actor, cause=Cause.CANCELLED_BY_STAFF)
         if d.status not in _CANCEL_AT_CARRIER:
             raise Conflict(f"状态为 {d.status.value} 的邮件不能取消")
-        await note(conn, d, at=now, actor=actor, cause="cancel requested")
+        await note(conn, d, at=now, actor=actor, cause=Cause.CANCEL_REQUESTED)
         await queue.enqueue(
             conn, CANCEL, {"dispatch_id": d.id, "actor": actor}, now=now, dedupe_key=f"cancel:{d.id}"
         )
@@ -79,7 +82,7 @@ async def request_booking(engine: AsyncEngine, dispatch_id: str, *, actor: str, 
         d = await load(conn, dispatch_id)
         if d.status not in {Status.RECEIVED, Status.BOOKING_FAILED} or not d.needs_carrier:
             raise Conflict(f"状态为 {d.status.value} 的邮件不能下单")
-        await note(conn, d, at=now, actor=actor, cause="booking requested")
+        await note(conn, d, at=now, actor=actor, cause=Cause.BOOKING_REQUESTED)
         await queue.enqueue(conn, BOOK, {"dispatch_id": d.id}, now=now, dedupe_key=f"book:{d.id}")
         return d
 
@@ -99,5 +102,5 @@ async def correct(
         changed = replace(d, recipient=recipient or d.recipient, address=address or d.address, updated_at=now)
         await dispatch_repo.save_contact(conn, changed)
         fields = [name for name, value in (("recipient", recipient), ("address", address)) if value]
-        await note(conn, d, at=now, actor=actor, cause="recipient details corrected", fields=fields)
+        await note(conn, d, at=now, actor=actor, cause=Cause.RECIPIENT_CORRECTED, fields=fields)
         return changed

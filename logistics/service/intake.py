@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.cause import Cause
 from ..domain.errors import Conflict
 from ..domain.model import AuditEvent, DeliveryMethod, Direction, Dispatch
 from ..domain.status import Status
@@ -41,9 +42,9 @@ class IntakeResult:
 
 def initial_moves(d: Dispatch, now: datetime) -> tuple[Dispatch, list[AuditEvent]]:
     actor = f"client:{d.client_id}"
-    events = [AuditEvent(now, actor, "intake", None, Status.RECEIVED)]
+    events = [AuditEvent(now, actor, Cause.INTAKE, None, Status.RECEIVED)]
     if d.direction is Direction.OUTBOUND and d.delivery_method is DeliveryMethod.PICKUP:
-        d, event = d.moved(Status.AWAITING_PICKUP, at=now, actor="system", cause="self-pickup at the hall")
+        d, event = d.moved(Status.AWAITING_PICKUP, at=now, actor="system", cause=Cause.SELF_PICKUP)
         events.append(event)
     return d, events
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..domain.cause import Cause
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.status import Status
 from ..storage import console_repo
@@ -50,7 +51,9 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
         await console_repo.put_pickup_code(
             conn, d.id, code_hash=hashed, now=now, expires_at=expires_at, by=actor
         )
-        await note(conn, d, at=now, actor=actor, cause="pickup code sent", expires_at=expires_at.isoformat())
+        await note(
+            conn, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat()
+        )
     params = {
         "matter_name": d.matter_name,
         "code": code,
@@ -85,7 +88,7 @@ async def release(
         problem = "取件码不正确"
     if problem:
         async with engine.begin() as conn:
-            await note(conn, d, at=now, actor=actor, cause="pickup code rejected", reason=problem)
+            await note(conn, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_REJECTED, reason=problem)
         raise InvalidInput([("code", problem)])
     async with engine.begin() as conn:
         if not await console_repo.use_pickup_code(conn, dispatch_id, code_hash=code_hash, now=now):
@@ -97,7 +100,7 @@ async def release(
             Status.PICKED_UP,
             at=now,
             actor=actor,
-            cause="picked up at the counter (pickup code verified)",
+            cause=Cause.PICKED_UP,
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from ..domain.cause import Cause
 from ..domain.model import Dispatch
 from ..domain.status import Status
 from ..jobs import queue
@@ -53,7 +54,7 @@ async def book_offline(deps: Deps, d: Dispatch) -> bool:
         number = await pool_repo.take(conn, d.id, now=now)
         if number is None:
             return False
-        cause = "carrier unreachable: booked offline with a pre-allocated number"
+        cause = Cause.BOOKED_OFFLINE
         await move(conn, d, Status.BOOKED, at=now, actor=SYSTEM, cause=cause, waybill_no=number, reason="")
         await queue.enqueue(conn, SYNC_OFFLINE, {"dispatch_id": d.id}, now=now, dedupe_key=f"sync:{d.id}")
         await queue.enqueue(conn, POOL_REFILL, {}, now=now, dedupe_key=POOL_REFILL)
@@ -75,12 +76,12 @@ async def handle_sync(job: Job, deps: Deps) -> None:
             pass
     except CarrierRejected as e:
         async with deps.engine.begin() as conn:
-            cause = "carrier refused the offline booking"
+            cause = Cause.OFFLINE_BOOKING_REFUSED
             await note(conn, d, at=deps.clock.now(), actor=SYSTEM, cause=cause, code=e.code, message=str(e))
         raise GiveUp(f"carrier refused the offline booking: {e}") from e
     except CarrierError as e:  # waiting for an open circuit or a throttle spends no attempt
         raise carrier_retry(e, getattr(deps.carrier, "name", "carrier")) from e
     detail = {} if booking.waybill_no == d.waybill_no else {"carrier_waybill_no": booking.waybill_no}
-    cause = "offline booking reported to the carrier" if not detail else "carrier booked another number"
+    cause = Cause.OFFLINE_BOOKING_REPORTED if not detail else Cause.CARRIER_BOOKED_ANOTHER_NUMBER
     async with deps.engine.begin() as conn:
         await note(conn, d, at=deps.clock.now(), actor=SYSTEM, cause=cause, **detail)

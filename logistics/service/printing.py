@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.cause import Cause
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.model import Dispatch
@@ -85,9 +86,9 @@ async def _record_printed(conn: AsyncConnection, ids: list[str], *, actor: str, 
     """First print moves booked → label_printed; any later print is a reprint audit line."""
     for d in await _current(conn, ids):
         if d.status is Status.BOOKED:
-            await move(conn, d, Status.LABEL_PRINTED, at=now, actor=actor, cause="label printed")
+            await move(conn, d, Status.LABEL_PRINTED, at=now, actor=actor, cause=Cause.LABEL_PRINTED)
         else:
-            await note(conn, d, at=now, actor=actor, cause="label reprinted")
+            await note(conn, d, at=now, actor=actor, cause=Cause.LABEL_REPRINTED)
 
 
 # ---- handover manifests -------------------------------------------------------------------------
@@ -110,7 +111,7 @@ async def print_manifest(
     async def record(conn: AsyncConnection) -> None:
         for d in await _current(conn, [d.id for d in found]):
             detail = {"manifest_id": manifest_id, "courier": courier}
-            await note(conn, d, at=now, actor=actor, cause="manifest printed", **detail)
+            await note(conn, d, at=now, actor=actor, cause=Cause.MANIFEST_PRINTED, **detail)
 
     await _in_transaction(engine, record)
     return Manifest(manifest_id, content, found)
@@ -135,8 +136,8 @@ async def confirm_handover(
             if d.status in PAST_HANDOVER:
                 result.skipped.append(d)
                 continue
-            after = await move(conn, d, Status.HANDED_OVER, at=now, actor=actor, cause="handed over")
-            await note(conn, after, at=now, actor=actor, cause="handover confirmed", **detail)
+            after = await move(conn, d, Status.HANDED_OVER, at=now, actor=actor, cause=Cause.HANDED_OVER)
+            await note(conn, after, at=now, actor=actor, cause=Cause.HANDOVER_CONFIRMED, **detail)
             result.handed_over.append(after)
         return result
 

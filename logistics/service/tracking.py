@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.cause import Cause, ScanRef
 from ..domain.errors import Conflict
 from ..domain.model import AuditEvent, Dispatch
 from ..domain.status import TERMINAL, TRANSITIONS, Status
@@ -149,7 +150,7 @@ def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: l
             reason = {"reason": scan.reason[:500]} if status in _REASON_STATUSES else {}
             after, event = d.moved(
                 status, at=now, actor=f"{CARRIER_ACTOR}:{scan.raw_code}",
-                cause=f"carrier scan {scan.raw_code} at {scan.time.isoformat()}", **reason,
+                cause=Cause.CARRIER_SCAN, scan=ScanRef(scan.raw_code, scan.time), **reason,
             )  # fmt: skip
             moves.append((d, after, event, Occurrence(scan.time, reason.get("reason", ""), scan.location)))
             d = after

@@ -64,7 +64,7 @@ def event_json(e: AuditEvent) -> dict:
     return {
         "at": e.at.isoformat(),
         "actor": e.actor,
-        "cause": e.cause,
+        "cause": e.recorded_cause,
         "from_status": e.from_status.value if e.from_status else None,
         "to_status": e.to_status.value if e.to_status else None,
         "detail": e.detail,

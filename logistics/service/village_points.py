@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.cause import Cause
 from ..domain.errors import InvalidInput
 from ..domain.model import DeliveryMethod, Dispatch
 from ..domain.status import Status
@@ -102,12 +103,14 @@ async def confirm(
                     Status.DELIVERED,
                     at=now,
                     actor=actor,
-                    cause="delivered at the village point",
+                    cause=Cause.DELIVERED_AT_VILLAGE_POINT,
                 )
-                await note(conn, after, at=now, actor=actor, cause="village point clerk confirmed", **detail)
+                await note(
+                    conn, after, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail
+                )
                 result.delivered.append(after)
             elif d.status is Status.DELIVERED:
-                await note(conn, d, at=now, actor=actor, cause="village point clerk confirmed", **detail)
+                await note(conn, d, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail)
                 result.delivered.append(d)
             else:
                 result.skipped.append(d)

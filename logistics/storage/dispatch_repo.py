@@ -9,6 +9,7 @@ from sqlalchemy import ARRAY, String, any_, case, cast, func, insert, literal, o
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.cause import read_cause
 from ..domain.masking import phone_last4
 from ..domain.model import Address, AuditEvent, DeliveryMethod, Direction, Dispatch, Item, Party
 from ..domain.status import Status
@@ -200,7 +201,7 @@ def _event_row(dispatch_id: str, event: AuditEvent) -> dict:
         dispatch_id=dispatch_id,
         at=event.at,
         actor=event.actor,
-        cause=event.cause,
+        cause=event.recorded_cause,
         from_status=event.from_status.value if event.from_status else None,
         to_status=event.to_status.value if event.to_status else None,
         detail=event.detail,
@@ -235,17 +236,16 @@ async def events(conn: AsyncConnection, dispatch_id: str) -> list[AuditEvent]:
         .where(dispatch_events.c.dispatch_id == dispatch_id)
         .order_by(dispatch_events.c.id)
     )
-    return [
-        AuditEvent(
-            r.at,
-            r.actor,
-            r.cause,
-            Status(r.from_status) if r.from_status else None,
-            Status(r.to_status) if r.to_status else None,
-            r.detail,
-        )
-        for r in rows
-    ]
+    return [_event(r) for r in rows]
+
+
+def _event(r) -> AuditEvent:
+    cause, scan = read_cause(r.cause)
+    return AuditEvent(r.at, r.actor, cause, _status(r.from_status), _status(r.to_status), r.detail, scan)
+
+
+def _status(value: str | None) -> Status | None:
+    return Status(value) if value else None
 
 
 async def search(

@@ -108,7 +108,7 @@ class RawRows:
     def event(self, dispatch_id: str, e: AuditEvent, stamp: Any) -> tuple:
         """An audit event row (`dispatch_repo._event_row`); `stamp` is `self.when(e.at)`."""
         return (
-            dispatch_id, stamp, e.actor, e.cause, e.from_status.value if e.from_status else None,
+            dispatch_id, stamp, e.actor, e.recorded_cause, e.from_status.value if e.from_status else None,
             e.to_status.value if e.to_status else None, self.json(e.detail),
         )  # fmt: skip
 

@@ -6,7 +6,6 @@ formats are rendered from it, so a closed month's reports never change."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import date
 from functools import cache
 
@@ -29,6 +28,7 @@ from reconciliation.statement import Progress
 from reconciliation.xlsx_guard import Limits
 
 from ..config import Settings
+from ..domain.hall import Hall
 from ..service.reconcile_runs import Outcome, Reconcile, Upload
 
 FORMATS = tuple(MEDIA_TYPES)
@@ -63,7 +63,7 @@ def run(
     upload: Upload,
     shipments: list[ShippedParcel],
     *,
-    origin: Mapping[str, str],
+    origin: Hall,
     tariff: Tariff | None = None,
     on_progress: Progress | None = None,
     limits: Limits | None = None,
@@ -80,7 +80,7 @@ def run(
     )
 
 
-def bind(origin: Mapping[str, str], limits: Limits | None = None) -> Reconcile:
+def bind(origin: Hall, limits: Limits | None = None) -> Reconcile:
     """The engine as the use case calls it: upload + shipments → stored JSON and summary."""
 
     def reconcile_upload(upload: Upload, shipments: list[ShippedParcel]) -> Outcome:

@@ -69,7 +69,7 @@ async def create_run(request: web.Request) -> web.Response:
 
 
 def _engine(settings):
-    return reconcile_engine.bind(settings.origin.model_dump(), reconcile_engine.limits_of(settings))
+    return reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings))
 
 
 @routes.get("/api/v1/reconciliations")

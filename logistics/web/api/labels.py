@@ -9,10 +9,11 @@ from functools import partial
 from aiohttp import web
 
 from adapters.common.bodies import read_body
-from labels import LABEL_SIZES, Origin, render_labels, render_manifest, render_zpl
+from labels import LABEL_SIZES, render_labels, render_manifest, render_zpl
 
 from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall's local time
 from ...domain.errors import InvalidInput
+from ...domain.hall import Hall
 from ...domain.validation import text_problem
 from ...service import printing
 from .. import limits
@@ -199,18 +200,18 @@ async def confirm(request: web.Request) -> web.Response:
 def _hall(request: web.Request) -> dict:
     settings = request.app[SETTINGS]
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
-    return {"origin": Origin.from_mapping(settings.origin.model_dump()), "public_url": public_url}
+    return {"origin": settings.origin, "public_url": public_url}
 
 
-def _pdf(dispatches, *, size: str, origin: Origin, public_url: str) -> bytes:
+def _pdf(dispatches, *, size: str, origin: Hall, public_url: str) -> bytes:
     return render_labels(dispatches, size, origin=origin, public_url=public_url)
 
 
-def _zpl(dispatches, *, dpi: int, size: str, origin: Origin, public_url: str) -> str:
+def _zpl(dispatches, *, dpi: int, size: str, origin: Hall, public_url: str) -> str:
     return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
 
 
-def _manifest(dispatches, *, origin: Origin, courier: str, at) -> bytes:
+def _manifest(dispatches, *, origin: Hall, courier: str, at) -> bytes:
     return render_manifest(dispatches, origin=origin, courier=courier, at=at.astimezone(_CHINA))
 
 

@@ -7,9 +7,12 @@ from functools import partial
 
 from aiohttp import web
 
-from labels import LABEL_SIZES, Origin, render_labels, render_manifest
+from labels import LABEL_SIZES, render_labels, render_manifest
 
+from ...domain.cause import Cause
 from ...domain.errors import InvalidInput
+from ...domain.hall import Hall
+from ...domain.model import AuditEvent
 from ...domain.status import Status
 from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
@@ -38,30 +41,6 @@ TABS = [
     ("pickup", "待自取", ["awaiting_pickup"]),
     ("cancelled", "已取消", ["cancelled"]),
 ]
-CAUSE_TEXT = {
-    "received": "收到审批系统推送",
-    "intake": "收到审批系统推送",
-    "booking with the carrier": "向邮政下单",
-    "booked with the carrier": "邮政下单成功",
-    "booking failed": "邮政下单失败",
-    "cancelled at the carrier": "邮政已撤单",
-    "carrier refused to cancel": "邮政拒绝撤单",
-    "self-pickup at the hall": "申请人选择窗口自取",
-    "booking requested": "工作人员发起下单",
-    "label printed": "打印面单",
-    "label reprinted": "补打面单",
-    "manifest printed": "打印交接清单",
-    "handed over": "交邮政揽收",
-    "handover confirmed": "确认交接",
-    "cancel requested": "申请取消",
-    "cancelled by staff": "工作人员取消",
-    "recipient details corrected": "更正收件信息",
-    "pickup code sent": "发送取件码短信",
-    "pickup code rejected": "取件码核验未通过",
-    "picked up at the counter (pickup code verified)": "窗口自取（取件码核验通过）",
-    "delivered at the village point": "村级代办点签收",
-    "village point clerk confirmed": "代办点经办人确认交付",
-}
 
 
 def wake(request: web.Request) -> None:
@@ -278,7 +257,7 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
         [
             cn_time(e.at, seconds=True),
             _actor(e.actor),
-            CAUSE_TEXT.get(e.cause, e.cause),
+            cause_text(e),
             Html(f"{badge(e.from_status.value)} → {badge(e.to_status.value)}")
             if e.from_status and e.to_status and e.from_status != e.to_status
             else "—",
@@ -295,6 +274,15 @@ def _detail(ctx: Ctx, d, events, scans) -> Html:
         + card("操作留痕", audit)
         + "</div>"
     )
+
+
+def cause_text(e: AuditEvent) -> str:
+    """The cause in Chinese; one that is no Cause (an older row's) as it was recorded."""
+    if not isinstance(e.cause, Cause):
+        return e.cause
+    if e.scan is not None:
+        return f"{e.cause.text} {e.scan.raw_code}（{cn_time(e.scan.time, seconds=True)}）"
+    return e.cause.text
 
 
 def _actor(actor: str) -> str:
@@ -376,13 +364,13 @@ async def cancel(request: web.Request, ctx: Ctx) -> web.Response:
 # ---- labels and manifests -----------------------------------------------------------------------
 
 
-def hall(request: web.Request) -> tuple[Origin, str]:
+def hall(request: web.Request) -> tuple[Hall, str]:
     settings = request.app[SETTINGS]
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
-    return Origin.from_mapping(settings.origin.model_dump()), public_url
+    return settings.origin, public_url
 
 
-def _labels_pdf(dispatches, *, size: str, origin: Origin, public_url: str) -> bytes:
+def _labels_pdf(dispatches, *, size: str, origin: Hall, public_url: str) -> bytes:
     return render_labels(dispatches, size, origin=origin, public_url=public_url)
 
 

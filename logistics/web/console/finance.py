@@ -113,7 +113,7 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     run, created = await reconcile_runs.submit(
         ctx.engine,
         data,
-        reconcile_engine.bind(settings.origin.model_dump(), reconcile_engine.limits_of(settings)),
+        reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
         now=ctx.now,
     )

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from adapters.common.bodies import read_form
 
+from ...domain.hall import Hall
 from ...service import dashboard, sessions
 from ...service.console_text import yuan
 from ...service.sessions import LoginRefused
@@ -109,11 +110,9 @@ async def console_root(request: web.Request) -> web.Response:
 # ---- dashboard ----------------------------------------------------------------------------------
 
 
-def tariff_estimate(origin_fields: dict):
+def tariff_estimate(origin: Hall):
     """The contracted tariff's fee for this month's parcels, when no statement was reconciled yet."""
-    from reconciliation.tariff import Origin
-
-    tariff, origin = reconcile_engine.tariff_of(None), Origin.coerce(origin_fields)
+    tariff = reconcile_engine.tariff_of(None)
 
     def estimate(parcels) -> int:
         total = 0
@@ -137,7 +136,7 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
             conn,
             now=ctx.now,
             ontime_days=settings.ontime_days,
-            estimate=tariff_estimate(settings.origin.model_dump()),
+            estimate=tariff_estimate(settings.origin),
         )
     return ctx.render("工作台", _board(board, ctx.user.role), active="home")
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from logistics.config import SAMPLE_HALL
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import Address
 from logistics.service import reconcile_runs
@@ -17,8 +18,7 @@ from tests.fixtures.dispatches import NOW
 
 from .kit import line, statement, stored
 
-ORIGIN = {"province": "江西省", "city": "吉安市", "county": "安福县"}
-RECONCILE = reconcile_engine.bind(ORIGIN)
+RECONCILE = reconcile_engine.bind(SAMPLE_HALL)
 TARIFF = (
     'effective_from = "2026-01-01"\nweight_step_g = 500\n[[zones]]\nname = "national"\n'
     "first_weight_g = 500\nfirst_fen = 900\nstep_fen = 200\n"

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from logistics.domain.cause import Cause
 from logistics.domain.errors import InvalidTransition
 from logistics.domain.status import TERMINAL, TRANSITIONS, Status, check_transition
 from tests.fixtures.dispatches import make_dispatch
@@ -45,15 +46,15 @@ def test_invalid_moves_are_errors(current, target):
 def test_a_move_returns_the_new_dispatch_and_its_audit_event():
     d = make_dispatch()
     booked, event = d.moved(
-        Status.BOOKED, at=AT, actor="system", cause="carrier booked", waybill_no="1100000000111"
+        Status.BOOKED, at=AT, actor="system", cause=Cause.BOOKED, waybill_no="1100000000111"
     )
     assert (booked.status, booked.waybill_no, booked.updated_at) == (Status.BOOKED, "1100000000111", AT)
     assert (event.from_status, event.to_status, event.actor, event.cause) == (
-        Status.RECEIVED, Status.BOOKED, "system", "carrier booked",
+        Status.RECEIVED, Status.BOOKED, "system", Cause.BOOKED,
     )  # fmt: skip
     assert d.status is Status.RECEIVED  # the original is untouched
 
 
 def test_an_invalid_move_leaves_no_event():
     with pytest.raises(InvalidTransition):
-        make_dispatch().moved(Status.DELIVERED, at=AT, actor="x", cause="y")
+        make_dispatch().moved(Status.DELIVERED, at=AT, actor="x", cause=Cause.INTAKE)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from labels.origin import Origin
+from logistics.domain.hall import Hall
 from logistics.domain.model import Address, DeliveryMethod, Direction, Dispatch, Item, Party
 from logistics.domain.status import Status
 
-ORIGIN = Origin(
+ORIGIN = Hall(
     "安福县政务服务中心", "0796-7612345", "江西省", "吉安市", "安福县", "平都镇凤林东路1号", "343200"
 )
 PUBLIC_URL = "https://zwfw.anfu.gov.cn"

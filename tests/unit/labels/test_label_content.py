@@ -4,7 +4,7 @@ import pytest
 from labels_testkit import ORIGIN, PUBLIC_URL, make_dispatch
 
 from labels.content import NotBooked, label_content, sorting_text
-from labels.origin import town_in
+from logistics.domain.hall import town_in
 from logistics.domain.model import Direction
 
 

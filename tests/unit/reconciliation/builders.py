@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from reconciliation import Origin, ShippedParcel
+from logistics.domain.hall import Hall
+from reconciliation import ShippedParcel
 
-ORIGIN = Origin("江西省", "吉安市", "安福县")
+ORIGIN = Hall(
+    "安福县政务服务中心", "0796-7612345", "江西省", "吉安市", "安福县", "平都镇凤林东路1号", "343200"
+)
 HEADER = [
     "邮件号",
     "收寄日期",

@@ -6,9 +6,12 @@ from datetime import date
 
 import pytest
 
-from reconciliation import Origin, TariffError, default_tariff, load_tariff
+from logistics.domain.hall import Hall
+from reconciliation import TariffError, default_tariff, load_tariff
 
-ORIGIN = Origin("江西省", "吉安市", "安福县")
+ORIGIN = Hall(
+    "安福县政务服务中心", "0796-7612345", "江西省", "吉安市", "安福县", "平都镇凤林东路1号", "343200"
+)
 
 VERSIONS = b"""
 [[versions]]
