@@ -7,13 +7,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import admin, counter, desk, finance, home
+from . import admin, counter, desk, finance, home, templating
 from .errors import console_errors
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: web.Application) -> None:
+    templating.setup(app)
     app.middlewares.append(console_errors)  # inside the JSON error middleware: console errors are pages
     for module in (home, desk, counter, finance, admin):
         app.add_routes(module.routes)

@@ -14,7 +14,6 @@ from ...storage.db import reading
 from ..keys import DEPS, SETTINGS
 from .desk import DESK, ids_of, place, wake
 from .guard import Ctx, page
-from .html import Html, badge, button_form, card, csrf_field, h, table
 
 routes = web.RouteTableDef()
 
@@ -42,27 +41,13 @@ async def exceptions(request: web.Request, ctx: Ctx) -> web.Response:
     for item in items:
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     shown = [i for i in items if not kind or i["kind"] == kind]
-    tabs = [
-        Html(
-            f'<a class="{"on" if not kind else ""}" href="/console/exceptions">全部<span class="count">'
-            f"{len(items)}</span></a>"
-        )
-    ]
+    tabs = [{"on": not kind, "href": "/console/exceptions", "label": "全部", "n": len(items)}]
     tabs += [
-        Html(
-            f'<a class="{"on" if kind == k else ""}" href="/console/exceptions?kind={k}">{h(t)}'
-            f'<span class="count">{counts.get(k, 0)}</span></a>'
-        )
+        {"on": kind == k, "href": f"/console/exceptions?kind={k}", "label": t, "n": counts.get(k, 0)}
         for k, t in KIND_TEXT.items()
     ]
-    rows = [_row(ctx, i) for i in shown]
-    heads = ["类型", "办件编号", "运单号", "状态", "原因", "发生时间", "已等待", "处理"]
-    body = table(heads, rows, empty="没有需要处理的异常，工作做得很好！", cls="list")
-    return ctx.render(
-        "异常处理",
-        Html('<nav class="tabs">' + "".join(tabs) + "</nav>") + card("异常清单", body),
-        active="exceptions",
-    )
+    context = {"tabs": tabs, "rows": [_row(ctx, i) for i in shown]}
+    return ctx.render("exceptions.html", "异常处理", context, active="exceptions")
 
 
 def _age(seconds: int) -> str:
@@ -70,46 +55,20 @@ def _age(seconds: int) -> str:
     return f"{days} 天 {hours} 小时" if days else f"{hours} 小时" if hours else "不到 1 小时"
 
 
-def _row(ctx: Ctx, item: dict) -> list:
+def _row(ctx: Ctx, item: dict) -> dict:
     from datetime import datetime
 
-    dispatch_id = item["dispatch_id"]
-    actions = []
-    if dispatch_id:
-        actions.append(Html(f'<a class="btn small" href="/console/dispatches/{h(dispatch_id)}">查看</a>'))
-    if item["kind"] == "booking_failed":
-        actions.append(Html(f'<a class="btn small" href="/console/dispatches/{h(dispatch_id)}">更正信息</a>'))
-        actions.append(
-            button_form(f"/console/dispatches/{dispatch_id}/book", "重新下单", ctx.csrf, kind="small primary")
-        )
-        actions.append(
-            button_form(
-                f"/console/dispatches/{dispatch_id}/cancel",
-                "取消",
-                ctx.csrf,
-                kind="small danger",
-                confirm="确定取消该寄递吗？",
-            )
-        )
-    if item["kind"] == "dead_job" and ctx.user.role == "admin":
-        actions.append(
-            button_form(
-                f"/console/admin/jobs/{item['job_id']}/retry", "重试任务", ctx.csrf, kind="small primary"
-            )
-        )
     kind = KIND_TEXT.get(item["kind"], item["kind"])
     if item["kind"] == "dead_job":
         kind += f"（{item['job_kind']}，第 {item['attempts']} 次）"
-    return [
-        Html(f'<span class="tag t-{h(item["kind"])}">{h(kind)}</span>'),
-        item["case_no"] or "—",
-        item["waybill_no"] or "—",
-        badge(item["status"]) if item["status"] else "—",
-        item["reason"],
-        cn_time(datetime.fromisoformat(item["since"])),
-        _age(item["age_s"]),
-        Html('<div class="actions">' + "".join(actions) + "</div>"),
-    ]
+    return {
+        "item": item,
+        "kind": kind,
+        "since": cn_time(datetime.fromisoformat(item["since"])),
+        "age": _age(item["age_s"]),
+        "correct": item["kind"] == "booking_failed",  # correct the details, book again or cancel
+        "retry_job": item["kind"] == "dead_job" and ctx.user.role == "admin",
+    }
 
 
 # ---- self-pickup at the counter -----------------------------------------------------------------
@@ -125,52 +84,8 @@ async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
         )
         done, _ = await console_repo.search_dispatches(conn, statuses=["picked_up"], limit=10)
     states = await pickup.codes_state(ctx.engine, [d.id for d in waiting], now=ctx.now)
-    rows = []
-    for d in waiting:
-        send = button_form(
-            f"/console/pickup/{d.id}/send",
-            "重发取件码" if d.id in states else "发送取件码",
-            ctx.csrf,
-            kind="small",
-        )
-        verify = Html(
-            f'<form method="post" action="/console/pickup/{h(d.id)}/verify" class="inline verify">'
-            f'{csrf_field(ctx.csrf)}<input name="code"'
-            f' inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6" '
-            f'required placeholder="6位取件码" aria-label="{h(d.case_no)} 的取件码">'
-            '<button class="btn small primary" type="submit">核验并交付</button></form>'
-        )
-        rows.append(
-            [
-                Html(f'<a href="/console/dispatches/{h(d.id)}">{h(d.case_no)}</a>'),
-                d.recipient.name,
-                d.recipient.phone,
-                d.matter_name,
-                cn_time(d.created_at),
-                states.get(d.id, "未发送"),
-                Html('<div class="actions">' + send + verify + "</div>"),
-            ]
-        )
-    search = Html(
-        f'<form class="search" method="get"><input name="q" value="{h(q)}" '
-        'placeholder="办件编号或申请人姓名"><button class="btn">查找</button></form>'
-    )
-    howto = Html(
-        '<ol class="steps"><li>证照到窗口后，点“发送取件码”，系统以短信把 6 位取件码发给申请人</li>'
-        "<li>申请人到窗口出示短信，工作人员输入取件码核验</li><li>核验通过即记为“已自取”，全程留痕</li></ol>"
-    )
-    recent = table(
-        ["办件编号", "申请人", "事项", "自取时间"],
-        [[d.case_no, d.recipient.name, d.matter_name, cn_time(d.updated_at)] for d in done],
-        empty="暂无",
-    )
-    heads = ["办件编号", "申请人", "手机号", "事项", "到窗时间", "取件码", "办理"]
-    body = card(
-        "窗口待取证照",
-        howto + search + table(heads, rows, empty="没有待自取的证照", cls="list"),
-        extra=f"共 {total} 件",
-    ) + card("最近自取", recent)
-    return ctx.render("窗口自取", body, active="pickup")
+    context = {"q": q, "waiting": waiting, "states": states, "total": total, "done": done}
+    return ctx.render("pickup.html", "窗口自取", context, active="pickup")
 
 
 @routes.post("/console/pickup/{id}/send")
@@ -206,27 +121,19 @@ async def villages(request: web.Request, ctx: Ctx) -> web.Response:
     async with reading(ctx.engine) as conn:
         found = await village_points.points(conn)
     rows = [
-        [
-            Html(f'<a href="/console/villages/{h(p.code)}">{h(p.code)}</a>'),
-            "、".join(sorted(p.towns)) or "—",
-            p.total,
-            p.open,
-            p.to_confirm,
-            p.by_status.get("delivered", 0),
-            Html(
-                f'<a class="btn small" href="/console/villages/{h(p.code)}">证照清单</a> '
-                f'<a class="btn small" href="/console/villages/{h(p.code)}/handover"'
-                ' target="_blank">交接单</a>'
-            ),
-        ]
+        {
+            "code": p.code,
+            "cells": [
+                "、".join(sorted(p.towns)) or "—",
+                p.total,
+                p.open,
+                p.to_confirm,
+                p.by_status.get("delivered", 0),
+            ],
+        }
         for p in found
     ]
-    heads = ["代办点编码", "乡镇", "证照总数", "未完结", "待代办点确认", "已送达", ""]
-    return ctx.render(
-        "村级代办点",
-        card("代办点", table(heads, rows, empty="暂无送达代办点的证照", cls="list")),
-        active="villages",
-    )
+    return ctx.render("villages.html", "村级代办点", {"rows": rows}, active="villages")
 
 
 @routes.get("/console/villages/{code}")
@@ -235,49 +142,15 @@ async def village(request: web.Request, ctx: Ctx) -> web.Response:
     code = request.match_info["code"]
     async with reading(ctx.engine) as conn:
         found = await village_points.of_point(conn, code)
-    rows = []
-    for d in found:
-        can = d.status in village_points.AT_OR_TO_POINT or d.status is Status.DELIVERED
-        box = (
-            Html(
-                f'<input type="checkbox" name="ids" value="{h(d.id)}" form="confirm" class="pick" '
-                f'aria-label="选择 {h(d.case_no)}">'
-            )
-            if can
-            else ""
-        )
-        rows.append(
-            [
-                box,
-                Html(f'<a href="/console/dispatches/{h(d.id)}">{h(d.case_no)}</a>'),
-                badge(d.status.value),
-                d.waybill_no or "—",
-                d.recipient.name,
-                d.recipient.phone,
-                place(d),
-                d.matter_name,
-            ]
-        )
-    form = Html(
-        f'<form id="confirm" method="post" action="/console/villages/{h(code)}/confirm" class="batchbar">'
-        f'{csrf_field(ctx.csrf)}<span class="sel" id="picked">已选 0 件</span>'
-        '<label for="clerk">代办点经办人</label><input id="clerk" name="clerk" maxlength="40" required>'
-        '<button class="btn primary" type="submit" data-confirm="确认所选证照已由代办点交到申请人手中？">'
-        "确认已送达申请人</button>"
-        f'<a class="btn" href="/console/villages/{h(code)}/handover"'
-        ' target="_blank">打印代办点交接单</a></form>'
-    )
-    heads = ["", "办件编号", "状态", "运单号", "申请人", "手机号", "地址", "事项"]
-    body = card(
-        f"代办点 {code} 的证照",
-        form + table(heads, rows, empty="该代办点暂无证照", cls="list"),
-        extra=f"共 {len(found)} 件",
-    )
-    return ctx.render(
-        f"村级代办点 {code}",
-        Html('<p><a href="/console/villages">← 全部代办点</a></p>') + body,
-        active="villages",
-    )
+    rows = [
+        {
+            "d": d,
+            "can_confirm": d.status in village_points.AT_OR_TO_POINT or d.status is Status.DELIVERED,
+            "cells": [d.waybill_no or "—", d.recipient.name, d.recipient.phone, place(d), d.matter_name],
+        }
+        for d in found
+    ]
+    return ctx.render("village.html", f"村级代办点 {code}", {"code": code, "rows": rows}, active="villages")
 
 
 @routes.post("/console/villages/{code}/confirm")
@@ -319,14 +192,10 @@ async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
         ]
         for n, d in enumerate(found, 1)
     ]
-    heads = ["序号", "办件编号", "运单号", "申请人", "手机号", "事项", "证照", "申请人签字", "领取日期"]
-    origin = request.app[SETTINGS].origin
-    sheet = Html(
-        f'<div class="sheet"><h2>村级代办点证照交接单</h2><p class="sheet-meta">代办点：{h(code)}　'
-        f"寄出单位：{h(origin.name)}　打印时间：{h(cn_time(ctx.now))}　共 {len(found)} 件</p>"
-        + table(heads, rows, cls="print")
-        + '<p class="sheet-sign">代办点经办人签字：＿＿＿＿＿＿　日期：＿＿＿＿＿＿　'
-        "寄递员签字：＿＿＿＿＿＿</p>"
-        '<p class="noprint"><button class="btn primary" type="button" id="print-page">打印</button></p></div>'
-    )
-    return ctx.render(f"代办点 {code} 交接单", sheet, active="villages")
+    context = {
+        "code": code,
+        "origin": request.app[SETTINGS].origin.name,
+        "at": cn_time(ctx.now),
+        "rows": rows,
+    }
+    return ctx.render("village_handover.html", f"代办点 {code} 交接单", context, active="villages")

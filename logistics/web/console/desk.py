@@ -17,12 +17,12 @@ from ...domain.status import Status
 from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
-from ...service.console_text import CHINA, DIRECTION_TEXT, STATUS_SHORT, cn_time, method_text
+from ...service.console_text import CHINA, DIRECTION_TEXT, cn_time, method_text
 from ...storage import console_repo, dispatch_repo, tracking_repo
 from ...storage.db import reading
 from ..keys import SETTINGS, WORKERS
 from .guard import Ctx, page
-from .html import Html, badge, button_form, card, csrf_field, dl, h, join, table, url
+from .templating import url
 
 routes = web.RouteTableDef()
 DESK = ("dispatcher",)
@@ -77,43 +77,25 @@ async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
             conn, statuses=statuses, q=q, limit=PAGE_SIZE, offset=offset
         )
         counts = await console_repo.count_by_status(conn)
-    return ctx.render("寄递单", _list_page(ctx, tab, q, found, total, offset, counts), active="dispatches")
+    context = _list_page(tab, q, found, total, offset, counts)
+    return ctx.render("dispatches.html", "寄递单", context, active="dispatches")
 
 
-def _tabs(tab: str, q: str, counts: dict) -> Html:
-    links = []
+def _tabs(tab: str, q: str, counts: dict) -> list[dict]:
+    tabs = []
     for key, label, statuses in TABS:
         n = sum(counts.values()) if statuses is None else sum(counts.get(s, 0) for s in statuses)
-        cls = "on" if key == tab else ""
-        links.append(
-            Html(
-                f'<a class="{cls}" href="{h(url("/console/dispatches", tab=key, q=q))}">{h(label)}'
-                f'<span class="count">{n}</span></a>'
-            )
+        tabs.append(
+            {"on": key == tab, "href": url("/console/dispatches", tab=key, q=q), "label": label, "n": n}
         )
-    return Html(f'<nav class="tabs">{join(links)}</nav>')
+    return tabs
 
 
-def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
-    search = Html(
-        f'<form class="search" method="get" action="/console/dispatches"><input type="hidden" name="tab" '
-        f'value="{h(tab)}"><input name="q" value="{h(q)}" placeholder="办件编号、运单号或收件人姓名" '
-        'aria-label="搜索"><button class="btn" type="submit">搜索</button>'
-        + (Html(f'<a class="btn link" href="{h(url("/console/dispatches", tab=tab))}">清除</a>') if q else "")
-        + "</form>"
-    )
-    rows = []
-    for d in found:
-        check = Html(
-            f'<input type="checkbox" name="ids" value="{h(d.id)}" form="batch" class="pick" '
-            f'data-status="{h(d.status.value)}" aria-label="选择 {h(d.case_no)}">'
-        )
-        link = Html(f'<a href="/console/dispatches/{h(d.id)}">{h(d.case_no)}</a>')
-        rows.append(
-            [
-                check,
-                link,
-                badge(d.status.value),
+def _list_page(tab, q, found, total, offset, counts) -> dict:
+    rows = [
+        {
+            "d": d,
+            "cells": [
                 d.waybill_no or "—",
                 d.recipient.name,
                 d.address.town or d.address.county,
@@ -121,38 +103,22 @@ def _list_page(ctx: Ctx, tab, q, found, total, offset, counts) -> Html:
                 method_text(d.direction.value, d.delivery_method.value),
                 d.matter_name,
                 cn_time(d.updated_at or d.created_at),
-            ]
-        )
-    sizes = join(Html(f'<option value="{h(s)}">{h(_size_text(s))}</option>') for s in LABEL_SIZES)
-    batch = Html(
-        '<form id="batch" method="post" action="/console/dispatches/book"'
-        f' class="batchbar">{csrf_field(ctx.csrf)}'
-        '<label class="chk"><input type="checkbox" id="pick-all"> 全选本页</label>'
-        '<span class="sel" id="picked">已选 0 件</span>'
-        '<button class="btn primary" type="submit" id="book-selected">批量下单</button>'
-        f'<select name="size" id="label-size" aria-label="面单规格">{sizes}</select>'
-        '<button class="btn primary" type="button" id="print-selected" data-action="/console/labels">'
-        "批量打印面单</button>"
-        '<a class="btn" href="/console/handover">去交接 →</a>'
-        '<span class="progress" id="print-progress" role="status" aria-live="polite"></span></form>'
-    )
-    heads = ["", "办件编号", "状态", "运单号", "收件人", "乡镇", "方向", "方式", "事项", "更新时间"]
-    more = ""
-    if total > offset + PAGE_SIZE:
-        more = Html(
-            '<p class="pager"><a class="btn"'
-            f' href="{h(url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE))}">'
-            "下一页</a></p>"
-        )
+            ],
+        }
+        for d in found
+    ]
+    more = total > offset + PAGE_SIZE
     shown = f"共 {total} 件" + (f"，显示第 {offset + 1}–{min(total, offset + PAGE_SIZE)} 件" if total else "")
-    return Html(
-        _tabs(tab, q, counts)
-        + card(
-            "寄递单列表",
-            search + batch + table(heads, rows, empty="没有符合条件的寄递单", cls="list") + more,
-            extra=shown,
-        )
-    )
+    return {
+        "tabs": _tabs(tab, q, counts),
+        "tab": tab,
+        "q": q,
+        "clear_href": url("/console/dispatches", tab=tab),
+        "sizes": [(size, _size_text(size)) for size in LABEL_SIZES],
+        "rows": rows,
+        "next_href": url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE) if more else "",
+        "shown": shown,
+    }
 
 
 def _size_text(size: str) -> str:
@@ -169,111 +135,65 @@ async def dispatch_page(request: web.Request, ctx: Ctx) -> web.Response:
         d = await dispatch_service.load(conn, request.match_info["id"])
         events = await dispatch_repo.events(conn, d.id)
         scans = await tracking_repo.events_for(conn, d.waybill_no) if d.waybill_no else []
-    return ctx.render(f"寄递单 {d.case_no}", _detail(ctx, d, events, scans), active="dispatches")
+    return ctx.render("dispatch.html", f"寄递单 {d.case_no}", _detail(d, events, scans), active="dispatches")
 
 
-def _actions(ctx: Ctx, d) -> Html:
-    base, out = f"/console/dispatches/{d.id}", []
-    if d.status in (Status.RECEIVED, Status.BOOKING_FAILED) and d.needs_carrier:
-        label = "重新下单" if d.status is Status.BOOKING_FAILED else "下单"
-        out.append(button_form(f"{base}/book", label, ctx.csrf, kind="primary"))
-    if d.waybill_no and d.status not in (Status.CANCELLED, Status.RECEIVED, Status.BOOKING_FAILED):
-        for size in LABEL_SIZES:
-            out.append(
-                Html(
-                    f'<a class="btn" href="{base}/label.pdf?size={size}" target="_blank" '
-                    f'rel="noopener">打印面单（{h(_size_text(size))}）</a>'
-                )
-            )
-    if d.status is Status.AWAITING_PICKUP:
-        out.append(Html(f'<a class="btn primary" href="/console/pickup?q={h(d.case_no)}">窗口自取办理</a>'))
-    if d.status in (
+def _actions(d) -> dict:
+    """What the dispatch's page offers in its state (empty values: not offered)."""
+    can_book = d.status in (Status.RECEIVED, Status.BOOKING_FAILED) and d.needs_carrier
+    printable = d.waybill_no and d.status not in (Status.CANCELLED, Status.RECEIVED, Status.BOOKING_FAILED)
+    cancellable = d.status in (
         Status.RECEIVED,
         Status.BOOKING_FAILED,
         Status.AWAITING_PICKUP,
         Status.BOOKING,
         Status.BOOKED,
         Status.LABEL_PRINTED,
-    ):
-        out.append(
-            button_form(
-                f"{base}/cancel",
-                "取消寄递",
-                ctx.csrf,
-                kind="danger",
-                confirm=f"确定取消 {d.case_no} 的寄递吗？已下单的将向邮政申请撤单。",
-            )
-        )
-    return (
-        Html('<div class="actions">' + join(out) + "</div>")
-        if out
-        else Html('<p class="muted">当前状态无可执行操作</p>')
     )
+    return {
+        "book": ("重新下单" if d.status is Status.BOOKING_FAILED else "下单") if can_book else "",
+        "label_sizes": [(size, _size_text(size)) for size in LABEL_SIZES] if printable else [],
+        "pickup": d.status is Status.AWAITING_PICKUP,
+        "cancel": f"确定取消 {d.case_no} 的寄递吗？已下单的将向邮政申请撤单。" if cancellable else "",
+    }
 
 
-def _detail(ctx: Ctx, d, events, scans) -> Html:
+def _detail(d, events, scans) -> dict:
     items = "；".join(f"{i.title}{(' ' + i.number) if i.number else ''} ×{i.copies}" for i in d.items)
-    facts = dl(
-        [
-            ("状态", badge(d.status.value)),
-            ("办件编号", d.case_no),
-            ("运单号", d.waybill_no or "—"),
-            ("我方订单号", d.order_no),
-            ("事项", d.matter_name),
-            ("部门", d.department_name),
-            ("证照", items),
-            ("方向", DIRECTION_TEXT.get(d.direction.value, d.direction.value)),
-            (
-                "方式",
-                method_text(d.direction.value, d.delivery_method.value)
-                + (f"（代办点 {d.village_point_code}）" if d.village_point_code else ""),
-            ),
-            ("收件人", f"{d.recipient.name}  {d.recipient.phone}"),
-            ("地址", place(d)),
-            ("邮编", d.address.postcode),
-            ("重量", f"{d.weight_g} 克"),
-            ("办结时间", cn_time(d.completed_at)),
-            ("受理时间", cn_time(d.created_at)),
-            ("原因", d.reason or "—"),
-        ]
-    )
-    timeline = (
-        Html(
-            '<ol class="timeline">'
-            + join(
-                Html(
-                    f'<li><div class="t">{h(cn_time(s.time))} · {h(s.location)}</div><div class="d">'
-                    f'{h(s.description)} <span class="muted">[{h(s.raw_code)}'
-                    f" {h(STATUS_SHORT.get(s.status, s.status))}]</span></div></li>"
-                )
-                for s in scans
-            )
-            + "</ol>"
-        )
-        if scans
-        else Html('<p class="muted">暂无邮政轨迹。邮件揽收后将显示。</p>')
-    )
-    audit_rows = [
-        [
-            cn_time(e.at, seconds=True),
-            _actor(e.actor),
-            cause_text(e),
-            Html(f"{badge(e.from_status.value)} → {badge(e.to_status.value)}")
+    facts = [
+        ("办件编号", d.case_no),
+        ("运单号", d.waybill_no or "—"),
+        ("我方订单号", d.order_no),
+        ("事项", d.matter_name),
+        ("部门", d.department_name),
+        ("证照", items),
+        ("方向", DIRECTION_TEXT.get(d.direction.value, d.direction.value)),
+        (
+            "方式",
+            method_text(d.direction.value, d.delivery_method.value)
+            + (f"（代办点 {d.village_point_code}）" if d.village_point_code else ""),
+        ),
+        ("收件人", f"{d.recipient.name}  {d.recipient.phone}"),
+        ("地址", place(d)),
+        ("邮编", d.address.postcode),
+        ("重量", f"{d.weight_g} 克"),
+        ("办结时间", cn_time(d.completed_at)),
+        ("受理时间", cn_time(d.created_at)),
+        ("原因", d.reason or "—"),
+    ]
+    audit = [
+        {
+            "at": cn_time(e.at, seconds=True),
+            "actor": _actor(e.actor),
+            "cause": cause_text(e),
+            "change": (e.from_status.value, e.to_status.value)
             if e.from_status and e.to_status and e.from_status != e.to_status
-            else "—",
-            _detail_text(e.detail),
-        ]
+            else None,
+            "detail": _detail_text(e.detail),
+        }
         for e in reversed(events)
     ]
-    audit = table(["时间", "操作人", "事由", "状态变化", "详情"], audit_rows, empty="暂无记录")
-    return Html(
-        '<p><a href="/console/dispatches">← 返回寄递单列表</a></p>'
-        + card("基本信息", facts + _actions(ctx, d))
-        + '<div class="split">'
-        + card("物流轨迹", timeline)
-        + card("操作留痕", audit)
-        + "</div>"
-    )
+    return {"d": d, "facts": facts, "actions": _actions(d), "scans": scans, "audit": audit}
 
 
 def cause_text(e: AuditEvent) -> str:
@@ -431,41 +351,15 @@ async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
         )
     ready.sort(key=lambda d: (d.status is not Status.LABEL_PRINTED, d.address.town, d.case_no))
     rows = [
-        [
-            Html(
-                f'<input type="checkbox" name="ids" value="{h(d.id)}" form="handover" class="pick" '
-                f'{"checked" if d.status is Status.LABEL_PRINTED else ""} aria-label="选择 {h(d.case_no)}">'
-            ),
-            Html(f'<a href="/console/dispatches/{h(d.id)}">{h(d.case_no)}</a>'),
-            badge(d.status.value),
-            d.waybill_no,
-            d.recipient.name,
-            d.address.town or d.address.county,
-            d.matter_name,
-        ]
+        {
+            "d": d,
+            "checked": d.status is Status.LABEL_PRINTED,
+            "cells": [d.waybill_no, d.recipient.name, d.address.town or d.address.county, d.matter_name],
+        }
         for d in ready
     ]
-    form = Html(
-        '<form id="handover" method="post" action="/console/handover/confirm"'
-        f' class="batchbar">{csrf_field(ctx.csrf)}'
-        '<label class="chk"><input type="checkbox" id="pick-all" checked> 全选</label>'
-        '<span class="sel" id="picked">已选 0 件</span>'
-        '<label for="courier">揽收人</label><input id="courier" name="courier" maxlength="40" required '
-        'placeholder="邮政揽收员姓名">'
-        '<input type="hidden" name="manifest_id" id="manifest-id" value="">'
-        '<button class="btn" type="button" id="print-manifest"'
-        ' data-action="/console/manifests">打印交接清单</button>'
-        '<button class="btn primary" type="submit" id="confirm-handover" '
-        'data-confirm="确认所选邮件已由揽收员当面清点收走？">确认已交接</button>'
-        '<span class="progress" id="manifest-progress" role="status" aria-live="polite"></span></form>'
-    )
-    steps = Html(
-        '<ol class="steps"><li>勾选本次交给揽收员的邮件</li><li>填写揽收员姓名，打印交接清单一式两份'
-        "</li><li>双方清点签字后，点击“确认已交接”</li></ol>"
-    )
-    heads = ["", "办件编号", "状态", "运单号", "收件人", "乡镇", "事项"]
-    body = steps + form + table(heads, rows, empty="暂无待交接的邮件", cls="list")
-    return ctx.render("交接揽收", card("待交接邮件", body, extra=f"共 {total} 件"), active="handover")
+    context = {"rows": rows, "total": total}
+    return ctx.render("handover.html", "交接揽收", context, active="handover")
 
 
 @routes.post("/console/manifests")

@@ -13,8 +13,8 @@ from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
 from .. import limits, reconcile_engine
 from ..keys import SETTINGS
+from . import charts
 from .guard import Ctx, page, wants_json
-from .html import Html, card, csrf_field, dl, h, hbar_chart, stat, table
 
 routes = web.RouteTableDef()
 FINANCE = ("finance",)
@@ -43,55 +43,38 @@ async def finance_home(request: web.Request, ctx: Ctx) -> web.Response:
     reconcile_runs.check_period(period)
     status = await reconcile_runs.period_status(ctx.engine, period)
     runs = await reconcile_runs.list_runs(ctx.engine)
-    closed = status["status"] == "closed"
-    upload = Html(
-        f'<form id="upload" method="post" action="/console/finance/upload" enctype="multipart/form-data" '
-        f'class="formgrid">{csrf_field(ctx.csrf)}'
-        '<label for="period">账期</label><input id="period"'
-        f' name="period" type="month" value="{h(period)}" required>'
-        '<label for="file">EMS 月结对账单</label><input id="file" name="file" type="file" required '
-        'accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet">'
-        '<span></span><span class="hint">CSV（UTF-8 或'
-        " GBK）或 XLSX，可带标题行与合计行；同一文件重复上传不会重复对账。</span>"
-        '<span></span><div><button class="btn primary" type="submit" id="upload-btn">上传并对账</button>'
-        '<div class="progressbox hidden" id="upload-progress">'
-        '<div class="bar"><span id="upload-bar"></span></div>'
-        '<span id="upload-text" role="status" aria-live="polite"></span></div></div></form>'
-    )
-    state = (
-        Html(
-            f'<span class="badge b-ok">已结账</span> 由 {h(status["closed_by"])} 于 '
-            f"{h(status['closed_at'][:16].replace('T', ' '))} 结账"
-        )
-        if closed
-        else Html('<span class="badge b-todo">未结账</span>')
-    )
     rows = [
-        [
-            Html(f'<a href="/console/finance/runs/{h(r["id"])}">{h(r["period"])}</a>'),
-            r["filename"],
-            r["totals"]["lines"],
-            yuan(r["totals"]["billed_fen"]),
-            yuan(r["totals"]["expected_fen"]),
-            _money(r["totals"]["difference_fen"]),
-            r.get("disputes", 0),
-            r["created_by"],
-            r["created_at"][:16].replace("T", " "),
-            Html(f'<a class="btn small" href="/console/finance/runs/{h(r["id"])}">查看</a>'),
-        ]
+        {
+            "run": r,
+            "cells": [
+                r["filename"],
+                r["totals"]["lines"],
+                yuan(r["totals"]["billed_fen"]),
+                yuan(r["totals"]["expected_fen"]),
+            ],
+            "difference": _money(r["totals"]["difference_fen"]),
+            "after": [r.get("disputes", 0), r["created_by"], _minute(r["created_at"])],
+        }
         for r in runs
     ]
-    heads = ["账期", "对账单文件", "行数", "账单金额", "应收金额", "差额", "争议", "上传人", "上传时间", ""]
-    body = card(
-        f"{period} 账期",
-        Html(f"<p>状态：{state}</p>")
-        + (Html('<p class="muted">本月已结账，不能再导入对账单。</p>') if closed else upload),
-    ) + card("对账记录", table(heads, rows, empty="还没有对账记录", cls="list"))
-    return ctx.render("对账结算", body, active="finance")
+    context = {"period": period, "closed": _closed(status), "rows": rows}
+    return ctx.render("finance.html", "对账结算", context, active="finance")
 
 
-def _money(fen: int) -> Html:
-    return Html(f'<span class="{_tone(fen)}">{h(yuan(fen))}</span>')
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
+def _closed(status: dict) -> dict | None:
+    """Who closed the period and when (None while it is open)."""
+    if status["status"] != "closed":
+        return None
+    return {"run_id": status.get("run_id"), "by": status["closed_by"], "at": _minute(status["closed_at"])}
+
+
+def _money(fen: int) -> dict:
+    """An amount and its tone (overcharged: neg, undercharged: pos)."""
+    return {"text": yuan(fen), "tone": _tone(fen)}
 
 
 def _tone(fen: int) -> str:
@@ -138,117 +121,68 @@ async def run_page(request: web.Request, ctx: Ctx) -> web.Response:
     status = await reconcile_runs.period_status(ctx.engine, run["period"])
     code, dept = request.query.get("code", ""), request.query.get("department", "")
     return ctx.render(
-        f"{run['period']} 对账结果", _run_body(ctx, run, result, status, code, dept), active="finance"
+        "finance_run.html",
+        f"{run['period']} 对账结果",
+        _run_body(run, result, status, code, dept),
+        active="finance",
     )
 
 
-def _run_body(ctx: Ctx, run, result, status, code: str, dept: str) -> Html:
+def _run_body(run, result, status, code: str, dept: str) -> dict:
     t = result["totals"]
-    base = f"/console/finance/runs/{run['id']}"
-    summary = Html(
-        '<div class="stats">'
-        + stat("账单行数", t["lines"])
-        + stat("账单金额", yuan(t["billed_fen"]))
-        + stat("按合同应收", yuan(t["expected_fen"]))
-        + stat("差额（多收为正）", yuan(t["difference_fen"]), tone="bad" if t["difference_fen"] > 0 else "")
-        + stat("需争议条目", run.get("disputes", 0), tone="bad" if run.get("disputes") else "")
-        + "</div>"
-    )
     codes = t.get("codes", {})
-    chart = hbar_chart(
-        [(CODE_TEXT.get(k, k), v) for k, v in sorted(codes.items(), key=lambda kv: -kv[1]) if v], unit="条"
+    chart = charts.bars(
+        [(CODE_TEXT.get(k, k), v) for k, v in sorted(codes.items(), key=lambda kv: -kv[1]) if v]
     )
-    downloads = Html(
-        '<div class="actions">'
-        + "".join(
-            f'<a class="btn" href="{base}/report.{fmt}" download>下载 {label}</a>'
-            for fmt, label in (("xlsx", "Excel"), ("pdf", "PDF"), ("csv", "CSV"), ("json", "JSON"))
-        )
-        + "</div>"
-    )
-    closed = status["status"] == "closed"
-    if closed:
-        close = Html(
-            f'<p><span class="badge b-ok">已结账</span> 冻结的对账结果：{h(status["run_id"])}'
-            f"（{h(status['closed_by'])}，{h(status['closed_at'][:16].replace('T', ' '))}）</p>"
-        )
-    else:
-        close = Html(
-            f'<form method="post" action="/console/finance/periods/{h(run["period"])}/close" class="inline" '
-            f'data-confirm="结账后 {h(run["period"])} 的对账结果将被冻结，不能再导入对账单。确定结账吗？">'
-            f'{csrf_field(ctx.csrf)}<input type="hidden" name="run_id" value="{h(run["id"])}">'
-            '<button class="btn primary" type="submit"'
-            f' id="close-month">以此结果结账 {h(run["period"])}</button></form>'
-        )
-    dept_rows = [[d["department_code"], d["parcels"], yuan(d["amount_fen"])] for d in result["departments"]]
-    dept_rows.append(
-        [
-            Html("<strong>合计</strong>"),
-            sum(d["parcels"] for d in result["departments"]),
-            Html(f"<strong>{h(yuan(sum(d['amount_fen'] for d in result['departments'])))}</strong>"),
-        ]
-    )
+    departments = result["departments"]
+    dept_rows = [[d["department_code"], d["parcels"], yuan(d["amount_fen"])] for d in departments]
     findings = [
         f
         for f in result["findings"]
         if (not code or f["code"] == code) and (not dept or f["department_code"] == dept)
     ]
-    options = "".join(
-        f'<option value="{k}"{" selected" if k == code else ""}>{h(v)}（{codes.get(k, 0)}）</option>'
-        for k, v in CODE_TEXT.items()
-    )
     depts = sorted({f["department_code"] for f in result["findings"] if f["department_code"]})
-    dept_opts = "".join(
-        f'<option value="{h(d)}"{" selected" if d == dept else ""}>{h(d)}</option>' for d in depts
-    )
-    filters = Html(
-        '<form method="get" class="search"><select name="code"'
-        ' aria-label="结论"><option value="">全部结论</option>'
-        f'{options}</select><select name="department"'
-        f' aria-label="部门"><option value="">全部部门</option>{dept_opts}'
-        '</select><button class="btn" type="submit">筛选</button>'
-        + (f'<a class="btn link" href="{base}">清除</a>' if code or dept else "")
-        + "</form>"
-    )
     rows = [
-        [
-            f["line_no"] or "—",
-            f["waybill_no"],
-            Html(f'<span class="tag c-{h(f["code"])}">{h(CODE_TEXT.get(f["code"], f["code"]))}</span>'),
-            f["department_code"] or "—",
-            yuan(f["billed_fen"]),
-            yuan(f["expected_fen"]),
-            Html(f'<span class="{_tone(f["difference_fen"])}">{h(yuan(f["difference_fen"]))}</span>'),
-            f["detail"],
-        ]
+        {
+            "code": f["code"],
+            "before": [f["line_no"] or "—", f["waybill_no"]],
+            "code_text": CODE_TEXT.get(f["code"], f["code"]),
+            "cells": [f["department_code"] or "—", yuan(f["billed_fen"]), yuan(f["expected_fen"])],
+            "difference": _money(f["difference_fen"]),
+            "detail": f["detail"],
+        }
         for f in findings[:SHOWN]
     ]
-    heads = ["行号", "邮件号", "结论", "部门", "账单金额", "应收", "差额", "说明"]
     more = f"共 {len(findings)} 条" + (
         f"，显示前 {SHOWN} 条（完整清单请下载）" if len(findings) > SHOWN else ""
     )
-    facts = dl(
-        [
-            ("对账单", run["filename"]),
-            ("上传人", run["created_by"]),
-            ("上传时间", run["created_at"][:16].replace("T", " ")),
-            ("文件 SHA-256", run["sha256"][:16] + "…"),
-        ]
-    )
-    return Html(
-        '<p><a href="/console/finance">← 对账结算</a></p>'
-        + card("汇总", summary + facts + downloads + close)
-        + '<div class="grid2">'
-        + card("结论分布", chart)
-        + card("部门费用分摊", table(["部门", "件数", "金额"], dept_rows, empty="本期无分摊"))
-        + "</div>"
-        + card(
-            "对账明细",
-            filters + table(heads, rows, empty="没有符合条件的条目", cls="list"),
-            extra=more,
-            id="findings",
-        )
-    )
+    facts = [
+        ("对账单", run["filename"]),
+        ("上传人", run["created_by"]),
+        ("上传时间", _minute(run["created_at"])),
+        ("文件 SHA-256", run["sha256"][:16] + "…"),
+    ]
+    return {
+        "run": run,
+        "totals": t,
+        "difference": yuan(t["difference_fen"]),
+        "disputes": run.get("disputes", 0),
+        "facts": facts,
+        "downloads": (("xlsx", "Excel"), ("pdf", "PDF"), ("csv", "CSV"), ("json", "JSON")),
+        "closed": _closed(status),
+        "chart": chart,
+        "dept_rows": dept_rows,
+        "dept_total": (
+            sum(d["parcels"] for d in departments),
+            yuan(sum(d["amount_fen"] for d in departments)),
+        ),
+        "code_options": [(k, v, codes.get(k, 0)) for k, v in CODE_TEXT.items()],
+        "depts": depts,
+        "code": code,
+        "dept": dept,
+        "rows": rows,
+        "more": more,
+    }
 
 
 @routes.get(r"/console/finance/runs/{id}/report.{fmt:json|csv|xlsx|pdf}")

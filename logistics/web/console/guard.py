@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
@@ -21,7 +22,7 @@ from ...service import sessions
 from ...service.sessions import Policy, Session
 from .. import limits
 from ..keys import CLOCK, ENGINE, SETTINGS
-from .html import Html, h, layout
+from .templating import nav_for
 
 log = logging.getLogger("certpost.console")
 
@@ -93,11 +94,14 @@ class Ctx:
     def now(self):
         return self.request.app[CLOCK].now()
 
-    def render(self, title: str, body, *, active: str = "", status: int = 200) -> web.Response:
+    def render(
+        self, template: str, title: str, context: dict | None = None, *, active: str = "", status: int = 200
+    ) -> web.Response:
         return render_page(
             self.request,
+            template,
             title,
-            body,
+            context,
             user=self.user,
             csrf=self.csrf,
             active=active,
@@ -109,13 +113,31 @@ class Ctx:
         return redirect(self.request, location, flash, kind=kind)
 
 
-def render_page(request: web.Request, title: str, body, *, status: int = 200, **kw) -> web.Response:
-    hall = request.app[SETTINGS].origin.name
-    response = web.Response(
-        text=layout(title, body, hall=hall, **kw), status=status, content_type="text/html", charset="utf-8"
-    )
+def render_page(
+    request: web.Request,
+    template: str,
+    title: str,
+    context: dict | None = None,
+    *,
+    user=None,
+    csrf: str = "",
+    active: str = "",
+    flash: tuple[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """`template` (one of templates/, extending base.html) in the console's layout."""
+    layout = {
+        "title": title,
+        "user": user,
+        "csrf": csrf,
+        "active": active,
+        "flash": flash,
+        "hall": request.app[SETTINGS].origin.name,
+        "nav": nav_for(user.role) if user is not None else [],
+    }
+    response = aiohttp_jinja2.render_template(template, request, {**(context or {}), **layout}, status=status)
     response.headers.update(SECURITY_HEADERS)
-    if kw.get("flash"):
+    if flash:
         response.del_cookie(FLASH, path="/console")
     return response
 
@@ -135,13 +157,19 @@ def read_flash(request: web.Request) -> tuple[str, str] | None:
     return (kind, text[:500]) if text and kind in ("ok", "err", "warn") else None
 
 
-def error_page(request: web.Request, status: int, title: str, message: str, session: Session | None = None):
-    body = Html(
-        f'<div class="errorbox"><div class="code">{status}</div><p>{h(message)}</p>'
-        '<p><a class="btn" href="/console/">返回工作台</a></p></div>'
-    )
+def error_page(
+    request: web.Request,
+    status: int,
+    title: str,
+    message: str,
+    session: Session | None = None,
+    *,
+    back: tuple[str, str] = ("/console/", "返回工作台"),
+):
+    """The console's error page: the status, the message and one way back (`back`: href, text)."""
     user, csrf = (session.user, session.csrf_token) if session else (None, "")
-    return render_page(request, title, body, user=user, csrf=csrf, status=status)
+    context = {"status": status, "message": message, "back_href": back[0], "back_text": back[1]}
+    return render_page(request, "error.html", title, context, user=user, csrf=csrf, status=status)
 
 
 def form_refused(request: web.Request, e: web.HTTPException, session: Session | None = None) -> web.Response:

@@ -10,16 +10,17 @@ from adapters.common.bodies import read_form
 
 from ...domain.hall import Hall
 from ...service import dashboard, sessions
-from ...service.console_text import yuan
 from ...service.sessions import LoginRefused
 from ...storage.db import reading
 from .. import limits, reconcile_engine
 from ..keys import CLOCK, ENGINE, SETTINGS
+from . import charts
 from .guard import (
     COOKIE,
     LOGIN_COOKIE,
     Ctx,
     current_session,
+    error_page,
     form_refused,
     local_target,
     new_login_token,
@@ -29,26 +30,12 @@ from .guard import (
     render_page,
     set_cookie,
 )
-from .html import Html, card, column_chart, h, hbar_chart, ring, stat
 
 routes = web.RouteTableDef()
 
 
-def _login_form(token: str, *, name: str = "", next_: str = "", error: str = "") -> Html:
-    err = (
-        Html(f'<div class="flash flash-err" role="alert" id="login-error">{h(error)}</div>') if error else ""
-    )
-    return Html(f"""<div class="login"><form method="post" action="/console/login" class="card login-card">
-<h2>工作人员登录</h2>{err}
-<input type="hidden" name="csrf" value="{h(token)}"><input type="hidden" name="next" value="{h(next_)}">
-<label for="name">用户名</label><input id="name" name="name" required maxlength="64" value="{h(name)}"
- autocomplete="username" autofocus>
-<label for="password">密码</label><input id="password" name="password"
- type="password" required maxlength="256"
- autocomplete="current-password">
-<button class="btn primary wide" type="submit" id="login">登录</button>
-<p class="hint">连续输错 5 次密码，账号将锁定 15 分钟。忘记密码请联系系统管理员重置。</p>
-</form></div>""")
+def _login_form(token: str, *, name: str = "", next_: str = "", error: str = "") -> dict:
+    return {"token": token, "name": name, "next": next_, "error": error}
 
 
 @routes.get("/console/login")
@@ -57,7 +44,7 @@ async def login_page(request: web.Request) -> web.Response:
         return redirect(request, "/console/")
     token = new_login_token()
     next_ = local_target(request.query.get("next"), "")
-    response = render_page(request, "登录", _login_form(token, next_=next_))
+    response = render_page(request, "login.html", "登录", _login_form(token, next_=next_))
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
@@ -70,11 +57,8 @@ async def login(request: web.Request) -> web.Response:
         return form_refused(request, e)
     expected, presented = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
-        body = Html(
-            '<div class="errorbox"><div class="code">403</div><p>登录页面已过期或请求来源不可信'
-            '（CSRF 校验失败）。</p><p><a class="btn" href="/console/login">重新打开登录页</a></p></div>'
-        )
-        return render_page(request, "安全校验失败", body, status=403)
+        message = "登录页面已过期或请求来源不可信（CSRF 校验失败）。"
+        return error_page(request, 403, "安全校验失败", message, back=("/console/login", "重新打开登录页"))
     name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:256]
     try:
         session = await sessions.login(
@@ -83,8 +67,8 @@ async def login(request: web.Request) -> web.Response:
     except LoginRefused as e:
         status = 429 if e.locked_until else 401
         token = new_login_token()
-        body = _login_form(token, name=name, next_=local_target(form.get("next"), ""), error=str(e))
-        response = render_page(request, "登录", body, status=status)
+        context = _login_form(token, name=name, next_=local_target(form.get("next"), ""), error=str(e))
+        response = render_page(request, "login.html", "登录", context, status=status)
         set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
         return response
     response = redirect(request, local_target(form.get("next")))
@@ -138,55 +122,20 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
             ontime_days=settings.ontime_days,
             estimate=tariff_estimate(settings.origin),
         )
-    return ctx.render("工作台", _board(board, ctx.user.role), active="home")
+    return ctx.render("home.html", "工作台", _board(board, ctx.user.role), active="home")
 
 
-def _board(b: dashboard.Dashboard, role: str) -> Html:
-    s, m = b.by_status, b.moves_today
-    desk = role in ("dispatcher", "admin")
-    link = (lambda href: href) if desk else (lambda href: "")
-    today = Html(
-        '<div class="stats">'
-        + stat("今日受理", b.received_today)
-        + stat("今日下单", m.get("booked", 0))
-        + stat("今日打印面单", m.get("label_printed", 0))
-        + stat("今日交寄", m.get("handed_over", 0))
-        + stat("今日签收", m.get("delivered", 0) + m.get("picked_up", 0))
-        + "</div>"
-    )
-    queue = Html(
-        '<div class="stats">'
-        + stat("待下单", s.get("received", 0), href=link("/console/dispatches?tab=to_book"), tone="wait")
-        + stat("待打印面单", s.get("booked", 0), href=link("/console/dispatches?tab=to_print"), tone="todo")
-        + stat("待交接揽收", s.get("label_printed", 0), href=link("/console/handover"), tone="todo")
-        + stat("需处理异常", b.attention, href=link("/console/exceptions"), tone="bad" if b.attention else "")
-        + stat("窗口待自取", s.get("awaiting_pickup", 0), href=link("/console/pickup"), tone="todo")
-        + "</div>"
-    )
-    median = f"{b.median_days:.1f} 天" if b.median_days is not None else "—"
+def _board(b: dashboard.Dashboard, role: str) -> dict:
     source = {"reconciliation": "按本月对账单", "tariff": "按合同资费估算"}.get(b.cost_source, "")
-    kpis = Html(
-        '<div class="kpis">'
-        + stat("本月寄出", f"{b.mailed_month} 件", hint=f"{b.today:%Y年%m月} 交寄邮政")
-        + stat("本月送达", f"{b.delivered_month} 件")
-        + stat("办结到送达（中位数）", median)
-        + Html(
-            f'<div class="stat ringbox">{ring(b.ontime_rate, label="准时率")}<div>'
-            f'<div class="stat-label">准时率</div><div class="stat-hint">办结后 {b.ontime_days:g} 天内送达'
-            "</div></div></div>"
-        )
-        + stat("本月寄递费用", yuan(b.cost_fen), hint=source)
-        + "</div>"
-    )
-    charts = Html(
-        '<div class="grid2">'
-        + card("近 30 天每日交寄", column_chart(b.daily))
-        + card("本月寄出（按乡镇）", hbar_chart(b.by_town[:19]))
-        + "</div>"
-    )
-    return Html(
-        card("今日工作", today, extra=f"{b.today:%Y-%m-%d}")
-        + card("待办", queue)
-        + card("本月概况", kpis)
-        + charts
-    )
+    return {
+        "b": b,
+        "desk": role in ("dispatcher", "admin"),  # the queue's figures link to the desk's pages
+        "day": f"{b.today:%Y-%m-%d}",
+        "month": f"{b.today:%Y年%m月}",
+        "median": f"{b.median_days:.1f} 天" if b.median_days is not None else "—",
+        "ontime_days": f"{b.ontime_days:g}",
+        "cost_source": source,
+        "ontime": charts.ring(b.ontime_rate),
+        "daily": charts.columns(b.daily),
+        "by_town": charts.bars(b.by_town[:19]),
+    }

@@ -7,7 +7,6 @@ from ...config import Settings
 from ...service.console_text import cn_time
 from ...service.pull import error_code
 from ...storage import pull_repo
-from .html import Html, card, dl, table
 
 ERROR_TEXT = {
     "unreachable": "无法连接审批系统",
@@ -26,28 +25,26 @@ def _error_text(code: str | None) -> str:
     return ERROR_TEXT.get(code, code)
 
 
-async def pull_cards(conn, settings: Settings) -> Html:
-    """Empty when pull intake is not configured."""
+async def pull_view(conn, settings: Settings) -> dict | None:
+    """The facts and the skipped items (templates/pull_status.html); None when pull intake is not set up."""
     if not settings.pull_url:
-        return Html("")
+        return None
     client = settings.pull_client
     state = await pull_repo.state(conn, client)
     rejects = await pull_repo.recent_rejects(conn, client, limit=50)
     failing = state is not None and state.consecutive_failures > 0
-    facts = dl(
-        [
-            ("拉取地址", settings.pull_url),
-            ("客户端", client),
-            ("状态", "尚未拉取" if state is None else ("拉取失败，退避重试中" if failing else "正常")),
-            ("当前游标", (state.cursor if state else None) or "（从头开始）"),
-            ("最近成功", cn_time(state.last_ok_at if state else None, seconds=True)),
-            ("连续失败次数", state.consecutive_failures if state else 0),
-            ("最近错误", _error_text(error_code(state.last_error)) if failing else "—"),
-            ("退避至", cn_time(state.next_attempt_at, seconds=True) if failing else "—"),
-            ("已拉取办件", state.pulled if state else 0),
-            ("已跳过的问题办件", state.rejected if state else 0),
-        ]
-    )
+    facts = [
+        ("拉取地址", settings.pull_url),
+        ("客户端", client),
+        ("状态", "尚未拉取" if state is None else ("拉取失败，退避重试中" if failing else "正常")),
+        ("当前游标", (state.cursor if state else None) or "（从头开始）"),
+        ("最近成功", cn_time(state.last_ok_at if state else None, seconds=True)),
+        ("连续失败次数", state.consecutive_failures if state else 0),
+        ("最近错误", _error_text(error_code(state.last_error)) if failing else "—"),
+        ("退避至", cn_time(state.next_attempt_at, seconds=True) if failing else "—"),
+        ("已拉取办件", state.pulled if state else 0),
+        ("已跳过的问题办件", state.rejected if state else 0),
+    ]
     rows = [
         [
             cn_time(r.at, seconds=True),
@@ -59,6 +56,4 @@ async def pull_cards(conn, settings: Settings) -> Html:
         ]
         for r in rejects
     ]
-    headers = ["时间", "办件号", "原因", "问题字段", "所在页（游标）", "页内序号"]
-    listed = table(headers, rows, empty="没有跳过的办件", cls="list")
-    return card("审批系统拉取", facts) + card("拉取时跳过的问题办件（最近 50 件）", listed)
+    return {"facts": facts, "rejects": rows}
