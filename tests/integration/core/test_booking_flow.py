@@ -153,10 +153,10 @@ async def test_cancel_after_booking_cancels_at_the_carrier(stack):
     await stack.settle([d["id"]])
     token_user = "x"
     from logistics.service import dispatches as dispatch_service
-    from logistics.web.keys import CLOCK, ENGINE
+    from logistics.web.keys import CLOCK, DEPS
 
     await dispatch_service.cancel(
-        stack.app[ENGINE], d["id"], actor=f"staff:{token_user}", now=stack.app[CLOCK].now()
+        stack.app[DEPS].uow(), d["id"], actor=f"staff:{token_user}", now=stack.app[CLOCK].now()
     )
     stack.app_wake()
     [state] = await stack.settle([d["id"]], done=("cancelled",))
