@@ -87,22 +87,23 @@ async def _users_add(settings: Settings, name: str, role: str, password: str | N
     from .clock import SystemClock
     from .domain.errors import InvalidInput
     from .service import users as user_service
-    from .storage import users_repo
     from .storage.db import create_engine
     from .storage.migrate import upgrade
+    from .storage.unit_of_work import unit_of_work_factory
 
     engine = create_engine(settings.database_url)
+    new_uow = unit_of_work_factory(engine)
     try:
         await upgrade(engine)
-        async with engine.begin() as conn:
-            if await users_repo.exists(conn, name):
+        async with new_uow() as uow:
+            if await uow.users.exists(name):
                 raise UsageError(f"user {name} already exists")
         if password is None:
-            async with engine.begin() as conn:
-                return await users_repo.add(conn, name, role, now=SystemClock().now())
+            async with new_uow() as uow:
+                return await uow.users.add(name, role, now=SystemClock().now())
         try:  # issue 7: with a console password
             return await user_service.create(
-                engine, name, role, password=password, actor="cli", now=SystemClock().now()
+                new_uow(), name, role, password=password, actor="cli", now=SystemClock().now()
             )
         except InvalidInput as e:
             raise UsageError("; ".join(m for _, m in e.errors)) from None
@@ -129,18 +130,20 @@ def cmd_users_add(args) -> None:
 
 
 async def _on_user(settings: Settings, name: str, change) -> object:
-    """Run `change(engine, user_id, actor=, now=)` on the user called `name`; bad input → UsageError."""
+    """Run `change(new_uow, user_id, actor=, now=)` on the user called `name`; bad input → UsageError."""
     from .clock import SystemClock
     from .domain.errors import InvalidInput, NotFound
     from .service import users as user_service
     from .storage.db import create_engine
     from .storage.migrate import upgrade
+    from .storage.unit_of_work import unit_of_work_factory
 
     engine = create_engine(settings.database_url)
+    new_uow = unit_of_work_factory(engine)
     try:
         await upgrade(engine)
-        user = await user_service.by_name(engine, name)
-        return await change(engine, user.id, actor="cli", now=SystemClock().now())
+        user = await user_service.by_name(new_uow(read_only=True), name)
+        return await change(new_uow, user.id, actor="cli", now=SystemClock().now())
     except InvalidInput as e:
         raise UsageError("; ".join(m for _, m in e.errors)) from None
     except NotFound as e:
@@ -169,8 +172,8 @@ def cmd_users_passwd(args) -> None:
             getpass.getpass("new password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
         )
 
-    async def change(engine, user_id, **kw):
-        return await user_service.set_password(engine, user_id, password, **kw)
+    async def change(new_uow, user_id, **kw):
+        return await user_service.set_password(new_uow, user_id, password, **kw)
 
     done = asyncio.run(_on_user(_settings(args), name, change))
     print(f"password of {done.name} set; its sessions ended and its old API token stopped working.")
@@ -182,7 +185,10 @@ def cmd_users_revoke(args) -> None:
     """End a user's API token, console sessions and password at once."""
     from .service import users as user_service
 
-    revoked = asyncio.run(_on_user(_settings(args), _user_name(args), user_service.revoke))
+    async def change(new_uow, user_id, **kw):
+        return await user_service.revoke(new_uow(), user_id, **kw)
+
+    revoked = asyncio.run(_on_user(_settings(args), _user_name(args), change))
     print(f"user {revoked}: API token revoked, console sessions ended, password cleared")
 
 
@@ -190,7 +196,10 @@ def cmd_users_token(args) -> None:
     """Issue a new API token (printed on the last line); the old one stops working."""
     from .service import users as user_service
 
-    done = asyncio.run(_on_user(_settings(args), _user_name(args), user_service.issue_token))
+    async def change(new_uow, user_id, **kw):
+        return await user_service.issue_token(new_uow(), user_id, **kw)
+
+    done = asyncio.run(_on_user(_settings(args), _user_name(args), change))
     print(f"new API token of {done.name} (the old one no longer works):")
     print(done.token)
 

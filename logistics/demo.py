@@ -207,8 +207,10 @@ async def _create_staff(settings, console_password: str) -> dict[str, str]:
     from .service import users as user_service
     from .storage.db import create_engine
     from .storage.migrate import upgrade
+    from .storage.unit_of_work import unit_of_work_factory
 
     engine = create_engine(settings.database_url)
+    new_uow = unit_of_work_factory(engine)
     tokens = {}
     try:
         await upgrade(engine)
@@ -216,7 +218,7 @@ async def _create_staff(settings, console_password: str) -> dict[str, str]:
         for name, role in STAFF:
             password = console_password if name == CONSOLE_USER else None
             tokens[role] = await user_service.create(
-                engine, name, role, password=password, actor="demo", now=now
+                new_uow(), name, role, password=password, actor="demo", now=now
             )
     finally:
         await engine.dispose()

@@ -36,6 +36,7 @@ from logistics.service.resilience import GuardedCarrier
 from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
 from logistics.storage.db import create_engine, reading
+from logistics.storage.job_repo import SqlJobs
 from logistics.storage.migrate import upgrade
 from logistics.storage.tracking_tables import carrier_events, tracking
 from logistics.storage.unit_of_work import unit_of_work_factory
@@ -79,7 +80,7 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
     await pool.start()
     while True:
         async with reading(engine) as conn:  # a reader: never queues for SQLite's write lock
-            counts = await queue.counts(conn)
+            counts = await SqlJobs(conn).counts()
         if not counts.get(queue.PENDING) and not counts.get(queue.RUNNING):
             break
         await asyncio.sleep(0.2)

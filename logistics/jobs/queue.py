@@ -1,7 +1,7 @@
-"""The durable job queue (outbox).
+"""The durable job queue (outbox), as the worker runs it.
 
-A job is inserted with `enqueue` on the same connection, so in the same transaction, as the state
-change that causes it. Workers claim due jobs with a lease; a crashed worker's lease runs out and the
+A job is inserted (`storage.job_repo.SqlJobs.enqueue`, as `uow.jobs`) in the same transaction as the
+state change that causes it. Workers claim due jobs with a lease; a crashed worker's lease runs out and the
 job is claimed again, so handlers must be idempotent (carrier calls carry our order number).
 On PostgreSQL claims use FOR UPDATE SKIP LOCKED; SQLite has no row locks and serializes writers, so
 a conditional UPDATE is enough."""
@@ -10,65 +10,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..service.job_contract import Job, backoff_s
-from ..storage.tables import jobs
+from ..storage.job_repo import DEAD, DONE, PENDING, RUNNING, SqlJobs, insert_jobs, jobs
 
-PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
-
-
-async def enqueue(
-    conn: AsyncConnection,
-    kind: str,
-    payload: dict,
-    *,
-    now: datetime,
-    max_attempts: int = 8,
-    dedupe_key: str | None = None,
-    delay_s: float = 0.0,
-) -> None:
-    """Add a job. With a dedupe_key, an unfinished job with the same key is kept instead (a job
-    releases its key when it finishes, so the same work can be asked for again later)."""
-    await enqueue_many(
-        conn, [(kind, payload, dedupe_key)], now=now, max_attempts=max_attempts, delay_s=delay_s
-    )
+__all__ = [
+    "DEAD", "DONE", "PENDING", "RUNNING", "claim", "complete", "complete_many", "enqueue", "enqueue_many",
+    "fail", "insert_jobs", "jobs",
+]  # fmt: skip
 
 
-async def enqueue_many(
-    conn: AsyncConnection,
-    new_jobs: list[tuple[str, dict, str | None]],
-    *,
-    now: datetime,
-    max_attempts: int = 8,
-    delay_s: float = 0.0,
-) -> None:
-    """Add (kind, payload, dedupe_key) jobs in one statement."""
-    if new_jobs:
-        await conn.execute(
-            *insert_jobs(conn.dialect.name, new_jobs, now=now, max_attempts=max_attempts, delay_s=delay_s)
-        )
+async def enqueue(conn: AsyncConnection, kind: str, payload: dict, **kw) -> None:
+    """Transitional, for use cases not yet on `uow.jobs`: `SqlJobs.enqueue` on `conn`."""
+    await SqlJobs(conn).enqueue(kind, payload, **kw)
 
 
-def insert_jobs(
-    dialect_name: str,
-    new_jobs: list[tuple[str, dict, str | None]],
-    *,
-    now: datetime,
-    max_attempts: int = 8,
-    delay_s: float = 0.0,
-) -> tuple:
-    """(statement, rows) adding jobs; a job whose dedupe_key is taken by an unfinished one is skipped."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    run_after = now + timedelta(seconds=delay_s)
-    fixed = dict(
-        state=PENDING, attempts=0, max_attempts=max_attempts, run_after=run_after, lease_until=None,
-        locked_by=None, last_error="", created_at=now, updated_at=now,
-    )  # fmt: skip
-    rows = [dict(fixed, kind=kind, payload=payload, dedupe_key=key) for kind, payload, key in new_jobs]
-    return dialect.insert(jobs).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
+async def enqueue_many(conn: AsyncConnection, new_jobs: list[tuple[str, dict, str | None]], **kw) -> None:
+    """Transitional, for use cases not yet on `uow.jobs`: `SqlJobs.enqueue_many` on `conn`."""
+    await SqlJobs(conn).enqueue_many(new_jobs, **kw)
 
 
 def _claimable(now: datetime, kinds: list[str]):
@@ -124,15 +85,7 @@ async def complete(conn: AsyncConnection, job: Job, *, worker: str, now: datetim
 
 async def complete_many(conn: AsyncConnection, job_ids: list[int], *, worker: str, now: datetime) -> set[int]:
     """Mark several jobs done in one statement; returns the ids whose lease we still held."""
-    if not job_ids:
-        return set()
-    result = await conn.scalars(
-        update(jobs)
-        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker, jobs.c.state == RUNNING)
-        .values(state=DONE, lease_until=None, dedupe_key=None, updated_at=now)
-        .returning(jobs.c.id)
-    )
-    return set(result)
+    return await SqlJobs(conn).complete_many(job_ids, worker=worker, now=now)
 
 
 async def fail(
@@ -168,25 +121,3 @@ async def fail(
         )
     )
     return state
-
-
-async def retry_dead(conn: AsyncConnection, job_id: int, *, now: datetime) -> bool:
-    """Staff put a dead-lettered job back in the queue with a fresh set of attempts."""
-    result = await conn.execute(
-        update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.state == DEAD)
-        .values(state=PENDING, attempts=0, run_after=now, updated_at=now)
-    )
-    return result.rowcount == 1
-
-
-async def list_jobs(conn: AsyncConnection, state: str, limit: int = 200) -> list[dict]:
-    rows = await conn.execute(
-        select(jobs).where(jobs.c.state == state).order_by(jobs.c.updated_at.desc()).limit(limit)
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-async def counts(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state))
-    return {state: n for state, n in rows}

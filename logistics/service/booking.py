@@ -20,10 +20,8 @@ from tenacity import (
 
 from ..domain.cause import Cause
 from ..domain.errors import Conflict, NotFound
-from ..domain.hall import Hall
-from ..domain.model import Address, Direction, Dispatch, Party
+from ..domain.model import Dispatch
 from ..domain.status import Status
-from ..jobs import queue
 from ..ports import (
     Booking,
     CarrierAuthError,
@@ -34,15 +32,16 @@ from ..ports import (
     CarrierUnreachable,
     NotSupported,
     Shipment,
+    UnitOfWork,
     is_wait,
 )
-from ..storage import dispatch_repo
 from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
 from .grouped import GroupedWrites
 from .job_contract import BOOK, CANCEL, COMPLETED, POOL_REFILL, SYNC_OFFLINE, GiveUp, Job, RetryLater
 from .resilience import carrier_retry
+from .shipments import shipment_for
 
 log = logging.getLogger("certpost.booking")
 
@@ -50,24 +49,6 @@ BOOKABLE = {Status.RECEIVED, Status.BOOKING, Status.BOOKING_FAILED}
 IN_PROCESS_ATTEMPTS = 3
 LONGEST_IN_PROCESS_WAIT_S = 5.0  # a longer Retry-After frees the worker: the job comes back later
 SYSTEM = "system:booking"
-
-
-def shipment_for(d: Dispatch, origin: Hall) -> Shipment:
-    hall = Party(origin.name, origin.phone)
-    hall_address = Address(origin.province, origin.city, origin.county, origin.address, origin.postcode)
-    outbound = d.direction is Direction.OUTBOUND
-    return Shipment(
-        order_no=d.order_no,
-        order_type=2 if outbound else 1,
-        sender=hall if outbound else d.recipient,
-        sender_address=hall_address if outbound else d.address,
-        receiver=d.recipient if outbound else hall,
-        receiver_address=d.address if outbound else hall_address,
-        weight_g=d.weight_g,
-        declared_value_fen=d.declared_value_fen,
-        contents="、".join(item.title for item in d.items)[:100],
-        waybill_no=d.waybill_no,
-    )
 
 
 def _wait(retry_state) -> float:
@@ -128,14 +109,13 @@ def _log_retry(order_no: str, carrier: CarrierGateway, state) -> None:
 async def handle_book(job: Job, deps: Deps) -> None:
     now = deps.clock.now
 
-    async def start(uow):
-        conn = uow.conn  # transitional
-        d = await load(conn, job.payload["dispatch_id"])
+    async def start(uow: UnitOfWork):
+        d = await load(uow, job.payload["dispatch_id"])
         if d.status not in BOOKABLE:
             return None, False  # booked, cancelled or otherwise settled by an earlier run
         suspect = d.status is not Status.RECEIVED or job.attempts > 1
         if d.status is not Status.BOOKING:
-            d = await move(conn, d, Status.BOOKING, at=now(), actor=SYSTEM, cause=Cause.BOOKING)
+            d = await move(uow, d, Status.BOOKING, at=now(), actor=SYSTEM, cause=Cause.BOOKING)
         return d, suspect
 
     d, suspect = await deps.write(start)
@@ -175,13 +155,12 @@ def _name(deps: Deps) -> str:
 
 
 async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
-    async def record(uow):
-        conn = uow.conn  # transitional
-        fresh = await load(conn, d.id)
+    async def record(uow: UnitOfWork):
+        fresh = await load(uow, d.id)
         if fresh.status in BOOKABLE:
             cause = Cause.BOOKED
             await move(
-                conn, fresh, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause=cause,
+                uow, fresh, Status.BOOKED, at=deps.clock.now(), actor=SYSTEM, cause=cause,
                 waybill_no=booking.waybill_no, reason="",
             )  # fmt: skip
 
@@ -189,11 +168,11 @@ async def _booked(deps: Deps, d: Dispatch, booking: Booking) -> None:
 
 
 async def _failed(deps: Deps, d: Dispatch, reason: str) -> None:
-    async with deps.engine.begin() as conn:
-        d = await load(conn, d.id)
+    async with deps.uow() as uow:
+        d = await load(uow, d.id)
         if d.status in BOOKABLE and d.status is not Status.BOOKING_FAILED:
             await move(
-                conn, d, Status.BOOKING_FAILED, at=deps.clock.now(), actor=SYSTEM, cause=Cause.BOOKING_FAILED,
+                uow, d, Status.BOOKING_FAILED, at=deps.clock.now(), actor=SYSTEM, cause=Cause.BOOKING_FAILED,
                 reason=reason[:500],
             )  # fmt: skip
 
@@ -201,8 +180,8 @@ async def _failed(deps: Deps, d: Dispatch, reason: str) -> None:
 async def handle_cancel(job: Job, deps: Deps) -> None:
     """Cancel at the carrier, then here. A parcel already in the courier's hands cannot be cancelled."""
     actor = job.payload.get("actor", SYSTEM)
-    async with deps.engine.begin() as conn:
-        d = await load(conn, job.payload["dispatch_id"])
+    async with deps.uow() as uow:
+        d = await load(uow, job.payload["dispatch_id"])
     if d.status is Status.BOOKING:
         raise RetryLater("booking in progress; cancel after it settles", 5)
     if d.status not in {Status.BOOKED, Status.LABEL_PRINTED, Status.RECEIVED, Status.BOOKING_FAILED}:
@@ -211,18 +190,22 @@ async def handle_cancel(job: Job, deps: Deps) -> None:
         try:
             await deps.carrier.cancel(d.order_no, d.waybill_no, "28")
         except CarrierRejected as e:
-            async with deps.engine.begin() as conn:
+            async with deps.uow() as uow:
                 await note(
-                    conn, d, at=deps.clock.now(), actor=SYSTEM, cause=Cause.CARRIER_REFUSED_TO_CANCEL,
+                    uow,
+                    d,
+                    at=deps.clock.now(),
+                    actor=SYSTEM,
+                    cause=Cause.CARRIER_REFUSED_TO_CANCEL,
                     code=e.code,
-                )  # fmt: skip
+                )
             return
         except CarrierError as e:
             raise carrier_retry(e, _name(deps)) from e
-    async with deps.engine.begin() as conn:
-        d = await load(conn, d.id)
+    async with deps.uow() as uow:
+        d = await load(uow, d.id)
         await move(
-            conn, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause=Cause.CANCELLED_AT_CARRIER
+            uow, d, Status.CANCELLED, at=deps.clock.now(), actor=actor, cause=Cause.CANCELLED_AT_CARRIER
         )
 
 
@@ -237,13 +220,13 @@ class BookedRecorder:
     def __init__(self, deps: Deps):
         self.deps = deps
         self._writes: GroupedWrites[tuple] = GroupedWrites(
-            lambda items: deps.write(lambda uow: self._write(uow.conn, items)), "booked-recorder"
+            lambda items: deps.write(lambda uow: self._write(uow, items)), "booked-recorder"
         )
 
     async def record(self, job: Job, d: Dispatch, booking: Booking, worker: str) -> None:
         await self._writes.submit((job, d, booking, worker))
 
-    async def _write(self, conn, items: list[tuple]) -> None:
+    async def _write(self, uow: UnitOfWork, items: list[tuple]) -> None:
         now = self.deps.clock.now()
         cause = Cause.BOOKED
         moves = [
@@ -251,20 +234,20 @@ class BookedRecorder:
                                      waybill_no=booking.waybill_no, reason=""))
             for job, d, booking, worker in items
         ]  # fmt: skip
-        moved = await move_many(conn, [(d, after, event) for d, _, _, (after, event) in moves], at=now)
+        moved = await move_many(uow, [(d, after, event) for d, _, _, (after, event) in moves], at=now)
         for d, _, _, (after, _) in moves:
             if d.id not in moved:  # moved by someone else meanwhile (not by our batch): as `_booked`
-                fresh = await load(conn, d.id)
+                fresh = await load(uow, d.id)
                 if fresh.status in BOOKABLE:
                     await move(
-                        conn, fresh, Status.BOOKED, at=now, actor=SYSTEM, cause=cause,
+                        uow, fresh, Status.BOOKED, at=now, actor=SYSTEM, cause=cause,
                         waybill_no=after.waybill_no, reason="",
                     )  # fmt: skip
         by_worker: dict[str, list[int]] = {}
         for _, job, worker, _ in moves:
             by_worker.setdefault(worker, []).append(job.id)
         for worker, job_ids in by_worker.items():
-            await queue.complete_many(conn, job_ids, worker=worker, now=now)
+            await uow.jobs.complete_many(job_ids, worker=worker, now=now)
 
 
 Settle = Callable[[Job, object], Awaitable[None]]
@@ -289,7 +272,7 @@ async def handle_book_batch(
             mine[dispatch_id] = job
     busy.update(mine)
     try:
-        plan = await deps.write(lambda uow: _start_many(uow.conn, mine, worker=worker, now=now))
+        plan = await deps.write(lambda uow: _start_many(uow, mine, worker=worker, now=now))
         for job, outcome in plan.settled:
             await settle(job, outcome)
 
@@ -318,10 +301,10 @@ class _Plan:
         self.settled: list[tuple[Job, object]] = []
 
 
-async def _start_many(conn, by_dispatch: dict[str, Job], *, worker: str, now) -> _Plan:
+async def _start_many(uow: UnitOfWork, by_dispatch: dict[str, Job], *, worker: str, now) -> _Plan:
     """`handle_book`'s first step for many jobs: load, move the bookable ones to `booking`."""
     plan = _Plan()
-    found = {d.id: d for d in await dispatch_repo.get_many(conn, list(by_dispatch))}
+    found = {d.id: d for d in await uow.dispatches.get_many(list(by_dispatch))}
     moves, nothing_to_do = [], []
     for dispatch_id, job in by_dispatch.items():
         d = found.get(dispatch_id)
@@ -336,13 +319,13 @@ async def _start_many(conn, by_dispatch: dict[str, Job], *, worker: str, now) ->
             else:
                 after, event = d.moved(Status.BOOKING, at=now, actor=SYSTEM, cause=Cause.BOOKING)
                 moves.append((job, d, after, event, suspect))
-    moved = await move_many(conn, [(d, after, event) for _, d, after, event, _ in moves], at=now)
+    moved = await move_many(uow, [(d, after, event) for _, d, after, event, _ in moves], at=now)
     for job, d, after, _, suspect in moves:
         if d.id in moved:
             plan.to_book.append((job, after, suspect))
         else:
             plan.settled.append((job, Conflict("the dispatch changed meanwhile")))
-    done = await queue.complete_many(conn, [job.id for job in nothing_to_do], worker=worker, now=now)
+    done = await uow.jobs.complete_many([job.id for job in nothing_to_do], worker=worker, now=now)
     plan.settled += [(job, COMPLETED if job.id in done else None) for job in nothing_to_do]
     return plan
 

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv6Network
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..config import Settings
-from ..storage import throttle_repo
-from ..storage.throttle_repo import Bucket
+from ..ports import UnitOfWork
+from ..ports.repositories.throttle import Bucket
 from .deps import Deps
 
 ADDRESS, WAYBILL, CASE = "ip", "waybill", "case"
@@ -107,15 +105,13 @@ class CitizenThrottle:
         self._in_flight: Counter[Bucket] = Counter()
         self._counted = 0
 
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.deps.engine
-
     async def retry_after(self, buckets: list[Bucket], now: datetime) -> int | None:
         """Whole seconds until a lookup in these buckets may be tried again, or None: it may now."""
+        async with self.deps.uow(read_only=True) as uow:
+            windows = await uow.throttle.windows(buckets)
         waits = [
             (w.ends_at - now).total_seconds()
-            for w in await throttle_repo.windows(self.engine, buckets)
+            for w in windows
             if w.ends_at > now and w.failures >= self.caps.of(w.kind).failures
         ]
         return max(1, math.ceil(max(waits))) if waits else None
@@ -132,10 +128,9 @@ class CitizenThrottle:
         self._counted += 1
         sweep = self._counted % FORGET_EVERY == 0
 
-        async def unit(uow) -> None:
-            conn = uow.conn  # transitional
-            await throttle_repo.count_failure(conn, windows_s, now=now)
+        async def unit(uow: UnitOfWork) -> None:
+            await uow.throttle.count_failure(windows_s, now=now)
             if sweep:
-                await throttle_repo.forget_ended(conn, now=now)
+                await uow.throttle.forget_ended(now=now)
 
         await self.deps.write(unit)

@@ -15,11 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from ..storage import finance_repo
-from ..storage.tables import dispatch_events, dispatches
+from ..ports import UnitOfWork
 from .console_text import CHINA, cn_today, day_start
 from .exceptions_queue import ATTENTION
 
@@ -48,7 +44,7 @@ class Dashboard:
 
 
 async def build(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     *,
     now: datetime,
     ontime_days: float,
@@ -58,32 +54,24 @@ async def build(
     today = cn_today(now)
     start_today, month_start = day_start(today), day_start(today.replace(day=1))
     series_start = day_start(today - timedelta(days=days - 1))
-    by_status = dict(
-        (await conn.execute(select(dispatches.c.status, func.count()).group_by(dispatches.c.status))).all()
-    )
-    received_today = await conn.scalar(
-        select(func.count()).select_from(dispatches).where(dispatches.c.created_at >= start_today)
-    )
-    moves = await conn.execute(
-        select(dispatch_events.c.to_status, func.count())
-        .where(dispatch_events.c.at >= start_today, dispatch_events.c.to_status.in_(TODAY_MOVES))
-        .where(dispatch_events.c.from_status != dispatch_events.c.to_status)
-        .group_by(dispatch_events.c.to_status)
-    )
-    handed = await _moves_with_payload(conn, "handed_over", min(series_start, month_start))
-    delivered = await _moves_with_payload(conn, "delivered", month_start)
-    mailed = [(at, p) for at, p in handed if at >= month_start]
+    async with uow:
+        by_status = await uow.console.count_by_status()
+        received_today = await uow.console.received_since(start_today)
+        moves_today = await uow.console.moves_since(start_today, TODAY_MOVES)
+        handed = await uow.console.first_moves_to("handed_over", min(series_start, month_start))
+        delivered = await uow.console.first_moves_to("delivered", month_start)
+        mailed = [(at, p) for at, p in handed if at >= month_start]
+        cost, source = await _cost(uow, today, mailed, estimate)
     towns = Counter((p["address"].get("town") or "（未填乡镇）") for _, p in mailed)
     per_day = Counter(at.astimezone(CHINA).date() for at, _ in handed if at >= series_start)
     durations = [
         (at - datetime.fromisoformat(p["completed_at"])).total_seconds() / 86400 for at, p in delivered
     ]
-    cost, source = await _cost(conn, today, mailed, estimate)
     return Dashboard(
         today=today,
         by_status=by_status,
-        received_today=received_today or 0,
-        moves_today=dict(moves.all()),
+        received_today=received_today,
+        moves_today=moves_today,
         by_town=towns.most_common(),
         daily=[(d, per_day.get(d, 0)) for d in (today - timedelta(days=n) for n in range(days - 1, -1, -1))],
         mailed_month=len(mailed),
@@ -97,34 +85,8 @@ async def build(
     )
 
 
-async def _moves_with_payload(
-    conn: AsyncConnection, status: str, since: datetime
-) -> list[tuple[datetime, dict]]:
-    """(first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
-    first = (
-        select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at).label("at"))
-        .where(dispatch_events.c.to_status == status, dispatch_events.c.from_status != status)
-        .group_by(dispatch_events.c.dispatch_id)
-        .subquery()
-    )
-    rows = await conn.execute(
-        select(first.c.at, dispatches.c.payload)
-        .join(dispatches, dispatches.c.id == first.c.dispatch_id)
-        .where(first.c.at >= since)
-    )
-    return [(_aware(at), payload) for at, payload in rows]
-
-
-def _aware(at) -> datetime:
-    from datetime import UTC
-
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-async def _cost(
-    conn: AsyncConnection, today: date, mailed, estimate: Estimate | None
-) -> tuple[int | None, str]:
-    runs = await finance_repo.list_runs(conn, f"{today:%Y-%m}")
+async def _cost(uow: UnitOfWork, today: date, mailed, estimate: Estimate | None) -> tuple[int | None, str]:
+    runs = await uow.finance.list_runs(f"{today:%Y-%m}")
     if runs:
         return runs[0].summary["totals"]["billed_fen"], "reconciliation"
     if estimate is None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from ..ports import UnitOfWork
+from ..ports.repositories.jobs import DEAD
 
-from ..jobs import queue
-from ..storage import dispatch_repo, tracking_repo
-
+_CHUNK = 500  # ids per lookup (SQLite caps the parameters of one statement)
 STUCK_STATUSES = ["booked", "label_printed", "handed_over", "in_transit", "out_for_delivery", "returning"]
 ATTENTION = {
     "delivery_failed": "投递未成功",
@@ -31,20 +30,30 @@ def _item(kind: str, d, since: datetime, now: datetime, reason: str, **extra) ->
     }
 
 
-async def list_exceptions(conn: AsyncConnection, *, now: datetime, stuck_days: float) -> list[dict]:
+async def list_exceptions(uow: UnitOfWork, *, now: datetime, stuck_days: float) -> list[dict]:
+    async with uow:
+        return await _exceptions(uow, now=now, stuck_days=stuck_days)
+
+
+async def _exceptions(uow: UnitOfWork, *, now: datetime, stuck_days: float) -> list[dict]:
     out = []
     cutoff = now - timedelta(days=stuck_days)
-    for row in await tracking_repo.quiet_parcels(conn, STUCK_STATUSES, cutoff):
-        d = dispatch_repo.to_domain(row)
+    quiet = await uow.tracking.quiet_parcels(STUCK_STATUSES, cutoff)
+    stuck = {}
+    for start in range(0, len(quiet), _CHUNK):
+        stuck |= {
+            d.id: d for d in await uow.dispatches.get_many([r.id for r in quiet[start : start + _CHUNK]])
+        }
+    for row in quiet:
         days = (now - row.last_seen).total_seconds() / 86400
-        out.append(_item("stuck", d, row.last_seen, now, f"{days:.1f} 天无扫描记录"))
-    found, _ = await dispatch_repo.search(conn, status=",".join(ATTENTION), limit=500)
+        out.append(_item("stuck", stuck.get(row.id), row.last_seen, now, f"{days:.1f} 天无扫描记录"))
+    found, _ = await uow.dispatches.search(status=",".join(ATTENTION), limit=500)
     for d in found:
         since = d.updated_at or d.created_at
         out.append(_item(d.status.value, d, since, now, d.reason or ATTENTION[d.status.value]))
-    for job in await queue.list_jobs(conn, queue.DEAD):
-        dispatch_id = await _dispatch_of(conn, job["payload"])
-        d = await dispatch_repo.get(conn, dispatch_id) if dispatch_id else None
+    for job in await uow.jobs.list_jobs(DEAD):
+        dispatch_id = await _dispatch_of(uow, job["payload"])
+        d = await uow.dispatches.get(dispatch_id) if dispatch_id else None
         out.append(
             _item(
                 "dead_job",
@@ -60,10 +69,10 @@ async def list_exceptions(conn: AsyncConnection, *, now: datetime, stuck_days: f
     return sorted(out, key=lambda item: -item["age_s"])
 
 
-async def _dispatch_of(conn: AsyncConnection, payload: dict) -> str | None:
+async def _dispatch_of(uow: UnitOfWork, payload: dict) -> str | None:
     if "dispatch_id" in payload:
         return payload["dispatch_id"]
     if "notice_id" in payload:
-        notice = await tracking_repo.get_notice(conn, payload["notice_id"])
+        notice = await uow.tracking.get_notice(payload["notice_id"])
         return notice.dispatch_id if notice else None
     return None

@@ -11,12 +11,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..domain.cause import Cause
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.status import Status
-from ..storage import console_repo
+from ..ports import UnitOfWork, UnitOfWorkFactory
 from .console_text import cn_time
 from .deps import Deps
 from .dispatches import load, move, note
@@ -44,15 +42,13 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
     code = code or new_code()
     hashed = await asyncio.to_thread(hash_secret, code)
     expires_at = now + timedelta(hours=settings.pickup_code_hours)
-    async with deps.engine.begin() as conn:
-        d = await load(conn, dispatch_id)
+    async with deps.uow() as uow:
+        d = await load(uow, dispatch_id)
         if d.status is not Status.AWAITING_PICKUP:
             raise Conflict(f"状态为 {d.status.value} 的证照不在窗口待取，不能发送取件码")
-        await console_repo.put_pickup_code(
-            conn, d.id, code_hash=hashed, now=now, expires_at=expires_at, by=actor
-        )
+        await uow.console.put_pickup_code(d.id, code_hash=hashed, now=now, expires_at=expires_at, by=actor)
         await note(
-            conn, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat()
+            uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat()
         )
     params = {
         "matter_name": d.matter_name,
@@ -66,36 +62,34 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
 
 
 async def release(
-    engine: AsyncEngine, dispatch_id: str, code: str, *, actor: str, now: datetime, max_attempts: int
+    new_uow: UnitOfWorkFactory, dispatch_id: str, code: str, *, actor: str, now: datetime, max_attempts: int
 ):
     """awaiting_pickup → picked_up when `code` is the live code; InvalidInput (audited) otherwise.
 
     Each try is counted before the code is checked, so parallel tries cannot all be checked past
     `max_attempts`."""
     code = (code or "").strip()
-    async with engine.begin() as conn:
-        d = await load(conn, dispatch_id)
+    async with new_uow() as uow:
+        d = await load(uow, dispatch_id)
         if d.status is not Status.AWAITING_PICKUP:
             raise Conflict(f"状态为 {d.status.value} 的证照不能办理自取")
-        code_hash = await console_repo.reserve_pickup_attempt(
-            conn, dispatch_id, now=now, max_attempts=max_attempts
-        )
+        code_hash = await uow.console.reserve_pickup_attempt(dispatch_id, now=now, max_attempts=max_attempts)
         problem = None
         if code_hash is None:
-            stored = await console_repo.pickup_code(conn, dispatch_id)
+            stored = await uow.console.pickup_code(dispatch_id)
             problem = _unusable(stored, now, max_attempts) or "取件码输错次数过多已失效，请重新发送"
     if problem is None and not (code.isdigit() and await asyncio.to_thread(verify_secret, code_hash, code)):
         problem = "取件码不正确"
     if problem:
-        async with engine.begin() as conn:
-            await note(conn, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_REJECTED, reason=problem)
+        async with new_uow() as uow:
+            await note(uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_REJECTED, reason=problem)
         raise InvalidInput([("code", problem)])
-    async with engine.begin() as conn:
-        if not await console_repo.use_pickup_code(conn, dispatch_id, code_hash=code_hash, now=now):
+    async with new_uow() as uow:
+        if not await uow.console.use_pickup_code(dispatch_id, code_hash=code_hash, now=now):
             raise Conflict("该取件码刚刚已被使用或已重新发送")
-        d = await load(conn, dispatch_id)
+        d = await load(uow, dispatch_id)
         return await move(
-            conn,
+            uow,
             d,
             Status.PICKED_UP,
             at=now,
@@ -116,10 +110,10 @@ def _unusable(stored, now: datetime, max_attempts: int) -> str | None:
     return None
 
 
-async def codes_state(engine: AsyncEngine, ids: list[str], *, now: datetime) -> dict[str, str]:
+async def codes_state(uow: UnitOfWork, ids: list[str], *, now: datetime) -> dict[str, str]:
     """{dispatch id: a short Chinese state of its code} for the counter's list."""
-    async with engine.connect() as conn:
-        rows = await console_repo.pickup_codes_for(conn, ids)
+    async with uow:
+        rows = await uow.console.pickup_codes_for(ids)
     out = {}
     for dispatch_id, row in rows.items():
         if row.used_at:

@@ -12,14 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from ..domain.cause import Cause
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.model import Dispatch
 from ..domain.status import BOOKED_OR_LATER, Status
-from ..storage import dispatch_repo
+from ..ports import UnitOfWork, UnitOfWorkFactory
 from .dispatches import load, move, note
 
 Render = Callable[[list[Dispatch]], bytes | str]
@@ -57,38 +55,38 @@ class Handover:
 
 
 async def print_label(
-    engine: AsyncEngine, dispatch_id: str, render: Render, *, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory, dispatch_id: str, render: Render, *, actor: str, now: datetime
 ) -> bytes | str:
     """One label (PDF or ZPL); NotFound for an unknown id."""
-    async with engine.connect() as conn:
-        d = await load(conn, dispatch_id)
-    return await _print(engine, [d], render, actor=actor, now=now)
+    async with new_uow(read_only=True) as uow:
+        d = await load(uow, dispatch_id)
+    return await _print(new_uow, [d], render, actor=actor, now=now)
 
 
 async def print_labels(
-    engine: AsyncEngine, ids: Sequence[str], render: Render, *, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory, ids: Sequence[str], render: Render, *, actor: str, now: datetime
 ) -> bytes | str:
     """Labels for `ids` in the given order; unknown ids are bad input naming their position."""
-    found = await load_ordered(engine, ids)
-    return await _print(engine, found, render, actor=actor, now=now)
+    found = await load_ordered(new_uow(read_only=True), ids)
+    return await _print(new_uow, found, render, actor=actor, now=now)
 
 
 async def _print(
-    engine: AsyncEngine, found: list[Dispatch], render: Render, *, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory, found: list[Dispatch], render: Render, *, actor: str, now: datetime
 ) -> bytes | str:
     refuse_not_booked(found)
     content = await asyncio.to_thread(render, found)
-    await _in_transaction(engine, _record_printed, [d.id for d in found], actor=actor, now=now)
+    await _in_transaction(new_uow, _record_printed, [d.id for d in found], actor=actor, now=now)
     return content
 
 
-async def _record_printed(conn: AsyncConnection, ids: list[str], *, actor: str, now: datetime) -> None:
+async def _record_printed(uow: UnitOfWork, ids: list[str], *, actor: str, now: datetime) -> None:
     """First print moves booked → label_printed; any later print is a reprint audit line."""
-    for d in await _current(conn, ids):
+    for d in await _current(uow, ids):
         if d.status is Status.BOOKED:
-            await move(conn, d, Status.LABEL_PRINTED, at=now, actor=actor, cause=Cause.LABEL_PRINTED)
+            await move(uow, d, Status.LABEL_PRINTED, at=now, actor=actor, cause=Cause.LABEL_PRINTED)
         else:
-            await note(conn, d, at=now, actor=actor, cause=Cause.LABEL_REPRINTED)
+            await note(uow, d, at=now, actor=actor, cause=Cause.LABEL_REPRINTED)
 
 
 # ---- handover manifests -------------------------------------------------------------------------
@@ -100,25 +98,31 @@ def new_manifest_id(now: datetime) -> str:
 
 
 async def print_manifest(
-    engine: AsyncEngine, ids: Sequence[str], render: Render, *, courier: str, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory,
+    ids: Sequence[str],
+    render: Render,
+    *,
+    courier: str,
+    actor: str,
+    now: datetime,
 ) -> Manifest:
     """The 交接清单 for `ids`; each dispatch gets an audit line naming the manifest."""
-    found = await load_ordered(engine, ids)
+    found = await load_ordered(new_uow(read_only=True), ids)
     refuse_not_booked(found)
     content = await asyncio.to_thread(render, found)
     manifest_id = new_manifest_id(now)
 
-    async def record(conn: AsyncConnection) -> None:
-        for d in await _current(conn, [d.id for d in found]):
+    async def record(uow: UnitOfWork) -> None:
+        for d in await _current(uow, [d.id for d in found]):
             detail = {"manifest_id": manifest_id, "courier": courier}
-            await note(conn, d, at=now, actor=actor, cause=Cause.MANIFEST_PRINTED, **detail)
+            await note(uow, d, at=now, actor=actor, cause=Cause.MANIFEST_PRINTED, **detail)
 
-    await _in_transaction(engine, record)
+    await _in_transaction(new_uow, record)
     return Manifest(manifest_id, content, found)
 
 
 async def confirm_handover(
-    engine: AsyncEngine,
+    new_uow: UnitOfWorkFactory,
     ids: Sequence[str],
     *,
     courier: str,
@@ -127,21 +131,21 @@ async def confirm_handover(
     now: datetime,
 ) -> Handover:
     """The courier took the parcels: booked / label_printed → handed_over; later ones are skipped."""
-    await load_ordered(engine, ids)
+    await load_ordered(new_uow(read_only=True), ids)
 
-    async def record(conn: AsyncConnection) -> Handover:
+    async def record(uow: UnitOfWork) -> Handover:
         result = Handover(manifest_id)
         detail = {"courier": courier, **({"manifest_id": manifest_id} if manifest_id else {})}
-        for d in await _current(conn, list(ids)):
+        for d in await _current(uow, list(ids)):
             if d.status in PAST_HANDOVER:
                 result.skipped.append(d)
                 continue
-            after = await move(conn, d, Status.HANDED_OVER, at=now, actor=actor, cause=Cause.HANDED_OVER)
-            await note(conn, after, at=now, actor=actor, cause=Cause.HANDOVER_CONFIRMED, **detail)
+            after = await move(uow, d, Status.HANDED_OVER, at=now, actor=actor, cause=Cause.HANDED_OVER)
+            await note(uow, after, at=now, actor=actor, cause=Cause.HANDOVER_CONFIRMED, **detail)
             result.handed_over.append(after)
         return result
 
-    return await _in_transaction(engine, record)
+    return await _in_transaction(new_uow, record)
 
 
 # ---- shared -------------------------------------------------------------------------------------
@@ -163,11 +167,11 @@ def check_batch(ids: Sequence[str]) -> None:
         raise InvalidInput(repeated)
 
 
-async def load_ordered(engine: AsyncEngine, ids: Sequence[str]) -> list[Dispatch]:
+async def load_ordered(uow: UnitOfWork, ids: Sequence[str]) -> list[Dispatch]:
     """The dispatches in the order of `ids`; InvalidInput naming `ids.N` for every unknown one."""
     check_batch(ids)
-    async with engine.connect() as conn:
-        found = {d.id: d for d in await dispatch_repo.get_many(conn, list(ids))}
+    async with uow:
+        found = {d.id: d for d in await uow.dispatches.get_many(list(ids))}
     unknown = [(f"ids.{n}", "没有这个寄递单 (no such dispatch)") for n, i in enumerate(ids) if i not in found]
     if unknown:
         raise InvalidInput(unknown)
@@ -180,20 +184,20 @@ def refuse_not_booked(found: Sequence[Dispatch]) -> None:
         raise NotBooked(refused)
 
 
-async def _current(conn: AsyncConnection, ids: list[str]) -> list[Dispatch]:
+async def _current(uow: UnitOfWork, ids: list[str]) -> list[Dispatch]:
     """The dispatches as they are now, inside the recording transaction; all still printable."""
-    by_id = {d.id: d for d in await dispatch_repo.get_many(conn, ids)}
+    by_id = {d.id: d for d in await uow.dispatches.get_many(ids)}
     current = [by_id[i] for i in ids if i in by_id]
     refuse_not_booked(current)
     return current
 
 
-async def _in_transaction(engine: AsyncEngine, unit, *args, **kwargs):
+async def _in_transaction(new_uow: UnitOfWorkFactory, unit, *args, **kwargs):
     """Run `unit` in one transaction; retry when a concurrent writer moved a dispatch first."""
     for attempt in range(_RACE_RETRIES):
         try:
-            async with engine.begin() as conn:
-                return await unit(conn, *args, **kwargs)
+            async with new_uow() as uow:
+                return await unit(uow, *args, **kwargs)
         except NotBooked:
             raise
         except Conflict:

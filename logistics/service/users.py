@@ -12,11 +12,10 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..storage import console_repo, users_repo
-from ..storage.users_repo import User
+from ..ports import UnitOfWork, UnitOfWorkFactory
+from ..ports.repositories.users import User
 from .password_policy import check_password
 
 ROLES = ("dispatcher", "finance", "admin")
@@ -56,17 +55,17 @@ def check_name(name: str) -> str:
 
 
 async def create(
-    engine: AsyncEngine, name: str, role: str, *, password: str | None, actor: str, now: datetime
+    uow: UnitOfWork, name: str, role: str, *, password: str | None, actor: str, now: datetime
 ) -> str:
     """The new user's API token. With a password the user can also sign in to the console."""
     name, role = check_name(name), check_role(role)
     checked = check_password(password, name=name) if password is not None else None
     hashed = await asyncio.to_thread(hash_secret, checked) if checked is not None else None
-    async with engine.begin() as conn:
-        if await users_repo.exists(conn, name):
+    async with uow:
+        if await uow.users.exists(name):
             raise Conflict(f"用户 {name} 已存在")
-        token = await users_repo.add(conn, name, role, now=now, password_hash=hashed)
-        await console_repo.audit(conn, at=now, actor=actor, action="user.created", subject=name, role=role)
+        token = await uow.users.add(name, role, now=now, password_hash=hashed)
+        await uow.console.audit(at=now, actor=actor, action="user.created", subject=name, role=role)
     return token
 
 
@@ -77,70 +76,70 @@ class Reissued:
 
 
 async def set_password(
-    engine: AsyncEngine, user_id: int, password: str, *, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory, user_id: int, password: str, *, actor: str, now: datetime
 ) -> Reissued:
     """Set a new password: the user's sessions end, a lock-out is lifted, and the API token is replaced
     (a reset is what follows a leak, so the old token must stop working too)."""
-    async with engine.connect() as conn:
-        user = await _existing(conn, user_id)
+    async with new_uow(read_only=True) as uow:
+        user = await _existing(uow, user_id)
     hashed = await asyncio.to_thread(hash_secret, check_password(password, name=user.name))
-    async with engine.begin() as conn:
-        if not await users_repo.set_password_hash(conn, user_id, hashed):
+    async with new_uow() as uow:
+        if not await uow.users.set_password_hash(user_id, hashed):
             raise NotFound("没有这个用户")
-        await console_repo.drop_sessions_of(conn, user_id)
-        await console_repo.clear_failures(conn, user.name.lower())
-        token = await users_repo.replace_token(conn, user_id)
-        await console_repo.audit(conn, at=now, actor=actor, action="user.password", subject=user.name)
+        await uow.console.drop_sessions_of(user_id)
+        await uow.console.clear_failures(user.name.lower())
+        token = await uow.users.replace_token(user_id)
+        await uow.console.audit(at=now, actor=actor, action="user.password", subject=user.name)
     return Reissued(user.name, token)
 
 
-async def issue_token(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> Reissued:
+async def issue_token(uow: UnitOfWork, user_id: int, *, actor: str, now: datetime) -> Reissued:
     """A new API token for the user; the old one stops working at once. Console sessions stay."""
-    async with engine.begin() as conn:
-        user = await _existing(conn, user_id)
-        token = await users_repo.replace_token(conn, user_id)
-        await console_repo.audit(conn, at=now, actor=actor, action="user.token", subject=user.name)
+    async with uow:
+        user = await _existing(uow, user_id)
+        token = await uow.users.replace_token(user_id)
+        await uow.console.audit(at=now, actor=actor, action="user.token", subject=user.name)
     return Reissued(user.name, token)
 
 
-async def revoke(engine: AsyncEngine, user_id: int, *, actor: str, now: datetime) -> str:
+async def revoke(uow: UnitOfWork, user_id: int, *, actor: str, now: datetime) -> str:
     """End the user's API token, console sessions and password at once; the user's name."""
-    async with engine.begin() as conn:
-        user = await _existing(conn, user_id)
-        await users_repo.revoke_token(conn, user_id)
-        await users_repo.clear_password(conn, user_id)
-        await console_repo.drop_sessions_of(conn, user_id)
-        await console_repo.audit(conn, at=now, actor=actor, action="user.revoked", subject=user.name)
+    async with uow:
+        user = await _existing(uow, user_id)
+        await uow.users.revoke_token(user_id)
+        await uow.users.clear_password(user_id)
+        await uow.console.drop_sessions_of(user_id)
+        await uow.console.audit(at=now, actor=actor, action="user.revoked", subject=user.name)
     return user.name
 
 
-async def set_role(engine: AsyncEngine, user_id: int, role: str, *, actor: str, now: datetime) -> str:
+async def set_role(uow: UnitOfWork, user_id: int, role: str, *, actor: str, now: datetime) -> str:
     role = check_role(role)
-    async with engine.begin() as conn:
-        user = await _existing(conn, user_id)
+    async with uow:
+        user = await _existing(uow, user_id)
         if user.role != role:
-            await users_repo.set_role(conn, user_id, role)
-            await console_repo.audit(
-                conn, at=now, actor=actor, action="user.role", subject=user.name, before=user.role, after=role
+            await uow.users.set_role(user_id, role)
+            await uow.console.audit(
+                at=now, actor=actor, action="user.role", subject=user.name, before=user.role, after=role
             )
     return user.name
 
 
-async def by_name(engine: AsyncEngine, name: str) -> User:
-    async with engine.connect() as conn:
-        user = await users_repo.by_name(conn, name.strip())
+async def by_name(uow: UnitOfWork, name: str) -> User:
+    async with uow:
+        user = await uow.users.by_name(name.strip())
     if user is None:
         raise NotFound(f"没有用户 {name.strip()}")
     return user
 
 
-async def list_users(engine: AsyncEngine) -> list[dict]:
-    async with engine.connect() as conn:
-        return await users_repo.list_all(conn)
+async def list_users(uow: UnitOfWork) -> list[dict]:
+    async with uow:
+        return await uow.users.list_all()
 
 
-async def _existing(conn, user_id: int):
-    user = await users_repo.get(conn, user_id)
+async def _existing(uow: UnitOfWork, user_id: int) -> User:
+    user = await uow.users.get(user_id)
     if user is None:
         raise NotFound("没有这个用户")
     return user

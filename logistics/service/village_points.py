@@ -7,16 +7,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from ..domain.cause import Cause
 from ..domain.errors import InvalidInput
-from ..domain.model import DeliveryMethod, Dispatch
+from ..domain.model import Dispatch
 from ..domain.status import Status
 from ..domain.validation import text_problem
-from ..storage.dispatch_repo import to_domain
-from ..storage.tables import dispatches
+from ..ports import UnitOfWork
 from .dispatches import move, note
 
 # On its way to the point, or there: the clerk may confirm these.
@@ -57,14 +53,11 @@ class Confirmed:
     skipped: list[Dispatch] = field(default_factory=list)
 
 
-async def _village_dispatches(conn: AsyncConnection) -> list[Dispatch]:
-    query = select(dispatches).where(dispatches.c.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
-    return [to_domain(r) for r in await conn.execute(query.order_by(dispatches.c.created_at))]
-
-
-async def points(conn: AsyncConnection) -> list[Point]:
+async def points(uow: UnitOfWork) -> list[Point]:
+    async with uow:
+        listed = await uow.console.village_point_dispatches()
     found: dict[str, Point] = {}
-    for d in await _village_dispatches(conn):
+    for d in listed:
         point = found.setdefault(d.village_point_code or "—", Point(d.village_point_code or "—"))
         point.by_status[d.status.value] += 1
         if d.address.town:
@@ -72,12 +65,17 @@ async def points(conn: AsyncConnection) -> list[Point]:
     return sorted(found.values(), key=lambda p: (-p.open, p.code))
 
 
-async def of_point(conn: AsyncConnection, code: str) -> list[Dispatch]:
-    return [d for d in await _village_dispatches(conn) if d.village_point_code == code]
+async def of_point(uow: UnitOfWork, code: str) -> list[Dispatch]:
+    async with uow:
+        return await _of_point(uow, code)
+
+
+async def _of_point(uow: UnitOfWork, code: str) -> list[Dispatch]:
+    return [d for d in await uow.console.village_point_dispatches() if d.village_point_code == code]
 
 
 async def confirm(
-    engine: AsyncEngine, code: str, ids: list[str], *, clerk: str, actor: str, now: datetime
+    uow: UnitOfWork, code: str, ids: list[str], *, clerk: str, actor: str, now: datetime
 ) -> Confirmed:
     """The point's clerk confirms these certificates reached their applicants: → delivered, audited."""
     clerk = (clerk or "").strip()
@@ -88,8 +86,8 @@ async def confirm(
     if not ids:
         raise InvalidInput([("ids", "请至少选择一件证照")])
     result = Confirmed()
-    async with engine.begin() as conn:
-        mine = {d.id: d for d in await of_point(conn, code)}
+    async with uow:
+        mine = {d.id: d for d in await _of_point(uow, code)}
         unknown = [(f"ids.{n}", "不是该代办点的证照") for n, i in enumerate(ids) if i not in mine]
         if unknown:
             raise InvalidInput(unknown)
@@ -98,7 +96,7 @@ async def confirm(
             detail = {"village_point_code": code, "clerk": clerk}
             if d.status in AT_OR_TO_POINT:
                 after = await move(
-                    conn,
+                    uow,
                     d,
                     Status.DELIVERED,
                     at=now,
@@ -106,11 +104,11 @@ async def confirm(
                     cause=Cause.DELIVERED_AT_VILLAGE_POINT,
                 )
                 await note(
-                    conn, after, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail
+                    uow, after, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail
                 )
                 result.delivered.append(after)
             elif d.status is Status.DELIVERED:
-                await note(conn, d, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail)
+                await note(uow, d, at=now, actor=actor, cause=Cause.VILLAGE_POINT_CLERK_CONFIRMED, **detail)
                 result.delivered.append(d)
             else:
                 result.skipped.append(d)

@@ -1,211 +1,255 @@
-"""The console's rows: sessions, login failures, its audit log and pickup codes."""
+"""The console's rows: sessions, login failures, its audit log and pickup codes; the dispatch lists and
+figures its pages show."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.model import DeliveryMethod, Dispatch
 from ..ports.repositories.console import Attempt
 from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
 from .dispatch_repo import to_domain
-from .tables import UTCDateTime, dispatches
-
-# ---- sessions -----------------------------------------------------------------------------------
+from .tables import UTCDateTime, dispatch_events, dispatches
 
 
-async def add_session(
-    conn: AsyncConnection, *, id_hash: str, user_id: int, csrf_token: str, now: datetime, expires_at: datetime
-) -> None:
-    await conn.execute(
-        insert(console_sessions).values(
-            id_hash=id_hash,
-            user_id=user_id,
-            csrf_token=csrf_token,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=expires_at,
-        )
-    )
+class SqlConsoleRecords:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
 
+    # ---- sessions -----------------------------------------------------------------------------------
 
-async def get_session(conn: AsyncConnection, id_hash: str):
-    return (await conn.execute(select(console_sessions).where(console_sessions.c.id_hash == id_hash))).first()
-
-
-async def touch_session(conn: AsyncConnection, id_hash: str, *, now: datetime, expires_at: datetime) -> None:
-    await conn.execute(
-        update(console_sessions)
-        .where(console_sessions.c.id_hash == id_hash)
-        .values(last_seen_at=now, expires_at=expires_at)
-    )
-
-
-async def drop_session(conn: AsyncConnection, id_hash: str) -> None:
-    await conn.execute(delete(console_sessions).where(console_sessions.c.id_hash == id_hash))
-
-
-async def drop_sessions_of(conn: AsyncConnection, user_id: int) -> None:
-    await conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
-
-
-async def drop_expired(conn: AsyncConnection, now: datetime) -> None:
-    await conn.execute(delete(console_sessions).where(console_sessions.c.expires_at < now))
-
-
-# ---- login failures -----------------------------------------------------------------------------
-
-
-async def failures_of(conn: AsyncConnection, name: str):
-    return (await conn.execute(select(login_failures).where(login_failures.c.name == name))).first()
-
-
-async def reserve_login_attempt(
-    conn: AsyncConnection, name: str, *, now: datetime, limit: int, window: timedelta
-) -> Attempt | None:
-    """Count one more attempt at `name` before its password is checked, in one conditional UPDATE:
-    None when `name` is locked (its `limit` attempts are used, checked or still being checked).
-    Failures older than `window`, and an expired lock-out, are forgotten. The attempt that reaches the
-    limit locks the name at once, so no parallel attempt gets past it while this one is checked."""
-    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        insert_(login_failures)
-        .values(name=name, failures=0, first_failed_at=now, locked_until=None)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    t, at = login_failures.c, literal(now, UTCDateTime())
-    stale = or_(
-        and_(t.locked_until.is_not(None), t.locked_until <= now),
-        and_(t.locked_until.is_(None), t.first_failed_at < now - window),
-    )
-    number = case((stale, 1), else_=t.failures + 1)
-    result = await conn.execute(
-        update(login_failures)
-        .where(t.name == name, or_(stale, and_(t.failures < limit, t.locked_until.is_(None))))
-        .values(
-            failures=number,
-            first_failed_at=case((stale, at), else_=t.first_failed_at),
-            locked_until=case((number >= limit, literal(now + window, UTCDateTime())), else_=None),
-        )
-        .returning(t.failures, t.locked_until)
-    )
-    row = result.first()
-    return Attempt(row.failures, row.locked_until) if row else None
-
-
-async def clear_failures(conn: AsyncConnection, name: str) -> None:
-    await conn.execute(delete(login_failures).where(login_failures.c.name == name))
-
-
-# ---- audit --------------------------------------------------------------------------------------
-
-
-async def audit(
-    conn: AsyncConnection, *, at: datetime, actor: str, action: str, subject: str, **detail
-) -> None:
-    await conn.execute(
-        insert(console_audit).values(at=at, actor=actor, action=action, subject=subject, detail=detail)
-    )
-
-
-async def audit_log(conn: AsyncConnection, *, limit: int = 100, action_prefix: str | None = None) -> list:
-    query = select(console_audit).order_by(console_audit.c.id.desc()).limit(limit)
-    if action_prefix:
-        query = query.where(console_audit.c.action.startswith(action_prefix))
-    return list(await conn.execute(query))
-
-
-# ---- pickup codes -------------------------------------------------------------------------------
-
-
-async def put_pickup_code(
-    conn: AsyncConnection, dispatch_id: str, *, code_hash: str, now: datetime, expires_at: datetime, by: str
-) -> None:
-    """A new code for the dispatch, replacing any earlier one."""
-    await conn.execute(delete(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
-    await conn.execute(
-        insert(pickup_codes).values(
-            dispatch_id=dispatch_id,
-            code_hash=code_hash,
-            created_at=now,
-            expires_at=expires_at,
-            attempts=0,
-            used_at=None,
-            created_by=by,
-        )
-    )
-
-
-async def pickup_code(conn: AsyncConnection, dispatch_id: str):
-    return (await conn.execute(select(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))).first()
-
-
-async def pickup_codes_for(conn: AsyncConnection, dispatch_ids: list[str]) -> dict:
-    if not dispatch_ids:
-        return {}
-    rows = await conn.execute(select(pickup_codes).where(pickup_codes.c.dispatch_id.in_(dispatch_ids)))
-    return {r.dispatch_id: r for r in rows}
-
-
-async def reserve_pickup_attempt(
-    conn: AsyncConnection, dispatch_id: str, *, now: datetime, max_attempts: int
-) -> str | None:
-    """Count one more try at the dispatch's code before it is checked, in one conditional UPDATE: the
-    code's hash, or None when there is no usable code (none, used, expired or out of tries)."""
-    t = pickup_codes.c
-    result = await conn.execute(
-        update(pickup_codes)
-        .where(
-            t.dispatch_id == dispatch_id, t.used_at.is_(None), t.expires_at > now, t.attempts < max_attempts
-        )
-        .values(attempts=t.attempts + 1)
-        .returning(t.code_hash)
-    )
-    return result.scalar()
-
-
-async def use_pickup_code(conn: AsyncConnection, dispatch_id: str, *, code_hash: str, now: datetime) -> bool:
-    """Mark the code that was checked used, once: False when it was used or replaced meanwhile."""
-    result = await conn.execute(
-        update(pickup_codes)
-        .where(
-            pickup_codes.c.dispatch_id == dispatch_id,
-            pickup_codes.c.code_hash == code_hash,
-            pickup_codes.c.used_at.is_(None),
-        )
-        .values(used_at=now)
-    )
-    return result.rowcount == 1
-
-
-# ---- the dispatch list --------------------------------------------------------------------------
-
-
-async def search_dispatches(
-    conn: AsyncConnection, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
-) -> tuple[list, int]:
-    """Dispatches by status and a search on case number, waybill number or recipient name, newest first."""
-    query = select(dispatches)
-    if statuses:
-        query = query.where(dispatches.c.status.in_(statuses))
-    q = q.strip()
-    if q:
-        name = dispatches.c.payload["recipient"]["name"].as_string()
-        query = query.where(
-            or_(
-                dispatches.c.case_no.contains(q, autoescape=True),
-                dispatches.c.waybill_no.contains(q, autoescape=True),
-                name.contains(q, autoescape=True),
+    async def add_session(
+        self, *, id_hash: str, user_id: int, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> None:
+        await self._conn.execute(
+            insert(console_sessions).values(
+                id_hash=id_hash,
+                user_id=user_id,
+                csrf_token=csrf_token,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires_at,
             )
         )
-    total = await conn.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await conn.execute(query.order_by(dispatches.c.updated_at.desc()).limit(limit).offset(offset))
-    return [to_domain(r) for r in rows], total or 0
+
+    async def get_session(self, id_hash: str):
+        return (
+            await self._conn.execute(select(console_sessions).where(console_sessions.c.id_hash == id_hash))
+        ).first()
+
+    async def touch_session(self, id_hash: str, *, now: datetime, expires_at: datetime) -> None:
+        await self._conn.execute(
+            update(console_sessions)
+            .where(console_sessions.c.id_hash == id_hash)
+            .values(last_seen_at=now, expires_at=expires_at)
+        )
+
+    async def drop_session(self, id_hash: str) -> None:
+        await self._conn.execute(delete(console_sessions).where(console_sessions.c.id_hash == id_hash))
+
+    async def drop_sessions_of(self, user_id: int) -> None:
+        await self._conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
+
+    async def drop_expired(self, now: datetime) -> None:
+        await self._conn.execute(delete(console_sessions).where(console_sessions.c.expires_at < now))
+
+    # ---- login failures -----------------------------------------------------------------------------
+
+    async def failures_of(self, name: str):
+        return (await self._conn.execute(select(login_failures).where(login_failures.c.name == name))).first()
+
+    async def reserve_login_attempt(
+        self, name: str, *, now: datetime, limit: int, window: timedelta
+    ) -> Attempt | None:
+        """Count one more attempt at `name` before its password is checked, in one conditional UPDATE:
+        None when `name` is locked (its `limit` attempts are used, checked or still being checked).
+        Failures older than `window`, and an expired lock-out, are forgotten. The attempt that reaches the
+        limit locks the name at once, so no parallel attempt gets past it while this one is checked."""
+        insert_ = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        await self._conn.execute(
+            insert_(login_failures)
+            .values(name=name, failures=0, first_failed_at=now, locked_until=None)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        t, at = login_failures.c, literal(now, UTCDateTime())
+        stale = or_(
+            and_(t.locked_until.is_not(None), t.locked_until <= now),
+            and_(t.locked_until.is_(None), t.first_failed_at < now - window),
+        )
+        number = case((stale, 1), else_=t.failures + 1)
+        result = await self._conn.execute(
+            update(login_failures)
+            .where(t.name == name, or_(stale, and_(t.failures < limit, t.locked_until.is_(None))))
+            .values(
+                failures=number,
+                first_failed_at=case((stale, at), else_=t.first_failed_at),
+                locked_until=case((number >= limit, literal(now + window, UTCDateTime())), else_=None),
+            )
+            .returning(t.failures, t.locked_until)
+        )
+        row = result.first()
+        return Attempt(row.failures, row.locked_until) if row else None
+
+    async def clear_failures(self, name: str) -> None:
+        await self._conn.execute(delete(login_failures).where(login_failures.c.name == name))
+
+    # ---- audit --------------------------------------------------------------------------------------
+
+    async def audit(self, *, at: datetime, actor: str, action: str, subject: str, **detail) -> None:
+        await self._conn.execute(
+            insert(console_audit).values(at=at, actor=actor, action=action, subject=subject, detail=detail)
+        )
+
+    async def audit_log(self, *, limit: int = 100, action_prefix: str | None = None) -> list:
+        query = select(console_audit).order_by(console_audit.c.id.desc()).limit(limit)
+        if action_prefix:
+            query = query.where(console_audit.c.action.startswith(action_prefix))
+        return list(await self._conn.execute(query))
+
+    # ---- pickup codes -------------------------------------------------------------------------------
+
+    async def put_pickup_code(
+        self, dispatch_id: str, *, code_hash: str, now: datetime, expires_at: datetime, by: str
+    ) -> None:
+        """A new code for the dispatch, replacing any earlier one."""
+        await self._conn.execute(delete(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
+        await self._conn.execute(
+            insert(pickup_codes).values(
+                dispatch_id=dispatch_id,
+                code_hash=code_hash,
+                created_at=now,
+                expires_at=expires_at,
+                attempts=0,
+                used_at=None,
+                created_by=by,
+            )
+        )
+
+    async def pickup_code(self, dispatch_id: str):
+        return (
+            await self._conn.execute(select(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
+        ).first()
+
+    async def pickup_codes_for(self, dispatch_ids: list[str]) -> dict:
+        if not dispatch_ids:
+            return {}
+        rows = await self._conn.execute(
+            select(pickup_codes).where(pickup_codes.c.dispatch_id.in_(dispatch_ids))
+        )
+        return {r.dispatch_id: r for r in rows}
+
+    async def reserve_pickup_attempt(
+        self, dispatch_id: str, *, now: datetime, max_attempts: int
+    ) -> str | None:
+        """Count one more try at the dispatch's code before it is checked, in one conditional UPDATE: the
+        code's hash, or None when there is no usable code (none, used, expired or out of tries)."""
+        t = pickup_codes.c
+        result = await self._conn.execute(
+            update(pickup_codes)
+            .where(
+                t.dispatch_id == dispatch_id,
+                t.used_at.is_(None),
+                t.expires_at > now,
+                t.attempts < max_attempts,
+            )
+            .values(attempts=t.attempts + 1)
+            .returning(t.code_hash)
+        )
+        return result.scalar()
+
+    async def use_pickup_code(self, dispatch_id: str, *, code_hash: str, now: datetime) -> bool:
+        """Mark the code that was checked used, once: False when it was used or replaced meanwhile."""
+        result = await self._conn.execute(
+            update(pickup_codes)
+            .where(
+                pickup_codes.c.dispatch_id == dispatch_id,
+                pickup_codes.c.code_hash == code_hash,
+                pickup_codes.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    # ---- the dispatch list --------------------------------------------------------------------------
+
+    async def search_dispatches(
+        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
+    ) -> tuple[list, int]:
+        """Dispatches by status and a search on case number, waybill number or recipient name,
+        newest first."""
+        query = select(dispatches)
+        if statuses:
+            query = query.where(dispatches.c.status.in_(statuses))
+        q = q.strip()
+        if q:
+            name = dispatches.c.payload["recipient"]["name"].as_string()
+            query = query.where(
+                or_(
+                    dispatches.c.case_no.contains(q, autoescape=True),
+                    dispatches.c.waybill_no.contains(q, autoescape=True),
+                    name.contains(q, autoescape=True),
+                )
+            )
+        total = await self._conn.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self._conn.execute(
+            query.order_by(dispatches.c.updated_at.desc()).limit(limit).offset(offset)
+        )
+        return [to_domain(r) for r in rows], total or 0
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._conn.execute(
+            select(dispatches.c.status, func.count()).group_by(dispatches.c.status)
+        )
+        return dict(rows.all())
+
+    async def village_point_dispatches(self) -> list[Dispatch]:
+        """The dispatches delivered through village proxy points, oldest first."""
+        query = select(dispatches).where(dispatches.c.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
+        return [to_domain(r) for r in await self._conn.execute(query.order_by(dispatches.c.created_at))]
+
+    # ---- the dashboard ------------------------------------------------------------------------------
+
+    async def received_since(self, since: datetime) -> int:
+        return (
+            await self._conn.scalar(
+                select(func.count()).select_from(dispatches).where(dispatches.c.created_at >= since)
+            )
+            or 0
+        )
+
+    async def moves_since(self, since: datetime, statuses: Sequence[str]) -> dict[str, int]:
+        """How many status changes to each of `statuses` happened at or after `since`."""
+        e = dispatch_events.c
+        rows = await self._conn.execute(
+            select(e.to_status, func.count())
+            .where(e.at >= since, e.to_status.in_(statuses))
+            .where(e.from_status != e.to_status)
+            .group_by(e.to_status)
+        )
+        return dict(rows.all())
+
+    async def first_moves_to(self, status: str, since: datetime) -> list[tuple[datetime, dict]]:
+        """(first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
+        e = dispatch_events.c
+        first = (
+            select(e.dispatch_id, func.min(e.at).label("at"))
+            .where(e.to_status == status, e.from_status != status)
+            .group_by(e.dispatch_id)
+            .subquery()
+        )
+        rows = await self._conn.execute(
+            select(first.c.at, dispatches.c.payload)
+            .join(dispatches, dispatches.c.id == first.c.dispatch_id)
+            .where(first.c.at >= since)
+        )
+        return [(_aware(at), payload) for at, payload in rows]
 
 
-async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(select(dispatches.c.status, func.count()).group_by(dispatches.c.status))
-    return dict(rows.all())
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..ports.repositories.throttle import Bucket, Window
-from .db import reading
 from .throttle_tables import citizen_failures as t
 from .tracking_repo import SqliteReader
 
@@ -33,46 +32,53 @@ _SQLITE_READ = {  # by number of buckets; each an index search (SQLite's multi-i
 }
 
 
-async def windows(engine: AsyncEngine, buckets: list[Bucket]) -> list[Window]:
-    """The stored windows of these buckets (expired ones included). A read only: on a SQLite file, on
-    the loop's thread (see `SqliteReader`), else on a pooled read-only connection."""
-    if not buckets:
-        return []
-    reader = SqliteReader.of(engine)
-    if reader is not None and len(buckets) in _SQLITE_READ:
-        rows = reader.rows(_SQLITE_READ[len(buckets)], sum(buckets, ()))
-        if rows is not None:
-            return [Window(kind, key, failures, _utc(ends)) for kind, key, failures, ends in rows]
-    async with reading(engine) as conn:
+class SqlCitizenFailures:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def windows(self, buckets: list[Bucket]) -> list[Window]:
+        """The stored windows of these buckets (expired ones included). A read only: on a SQLite file, on
+        the loop's thread (see `SqliteReader`), else on the unit of work's connection."""
+        if not buckets:
+            return []
+        reader = SqliteReader.of(self._conn.engine)
+        if reader is not None and len(buckets) in _SQLITE_READ:
+            rows = reader.rows(_SQLITE_READ[len(buckets)], sum(buckets, ()))
+            if rows is not None:
+                return [Window(kind, key, failures, _utc(ends)) for kind, key, failures, ends in rows]
         query = select(t.c.kind, t.c.key, t.c.failures, t.c.window_ends_at).where(_where(buckets))
-        return [Window(*row) for row in await conn.execute(query)]
+        return [Window(*row) for row in await self._conn.execute(query)]
 
+    async def count_failure(self, windows_s: dict[Bucket, float], *, now: datetime) -> dict[Bucket, Window]:
+        """One more failure in each bucket (given with its window length), in one statement: a bucket whose
+        window has ended starts a new one at `now`. Returns each bucket's window after the count."""
+        if not windows_s:
+            return {}
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        rows = [
+            dict(
+                kind=kind,
+                key=key,
+                failures=1,
+                window_started_at=now,
+                window_ends_at=now + timedelta(seconds=s),
+            )
+            for (kind, key), s in sorted(windows_s.items())
+        ]
+        stmt = dialect.insert(t).values(rows)
+        ended = t.c.window_ends_at <= bindparam("now", now, type_=t.c.window_ends_at.type)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={
+                "failures": case((ended, 1), else_=t.c.failures + 1),
+                "window_started_at": case(
+                    (ended, stmt.excluded.window_started_at), else_=t.c.window_started_at
+                ),
+                "window_ends_at": case((ended, stmt.excluded.window_ends_at), else_=t.c.window_ends_at),
+            },
+        ).returning(t.c.kind, t.c.key, t.c.failures, t.c.window_ends_at)
+        return {(r.kind, r.key): Window(*r) for r in await self._conn.execute(upsert)}
 
-async def count_failure(
-    conn: AsyncConnection, windows_s: dict[Bucket, float], *, now: datetime
-) -> dict[Bucket, Window]:
-    """One more failure in each bucket (given with its window length), in one statement: a bucket whose
-    window has ended starts a new one at `now`. Returns each bucket's window after the count."""
-    if not windows_s:
-        return {}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    rows = [
-        dict(kind=kind, key=key, failures=1, window_started_at=now, window_ends_at=now + timedelta(seconds=s))
-        for (kind, key), s in sorted(windows_s.items())
-    ]
-    stmt = dialect.insert(t).values(rows)
-    ended = t.c.window_ends_at <= bindparam("now", now, type_=t.c.window_ends_at.type)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["kind", "key"],
-        set_={
-            "failures": case((ended, 1), else_=t.c.failures + 1),
-            "window_started_at": case((ended, stmt.excluded.window_started_at), else_=t.c.window_started_at),
-            "window_ends_at": case((ended, stmt.excluded.window_ends_at), else_=t.c.window_ends_at),
-        },
-    ).returning(t.c.kind, t.c.key, t.c.failures, t.c.window_ends_at)
-    return {(r.kind, r.key): Window(*r) for r in await conn.execute(upsert)}
-
-
-async def forget_ended(conn: AsyncConnection, *, now: datetime) -> int:
-    """Drop the windows that have ended (they count nothing any more)."""
-    return (await conn.execute(delete(t).where(t.c.window_ends_at <= now))).rowcount
+    async def forget_ended(self, *, now: datetime) -> int:
+        """Drop the windows that have ended (they count nothing any more)."""
+        return (await self._conn.execute(delete(t).where(t.c.window_ends_at <= now))).rowcount

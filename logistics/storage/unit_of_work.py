@@ -10,19 +10,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..jobs import queue
-from . import (
-    console_repo,
-    dispatch_repo,
-    finance_repo,
-    pool_repo,
-    pull_repo,
-    throttle_repo,
-    tracking_repo,
-    users_repo,
-)
+from . import dispatch_repo, finance_repo, pull_repo, tracking_repo
+from .console_repo import SqlConsoleRecords
 from .db import reading
 from .group_commit import UnitCommitter
+from .job_repo import SqlJobs
+from .pool_repo import SqlWaybillPool
+from .throttle_repo import SqlCitizenFailures
+from .users_repo import SqlUsers
 
 T = TypeVar("T")
 
@@ -41,7 +36,7 @@ class _Bound:
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine | None, *, read_only: bool = False):
         self._engine, self._read_only = engine, read_only
-        self._transaction: AbstractAsyncContextManager[AsyncConnection] | None = None
+        self._transaction: AbstractAsyncContextManager[AsyncConnection] | _OnDemand | None = None
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlUnitOfWork:
@@ -53,27 +48,71 @@ class SqlUnitOfWork:
     def _bind(self, conn: AsyncConnection) -> None:
         self.conn = conn  # transitional: for code not yet on the repositories
         self.dispatches = _Bound(dispatch_repo, conn)
-        self.jobs = _Bound(queue, conn)
+        self.jobs = SqlJobs(conn)
         self.tracking = _Bound(tracking_repo, conn)
-        self.pool = _Bound(pool_repo, conn)
-        self.users = _Bound(users_repo, conn)
-        self.console = _Bound(console_repo, conn)
+        self.pool = SqlWaybillPool(conn)
+        self.users = SqlUsers(conn)
+        self.console = SqlConsoleRecords(conn)
         self.finance = _Bound(finance_repo, conn)
         self.pull = _Bound(pull_repo, conn)
-        self.throttle = _Bound(throttle_repo, conn)
+        self.throttle = SqlCitizenFailures(conn)
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._engine is None:
             return self
         if self._transaction is not None:
             raise RuntimeError("a unit of work is entered once; ask the factory for another")
-        self._transaction = reading(self._engine) if self._read_only else self._engine.begin()
+        if self._read_only:
+            self._transaction = _OnDemand(self._engine)
+            self._bind(self._transaction)  # type: ignore[arg-type]
+            return self
+        self._transaction = self._engine.begin()
         self._bind(await self._transaction.__aenter__())
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         if self._transaction is not None:
             await self._transaction.__aexit__(*exc_info)
+
+
+class _OnDemand:
+    """The read-only connection of a unit of work, taken from the pool at its first statement: a read
+    that needs none (a SQLite file read on the loop's thread, see `SqliteReader`) costs no checkout."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine, self.dialect = engine, engine.dialect
+        self._reading: AbstractAsyncContextManager[AsyncConnection] | None = None
+        self._conn: AsyncConnection | None = None
+
+    async def _open(self) -> AsyncConnection:
+        if self._conn is None:
+            self._reading = reading(self.engine)
+            self._conn = await self._reading.__aenter__()
+        return self._conn
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._open()).execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._open()).scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._open()).scalars(*args, **kwargs)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._open()).stream(*args, **kwargs)
+
+    async def get_raw_connection(self) -> Any:
+        return await (await self._open()).get_raw_connection()
+
+    async def run_sync(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._open()).run_sync(*args, **kwargs)
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._reading is not None:
+            self._reading, reading_ = None, self._reading
+            self._conn = None
+            await reading_.__aexit__(*exc_info)
 
 
 def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:

@@ -25,91 +25,96 @@ def new_token() -> str:
     return "cp_" + secrets.token_urlsafe(32)
 
 
-async def add(
-    conn: AsyncConnection, name: str, role: str, *, now: datetime, password_hash: str | None = None
-) -> str:
-    """Create the user and return its new API token (shown once)."""
-    token = new_token()
-    await conn.execute(
-        insert(users).values(
-            name=name, role=role, token_hash=token_hash(token), created_at=now, password_hash=password_hash
+class SqlUsers:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def add(self, name: str, role: str, *, now: datetime, password_hash: str | None = None) -> str:
+        """Create the user and return its new API token (shown once)."""
+        token = new_token()
+        await self._conn.execute(
+            insert(users).values(
+                name=name,
+                role=role,
+                token_hash=token_hash(token),
+                created_at=now,
+                password_hash=password_hash,
+            )
         )
-    )
-    return token
+        return token
 
-
-async def replace_token(conn: AsyncConnection, user_id: int) -> str:
-    """A new API token for the user (shown once); the old one stops working."""
-    token = new_token()
-    await conn.execute(update(users).where(users.c.id == user_id).values(token_hash=token_hash(token)))
-    return token
-
-
-async def revoke_token(conn: AsyncConnection, user_id: int) -> None:
-    """The user's API token stops working and no other takes its place."""
-    revoked = REVOKED + secrets.token_hex(28)
-    await conn.execute(update(users).where(users.c.id == user_id).values(token_hash=revoked))
-
-
-async def clear_password(conn: AsyncConnection, user_id: int) -> None:
-    await conn.execute(update(users).where(users.c.id == user_id).values(password_hash=None))
-
-
-async def by_token(conn: AsyncConnection, token: str) -> User | None:
-    row = (
-        await conn.execute(
-            select(users.c.id, users.c.name, users.c.role).where(users.c.token_hash == token_hash(token))
+    async def replace_token(self, user_id: int) -> str:
+        """A new API token for the user (shown once); the old one stops working."""
+        token = new_token()
+        await self._conn.execute(
+            update(users).where(users.c.id == user_id).values(token_hash=token_hash(token))
         )
-    ).first()
-    return User(*row) if row else None
+        return token
 
+    async def revoke_token(self, user_id: int) -> None:
+        """The user's API token stops working and no other takes its place."""
+        revoked = REVOKED + secrets.token_hex(28)
+        await self._conn.execute(update(users).where(users.c.id == user_id).values(token_hash=revoked))
 
-async def exists(conn: AsyncConnection, name: str) -> bool:
-    return (await conn.scalar(select(users.c.id).where(users.c.name == name))) is not None
+    async def clear_password(self, user_id: int) -> None:
+        await self._conn.execute(update(users).where(users.c.id == user_id).values(password_hash=None))
 
+    async def by_token(self, token: str) -> User | None:
+        row = (
+            await self._conn.execute(
+                select(users.c.id, users.c.name, users.c.role).where(users.c.token_hash == token_hash(token))
+            )
+        ).first()
+        return User(*row) if row else None
 
-# ---- console passwords (issue 7); hashing itself is logistics.service.users ----------------------
+    async def exists(self, name: str) -> bool:
+        return (await self._conn.scalar(select(users.c.id).where(users.c.name == name))) is not None
 
+    # ---- console passwords (issue 7); hashing itself is logistics.service.users ----------------------
 
-async def get(conn: AsyncConnection, user_id: int) -> User | None:
-    row = (
-        await conn.execute(select(users.c.id, users.c.name, users.c.role).where(users.c.id == user_id))
-    ).first()
-    return User(*row) if row else None
+    async def get(self, user_id: int) -> User | None:
+        row = (
+            await self._conn.execute(
+                select(users.c.id, users.c.name, users.c.role).where(users.c.id == user_id)
+            )
+        ).first()
+        return User(*row) if row else None
 
+    async def password_of(self, name: str) -> tuple[User, str | None] | None:
+        """(the user, its password hash or None when it has none) by name."""
+        query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash).where(
+            users.c.name == name
+        )
+        row = (await self._conn.execute(query)).first()
+        return (User(row.id, row.name, row.role), row.password_hash) if row else None
 
-async def password_of(conn: AsyncConnection, name: str) -> tuple[User, str | None] | None:
-    """(the user, its password hash or None when it has none) by name."""
-    query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash).where(users.c.name == name)
-    row = (await conn.execute(query)).first()
-    return (User(row.id, row.name, row.role), row.password_hash) if row else None
+    async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        result = await self._conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+        return result.rowcount == 1
 
+    async def set_role(self, user_id: int, role: str) -> bool:
+        result = await self._conn.execute(update(users).where(users.c.id == user_id).values(role=role))
+        return result.rowcount == 1
 
-async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> bool:
-    result = await conn.execute(
-        update(users).where(users.c.id == user_id).values(password_hash=password_hash)
-    )
-    return result.rowcount == 1
+    async def by_name(self, name: str) -> User | None:
+        query = select(users.c.id, users.c.name, users.c.role).where(users.c.name == name)
+        row = (await self._conn.execute(query)).first()
+        return User(*row) if row else None
 
-
-async def set_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
-    result = await conn.execute(update(users).where(users.c.id == user_id).values(role=role))
-    return result.rowcount == 1
-
-
-async def by_name(conn: AsyncConnection, name: str) -> User | None:
-    query = select(users.c.id, users.c.name, users.c.role).where(users.c.name == name)
-    row = (await conn.execute(query)).first()
-    return User(*row) if row else None
-
-
-async def list_all(conn: AsyncConnection) -> list[dict]:
-    query = select(
-        users.c.id, users.c.name, users.c.role, users.c.password_hash, users.c.token_hash, users.c.created_at
-    )
-    rows = await conn.execute(query.order_by(users.c.name))
-    return [
-        {"id": r.id, "name": r.name, "role": r.role, "has_password": bool(r.password_hash),
-         "has_token": not r.token_hash.startswith(REVOKED), "created_at": r.created_at}
-        for r in rows
-    ]  # fmt: skip
+    async def list_all(self) -> list[dict]:
+        query = select(
+            users.c.id,
+            users.c.name,
+            users.c.role,
+            users.c.password_hash,
+            users.c.token_hash,
+            users.c.created_at,
+        )
+        rows = await self._conn.execute(query.order_by(users.c.name))
+        return [
+            {"id": r.id, "name": r.name, "role": r.role, "has_password": bool(r.password_hash),
+             "has_token": not r.token_hash.startswith(REVOKED), "created_at": r.created_at}
+            for r in rows
+        ]  # fmt: skip

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..domain import signing
 from ..domain.errors import Forbidden
-from ..storage import users_repo
-from ..storage.users_repo import User
+from ..ports.repositories.users import User
+from ..storage.users_repo import SqlUsers
 from .errors import Unauthorized
 from .keys import CLOCK, ENGINE, SETTINGS
 
@@ -54,7 +54,7 @@ async def staff_of(engine: AsyncEngine, request: web.Request, *roles: str) -> Us
     if not header.startswith("Bearer "):
         raise Unauthorized("Authorization: Bearer <token> required")
     async with engine.connect() as conn:
-        user = await users_repo.by_token(conn, header.removeprefix("Bearer ").strip())
+        user = await SqlUsers(conn).by_token(header.removeprefix("Bearer ").strip())
     if user is None:
         raise Unauthorized("unknown token")
     if user.role != "admin" and user.role not in roles:

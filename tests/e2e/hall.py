@@ -25,6 +25,7 @@ from logistics.domain.china_time import CHINA
 from logistics.service import users
 from logistics.storage.db import create_engine
 from logistics.storage.migrate import upgrade
+from logistics.storage.unit_of_work import unit_of_work_factory
 from logistics.web.app import create_gateway
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
@@ -249,7 +250,9 @@ async def _staff(settings: Settings) -> dict[str, str]:
         await upgrade(engine)
         now = datetime.now(CHINA)
         return {
-            role: await users.create(engine, name, role, password=PASSWORD, actor="test", now=now)
+            role: await users.create(
+                unit_of_work_factory(engine)(), name, role, password=PASSWORD, actor="test", now=now
+            )
             for role, name in STAFF.items()
         }
     finally:

@@ -1,10 +1,14 @@
-"""Console sessions, sign-in attempts, the staff audit log, pickup codes and dispatch search."""
+"""Console sessions, sign-in attempts, the staff audit log, pickup codes, dispatch search and the
+dashboard's figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from ...domain.model import Dispatch
 
 
 @dataclass(frozen=True)
@@ -72,3 +76,19 @@ class ConsoleRecords(Protocol):
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...
+
+    async def village_point_dispatches(self) -> list[Dispatch]:
+        """The dispatches delivered through village proxy points, oldest first."""
+        ...
+
+    async def received_since(self, since: datetime) -> int:
+        """How many dispatches were received (created) at or after `since`."""
+        ...
+
+    async def moves_since(self, since: datetime, statuses: Sequence[str]) -> dict[str, int]:
+        """How many status changes to each of `statuses` happened at or after `since`."""
+        ...
+
+    async def first_moves_to(self, status: str, since: datetime) -> list[tuple[datetime, dict]]:
+        """(first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
+        ...

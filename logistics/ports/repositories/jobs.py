@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"  # a job's states
+
 
 class Jobs(Protocol):
     async def enqueue(
@@ -31,6 +33,11 @@ class Jobs(Protocol):
         delay_s: float = 0.0,
     ) -> None:
         """Add (kind, payload, dedupe_key) jobs in one statement."""
+        ...
+
+    async def complete_many(self, job_ids: list[int], *, worker: str, now: datetime) -> set[int]:
+        """Mark several claimed jobs done (a batch handler recording their results); returns the ids whose
+        lease `worker` still held."""
         ...
 
     async def retry_dead(self, job_id: int, *, now: datetime) -> bool:

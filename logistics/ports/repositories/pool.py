@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+FREE, ASSIGNED = "free", "assigned"  # a number's states, the keys of `WaybillPool.counts`
+
 
 class WaybillPool(Protocol):
     async def add(self, numbers: list[str], *, now: datetime) -> None: ...

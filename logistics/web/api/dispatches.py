@@ -15,14 +15,14 @@ from ...config import Settings
 from ...domain.errors import InvalidInput, NotFound
 from ...domain.model import Dispatch
 from ...domain.status import Status
+from ...ports.repositories.users import User
 from ...service import dispatches as dispatch_service
 from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json, masked_dispatch_json
 from ...storage import dispatch_repo
-from ...storage.users_repo import User
 from .. import limits
 from ..auth import signed_client, staff
-from ..keys import CLOCK, COMMITTER, ENGINE, SETTINGS, WORKERS
+from ..keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
 from .documented import Param, documented
 from .responses import DispatchDetailOut, DispatchListOut, DispatchOut
 from .schemas import CorrectionIn, DispatchIn, parse, parse_dispatch, request_hash, to_domain
@@ -195,7 +195,7 @@ async def correct(request: web.Request) -> web.Response:
     recipient, address = parse(CorrectionIn, await read_body(request, limits.SMALL_JSON)).domain()
     actor, now = f"staff:{user.name}", request.app[CLOCK].now()
     d = await dispatch_service.correct(
-        request.app[ENGINE],
+        request.app[DEPS].uow(),
         request.match_info["id"],
         actor=actor,
         now=now,
@@ -209,7 +209,7 @@ async def _staff_action(request: web.Request, action) -> Dispatch:
     """Run a dispatcher's action on the dispatch in the path, then wake the workers for its job."""
     user = await staff(request, *DISPATCH_ROLES)
     d = await action(
-        request.app[ENGINE],
+        request.app[DEPS].uow(),
         request.match_info["id"],
         actor=f"staff:{user.name}",
         now=request.app[CLOCK].now(),

@@ -19,7 +19,7 @@ from ...service import printing
 from .. import limits
 from ..auth import staff
 from ..errors import error_response
-from ..keys import CLOCK, ENGINE, SETTINGS
+from ..keys import CLOCK, DEPS, SETTINGS
 from .documented import BINARY, Media, Param, documented
 from .responses import HandoverOut, NotBookedError
 from .schemas import HandoverIn, LabelsIn, ManifestIn
@@ -77,7 +77,7 @@ async def label(request: web.Request) -> web.Response:
         render = partial(_pdf, size=size, **_hall(request))
     dispatch_id = request.match_info["id"]
     content = await printing.print_label(
-        request.app[ENGINE], dispatch_id, render, actor=_actor(user), now=request.app[CLOCK].now()
+        request.app[DEPS].uow, dispatch_id, render, actor=_actor(user), now=request.app[CLOCK].now()
     )
     if fmt == "zpl":
         return web.Response(text=content, content_type="text/plain", headers=_no_store())
@@ -103,7 +103,7 @@ async def label_batch(request: web.Request) -> web.Response:
     if size not in LABEL_SIZES:
         raise InvalidInput([("size", _one_of(LABEL_SIZES))])
     content = await printing.print_labels(
-        request.app[ENGINE],
+        request.app[DEPS].uow,
         ids,
         partial(_pdf, size=size, **_hall(request)),
         actor=_actor(user),
@@ -149,7 +149,7 @@ async def manifest(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     render = partial(_manifest, origin=_hall(request)["origin"], courier=courier, at=now)
     printed = await printing.print_manifest(
-        request.app[ENGINE], ids, render, courier=courier, actor=_actor(user), now=now
+        request.app[DEPS].uow, ids, render, courier=courier, actor=_actor(user), now=now
     )
     response = _pdf_response(printed.content, f"manifest-{printed.manifest_id}.pdf")
     response.headers["X-Manifest-Id"] = printed.manifest_id
@@ -177,7 +177,7 @@ async def confirm(request: web.Request) -> web.Response:
     ):
         raise InvalidInput([("manifest_id", "清单编号格式不对 (a string of at most 64 characters)")])
     result = await printing.confirm_handover(
-        request.app[ENGINE],
+        request.app[DEPS].uow,
         ids,
         courier=courier,
         manifest_id=manifest_id,

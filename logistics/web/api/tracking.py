@@ -18,6 +18,7 @@ from ...service.citizen_throttle import CitizenThrottle, buckets_for
 from ...service.exceptions_queue import list_exceptions
 from ...storage import tracking_repo
 from ...storage.db import reading
+from ...storage.job_repo import SqlJobs
 from .. import limits
 from ..auth import staff
 from ..client_address import Network, client_address
@@ -156,8 +157,8 @@ def _json(value, status: int = 200, headers: dict | None = None) -> web.Response
 async def exceptions(request: web.Request) -> web.Response:
     await staff(request, "dispatcher")
     settings = request.app[SETTINGS]
-    async with reading(request.app[ENGINE]) as conn:
-        items = await list_exceptions(conn, now=request.app[CLOCK].now(), stuck_days=settings.stuck_days)
+    uow = request.app[DEPS].uow(read_only=True)
+    items = await list_exceptions(uow, now=request.app[CLOCK].now(), stuck_days=settings.stuck_days)
     kinds: dict[str, int] = {}
     for item in items:
         kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
@@ -179,8 +180,8 @@ async def retry_job(request: web.Request) -> web.Response:
     if not (text.isascii() and text.isdigit() and len(text) <= 18):  # a 64-bit row id, else none such
         raise NotFound("no such dead-lettered job")
     job_id = int(text)
-    async with request.app[ENGINE].begin() as conn:
-        if not await queue.retry_dead(conn, job_id, now=request.app[CLOCK].now()):
+    async with request.app[DEPS].uow() as uow:
+        if not await uow.jobs.retry_dead(job_id, now=request.app[CLOCK].now()):
             raise NotFound("no such dead-lettered job")
     log.info("job %s put back in the queue by %s", job_id, user.name)
     _wake(request)
@@ -200,6 +201,6 @@ async def metrics(request: web.Request) -> web.Response:
     await staff(request, "admin")
     async with reading(request.app[ENGINE]) as conn:
         counters = await tracking_repo.read_counters(conn)
-        jobs = await queue.counts(conn)
+        jobs = await SqlJobs(conn).counts()
         active = await tracking_repo.active_count(conn)
     return web.json_response({"counters": counters, "jobs": jobs, "tracking_active": active})

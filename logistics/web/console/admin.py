@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...domain.errors import Conflict, NotFound
-from ...jobs import queue
 from ...service import users
 from ...service.console_text import cn_time
 from ...service.users import ROLE_TEXT, ROLES
-from ...storage import console_repo, pool_repo, tracking_repo
+from ...storage import tracking_repo
 from ...storage.db import reading
+from ...storage.job_repo import DEAD, SqlJobs
+from ...storage.pool_repo import SqlWaybillPool
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .pull_status import pull_view
@@ -34,9 +35,9 @@ ACTION_TEXT = {
 @routes.get("/console/admin/users")
 @page(*ADMIN)
 async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
-    listed = await users.list_users(ctx.engine)
-    async with reading(ctx.engine) as conn:
-        log = await console_repo.audit_log(conn, limit=50)
+    listed = await users.list_users(request.app[DEPS].uow(read_only=True))
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        log = await uow.console.audit_log(limit=50)
     rows = [
         {
             "user": u,
@@ -70,7 +71,7 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
 async def create_user(request: web.Request, ctx: Ctx) -> web.Response:
     name = str(ctx.form.get("name", ""))
     await users.create(
-        ctx.engine,
+        request.app[DEPS].uow(),
         name,
         str(ctx.form.get("role", "")),
         password=str(ctx.form.get("password", "")),
@@ -105,7 +106,11 @@ def _token_shown_once(ctx: Ctx, title: str, done: users.Reissued, note: str) -> 
 @page(*ADMIN)
 async def reset_password(request: web.Request, ctx: Ctx) -> web.Response:
     done = await users.set_password(
-        ctx.engine, _user_id(request), str(ctx.form.get("password", "")), actor=ctx.user.name, now=ctx.now
+        request.app[DEPS].uow,
+        _user_id(request),
+        str(ctx.form.get("password", "")),
+        actor=ctx.user.name,
+        now=ctx.now,
     )
     note = f"已重置 {done.name} 的密码：其登录会话已全部退出，锁定已解除，旧 API 令牌已失效。"
     return _token_shown_once(ctx, "密码已重置", done, note)
@@ -114,7 +119,9 @@ async def reset_password(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.post("/console/admin/users/{id}/token")
 @page(*ADMIN)
 async def new_token(request: web.Request, ctx: Ctx) -> web.Response:
-    done = await users.issue_token(ctx.engine, _user_id(request), actor=ctx.user.name, now=ctx.now)
+    done = await users.issue_token(
+        request.app[DEPS].uow(), _user_id(request), actor=ctx.user.name, now=ctx.now
+    )
     return _token_shown_once(ctx, "已签发新令牌", done, f"{done.name} 的旧 API 令牌已失效。")
 
 
@@ -124,7 +131,7 @@ async def revoke(request: web.Request, ctx: Ctx) -> web.Response:
     user_id = _user_id(request)
     if user_id == ctx.user.id:
         raise Conflict("不能吊销自己的账号；请由另一位管理员操作，或在服务器上使用 certpost users revoke")
-    name = await users.revoke(ctx.engine, user_id, actor=ctx.user.name, now=ctx.now)
+    name = await users.revoke(request.app[DEPS].uow(), user_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(
         "/console/admin/users",
         f"已吊销 {name}：API 令牌已失效，登录会话已全部退出，登录密码已清除。恢复使用请重置密码或签发新令牌",
@@ -135,7 +142,9 @@ async def revoke(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*ADMIN)
 async def change_role(request: web.Request, ctx: Ctx) -> web.Response:
     role = str(ctx.form.get("role", ""))
-    name = await users.set_role(ctx.engine, _user_id(request), role, actor=ctx.user.name, now=ctx.now)
+    name = await users.set_role(
+        request.app[DEPS].uow(), _user_id(request), role, actor=ctx.user.name, now=ctx.now
+    )
     return ctx.redirect("/console/admin/users", f"{name} 的角色已改为 {ROLE_TEXT.get(role, role)}")
 
 
@@ -149,9 +158,9 @@ JOB_STATE_TEXT = {"pending": "排队中", "running": "执行中", "done": "已�
 async def system(request: web.Request, ctx: Ctx) -> web.Response:
     deps, settings = request.app[DEPS], request.app[SETTINGS]
     async with reading(ctx.engine) as conn:
-        pool = await pool_repo.counts(conn)
-        jobs = await queue.counts(conn)
-        dead = await queue.list_jobs(conn, queue.DEAD, limit=100)
+        pool = await SqlWaybillPool(conn).counts()
+        jobs = await SqlJobs(conn).counts()
+        dead = await SqlJobs(conn).list_jobs(DEAD, limit=100)
         active = await tracking_repo.active_count(conn)
         pulled = await pull_view(conn, settings)  # issue 16: pull intake
     carrier = deps.carrier
@@ -202,12 +211,10 @@ async def retry_job(request: web.Request, ctx: Ctx) -> web.Response:
         job_id = int(request.match_info["id"])
     except ValueError:
         raise NotFound("没有这个失败任务") from None
-    async with ctx.engine.begin() as conn:
-        if not await queue.retry_dead(conn, job_id, now=ctx.now):
+    async with request.app[DEPS].uow() as uow:
+        if not await uow.jobs.retry_dead(job_id, now=ctx.now):
             raise NotFound("没有这个失败任务（可能已被重试）")
-        await console_repo.audit(
-            conn, at=ctx.now, actor=ctx.user.name, action="job.retry", subject=str(job_id)
-        )
+        await uow.console.audit(at=ctx.now, actor=ctx.user.name, action="job.retry", subject=str(job_id))
     if WORKERS in request.app:
         request.app[WORKERS].wake()
     return ctx.redirect("/console/admin/system", f"任务 {job_id} 已重新排队")

@@ -9,8 +9,6 @@ from ...domain.status import Status
 from ...service import pickup, village_points
 from ...service.console_text import cn_time
 from ...service.exceptions_queue import ATTENTION, list_exceptions
-from ...storage import console_repo
-from ...storage.db import reading
 from ..keys import DEPS, SETTINGS
 from .desk import DESK, ids_of, place, wake
 from .guard import Ctx, page
@@ -35,8 +33,8 @@ async def exceptions(request: web.Request, ctx: Ctx) -> web.Response:
     kind = request.query.get("kind", "")
     if kind and kind not in KIND_TEXT and kind not in ATTENTION:
         raise InvalidInput([("kind", f"未知的异常类型 {kind!r}；可选：{'、'.join(KIND_TEXT)}")])
-    async with reading(ctx.engine) as conn:
-        items = await list_exceptions(conn, now=ctx.now, stuck_days=request.app[SETTINGS].stuck_days)
+    uow = request.app[DEPS].uow(read_only=True)
+    items = await list_exceptions(uow, now=ctx.now, stuck_days=request.app[SETTINGS].stuck_days)
     counts: dict[str, int] = {}
     for item in items:
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
@@ -78,12 +76,12 @@ def _row(ctx: Ctx, item: dict) -> dict:
 @page(*DESK)
 async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
     q = request.query.get("q", "").strip()[:64]
-    async with reading(ctx.engine) as conn:
-        waiting, total = await console_repo.search_dispatches(
-            conn, statuses=["awaiting_pickup"], q=q, limit=200
-        )
-        done, _ = await console_repo.search_dispatches(conn, statuses=["picked_up"], limit=10)
-    states = await pickup.codes_state(ctx.engine, [d.id for d in waiting], now=ctx.now)
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        waiting, total = await uow.console.search_dispatches(statuses=["awaiting_pickup"], q=q, limit=200)
+        done, _ = await uow.console.search_dispatches(statuses=["picked_up"], limit=10)
+    states = await pickup.codes_state(
+        request.app[DEPS].uow(read_only=True), [d.id for d in waiting], now=ctx.now
+    )
     context = {"q": q, "waiting": waiting, "states": states, "total": total, "done": done}
     return ctx.render("pickup.html", "窗口自取", context, active="pickup")
 
@@ -102,7 +100,7 @@ async def pickup_send(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def pickup_verify(request: web.Request, ctx: Ctx) -> web.Response:
     d = await pickup.release(
-        ctx.engine,
+        request.app[DEPS].uow,
         request.match_info["id"],
         str(ctx.form.get("code", "")),
         actor=ctx.actor,
@@ -118,8 +116,7 @@ async def pickup_verify(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/villages")
 @page(*DESK)
 async def villages(request: web.Request, ctx: Ctx) -> web.Response:
-    async with reading(ctx.engine) as conn:
-        found = await village_points.points(conn)
+    found = await village_points.points(request.app[DEPS].uow(read_only=True))
     rows = [
         {
             "code": p.code,
@@ -140,8 +137,7 @@ async def villages(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def village(request: web.Request, ctx: Ctx) -> web.Response:
     code = request.match_info["code"]
-    async with reading(ctx.engine) as conn:
-        found = await village_points.of_point(conn, code)
+    found = await village_points.of_point(request.app[DEPS].uow(read_only=True), code)
     rows = [
         {
             "d": d,
@@ -158,7 +154,12 @@ async def village(request: web.Request, ctx: Ctx) -> web.Response:
 async def village_confirm(request: web.Request, ctx: Ctx) -> web.Response:
     code = request.match_info["code"]
     result = await village_points.confirm(
-        ctx.engine, code, ids_of(ctx), clerk=str(ctx.form.get("clerk", "")), actor=ctx.actor, now=ctx.now
+        request.app[DEPS].uow(),
+        code,
+        ids_of(ctx),
+        clerk=str(ctx.form.get("clerk", "")),
+        actor=ctx.actor,
+        now=ctx.now,
     )
     wake(request)
     text = f"代办点 {code}：已确认送达 {len(result.delivered)} 件"
@@ -172,10 +173,8 @@ async def village_confirm(request: web.Request, ctx: Ctx) -> web.Response:
 async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
     """The point's own handover list: a printable page the clerk signs line by line."""
     code = request.match_info["code"]
-    async with reading(ctx.engine) as conn:
-        found = [
-            d for d in await village_points.of_point(conn, code) if d.status in village_points.AT_OR_TO_POINT
-        ]
+    uow = request.app[DEPS].uow(read_only=True)
+    found = [d for d in await village_points.of_point(uow, code) if d.status in village_points.AT_OR_TO_POINT]
     if not found:
         raise InvalidInput([("code", f"代办点 {code} 目前没有在途或待交付的证照")])
     rows = [

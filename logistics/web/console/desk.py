@@ -18,9 +18,7 @@ from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, cn_time, method_text
-from ...storage import console_repo, dispatch_repo, tracking_repo
-from ...storage.db import reading
-from ..keys import SETTINGS, WORKERS
+from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page
 from .templating import url
 
@@ -72,11 +70,11 @@ async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
         offset = max(0, int(request.query.get("offset", 0)))
     except ValueError:
         offset = 0
-    async with reading(ctx.engine) as conn:
-        found, total = await console_repo.search_dispatches(
-            conn, statuses=statuses, q=q, limit=PAGE_SIZE, offset=offset
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        found, total = await uow.console.search_dispatches(
+            statuses=statuses, q=q, limit=PAGE_SIZE, offset=offset
         )
-        counts = await console_repo.count_by_status(conn)
+        counts = await uow.console.count_by_status()
     context = _list_page(tab, q, found, total, offset, counts)
     return ctx.render("dispatches.html", "寄递单", context, active="dispatches")
 
@@ -131,10 +129,10 @@ def _size_text(size: str) -> str:
 @routes.get("/console/dispatches/{id}")
 @page(*DESK)
 async def dispatch_page(request: web.Request, ctx: Ctx) -> web.Response:
-    async with reading(ctx.engine) as conn:
-        d = await dispatch_service.load(conn, request.match_info["id"])
-        events = await dispatch_repo.events(conn, d.id)
-        scans = await tracking_repo.events_for(conn, d.waybill_no) if d.waybill_no else []
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        d = await dispatch_service.load(uow, request.match_info["id"])
+        events = await uow.dispatches.events(d.id)
+        scans = await uow.tracking.events_for(d.waybill_no) if d.waybill_no else []
     return ctx.render("dispatch.html", f"寄递单 {d.case_no}", _detail(d, events, scans), active="dispatches")
 
 
@@ -242,7 +240,7 @@ def _detail_text(detail: dict) -> str:
 @page(*DESK)
 async def book_one(request: web.Request, ctx: Ctx) -> web.Response:
     d = await dispatch_service.request_booking(
-        ctx.engine, request.match_info["id"], actor=ctx.actor, now=ctx.now
+        request.app[DEPS].uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
     )
     wake(request)
     return ctx.redirect(f"/console/dispatches/{d.id}", f"{d.case_no} 已提交下单，稍候刷新查看运单号")
@@ -257,7 +255,9 @@ async def book_many(request: web.Request, ctx: Ctx) -> web.Response:
     done, refused = 0, []
     for dispatch_id in ids:
         try:
-            await dispatch_service.request_booking(ctx.engine, dispatch_id, actor=ctx.actor, now=ctx.now)
+            await dispatch_service.request_booking(
+                request.app[DEPS].uow(), dispatch_id, actor=ctx.actor, now=ctx.now
+            )
             done += 1
         except Exception as e:
             refused.append(str(e))
@@ -275,7 +275,9 @@ def back_to_list(request: web.Request) -> str:
 @routes.post("/console/dispatches/{id}/cancel")
 @page(*DESK)
 async def cancel(request: web.Request, ctx: Ctx) -> web.Response:
-    d = await dispatch_service.cancel(ctx.engine, request.match_info["id"], actor=ctx.actor, now=ctx.now)
+    d = await dispatch_service.cancel(
+        request.app[DEPS].uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
+    )
     wake(request)
     text = "已取消" if d.status is Status.CANCELLED else "已向邮政申请撤单，完成后状态变为已取消"
     return ctx.redirect(f"/console/dispatches/{d.id}", f"{d.case_no} {text}")
@@ -321,7 +323,7 @@ async def label(request: web.Request, ctx: Ctx) -> web.Response:
         _labels_pdf, size=_size(request.query.get("size", "100x150")), origin=origin, public_url=public_url
     )
     content = await printing.print_label(
-        ctx.engine, request.match_info["id"], render, actor=ctx.actor, now=ctx.now
+        request.app[DEPS].uow, request.match_info["id"], render, actor=ctx.actor, now=ctx.now
     )
     return pdf(content, f"label-{request.match_info['id'][:8]}.pdf")
 
@@ -334,7 +336,9 @@ async def labels_batch(request: web.Request, ctx: Ctx) -> web.Response:
     size = _size(str(ctx.form.get("size", "100x150")))
     render = partial(_labels_pdf, size=size, origin=origin, public_url=public_url)
     try:
-        content = await printing.print_labels(ctx.engine, ids, render, actor=ctx.actor, now=ctx.now)
+        content = await printing.print_labels(
+            request.app[DEPS].uow, ids, render, actor=ctx.actor, now=ctx.now
+        )
     except printing.NotBooked as e:
         raise InvalidInput(
             [("ids", "以下寄递单还没有运单号或已取消，不能打印：" + "、".join(d.case_no for d in e.refused))]
@@ -345,9 +349,9 @@ async def labels_batch(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/handover")
 @page(*DESK)
 async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
-    async with reading(ctx.engine) as conn:
-        ready, total = await console_repo.search_dispatches(
-            conn, statuses=["label_printed", "booked"], limit=printing.MAX_BATCH
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        ready, total = await uow.console.search_dispatches(
+            statuses=["label_printed", "booked"], limit=printing.MAX_BATCH
         )
     ready.sort(key=lambda d: (d.status is not Status.LABEL_PRINTED, d.address.town, d.case_no))
     rows = [
@@ -375,7 +379,7 @@ async def manifest(request: web.Request, ctx: Ctx) -> web.Response:
         return render_manifest(found, origin=origin, courier=courier, at=now.astimezone(CHINA))
 
     printed = await printing.print_manifest(
-        ctx.engine, ids, render, courier=courier, actor=ctx.actor, now=now
+        request.app[DEPS].uow, ids, render, courier=courier, actor=ctx.actor, now=now
     )
     return pdf(
         printed.content, f"manifest-{printed.manifest_id}.pdf", **{"X-Manifest-Id": printed.manifest_id}
@@ -392,7 +396,7 @@ async def confirm(request: web.Request, ctx: Ctx) -> web.Response:
         raise InvalidInput([("courier", problem)])
     manifest_id = str(ctx.form.get("manifest_id", "")).strip()[:64] or None
     result = await printing.confirm_handover(
-        ctx.engine, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now
+        request.app[DEPS].uow, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now
     )
     text = f"已确认交接 {len(result.handed_over)} 件给揽收员 {courier}"
     if result.skipped:

@@ -21,7 +21,7 @@ from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Inv
 from ...service import sessions
 from ...service.sessions import Policy, Session
 from .. import limits
-from ..keys import CLOCK, ENGINE, SETTINGS
+from ..keys import CLOCK, DEPS, ENGINE, SETTINGS
 from .templating import nav_for
 
 log = logging.getLogger("certpost.console")
@@ -204,7 +204,7 @@ async def current_session(request: web.Request) -> Session | None:
     if not token:
         return None
     return await sessions.resolve(
-        request.app[ENGINE], token, now=request.app[CLOCK].now(), policy=policy(request)
+        request.app[DEPS].uow, token, now=request.app[CLOCK].now(), policy=policy(request)
     )
 
 

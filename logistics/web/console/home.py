@@ -11,9 +11,8 @@ from adapters.common.bodies import read_form
 from ...domain.hall import Hall
 from ...service import dashboard, sessions
 from ...service.sessions import LoginRefused
-from ...storage.db import reading
 from .. import limits, reconcile_engine
-from ..keys import CLOCK, ENGINE, SETTINGS
+from ..keys import CLOCK, DEPS, SETTINGS
 from . import charts
 from .guard import (
     COOKIE,
@@ -62,7 +61,7 @@ async def login(request: web.Request) -> web.Response:
     name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:256]
     try:
         session = await sessions.login(
-            request.app[ENGINE], name, password, now=request.app[CLOCK].now(), policy=policy(request)
+            request.app[DEPS].uow, name, password, now=request.app[CLOCK].now(), policy=policy(request)
         )
     except LoginRefused as e:
         status = 429 if e.locked_until else 401
@@ -80,7 +79,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/console/logout")
 @page()
 async def logout(request: web.Request, ctx: Ctx) -> web.Response:
-    await sessions.logout(ctx.engine, ctx.session, now=ctx.now)
+    await sessions.logout(request.app[DEPS].uow(), ctx.session, now=ctx.now)
     response = redirect(request, "/console/login", "您已安全退出", kind="ok")
     response.del_cookie(COOKIE, path="/console")
     return response
@@ -115,13 +114,12 @@ def tariff_estimate(origin: Hall):
 @page()
 async def home(request: web.Request, ctx: Ctx) -> web.Response:
     settings = request.app[SETTINGS]
-    async with reading(ctx.engine) as conn:
-        board = await dashboard.build(
-            conn,
-            now=ctx.now,
-            ontime_days=settings.ontime_days,
-            estimate=tariff_estimate(settings.origin),
-        )
+    board = await dashboard.build(
+        request.app[DEPS].uow(read_only=True),
+        now=ctx.now,
+        ontime_days=settings.ontime_days,
+        estimate=tariff_estimate(settings.origin),
+    )
     return ctx.render("home.html", "工作台", _board(board, ctx.user.role), active="home")
 
 

@@ -22,7 +22,9 @@ from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
 from logistics.service import sessions, users
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import console_repo, dispatch_repo
+from logistics.storage import dispatch_repo
+from logistics.storage.console_repo import SqlConsoleRecords
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from logistics.web.app import create_app
 from logistics.web.keys import ENGINE
 from tests.fixtures.dispatches import NOW, make_dispatch
@@ -78,7 +80,9 @@ class Site:
 
     async def session(self, name: str, password: str = PASSWORD) -> dict:
         """Headers of a signed-in console user (cookie and CSRF token) for fetch-style requests."""
-        s = await sessions.login(self.engine, name, password, now=datetime.now(UTC), policy=sessions.Policy())
+        s = await sessions.login(
+            unit_of_work_factory(self.engine), name, password, now=datetime.now(UTC), policy=sessions.Policy()
+        )
         return {
             "Cookie": f"certpost_session={s.token}",
             "X-CSRF-Token": s.csrf_token,
@@ -119,7 +123,14 @@ def hasher(monkeypatch):
 
 
 async def add_user(site: Site, name: str, role: str = "dispatcher") -> str:
-    return await users.create(site.engine, name, role, password=PASSWORD, actor="test", now=datetime.now(UTC))
+    return await users.create(
+        unit_of_work_factory(site.engine)(),
+        name,
+        role,
+        password=PASSWORD,
+        actor="test",
+        now=datetime.now(UTC),
+    )
 
 
 # ---- lock-out under parallel attempts -----------------------------------------------------------
@@ -134,7 +145,7 @@ async def test_parallel_wrong_passwords_are_checked_no_more_than_the_limit(site,
     right = await site.login("li", PASSWORD)  # locked: even the right password is refused
     assert right.status == 429 and hasher.verified <= 5
     async with site.engine.connect() as conn:
-        record = await console_repo.failures_of(conn, "li")
+        record = await SqlConsoleRecords(conn).failures_of("li")
     assert record.failures == 5 and record.locked_until > datetime.now(UTC) + timedelta(minutes=14)
 
 
@@ -143,19 +154,33 @@ async def test_a_success_resets_the_count_and_an_expired_lock_counts_afresh(site
     policy, now = sessions.Policy(max_failures=3, lockout_minutes=15), datetime.now(UTC)
     for _ in range(2):
         with pytest.raises(sessions.LoginRefused):
-            await sessions.login(site.engine, "wang", "nope-nope", now=now, policy=policy)
-    assert (await sessions.login(site.engine, "wang", PASSWORD, now=now, policy=policy)).user.name == "wang"
+            await sessions.login(
+                unit_of_work_factory(site.engine), "wang", "nope-nope", now=now, policy=policy
+            )
+    assert (
+        await sessions.login(unit_of_work_factory(site.engine), "wang", PASSWORD, now=now, policy=policy)
+    ).user.name == "wang"
     for n in range(3):  # the count starts again at zero after the success
         with pytest.raises(sessions.LoginRefused) as e:
-            await sessions.login(site.engine, "wang", "nope-nope", now=now, policy=policy)
+            await sessions.login(
+                unit_of_work_factory(site.engine), "wang", "nope-nope", now=now, policy=policy
+            )
         assert (e.value.locked_until is not None) == (n == 2)
     with pytest.raises(sessions.LoginRefused, match="锁定"):
-        await sessions.login(site.engine, "wang", PASSWORD, now=now + timedelta(minutes=14), policy=policy)
+        await sessions.login(
+            unit_of_work_factory(site.engine),
+            "wang",
+            PASSWORD,
+            now=now + timedelta(minutes=14),
+            policy=policy,
+        )
     later = now + timedelta(minutes=16)
     with pytest.raises(sessions.LoginRefused) as e:  # lock over: a first failure again, not a lock
-        await sessions.login(site.engine, "wang", "nope-nope", now=later, policy=policy)
+        await sessions.login(unit_of_work_factory(site.engine), "wang", "nope-nope", now=later, policy=policy)
     assert e.value.locked_until is None
-    assert (await sessions.login(site.engine, "wang", PASSWORD, now=later, policy=policy)).user.name == "wang"
+    assert (
+        await sessions.login(unit_of_work_factory(site.engine), "wang", PASSWORD, now=later, policy=policy)
+    ).user.name == "wang"
 
 
 async def stored_for_pickup(engine, case_no: str, code: str) -> str:
@@ -166,10 +191,9 @@ async def stored_for_pickup(engine, case_no: str, code: str) -> str:
         d = await dispatch_repo.get(conn, d.id)
         if d.status is not Status.AWAITING_PICKUP:
             d = await dispatch_service.move(
-                conn, d, Status.AWAITING_PICKUP, at=now, actor="test", cause="setup"
+                SqlUnitOfWork.on(conn), d, Status.AWAITING_PICKUP, at=now, actor="test", cause="setup"
             )
-        await console_repo.put_pickup_code(
-            conn,
+        await SqlConsoleRecords(conn).put_pickup_code(
             d.id,
             code_hash=users.hash_secret(code),
             now=now,
@@ -194,7 +218,7 @@ async def test_parallel_wrong_pickup_codes_are_checked_no_more_than_the_limit(si
         assert r.status == 422 and "次数过多" in (await r.json())["error"]
     async with site.engine.connect() as conn:
         assert (await dispatch_repo.get(conn, dispatch_id)).status is Status.AWAITING_PICKUP
-        assert (await console_repo.pickup_code(conn, dispatch_id)).attempts == 5
+        assert (await SqlConsoleRecords(conn).pickup_code(dispatch_id)).attempts == 5
 
 
 async def test_the_right_pickup_code_within_the_limit_releases_the_certificate(site):
@@ -221,7 +245,7 @@ async def test_cli_revoke_ends_the_token_and_the_sessions_at_once(site):
     assert await site.api_status(token) == 401
     assert await site.console_status(headers) == 303  # back to the sign-in page
     assert (await site.login("zhao", PASSWORD)).status == 401  # the password went with it
-    listed = {u["name"]: u for u in await users.list_users(site.engine)}
+    listed = {u["name"]: u for u in await users.list_users(unit_of_work_factory(site.engine)(read_only=True))}
     assert not listed["zhao"]["has_token"] and not listed["zhao"]["has_password"]
 
 
@@ -276,7 +300,9 @@ async def test_the_admin_console_reissues_and_revokes_tokens(site):
     await add_user(site, "boss", "admin")
     old = await add_user(site, "wu")
     admin, staff = await site.session("boss"), await site.session("wu")
-    ids = {u["name"]: u["id"] for u in await users.list_users(site.engine)}
+    ids = {
+        u["name"]: u["id"] for u in await users.list_users(unit_of_work_factory(site.engine)(read_only=True))
+    }
     async with site.http.post(f"{site.base}/console/admin/users/{ids['wu']}/token", headers=admin) as r:
         assert r.status == 200
         new = re.search(r'id="new-token" class="token" readonly value="([^"]+)"', await r.text()).group(1)

@@ -17,8 +17,9 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.service.sessions import LoginRefused, Policy
-from logistics.storage import console_repo, dispatch_repo
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage import dispatch_repo
+from logistics.storage.console_repo import SqlConsoleRecords
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 POLICY = Policy(session_hours=8, max_failures=5, lockout_minutes=15)
@@ -52,7 +53,9 @@ async def stored(engine, case_no: str, status: Status | None = None, **over):
         }.get(status, [])  # fmt: skip
         for to, changes in path:
             if d.status is not to:
-                d = await dispatch_service.move(conn, d, to, at=NOW, actor="test", cause="setup", **changes)
+                d = await dispatch_service.move(
+                    SqlUnitOfWork.on(conn), d, to, at=NOW, actor="test", cause="setup", **changes
+                )
     return d
 
 
@@ -60,35 +63,58 @@ async def stored(engine, case_no: str, status: Status | None = None, **over):
 
 
 async def test_sign_in_opens_a_session_that_resolves_and_ends(engine):
-    await users.create(engine, "li", "dispatcher", password="correct-horse", actor="t", now=NOW)
-    session = await sessions.login(engine, "li", "correct-horse", now=NOW, policy=POLICY)
-    found = await sessions.resolve(engine, session.token, now=NOW + timedelta(hours=1), policy=POLICY)
+    await users.create(
+        unit_of_work_factory(engine)(), "li", "dispatcher", password="correct-horse", actor="t", now=NOW
+    )
+    session = await sessions.login(
+        unit_of_work_factory(engine), "li", "correct-horse", now=NOW, policy=POLICY
+    )
+    found = await sessions.resolve(
+        unit_of_work_factory(engine), session.token, now=NOW + timedelta(hours=1), policy=POLICY
+    )
     assert found.user.name == "li" and sessions.csrf_ok(found, session.csrf_token)
     assert not sessions.csrf_ok(found, "x") and not sessions.csrf_ok(found, None)
-    assert await sessions.resolve(engine, session.token, now=NOW + timedelta(hours=30), policy=POLICY) is None
-    await sessions.logout(engine, found, now=NOW)
-    assert await sessions.resolve(engine, session.token, now=NOW, policy=POLICY) is None
+    assert (
+        await sessions.resolve(
+            unit_of_work_factory(engine), session.token, now=NOW + timedelta(hours=30), policy=POLICY
+        )
+        is None
+    )
+    await sessions.logout(unit_of_work_factory(engine)(), found, now=NOW)
+    assert await sessions.resolve(unit_of_work_factory(engine), session.token, now=NOW, policy=POLICY) is None
     async with engine.connect() as conn:
-        assert await console_repo.get_session(conn, session.token) is None  # only the hash is stored
+        assert await SqlConsoleRecords(conn).get_session(session.token) is None  # only the hash is stored
 
 
 async def test_five_failures_lock_the_name_for_fifteen_minutes_and_are_audited(engine):
-    await users.create(engine, "wang", "finance", password="correct-horse", actor="t", now=NOW)
+    await users.create(
+        unit_of_work_factory(engine)(), "wang", "finance", password="correct-horse", actor="t", now=NOW
+    )
     for n in range(4):
         with pytest.raises(LoginRefused) as e:
-            await sessions.login(engine, "wang", "nope", now=NOW + timedelta(seconds=n), policy=POLICY)
+            await sessions.login(
+                unit_of_work_factory(engine), "wang", "nope", now=NOW + timedelta(seconds=n), policy=POLICY
+            )
         assert e.value.locked_until is None and str(e.value) == sessions.WRONG
     with pytest.raises(LoginRefused) as e:
-        await sessions.login(engine, "wang", "nope", now=NOW + timedelta(seconds=5), policy=POLICY)
+        await sessions.login(
+            unit_of_work_factory(engine), "wang", "nope", now=NOW + timedelta(seconds=5), policy=POLICY
+        )
     assert e.value.locked_until == NOW + timedelta(seconds=5, minutes=15)
     with pytest.raises(LoginRefused, match="锁定"):  # even the right password
-        await sessions.login(engine, "wang", "correct-horse", now=NOW + timedelta(minutes=10), policy=POLICY)
+        await sessions.login(
+            unit_of_work_factory(engine),
+            "wang",
+            "correct-horse",
+            now=NOW + timedelta(minutes=10),
+            policy=POLICY,
+        )
     later = NOW + timedelta(minutes=16)
     assert (
-        await sessions.login(engine, "wang", "correct-horse", now=later, policy=POLICY)
+        await sessions.login(unit_of_work_factory(engine), "wang", "correct-horse", now=later, policy=POLICY)
     ).user.role == "finance"
     async with engine.connect() as conn:
-        actions = [r.action for r in await console_repo.audit_log(conn)]
+        actions = [r.action for r in await SqlConsoleRecords(conn).audit_log()]
     assert (
         actions.count("login.failed") == 5 and "login.locked" in actions and "login.refused_locked" in actions
     )
@@ -96,34 +122,46 @@ async def test_five_failures_lock_the_name_for_fifteen_minutes_and_are_audited(e
 
 async def test_unknown_names_are_refused_the_same_way_and_a_reset_lifts_the_lock(engine):
     with pytest.raises(LoginRefused, match="用户名或密码错误"):
-        await sessions.login(engine, "ghost", "whatever1", now=NOW, policy=POLICY)
-    await users.create(engine, "zhao", "dispatcher", password="first-pass", actor="t", now=NOW)
+        await sessions.login(unit_of_work_factory(engine), "ghost", "whatever1", now=NOW, policy=POLICY)
+    await users.create(
+        unit_of_work_factory(engine)(), "zhao", "dispatcher", password="first-pass", actor="t", now=NOW
+    )
     for _ in range(5):
         with pytest.raises(LoginRefused):
-            await sessions.login(engine, "zhao", "bad", now=NOW, policy=POLICY)
+            await sessions.login(unit_of_work_factory(engine), "zhao", "bad", now=NOW, policy=POLICY)
     async with engine.connect() as conn:
         uid = (await users_repo_password_of(conn, "zhao"))[0].id
-    await users.set_password(engine, uid, "second-pass", actor="admin", now=NOW)
-    assert (await sessions.login(engine, "zhao", "second-pass", now=NOW, policy=POLICY)).user.name == "zhao"
+    await users.set_password(unit_of_work_factory(engine), uid, "second-pass", actor="admin", now=NOW)
+    assert (
+        await sessions.login(unit_of_work_factory(engine), "zhao", "second-pass", now=NOW, policy=POLICY)
+    ).user.name == "zhao"
 
 
 async def users_repo_password_of(conn, name):
-    from logistics.storage import users_repo
+    from logistics.storage.users_repo import SqlUsers
 
-    return await users_repo.password_of(conn, name)
+    return await SqlUsers(conn).password_of(name)
 
 
 async def test_users_roles_and_passwords_are_checked(engine):
     with pytest.raises(InvalidInput):
-        await users.create(engine, "a", "dispatcher", password="short", actor="t", now=NOW)
+        await users.create(
+            unit_of_work_factory(engine)(), "a", "dispatcher", password="short", actor="t", now=NOW
+        )
     with pytest.raises(InvalidInput):
-        await users.create(engine, "a", "boss", password="long-enough", actor="t", now=NOW)
-    await users.create(engine, "a", "dispatcher", password="long-enough", actor="t", now=NOW)
+        await users.create(
+            unit_of_work_factory(engine)(), "a", "boss", password="long-enough", actor="t", now=NOW
+        )
+    await users.create(
+        unit_of_work_factory(engine)(), "a", "dispatcher", password="long-enough", actor="t", now=NOW
+    )
     with pytest.raises(Conflict):
-        await users.create(engine, "a", "dispatcher", password="long-enough", actor="t", now=NOW)
-    listed = await users.list_users(engine)
-    await users.set_role(engine, listed[0]["id"], "admin", actor="t", now=NOW)
-    assert (await users.list_users(engine))[0]["role"] == "admin"
+        await users.create(
+            unit_of_work_factory(engine)(), "a", "dispatcher", password="long-enough", actor="t", now=NOW
+        )
+    listed = await users.list_users(unit_of_work_factory(engine)(read_only=True))
+    await users.set_role(unit_of_work_factory(engine)(), listed[0]["id"], "admin", actor="t", now=NOW)
+    assert (await users.list_users(unit_of_work_factory(engine)(read_only=True)))[0]["role"] == "admin"
 
 
 # ---- pickup codes -------------------------------------------------------------------------------
@@ -141,14 +179,20 @@ async def test_a_pickup_code_is_sent_stored_hashed_and_releases_the_certificate_
     ((phone, template, params, _),) = sms.sent
     assert phone == "13807961234" and template == "pickup_code" and params["code"] == "246810"
     async with engine.connect() as conn:
-        row = await console_repo.pickup_code(conn, d.id)
+        row = await SqlConsoleRecords(conn).pickup_code(d.id)
     assert "246810" not in row.code_hash and row.code_hash.startswith("$argon2")
     with pytest.raises(InvalidInput, match="不正确"):
-        await pickup.release(engine, d.id, "135790", actor="staff:li", now=NOW, max_attempts=5)
-    after = await pickup.release(engine, d.id, "246810", actor="staff:li", now=NOW, max_attempts=5)
+        await pickup.release(
+            unit_of_work_factory(engine), d.id, "135790", actor="staff:li", now=NOW, max_attempts=5
+        )
+    after = await pickup.release(
+        unit_of_work_factory(engine), d.id, "246810", actor="staff:li", now=NOW, max_attempts=5
+    )
     assert after.status is Status.PICKED_UP
     with pytest.raises(Conflict):
-        await pickup.release(engine, d.id, "246810", actor="staff:li", now=NOW, max_attempts=5)
+        await pickup.release(
+            unit_of_work_factory(engine), d.id, "246810", actor="staff:li", now=NOW, max_attempts=5
+        )
     async with engine.connect() as conn:
         causes = [e.cause for e in await dispatch_repo.events(conn, d.id)]
     assert causes[-3:] == ["pickup code sent", "pickup code rejected",
@@ -160,13 +204,22 @@ async def test_a_pickup_code_expires_and_dies_after_too_many_wrong_tries(engine)
     deps = deps_for(engine, Clock(), Sms())
     await pickup.issue(deps, d.id, actor="staff:li", code="111111")
     with pytest.raises(InvalidInput, match="过期"):
-        await pickup.release(engine, d.id, "111111", actor="s", now=NOW + timedelta(hours=73), max_attempts=5)
+        await pickup.release(
+            unit_of_work_factory(engine),
+            d.id,
+            "111111",
+            actor="s",
+            now=NOW + timedelta(hours=73),
+            max_attempts=5,
+        )
     await pickup.issue(deps, d.id, actor="staff:li", code="222222")
     for _ in range(3):
         with pytest.raises(InvalidInput):
-            await pickup.release(engine, d.id, "999999", actor="s", now=NOW, max_attempts=3)
+            await pickup.release(
+                unit_of_work_factory(engine), d.id, "999999", actor="s", now=NOW, max_attempts=3
+            )
     with pytest.raises(InvalidInput, match="失效"):
-        await pickup.release(engine, d.id, "222222", actor="s", now=NOW, max_attempts=3)
+        await pickup.release(unit_of_work_factory(engine), d.id, "222222", actor="s", now=NOW, max_attempts=3)
 
 
 async def test_no_code_for_a_mailed_dispatch_or_without_an_sms_gateway(engine):
@@ -187,15 +240,19 @@ async def test_village_points_group_their_certificates_and_the_clerk_confirms_de
     c = await stored(engine, "VP3", Status.HANDED_OVER, village_point_code="P-02", **village)
     await stored(engine, "MAIL1", Status.HANDED_OVER)
     async with engine.connect() as conn:
-        points = {p.code: p for p in await village_points.points(conn)}
+        points = {p.code: p for p in await village_points.points(SqlUnitOfWork.on(conn))}
     assert set(points) == {"P-01", "P-02"}
     assert points["P-01"].total == 2 and points["P-01"].to_confirm == 1 and points["P-02"].to_confirm == 1
     with pytest.raises(InvalidInput):
-        await village_points.confirm(engine, "P-01", [c.id], clerk="李", actor="staff:li", now=NOW)
+        await village_points.confirm(
+            unit_of_work_factory(engine)(), "P-01", [c.id], clerk="李", actor="staff:li", now=NOW
+        )
     with pytest.raises(InvalidInput):
-        await village_points.confirm(engine, "P-01", [a.id], clerk=" ", actor="staff:li", now=NOW)
+        await village_points.confirm(
+            unit_of_work_factory(engine)(), "P-01", [a.id], clerk=" ", actor="staff:li", now=NOW
+        )
     result = await village_points.confirm(
-        engine, "P-01", [a.id, b.id], clerk="李代办", actor="staff:li", now=NOW
+        unit_of_work_factory(engine)(), "P-01", [a.id, b.id], clerk="李代办", actor="staff:li", now=NOW
     )
     assert [d.id for d in result.delivered] == [a.id] and [d.id for d in result.skipped] == [b.id]
     async with engine.connect() as conn:
@@ -216,15 +273,18 @@ async def test_the_dashboard_counts_by_township_and_times_delivery(engine):
     async with engine.begin() as conn:
         a = await dispatch_repo.get(conn, a.id)
         await dispatch_service.move(
-            conn, a, Status.DELIVERED, at=NOW + timedelta(days=2), actor="t", cause="t"
+            SqlUnitOfWork.on(conn), a, Status.DELIVERED, at=NOW + timedelta(days=2), actor="t", cause="t"
         )
         b = await dispatch_repo.get(conn, b.id)
         await dispatch_service.move(
-            conn, b, Status.DELIVERED, at=NOW + timedelta(days=5), actor="t", cause="t"
+            SqlUnitOfWork.on(conn), b, Status.DELIVERED, at=NOW + timedelta(days=5), actor="t", cause="t"
         )
     async with engine.connect() as conn:
         board = await dashboard.build(
-            conn, now=NOW + timedelta(days=6), ontime_days=3, estimate=lambda parcels: 800 * len(parcels)
+            SqlUnitOfWork.on(conn),
+            now=NOW + timedelta(days=6),
+            ontime_days=3,
+            estimate=lambda parcels: 800 * len(parcels),
         )
     assert dict(board.by_town) == {"洲湖镇": 1, "平都镇": 1} and board.mailed_month == 2
     assert board.median_days == pytest.approx(3.5) and board.ontime_rate == 0.5

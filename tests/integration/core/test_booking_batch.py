@@ -21,7 +21,7 @@ from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices, tracking
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -73,11 +73,21 @@ async def add(engine, carrier, case_no, *, status=Status.RECEIVED, jobs_for=1, b
     async with engine.begin() as conn:
         await dispatch_repo.insert_new(conn, d, request_hash="h-" + case_no, response=dispatch_json(d))
         if status is not Status.RECEIVED:
-            d = await move(conn, d, Status.BOOKING, at=NOW, actor="test", cause="booking")
+            d = await move(SqlUnitOfWork.on(conn), d, Status.BOOKING, at=NOW, actor="test", cause="booking")
         if status is Status.BOOKED:
-            d = await move(conn, d, Status.BOOKED, at=NOW, actor="test", cause="booked", waybill_no="1199")
+            d = await move(
+                SqlUnitOfWork.on(conn),
+                d,
+                Status.BOOKED,
+                at=NOW,
+                actor="test",
+                cause="booked",
+                waybill_no="1199",
+            )
         if status is Status.CANCELLED:
-            d = await move(conn, d, Status.CANCELLED, at=NOW, actor="test", cause="cancelled")
+            d = await move(
+                SqlUnitOfWork.on(conn), d, Status.CANCELLED, at=NOW, actor="test", cause="cancelled"
+            )
         for i in range(jobs_for):
             key = f"book:{d.id}" if i == 0 else None  # a second, older job for the same dispatch
             await queue.enqueue(conn, BOOK, {"dispatch_id": d.id}, now=NOW, dedupe_key=key, max_attempts=3)
@@ -102,7 +112,7 @@ def stack(engine, carrier, **settings):
 
 async def status(engine, d):
     async with engine.connect() as conn:
-        return await load(conn, d.id)
+        return await load(SqlUnitOfWork.on(conn), d.id)
 
 
 async def job_states(engine):
@@ -178,7 +188,7 @@ async def test_an_expired_lease_is_retried_with_a_lookup_and_never_books_twice(e
     async with engine.begin() as conn:
         await queue.claim(conn, worker="dead", now=NOW, lease_s=30, kinds=[BOOK], limit=10)
         for d in ds:
-            await move(conn, d, Status.BOOKING, at=NOW, actor="test", cause="booking")
+            await move(SqlUnitOfWork.on(conn), d, Status.BOOKING, at=NOW, actor="test", cause="booking")
     for d in ds[:2]:
         carrier.orders[d.order_no] = f"1100000000{d.case_no[-1]}"
     deps.clock.t = NOW + timedelta(seconds=31)

@@ -15,6 +15,7 @@ from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
 from logistics.config import Settings
 from logistics.service.resilience import GuardedCarrier
+from logistics.storage.unit_of_work import unit_of_work_factory
 from logistics.web.app import create_app
 from tests.e2e.gateway import sign
 from tests.fixtures.dispatches import intake_body
@@ -152,10 +153,10 @@ async def test_cancel_after_booking_cancels_at_the_carrier(stack):
     await stack.settle([d["id"]])
     token_user = "x"
     from logistics.service import dispatches as dispatch_service
-    from logistics.web.keys import CLOCK, ENGINE
+    from logistics.web.keys import CLOCK, DEPS
 
     await dispatch_service.cancel(
-        stack.app[ENGINE], d["id"], actor=f"staff:{token_user}", now=stack.app[CLOCK].now()
+        stack.app[DEPS].uow(), d["id"], actor=f"staff:{token_user}", now=stack.app[CLOCK].now()
     )
     stack.app_wake()
     [state] = await stack.settle([d["id"]], done=("cancelled",))
@@ -174,12 +175,16 @@ async def test_a_rejected_dispatch_is_corrected_by_staff_and_retried(stack):
     assert state["status"] == "booking_failed" and state["reason"]
     engine, now = stack.app[ENGINE], stack.app[CLOCK].now()
     good = Address(**(intake_body()["address"] | {"detail": "王屯村13号"}))
-    await dispatch_service.correct(engine, d["id"], actor="staff:li", now=now, address=good)
-    await dispatch_service.request_booking(engine, d["id"], actor="staff:li", now=now)
+    await dispatch_service.correct(
+        unit_of_work_factory(engine)(), d["id"], actor="staff:li", now=now, address=good
+    )
+    await dispatch_service.request_booking(unit_of_work_factory(engine)(), d["id"], actor="staff:li", now=now)
     stack.app_wake()
     [state] = await stack.settle([d["id"]], done=("booked",))
     assert state["reason"] == ""
     [order] = (await stack.control("GET", "/orders"))["orders"]
     assert order["waybill_no"] == state["waybill_no"]
     with pytest.raises(Exception, match="不能"):
-        await dispatch_service.correct(engine, d["id"], actor="staff:li", now=now, address=good)
+        await dispatch_service.correct(
+            unit_of_work_factory(engine)(), d["id"], actor="staff:li", now=now, address=good
+        )

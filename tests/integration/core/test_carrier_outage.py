@@ -101,11 +101,11 @@ async def test_sync_offline_survives_many_circuit_open_rounds(outage_stacks, tmp
     caplog.set_level(logging.INFO, logger="certpost")
     stack, outage = await outage_stacks(tmp_path, "ems_soap", pool_low_watermark=5, pool_batch=10)
     engine = stack.app[ENGINE]
-    from logistics.storage import pool_repo
+    from logistics.storage.pool_repo import SqlWaybillPool
 
     async def pool_counts():
         async with engine.connect() as conn:
-            return await pool_repo.counts(conn)
+            return await SqlWaybillPool(conn).counts()
 
     await wait_until(lambda: _at_least(pool_counts, 10))
     await outage.down()

@@ -9,6 +9,7 @@ from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service.job_contract import GiveUp, RetryLater
 from logistics.storage.db import create_engine
+from logistics.storage.job_repo import SqlJobs
 from logistics.storage.tables import jobs
 from tests.fixtures.dispatches import NOW
 
@@ -59,9 +60,9 @@ async def test_failures_back_off_then_dead_letter_and_staff_can_retry(engine):
         assert await queue.claim(conn, worker="w", now=t, lease_s=30, kinds=["k"]) == []  # backing off
         [job] = await queue.claim(conn, worker="w", now=t + timedelta(seconds=5), lease_s=30, kinds=["k"])
         assert await queue.fail(conn, job, "boom again", worker="w", now=t) == queue.DEAD
-        [dead] = await queue.list_jobs(conn, queue.DEAD)
+        [dead] = await SqlJobs(conn).list_jobs(queue.DEAD)
         assert dead["last_error"] == "boom again" and dead["attempts"] == 2
-        assert await queue.retry_dead(conn, job.id, now=t)
+        assert await SqlJobs(conn).retry_dead(job.id, now=t)
         assert len(await queue.claim(conn, worker="w", now=t, lease_s=30, kinds=["k"])) == 1
 
 

@@ -13,7 +13,8 @@ from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
 from logistics.config import Settings
 from logistics.service.resilience import GuardedCarrier
-from logistics.storage import dispatch_repo, pool_repo
+from logistics.storage import dispatch_repo
+from logistics.storage.pool_repo import SqlWaybillPool
 from logistics.storage.tables import waybill_pool
 from logistics.web.app import create_app
 from logistics.web.keys import ENGINE, WORKERS
@@ -99,7 +100,7 @@ async def test_offline_booking_with_pool_numbers_then_reported(offline_stack):
 
     async def pool_counts():
         async with engine.connect() as conn:
-            return await pool_repo.counts(conn)
+            return await SqlWaybillPool(conn).counts()
 
     filled = await wait_until(lambda: _at_least(pool_counts, 10))
     assert filled["free"] == 10  # refilled at start-up from the carrier (getBillNumBySys)

@@ -13,6 +13,7 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service import printing
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import dispatch_repo
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 ACTOR = "staff:li"
@@ -24,7 +25,7 @@ async def stored(engine, case_no, status=Status.BOOKED):
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
         await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
-        d = await dispatch_service.load(conn, d.id)
+        d = await dispatch_service.load(SqlUnitOfWork.on(conn), d.id)
         path = {
             Status.RECEIVED: [],
             Status.BOOKED: [Status.BOOKED],
@@ -33,7 +34,9 @@ async def stored(engine, case_no, status=Status.BOOKED):
         }[status]
         for step in path:
             extra = {"waybill_no": next(WAYBILLS)} if step is Status.BOOKED else {}
-            d = await dispatch_service.move(conn, d, step, at=NOW, actor="test", cause="setup", **extra)
+            d = await dispatch_service.move(
+                SqlUnitOfWork.on(conn), d, step, at=NOW, actor="test", cause="setup", **extra
+            )
     return d
 
 
@@ -63,7 +66,10 @@ async def test_first_print_moves_to_label_printed_once_and_reprints_are_audited(
     d = await stored(engine, "P1")
     render = FakeRender()
     for _ in range(3):
-        assert await printing.print_label(engine, d.id, render, actor=ACTOR, now=NOW) == b"P1"
+        assert (
+            await printing.print_label(unit_of_work_factory(engine), d.id, render, actor=ACTOR, now=NOW)
+            == b"P1"
+        )
     after, events = await state(engine, d)
     assert after.status is Status.LABEL_PRINTED
     assert causes(events) == ["label printed", "label reprinted", "label reprinted"]
@@ -74,17 +80,19 @@ async def test_first_print_moves_to_label_printed_once_and_reprints_are_audited(
 
 async def test_a_reprint_after_handover_keeps_the_status(engine):
     d = await stored(engine, "P2", Status.IN_TRANSIT)
-    await printing.print_label(engine, d.id, FakeRender(), actor=ACTOR, now=NOW)
+    await printing.print_label(unit_of_work_factory(engine), d.id, FakeRender(), actor=ACTOR, now=NOW)
     after, events = await state(engine, d)
     assert after.status is Status.IN_TRANSIT and causes(events) == ["label reprinted"]
 
 
 async def test_a_batch_renders_in_the_given_order_and_records_each(engine):
     ds = [await stored(engine, f"B{i}") for i in range(4)]
-    await printing.print_label(engine, ds[2].id, FakeRender(), actor=ACTOR, now=NOW)
+    await printing.print_label(unit_of_work_factory(engine), ds[2].id, FakeRender(), actor=ACTOR, now=NOW)
     render = FakeRender()
     order = [ds[3], ds[0], ds[2], ds[1]]
-    await printing.print_labels(engine, [d.id for d in order], render, actor=ACTOR, now=NOW)
+    await printing.print_labels(
+        unit_of_work_factory(engine), [d.id for d in order], render, actor=ACTOR, now=NOW
+    )
     assert render.calls == [["B3", "B0", "B2", "B1"]]
     for d in ds:
         after, events = await state(engine, d)
@@ -98,7 +106,9 @@ async def test_a_batch_with_an_unbooked_dispatch_prints_and_records_nothing(engi
     good, bad = await stored(engine, "G1"), await stored(engine, "X1", bad_status)
     render = FakeRender()
     with pytest.raises(printing.NotBooked) as refused:
-        await printing.print_labels(engine, [good.id, bad.id], render, actor=ACTOR, now=NOW)
+        await printing.print_labels(
+            unit_of_work_factory(engine), [good.id, bad.id], render, actor=ACTOR, now=NOW
+        )
     assert [d.id for d in refused.value.refused] == [bad.id]
     assert "X1" in str(refused.value) and "G1" not in str(refused.value)
     assert render.calls == []
@@ -109,7 +119,7 @@ async def test_a_batch_with_an_unbooked_dispatch_prints_and_records_nothing(engi
 async def test_a_single_unbooked_label_is_refused(engine):
     d = await stored(engine, "R1", Status.RECEIVED)
     with pytest.raises(printing.NotBooked, match="运单号"):
-        await printing.print_label(engine, d.id, FakeRender(), actor=ACTOR, now=NOW)
+        await printing.print_label(unit_of_work_factory(engine), d.id, FakeRender(), actor=ACTOR, now=NOW)
 
 
 async def test_a_dispatch_cancelled_while_rendering_rolls_back_the_whole_batch(engine):
@@ -121,12 +131,16 @@ async def test_a_dispatch_cancelled_while_rendering_rolls_back_the_whole_batch(e
 
     async def cancel(d):
         async with engine.begin() as conn:
-            current = await dispatch_service.load(conn, d.id)
-            await dispatch_service.move(conn, current, Status.CANCELLED, at=NOW, actor="x", cause="x")
+            current = await dispatch_service.load(SqlUnitOfWork.on(conn), d.id)
+            await dispatch_service.move(
+                SqlUnitOfWork.on(conn), current, Status.CANCELLED, at=NOW, actor="x", cause="x"
+            )
 
     loop = asyncio.get_running_loop()
     with pytest.raises(printing.NotBooked):
-        await printing.print_labels(engine, [a.id, b.id], render_then_cancel, actor=ACTOR, now=NOW)
+        await printing.print_labels(
+            unit_of_work_factory(engine), [a.id, b.id], render_then_cancel, actor=ACTOR, now=NOW
+        )
     after, events = await state(engine, a)
     assert after.status is Status.BOOKED and causes(events) == []
 
@@ -144,14 +158,19 @@ async def test_a_dispatch_cancelled_while_rendering_rolls_back_the_whole_batch(e
 async def test_bad_batches_name_the_field(engine, ids, fields):
     known = await stored(engine, "V1")
     with pytest.raises(InvalidInput) as bad:
-        await printing.print_labels(engine, ids(known.id), FakeRender(), actor=ACTOR, now=NOW)
+        await printing.print_labels(
+            unit_of_work_factory(engine), ids(known.id), FakeRender(), actor=ACTOR, now=NOW
+        )
     assert [f for f, _ in bad.value.errors] == fields
 
 
 async def test_concurrent_first_prints_record_one_move_and_the_rest_as_reprints(engine):
     d = await stored(engine, "CC1")
     await asyncio.gather(
-        *(printing.print_label(engine, d.id, FakeRender(), actor=ACTOR, now=NOW) for _ in range(6))
+        *(
+            printing.print_label(unit_of_work_factory(engine), d.id, FakeRender(), actor=ACTOR, now=NOW)
+            for _ in range(6)
+        )
     )
     after, events = await state(engine, d)
     assert after.status is Status.LABEL_PRINTED
@@ -160,14 +179,21 @@ async def test_concurrent_first_prints_record_one_move_and_the_rest_as_reprints(
 
 async def test_manifest_then_confirm_hands_the_parcels_over_to_the_courier(engine):
     ds = [await stored(engine, f"M{i}") for i in range(3)]
-    await printing.print_label(engine, ds[0].id, FakeRender(), actor=ACTOR, now=NOW)
+    await printing.print_label(unit_of_work_factory(engine), ds[0].id, FakeRender(), actor=ACTOR, now=NOW)
     render = FakeRender()
     ids = [d.id for d in ds]
-    manifest = await printing.print_manifest(engine, ids, render, courier="张师傅", actor=ACTOR, now=NOW)
+    manifest = await printing.print_manifest(
+        unit_of_work_factory(engine), ids, render, courier="张师傅", actor=ACTOR, now=NOW
+    )
     assert manifest.content == b"M0|M1|M2" and manifest.manifest_id.startswith("MF20261105-")
     later = NOW + timedelta(minutes=5)
     handover = await printing.confirm_handover(
-        engine, ids, courier="张师傅", manifest_id=manifest.manifest_id, actor=ACTOR, now=later
+        unit_of_work_factory(engine),
+        ids,
+        courier="张师傅",
+        manifest_id=manifest.manifest_id,
+        actor=ACTOR,
+        now=later,
     )
     assert [d.id for d in handover.handed_over] == ids and handover.skipped == []
     for d in ds:
@@ -194,8 +220,10 @@ async def test_confirm_skips_and_reports_parcels_already_handed_over(engine):
         await stored(engine, "H3"),
     )
     kw = dict(courier="张师傅", manifest_id=None, actor=ACTOR, now=NOW)
-    await printing.confirm_handover(engine, [done.id], **kw)
-    handover = await printing.confirm_handover(engine, [done.id, moving.id, fresh.id], **kw)
+    await printing.confirm_handover(unit_of_work_factory(engine), [done.id], **kw)
+    handover = await printing.confirm_handover(
+        unit_of_work_factory(engine), [done.id, moving.id, fresh.id], **kw
+    )
     assert [d.id for d in handover.handed_over] == [fresh.id]
     assert [(d.id, d.status) for d in handover.skipped] == [
         (done.id, Status.HANDED_OVER),
@@ -209,7 +237,12 @@ async def test_confirm_with_an_unbooked_dispatch_moves_nothing(engine):
     good, bad = await stored(engine, "N1"), await stored(engine, "N2", Status.RECEIVED)
     with pytest.raises(printing.NotBooked):
         await printing.confirm_handover(
-            engine, [good.id, bad.id], courier="张师傅", manifest_id=None, actor=ACTOR, now=NOW
+            unit_of_work_factory(engine),
+            [good.id, bad.id],
+            courier="张师傅",
+            manifest_id=None,
+            actor=ACTOR,
+            now=NOW,
         )
     after, _ = await state(engine, good)
     assert after.status is Status.BOOKED

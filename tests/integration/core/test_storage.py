@@ -19,6 +19,7 @@ from logistics.storage.db import create_engine, create_writer_engine
 from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.migrate import upgrade
 from logistics.storage.tables import dispatches, jobs
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -412,11 +413,19 @@ async def test_moves_are_optimistic_and_audited(engine):
     later = NOW + timedelta(minutes=1)
     async with engine.begin() as conn:
         booked = await dispatch_service.move(
-            conn, d, Status.BOOKED, at=later, actor="system", cause="booked", waybill_no="1100000000111"
+            SqlUnitOfWork.on(conn),
+            d,
+            Status.BOOKED,
+            at=later,
+            actor="system",
+            cause="booked",
+            waybill_no="1100000000111",
         )
     with pytest.raises(Conflict):  # a stale copy cannot overwrite the newer state
         async with engine.begin() as conn:
-            await dispatch_service.move(conn, d, Status.BOOKING_FAILED, at=later, actor="system", cause="x")
+            await dispatch_service.move(
+                SqlUnitOfWork.on(conn), d, Status.BOOKING_FAILED, at=later, actor="system", cause="x"
+            )
     async with engine.connect() as conn:
         stored = await dispatch_repo.get(conn, d.id)
         trail = await dispatch_repo.events(conn, d.id)
@@ -430,10 +439,14 @@ async def test_cancel_before_booking_is_local_after_booking_needs_the_carrier(en
     await intake(engine, b)
     async with engine.begin() as conn:
         await dispatch_service.move(
-            conn, b, Status.BOOKED, at=NOW, actor="s", cause="c", waybill_no="1100000000222"
+            SqlUnitOfWork.on(conn), b, Status.BOOKED, at=NOW, actor="s", cause="c", waybill_no="1100000000222"
         )
-    assert (await dispatch_service.cancel(engine, a.id, actor="staff:x", now=NOW)).status is Status.CANCELLED
-    assert (await dispatch_service.cancel(engine, b.id, actor="staff:x", now=NOW)).status is Status.BOOKED
+    assert (
+        await dispatch_service.cancel(unit_of_work_factory(engine)(), a.id, actor="staff:x", now=NOW)
+    ).status is Status.CANCELLED
+    assert (
+        await dispatch_service.cancel(unit_of_work_factory(engine)(), b.id, actor="staff:x", now=NOW)
+    ).status is Status.BOOKED
     async with engine.connect() as conn:
         kinds = sorted(k for k in await conn.scalars(select(jobs.c.kind)) if k in ("book", "cancel"))
     assert kinds == ["book", "book", "cancel"]

@@ -11,6 +11,7 @@ from logistics.ports import TrackEvent
 from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import tracking_repo
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 HEADER = "邮件号,收寄日期,寄达省,寄达市,寄达县,计费重量(克),资费(元),保价费(元),其他费用(元),应收合计(元)"
@@ -34,17 +35,30 @@ async def stored(
         await record_intake(conn, IntakeRequest(d, d.case_no, NOW, False, 5))
         if booked:
             d = await dispatch_service.move(
-                conn, d, Status.BOOKED, at=NOW, actor="test", cause="setup", waybill_no=next(WAYBILLS)
+                SqlUnitOfWork.on(conn),
+                d,
+                Status.BOOKED,
+                at=NOW,
+                actor="test",
+                cause="setup",
+                waybill_no=next(WAYBILLS),
             )
         if handed_over_at:
             d = await dispatch_service.move(
-                conn, d, Status.HANDED_OVER, at=handed_over_at, actor="staff:li", cause="handover confirmed"
+                SqlUnitOfWork.on(conn),
+                d,
+                Status.HANDED_OVER,
+                at=handed_over_at,
+                actor="staff:li",
+                cause="handover confirmed",
             )
         if scan_at:
             scan = TrackEvent(d.waybill_no, scan_at, Status.HANDED_OVER, "203", "收寄计费信息")
             await tracking_repo.insert_events(conn, [scan], source="push", now=scan_at)
         if cancelled:
-            d = await dispatch_service.move(conn, d, Status.CANCELLED, at=NOW, actor="test", cause="setup")
+            d = await dispatch_service.move(
+                SqlUnitOfWork.on(conn), d, Status.CANCELLED, at=NOW, actor="test", cause="setup"
+            )
     return d
 
 

@@ -13,6 +13,7 @@ from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 CODES = {
@@ -33,8 +34,16 @@ async def booked_dispatch(engine, case_no="AF-T1", waybill_no="1100000000013", *
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
         await dispatch_repo.insert_new(conn, d, request_hash="h-" + case_no, response=dispatch_json(d))
-        d = await move(conn, d, Status.BOOKING, at=at, actor="test", cause="booking")
-        d = await move(conn, d, Status.BOOKED, at=at, actor="test", cause="booked", waybill_no=waybill_no)
+        d = await move(SqlUnitOfWork.on(conn), d, Status.BOOKING, at=at, actor="test", cause="booking")
+        d = await move(
+            SqlUnitOfWork.on(conn),
+            d,
+            Status.BOOKED,
+            at=at,
+            actor="test",
+            cause="booked",
+            waybill_no=waybill_no,
+        )
     return d
 
 
@@ -48,7 +57,7 @@ def scan(status: Status, minutes: int, waybill_no="1100000000013", code=None, te
 
 async def status_of(engine, dispatch_id):
     async with engine.connect() as conn:
-        return (await load(conn, dispatch_id)).status
+        return (await load(SqlUnitOfWork.on(conn), dispatch_id)).status
 
 
 async def notices_of(engine, dispatch_id):

@@ -17,6 +17,7 @@ from logistics.jobs.worker import WorkerPool
 from logistics.service import callbacks, notifications, tracking
 from logistics.service.deps import Deps
 from logistics.storage import tracking_repo
+from logistics.storage.job_repo import SqlJobs
 from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.e2e.gateway import free_port
 
@@ -128,7 +129,7 @@ async def test_a_callback_is_dead_lettered_after_the_limit_and_can_be_put_back(e
         assert "unreachable" in job.last_error
         await receiver.up()
         async with engine.begin() as conn:
-            assert await queue.retry_dead(conn, job.id, now=SystemClock().now())
+            assert await SqlJobs(conn).retry_dead(job.id, now=SystemClock().now())
         workers.wake()
 
         async def finished():  # received, and its job has recorded the outcome

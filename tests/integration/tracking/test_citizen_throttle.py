@@ -130,22 +130,22 @@ async def test_one_number_is_capped_however_many_addresses_guess_it(engine, db_u
 
 
 async def test_concurrent_failures_are_each_counted_once(engine):
-    from logistics.storage import throttle_repo
+    from logistics.storage.throttle_repo import SqlCitizenFailures
 
     bucket = ("ip", "203.0.113.7")
 
     async def fail():
         async with engine.begin() as conn:
-            await throttle_repo.count_failure(conn, {bucket: 600, ("waybill", WAYBILL): 3600}, now=NOW)
+            await SqlCitizenFailures(conn).count_failure({bucket: 600, ("waybill", WAYBILL): 3600}, now=NOW)
 
     await asyncio.gather(*(fail() for _ in range(20)))
-    windows = {
-        (w.kind, w.key): w for w in await throttle_repo.windows(engine, [bucket, ("waybill", WAYBILL)])
-    }
+    async with engine.connect() as conn:
+        found = await SqlCitizenFailures(conn).windows([bucket, ("waybill", WAYBILL)])
+    windows = {(w.kind, w.key): w for w in found}
     assert windows[bucket].failures == windows[("waybill", WAYBILL)].failures == 20
     assert windows[bucket].ends_at == NOW + timedelta(seconds=600)
     async with engine.begin() as conn:
-        assert await throttle_repo.forget_ended(conn, now=NOW + timedelta(seconds=600)) == 1
+        assert await SqlCitizenFailures(conn).forget_ended(now=NOW + timedelta(seconds=600)) == 1
 
 
 async def test_a_burst_of_concurrent_guesses_at_one_number_cannot_outrun_its_count(engine, db_url):

@@ -27,7 +27,7 @@ from logistics.service.deps import Deps
 from logistics.service.dispatches import load
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage.tracking_tables import carrier_events
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.e2e.gateway import free_port
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -108,7 +108,7 @@ async def test_a_failure_callback_sent_after_the_return_carries_the_failure_and_
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")
     await advance_and_poll(deps, base, d.waybill_no, "returned")  # before the callback job ran
     async with engine.connect() as conn:
-        assert (await load(conn, d.id)).status is Status.RETURNED
+        assert (await load(SqlUnitOfWork.on(conn), d.id)).status is Status.RETURNED
         scans = {r.raw_code: r for r in await conn.execute(select(carrier_events))}
     sender = HttpCallbackSender(timeout_s=5)
     await sender.open()
@@ -152,7 +152,9 @@ async def test_a_pickup_at_the_counter_is_called_back_signed_to_the_approval_sys
         await record_intake(conn, IntakeRequest(d, "OCC3", NOW, False, 5))  # a pickup: awaiting_pickup
     await pickup.issue(deps, d.id, actor="staff:li", code="246810")
     now = SystemClock().now()
-    await pickup.release(engine, d.id, "246810", actor="staff:li", now=now, max_attempts=5)
+    await pickup.release(
+        unit_of_work_factory(engine), d.id, "246810", actor="staff:li", now=now, max_attempts=5
+    )
     sender = HttpCallbackSender(timeout_s=5)
     await sender.open()
     workers = pool(engine, settings, sender)

@@ -12,7 +12,7 @@ from logistics.service import citizen, polling, tracking
 from logistics.service.deps import Deps
 from logistics.service.exceptions_queue import list_exceptions
 from logistics.storage import tracking_repo
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 
 from .kit import NOW, FakeClock, booked_dispatch, jobs_of, scan, status_of
 
@@ -117,7 +117,7 @@ async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age
         [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=5, kinds=["callback"])
         await queue.fail(conn, job, "HTTP 503", worker="w", now=NOW, permanent=True)
     async with engine.connect() as conn:
-        items = await list_exceptions(conn, now=NOW + timedelta(days=4), stuck_days=3)
+        items = await list_exceptions(SqlUnitOfWork.on(conn), now=NOW + timedelta(days=4), stuck_days=3)
     by_kind = {i["kind"]: i for i in items}
     assert by_kind["stuck"]["dispatch_id"] == stuck.id and by_kind["stuck"]["age_s"] > 3 * 86400
     assert by_kind["delivery_failed"]["reason"] == "地址不详"
@@ -179,7 +179,9 @@ async def test_a_counter_pickup_names_the_hall_s_counter_not_ems_as_who_brings_i
     async with engine.begin() as conn:
         for d in (pickup, inbound):
             await dispatch_repo.insert_new(conn, d, request_hash="h-" + d.case_no, response=dispatch_json(d))
-        await move(conn, pickup, Status.AWAITING_PICKUP, at=NOW, actor="test", cause="at the hall")
+        await move(
+            SqlUnitOfWork.on(conn), pickup, Status.AWAITING_PICKUP, at=NOW, actor="test", cause="at the hall"
+        )
     await booked_dispatch(engine)
     found = {
         case_no: await citizen.find(engine, phone_last4="1234", case_no=case_no)
