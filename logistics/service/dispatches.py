@@ -12,6 +12,7 @@ from ..domain.model import Address, AuditEvent, Dispatch, Party
 from ..domain.status import Status
 from ..jobs import queue
 from ..storage import dispatch_repo
+from ..storage.unit_of_work import uow_on as _uow_on  # transitional
 from .job_contract import BOOK, CANCEL
 from .notifications import announce, announce_many
 from .occurrence import Occurrence
@@ -36,7 +37,7 @@ async def move(
     if not await dispatch_repo.save_move(conn, d, after, event):
         raise Conflict("the dispatch changed meanwhile; reload and try again")
     # tracking: SMS, callbacks, poll state in this transaction
-    await announce(conn, d, after, at, Occurrence.of_move(event, at))
+    await announce(_uow_on(conn), d, after, at, Occurrence.of_move(event, at))  # transitional
     return after
 
 
@@ -49,7 +50,7 @@ async def move_many(
     if not moves:
         return set()
     moved = await dispatch_repo.save_moves(conn, moves)
-    await announce_many(conn, [move for move in moves if move[0].id in moved], at)
+    await announce_many(_uow_on(conn), [move for move in moves if move[0].id in moved], at)  # transitional
     return moved
 
 

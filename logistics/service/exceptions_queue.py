@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..jobs import queue
-from ..storage import dispatch_repo, tracking_repo
+from ..storage import dispatch_repo
+from ..storage.tracking import SqlTrackingRecords  # transitional: until this takes a unit of work
 
 STUCK_STATUSES = ["booked", "label_printed", "handed_over", "in_transit", "out_for_delivery", "returning"]
 ATTENTION = {
@@ -34,7 +35,7 @@ def _item(kind: str, d, since: datetime, now: datetime, reason: str, **extra) ->
 async def list_exceptions(conn: AsyncConnection, *, now: datetime, stuck_days: float) -> list[dict]:
     out = []
     cutoff = now - timedelta(days=stuck_days)
-    for row in await tracking_repo.quiet_parcels(conn, STUCK_STATUSES, cutoff):
+    for row in await SqlTrackingRecords(conn).quiet_parcels(STUCK_STATUSES, cutoff):
         d = dispatch_repo.to_domain(row)
         days = (now - row.last_seen).total_seconds() / 86400
         out.append(_item("stuck", d, row.last_seen, now, f"{days:.1f} 天无扫描记录"))
@@ -64,6 +65,6 @@ async def _dispatch_of(conn: AsyncConnection, payload: dict) -> str | None:
     if "dispatch_id" in payload:
         return payload["dispatch_id"]
     if "notice_id" in payload:
-        notice = await tracking_repo.get_notice(conn, payload["notice_id"])
+        notice = await SqlTrackingRecords(conn).get_notice(payload["notice_id"])
         return notice.dispatch_id if notice else None
     return None

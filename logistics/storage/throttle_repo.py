@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..ports.repositories.throttle import Bucket, Window
 from .db import reading
+from .sqlite_reader import SqliteReader
 from .throttle_tables import citizen_failures as t
-from .tracking_repo import SqliteReader
 
 
 def _where(buckets: list[Bucket]):

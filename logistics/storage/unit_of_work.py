@@ -18,11 +18,11 @@ from . import (
     pool_repo,
     pull_repo,
     throttle_repo,
-    tracking_repo,
     users_repo,
 )
 from .db import reading
 from .group_commit import UnitCommitter
+from .tracking import SqlTrackingRecords
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ class SqlUnitOfWork:
         self.conn = conn  # transitional: for code not yet on the repositories
         self.dispatches = _Bound(dispatch_repo, conn)
         self.jobs = _Bound(queue, conn)
-        self.tracking = _Bound(tracking_repo, conn)
+        self.tracking = SqlTrackingRecords(conn)
         self.pool = _Bound(pool_repo, conn)
         self.users = _Bound(users_repo, conn)
         self.console = _Bound(console_repo, conn)
@@ -81,6 +81,11 @@ def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:
         return SqlUnitOfWork(engine, read_only=read_only)
 
     return uow
+
+
+def uow_on(conn: AsyncConnection) -> SqlUnitOfWork:
+    """Transitional, for `service.dispatches` until it takes a unit of work: its open transaction as one."""
+    return SqlUnitOfWork.on(conn)
 
 
 class SqlWrites:

@@ -9,8 +9,9 @@ from ...jobs import queue
 from ...service import users
 from ...service.console_text import cn_time
 from ...service.users import ROLE_TEXT, ROLES
-from ...storage import console_repo, pool_repo, tracking_repo
+from ...storage import console_repo, pool_repo
 from ...storage.db import reading
+from ...storage.tracking import SqlTrackingRecords
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .html import Html, button_form, card, csrf_field, dl, h, stat, table
@@ -208,7 +209,7 @@ async def system(request: web.Request, ctx: Ctx) -> web.Response:
         pool = await pool_repo.counts(conn)
         jobs = await queue.counts(conn)
         dead = await queue.list_jobs(conn, queue.DEAD, limit=100)
-        active = await tracking_repo.active_count(conn)
+        active = await SqlTrackingRecords(conn).active_count()
         pulled = await pull_cards(conn, settings)  # issue 16: pull intake
     carrier = deps.carrier
     breaker = getattr(carrier, "breaker", None)

@@ -15,8 +15,9 @@ from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, STATUS_SHORT, cn_time, method_text
-from ...storage import console_repo, dispatch_repo, tracking_repo
+from ...storage import console_repo, dispatch_repo
 from ...storage.db import reading
+from ...storage.tracking import SqlTrackingRecords
 from ..keys import SETTINGS, WORKERS
 from .guard import Ctx, page
 from .html import Html, badge, button_form, card, csrf_field, dl, h, join, table, url
@@ -189,7 +190,7 @@ async def dispatch_page(request: web.Request, ctx: Ctx) -> web.Response:
     async with reading(ctx.engine) as conn:
         d = await dispatch_service.load(conn, request.match_info["id"])
         events = await dispatch_repo.events(conn, d.id)
-        scans = await tracking_repo.events_for(conn, d.waybill_no) if d.waybill_no else []
+        scans = await SqlTrackingRecords(conn).events_for(d.waybill_no) if d.waybill_no else []
     return ctx.render(f"寄递单 {d.case_no}", _detail(ctx, d, events, scans), active="dispatches")
 
 

@@ -10,7 +10,7 @@ from logistics.domain.status import Status
 from logistics.ports import TrackEvent
 from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import tracking_repo
+from logistics.storage.tracking import SqlTrackingRecords
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 HEADER = "邮件号,收寄日期,寄达省,寄达市,寄达县,计费重量(克),资费(元),保价费(元),其他费用(元),应收合计(元)"
@@ -42,7 +42,7 @@ async def stored(
             )
         if scan_at:
             scan = TrackEvent(d.waybill_no, scan_at, Status.HANDED_OVER, "203", "收寄计费信息")
-            await tracking_repo.insert_events(conn, [scan], source="push", now=scan_at)
+            await SqlTrackingRecords(conn).insert_events([scan], source="push", now=scan_at)
         if cancelled:
             d = await dispatch_service.move(conn, d, Status.CANCELLED, at=NOW, actor="test", cause="setup")
     return d
