@@ -8,31 +8,31 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from ...ports.repositories.tracking import Notice
-from ..tracking_tables import counters, notices
+from ..tracking_tables import counters
+from ..tracking_tables import notices as notices_table
 from .base import OnConnection
 
 
 class SqlNotices(OnConnection):
-    def _insert_new(self):
-        return self._dialect.insert(notices).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    def _insert_new_notice(self):
+        return self._dialect.insert(notices_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
     async def add_notice(self, notice: Notice) -> bool:
-        return (await self._conn.execute(self._insert_new().values(**asdict(notice)))).rowcount == 1
+        return (await self._conn.execute(self._insert_new_notice().values(**asdict(notice)))).rowcount == 1
 
-    async def add_notices(self, new: list[Notice]) -> set[str]:
-        if not new:
+    async def add_notices(self, notices: list[Notice]) -> set[str]:
+        if not notices:
             return set()
-        added = self._insert_new().returning(notices.c.id)
-        return set(await self._conn.scalars(added, [asdict(n) for n in new]))
+        added = self._insert_new_notice().returning(notices_table.c.id)
+        return set(await self._conn.scalars(added, [asdict(n) for n in notices]))
 
     async def get_notice(self, notice_id: str) -> Notice | None:
-        row = (await self._conn.execute(select(notices).where(notices.c.id == notice_id))).first()
+        row = (await self._conn.execute(select(notices_table).where(notices_table.c.id == notice_id))).first()
         return None if row is None else Notice(**row._mapping)
 
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None:
-        await self._conn.execute(
-            update(notices).where(notices.c.id == notice_id).values(sent_at=now, outcome=outcome[:500])
-        )
+        finished = update(notices_table).where(notices_table.c.id == notice_id)
+        await self._conn.execute(finished.values(sent_at=now, outcome=outcome[:500]))
 
     async def count(self, increments: dict[str, int]) -> None:
         rows = [{"name": name, "value": by} for name, by in sorted(increments.items()) if by]

@@ -41,15 +41,19 @@ def _start_row(dispatch_id: str, waybill_no: str, now: datetime) -> dict:
 
 
 class SqlPollStates(OnConnection):
-    def _insert_new(self):
+    def _insert_new_tracking(self):
         return self._dialect.insert(tracking).on_conflict_do_nothing(index_elements=["dispatch_id"])
 
     async def start(self, dispatch_id: str, waybill_no: str, *, now: datetime) -> None:
-        await self._conn.execute(self._insert_new().values(**_start_row(dispatch_id, waybill_no, now)))
+        await self._conn.execute(
+            self._insert_new_tracking().values(**_start_row(dispatch_id, waybill_no, now))
+        )
 
     async def start_many(self, starts: list[tuple[str, str]], *, now: datetime) -> None:
         if starts:
-            await self._conn.execute(self._insert_new(), [_start_row(d, wb, now) for d, wb in starts])
+            await self._conn.execute(
+                self._insert_new_tracking(), [_start_row(d, wb, now) for d, wb in starts]
+            )
 
     async def get(self, waybill_no: str) -> PollState | None:
         row = (await self._conn.execute(select(tracking).where(tracking.c.waybill_no == waybill_no))).first()
