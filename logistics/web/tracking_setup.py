@@ -33,7 +33,7 @@ def install(app: web.Application, deps: Deps, *, run_scheduler: bool) -> None:
     app.add_routes(citizen.routes)
     if run_scheduler and deps.carrier is not None:
         app[SCHEDULER] = scheduler = LeasedScheduler(
-            deps.engine, deps.clock, lease_s=settings.scheduler_lease_s
+            app[ENGINE], deps.clock, lease_s=settings.scheduler_lease_s
         )
 
         async def sweep() -> None:
