@@ -35,10 +35,9 @@ def _item(kind: str, d, since: datetime, now: datetime, reason: str, **extra) ->
 async def list_exceptions(conn: AsyncConnection, *, now: datetime, stuck_days: float) -> list[dict]:
     out = []
     cutoff = now - timedelta(days=stuck_days)
-    for row in await SqlTrackingRecords(conn).quiet_parcels(STUCK_STATUSES, cutoff):
-        d = dispatch_repo.to_domain(row)
-        days = (now - row.last_seen).total_seconds() / 86400
-        out.append(_item("stuck", d, row.last_seen, now, f"{days:.1f} 天无扫描记录"))
+    for d, last_seen in await SqlTrackingRecords(conn).quiet_parcels(STUCK_STATUSES, cutoff):
+        days = (now - last_seen).total_seconds() / 86400
+        out.append(_item("stuck", d, last_seen, now, f"{days:.1f} 天无扫描记录"))
     found, _ = await dispatch_repo.search(conn, status=",".join(ATTENTION), limit=500)
     for d in found:
         since = d.updated_at or d.created_at

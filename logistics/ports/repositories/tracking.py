@@ -142,9 +142,9 @@ class PollStates(Protocol):
 
     async def active_count(self) -> int: ...
 
-    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list:
-        """Dispatches in `statuses` with no scan (or no move, before the first scan) since `before`:
-        stored dispatch rows with their `last_seen`."""
+    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list[tuple[Dispatch, datetime]]:
+        """Dispatches in `statuses` with no scan (or no move, before the first scan) since `before`, each
+        with when it was last seen, the longest quiet first."""
         ...
 
 

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, and_, bindparam, func, or_, select, update
 
+from ...domain.model import Dispatch
 from ...ports.repositories.tracking import PollState
+from .. import dispatch_repo
 from ..tables import dispatches
 from ..tracking_tables import tracking
 from .base import OnConnection
@@ -129,7 +131,7 @@ class SqlPollStates(OnConnection):
     async def active_count(self) -> int:
         return await self._conn.scalar(select(func.count()).where(tracking.c.active.is_(True))) or 0
 
-    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list:
+    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list[tuple[Dispatch, datetime]]:
         last_seen = func.coalesce(tracking.c.last_event_at, dispatches.c.updated_at)
         query = (
             select(dispatches, last_seen.label("last_seen"))
@@ -137,4 +139,4 @@ class SqlPollStates(OnConnection):
             .where(dispatches.c.status.in_(statuses), last_seen < before)
             .order_by(last_seen)
         )
-        return list(await self._conn.execute(query))
+        return [(dispatch_repo.to_domain(row), row.last_seen) for row in await self._conn.execute(query)]
