@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 
+from logistics.ports.approval import CallbackSender
+
 from .session import ApprovalSession
 
 
-class HttpCallbackSender(ApprovalSession):
+class HttpCallbackSender(ApprovalSession, CallbackSender):
     def __init__(self, timeout_s: float = 10.0):
         super().__init__(timeout_s)
 

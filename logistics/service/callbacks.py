@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-from typing import NoReturn, Protocol
+from typing import NoReturn
 
 from ..domain.china_time import CHINA
+from ..domain.model import Dispatch
 from ..domain.signing import sign_headers
-from ..storage import dispatch_repo, tracking_repo
+from ..ports.repositories.tracking import Notice
 from .deps import Deps
-from .job_contract import CALLBACK, GiveUp, Job, RetryLater
+from .job_contract import CALLBACK, GiveUp, Job, RetryLater, backoff_s
 from .occurrence import Occurrence, occurrence_for
 
 log = logging.getLogger("certpost.callbacks")
 
 
-class CallbackSender(Protocol):
-    """POSTs a body to the approval system; returns the HTTP status, raises OSError when unreachable."""
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+RETRY_CAP_S = 3600.0
 
 
-def callback_body(notice, d, occurrence: Occurrence) -> dict:
+def callback_body(notice: Notice, d: Dispatch, occurrence: Occurrence) -> dict:
     return {
         "event_id": notice.id,
         "dispatch_id": d.id,
@@ -42,16 +39,16 @@ def callback_body(notice, d, occurrence: Occurrence) -> dict:
     }
 
 
-def retry_delay_s(attempts: int, base_s: float, cap_s: float = 3600.0) -> float:
-    ceiling = min(cap_s, base_s * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
+def retry_delay_s(attempts: int, base_s: float) -> float:
+    """The jobs' backoff from the settings' base, capped at an hour: the approval system may be down long."""
+    return backoff_s(attempts, base=base_s, cap=RETRY_CAP_S)
 
 
 async def handle_callback(job: Job, deps: Deps) -> None:
     s = deps.settings
-    async with deps.engine.connect() as conn:
-        notice = await tracking_repo.get_notice(conn, job.payload["notice_id"])
-        d = await dispatch_repo.get(conn, notice.dispatch_id) if notice else None
+    async with deps.uow(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(job.payload["notice_id"])
+        d = await uow.dispatches.get(notice.dispatch_id) if notice else None
     if notice is None or d is None or notice.sent_at is not None:
         return
     if not s.callback_url or deps.callback_sender is None:
@@ -86,8 +83,8 @@ def _retry_or_give_up(job: Job, deps: Deps, notice_id: str, error: str, code: st
 
 
 async def _finish(deps: Deps, notice_id: str, outcome: str) -> None:
-    async with deps.engine.begin() as conn:
-        await tracking_repo.finish_notice(conn, notice_id, now=deps.clock.now(), outcome=outcome)
+    async with deps.uow() as uow:
+        await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=outcome)
 
 
 def job_handlers(deps: Deps) -> dict:

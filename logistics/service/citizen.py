@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from ..domain.china_time import CHINA
 from ..domain.masking import mask_name, mask_phone
-from ..storage import tracking_repo
+from ..ports import UnitOfWork
+from ..ports.repositories.tracking import CitizenLookup, CitizenRow, CitizenScan
 
 STATUS_TEXT = {
     "received": "已受理，待寄出",
@@ -58,28 +57,32 @@ def valid_query(waybill_no: str, case_no: str, phone_last4: str) -> bool:
 
 
 async def lookup(
-    conn: AsyncConnection, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
+    uow: UnitOfWork, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
 ) -> dict | None:
-    row = await tracking_repo.find_for_citizen(
-        conn, phone_last4=phone_last4, waybill_no=waybill_no or None, case_no=None if waybill_no else case_no
-    )
+    """The citizen's answer read in a (read-only) unit of work."""
+    async with uow:
+        row = await uow.tracking.find_for_citizen(**_by(phone_last4, waybill_no, case_no))
     return None if row is None else view(row, row.scans)
 
 
 async def find(
-    engine: AsyncEngine, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
+    reads: CitizenLookup, *, phone_last4: str, waybill_no: str = "", case_no: str = ""
 ) -> dict | None:
-    """`lookup` on a read-only connection of its own (on SQLite, a read on the loop's thread)."""
-    row = await tracking_repo.find_for_citizen_in(
-        engine,
-        phone_last4=phone_last4,
-        waybill_no=waybill_no or None,
-        case_no=None if waybill_no else case_no,
-    )
+    """`lookup` for the web: one read of its own (on SQLite, on the loop's thread), no unit of work."""
+    row = await reads.find_for_citizen(**_by(phone_last4, waybill_no, case_no))
     return None if row is None else view(row, row.scans)
 
 
-def view(row, scans) -> dict:
+def _by(phone_last4: str, waybill_no: str, case_no: str) -> dict:
+    """The waybill number when given, else the case number."""
+    return {
+        "phone_last4": phone_last4,
+        "waybill_no": waybill_no or None,
+        "case_no": None if waybill_no else case_no,
+    }
+
+
+def view(row: CitizenRow, scans: list[CitizenScan]) -> dict:
     """The citizen's answer from the stored dispatch columns and its scans (pure)."""
     p, status = row.payload, row.status
     recipient, a = p["recipient"], p["address"]

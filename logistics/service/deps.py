@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..config import Settings
 from ..ports import CarrierGateway, Clock, Notifier, UnitOfWork, UnitOfWorkFactory, Writes
-
-if TYPE_CHECKING:
-    from .callbacks import CallbackSender
+from ..ports.approval import CallbackSender
 
 
 @dataclass

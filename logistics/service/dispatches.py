@@ -34,7 +34,7 @@ async def move(
     if not await uow.dispatches.save_move(d, after, event):
         raise Conflict("the dispatch changed meanwhile; reload and try again")
     # tracking: SMS, callbacks, poll state in this transaction
-    await announce(uow.conn, d, after, at, Occurrence.of_move(event, at))  # transitional
+    await announce(uow, d, after, at, Occurrence.of_move(event, at))
     return after
 
 
@@ -47,7 +47,7 @@ async def move_many(
     if not moves:
         return set()
     moved = await uow.dispatches.save_moves(moves)
-    await announce_many(uow.conn, [move for move in moves if move[0].id in moved], at)  # transitional
+    await announce_many(uow, [move for move in moves if move[0].id in moved], at)
     return moved
 
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from ..ports import UnitOfWork
 from ..ports.repositories.jobs import DEAD
 
-_CHUNK = 500  # ids per lookup (SQLite caps the parameters of one statement)
 STUCK_STATUSES = ["booked", "label_printed", "handed_over", "in_transit", "out_for_delivery", "returning"]
 ATTENTION = {
     "delivery_failed": "投递未成功",
@@ -38,15 +37,9 @@ async def list_exceptions(uow: UnitOfWork, *, now: datetime, stuck_days: float) 
 async def _exceptions(uow: UnitOfWork, *, now: datetime, stuck_days: float) -> list[dict]:
     out = []
     cutoff = now - timedelta(days=stuck_days)
-    quiet = await uow.tracking.quiet_parcels(STUCK_STATUSES, cutoff)
-    stuck = {}
-    for start in range(0, len(quiet), _CHUNK):
-        stuck |= {
-            d.id: d for d in await uow.dispatches.get_many([r.id for r in quiet[start : start + _CHUNK]])
-        }
-    for row in quiet:
-        days = (now - row.last_seen).total_seconds() / 86400
-        out.append(_item("stuck", stuck.get(row.id), row.last_seen, now, f"{days:.1f} 天无扫描记录"))
+    for d, last_seen in await uow.tracking.quiet_parcels(STUCK_STATUSES, cutoff):
+        days = (now - last_seen).total_seconds() / 86400
+        out.append(_item("stuck", d, last_seen, now, f"{days:.1f} 天无扫描记录"))
     found, _ = await uow.dispatches.search(status=",".join(ATTENTION), limit=500)
     for d in found:
         since = d.updated_at or d.created_at

@@ -11,14 +11,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..domain.model import AuditEvent, Direction, Dispatch
 from ..domain.status import TERMINAL, Status
-from ..jobs import queue
-from ..storage import dispatch_repo, tracking_repo
-from ..storage.tracking_tables import notices, tracking
+from ..ports import UnitOfWork
+from ..ports.repositories.tracking import Notice
 from .deps import Deps
 from .job_contract import CALLBACK, SMS, Job
 from .occurrence import Occurrence, occurrence_for
@@ -29,85 +25,68 @@ JOB_ATTEMPTS = 100  # handlers give up by their own settings; this is only a bac
 
 
 async def announce(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     before: Dispatch,
     after: Dispatch,
     at: datetime,
     occurrence: Occurrence | None = None,
 ) -> None:
-    """What the move `before` → `after` sets off; `occurrence` describes it (default: made at `at`,
-    no reason)."""
+    """What the move `before` → `after` sets off, in the open unit of work; `occurrence` describes it
+    (default: made at `at`, no reason)."""
     occurrence = occurrence or Occurrence(at)
     if after.status is Status.BOOKED and after.waybill_no:
-        await tracking_repo.start(conn, after.id, after.waybill_no, now=at)
+        await uow.tracking.start(after.id, after.waybill_no, now=at)
     elif after.status in TERMINAL:
-        await tracking_repo.stop(conn, after.id)
+        await uow.tracking.stop(after.id)
     if after.status in SMS_STATUSES and after.direction is Direction.OUTBOUND:
-        await _notice(conn, SMS, after, at, occurrence)
+        await _notice(uow, SMS, after, at, occurrence)
     if after.status in CALLBACK_STATUSES:
-        await _notice(conn, CALLBACK, after, at, occurrence)
+        await _notice(uow, CALLBACK, after, at, occurrence)
 
 
 async def announce_many(
-    conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], at: datetime
+    uow: UnitOfWork, moves: list[tuple[Dispatch, Dispatch, AuditEvent]], at: datetime
 ) -> None:
     """`announce` for many moves made at `at` (each with its audit event): tracking starts, notices and
     their jobs in one multi-row statement each (the other effects, rare in a batch, one by one)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     starts, new_notices = [], []
     for _, after, event in moves:
         if after.status is Status.BOOKED and after.waybill_no:
-            starts.append(dict(dispatch_id=after.id, waybill_no=after.waybill_no, active=True,
-                               started_at=at, next_poll_at=None, polls=0))  # fmt: skip
+            starts.append((after.id, after.waybill_no))
         elif after.status in TERMINAL:
-            await tracking_repo.stop(conn, after.id)
+            await uow.tracking.stop(after.id)
         occurrence = Occurrence.of_move(event, at)
         if after.status in SMS_STATUSES and after.direction is Direction.OUTBOUND:
-            new_notices.append((SMS, after, occurrence))
+            new_notices.append((_new_notice(SMS, after, at, occurrence), occurrence))
         if after.status in CALLBACK_STATUSES:
-            new_notices.append((CALLBACK, after, occurrence))
-    if starts:
-        start = dialect.insert(tracking).on_conflict_do_nothing(index_elements=["dispatch_id"])
-        await conn.execute(start, starts)
+            new_notices.append((_new_notice(CALLBACK, after, at, occurrence), occurrence))
+    await uow.tracking.start_many(starts, now=at)
     if not new_notices:
         return
-    rows = [
-        dict(id=str(uuid.uuid4()), channel=channel, kind=d.status.value, dispatch_id=d.id,
-             dedupe_key=f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}", event_time=o.time,
-             created_at=at, outcome="")
-        for channel, d, o in new_notices
-    ]  # fmt: skip
-    occurrences = {row["id"]: o for row, (_, _, o) in zip(rows, new_notices, strict=True)}
-    added = set(
-        await conn.scalars(
-            dialect.insert(notices)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(notices.c.id),
-            rows,
-        )
-    )
-    new_jobs = [
-        (r["channel"], {"notice_id": r["id"], **occurrences[r["id"]].payload()}, f"notice:{r['id']}")
-        for r in rows
-        if r["id"] in added
-    ]
-    await queue.enqueue_many(conn, new_jobs, now=at, max_attempts=JOB_ATTEMPTS)
+    added = await uow.tracking.add_notices([notice for notice, _ in new_notices])
+    new_jobs = [_job(notice, occurrence) for notice, occurrence in new_notices if notice.id in added]
+    await uow.jobs.enqueue_many(new_jobs, now=at, max_attempts=JOB_ATTEMPTS)
 
 
-async def _notice(
-    conn: AsyncConnection, channel: str, d: Dispatch, at: datetime, occurrence: Occurrence
-) -> None:
-    notice_id = str(uuid.uuid4())
+def _new_notice(channel: str, d: Dispatch, at: datetime, occurrence: Occurrence) -> Notice:
+    """One notice per (channel, dispatch, move): its key names the move by its status and time."""
     key = f"{channel}:{d.id}:{d.status.value}:{at.isoformat()}"
-    added = await tracking_repo.add_notice(
-        conn, id=notice_id, channel=channel, kind=d.status.value, dispatch_id=d.id, dedupe_key=key,
+    return Notice(
+        id=str(uuid.uuid4()), channel=channel, kind=d.status.value, dispatch_id=d.id, dedupe_key=key,
         event_time=occurrence.time, created_at=at,
     )  # fmt: skip
-    if added:
-        await queue.enqueue(
-            conn, channel, {"notice_id": notice_id, **occurrence.payload()}, now=at,
-            max_attempts=JOB_ATTEMPTS, dedupe_key=f"notice:{notice_id}",
-        )  # fmt: skip
+
+
+def _job(notice: Notice, occurrence: Occurrence) -> tuple[str, dict, str]:
+    """The notice's job (kind, payload, dedupe key), carrying the move's occurrence."""
+    return notice.channel, {"notice_id": notice.id, **occurrence.payload()}, f"notice:{notice.id}"
+
+
+async def _notice(uow: UnitOfWork, channel: str, d: Dispatch, at: datetime, occurrence: Occurrence) -> None:
+    notice = _new_notice(channel, d, at, occurrence)
+    if await uow.tracking.add_notice(notice):
+        kind, payload, dedupe_key = _job(notice, occurrence)
+        await uow.jobs.enqueue(kind, payload, now=at, max_attempts=JOB_ATTEMPTS, dedupe_key=dedupe_key)
 
 
 def sms_params(d: Dispatch, public_url: str, occurrence: Occurrence) -> dict:
@@ -122,9 +101,9 @@ def sms_params(d: Dispatch, public_url: str, occurrence: Occurrence) -> dict:
 
 
 async def handle_sms(job: Job, deps: Deps) -> None:
-    async with deps.engine.connect() as conn:
-        notice = await tracking_repo.get_notice(conn, job.payload["notice_id"])
-        d = await dispatch_repo.get(conn, notice.dispatch_id) if notice else None
+    async with deps.uow(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(job.payload["notice_id"])
+        d = await uow.dispatches.get(notice.dispatch_id) if notice else None
     if notice is None or d is None or notice.sent_at is not None:
         return
     outcome = "skipped: no SMS gateway configured"

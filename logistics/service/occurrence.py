@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.model import AuditEvent, Dispatch
+from ..ports.repositories.tracking import Notice
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Occurrence:
         )
 
 
-def occurrence_for(payload: dict, notice, d: Dispatch) -> Occurrence:
+def occurrence_for(payload: dict, notice: Notice, d: Dispatch) -> Occurrence:
     """The job's stored occurrence; for a job queued without one, the dispatch's reason only while it
     is still in the notice's status (after a later move it belongs to that move)."""
     stored = Occurrence.from_payload(payload)

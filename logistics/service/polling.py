@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..domain.status import TERMINAL, Status
-from ..jobs import queue
 from ..ports import CarrierError, NotSupported
-from ..storage import tracking_repo
 from . import tracking
 from .deps import Deps
 from .grouped import GroupedWrites
@@ -67,16 +65,15 @@ def batch_size(deps: Deps) -> int:
 async def schedule_due(deps: Deps, *, limit: int | None = None) -> int:
     """Queue poll jobs for the parcels that are due (the scheduler calls this on one instance)."""
     s, now, size = deps.settings, deps.clock.now(), batch_size(deps)
-    async with deps.engine.begin() as conn:
-        due = await tracking_repo.take_due(
-            conn,
+    async with deps.uow() as uow:
+        due = await uow.tracking.take_due(
             now=now,
             limit=limit or s.poll_sweep_limit,
             hold_s=s.poll_hold_s,
             first_poll_s=s.poll_first_s,
         )
         batches = [(TRACK_POLL, {"waybills": due[i : i + size]}, None) for i in range(0, len(due), size)]
-        await queue.enqueue_many(conn, batches, now=now, max_attempts=3)
+        await uow.jobs.enqueue_many(batches, now=now, max_attempts=3)
     return len(due)
 
 
@@ -112,9 +109,9 @@ async def store_polls(deps: Deps, batches: list[Polled]) -> None:
     waybills = [wb for wbs, _ in batches for wb in wbs]
     results = [events for _, found in batches for events in found]
     found = [e for events in results if events for e in events]
-    async with deps.engine.begin() as conn:
+    async with deps.uow() as uow:
         _, progress = await tracking.store_and_apply(
-            conn, found, waybills, now=now, source="poll", known_codes=deps.known_codes
+            uow, found, waybills, now=now, source="poll", known_codes=deps.known_codes
         )
         polls = []
         for wb, events in zip(waybills, results, strict=True):
@@ -129,7 +126,7 @@ async def store_polls(deps: Deps, batches: list[Polled]) -> None:
                 )
             at = None if delay is None else now + timedelta(seconds=delay)
             polls.append(dict(p.row(), next_poll_at=at))
-        await tracking_repo.polled_many(conn, polls, now=now)
+        await uow.tracking.polled_many(polls, now=now)
 
 
 class PollWriter:

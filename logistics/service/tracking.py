@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..domain.cause import Cause, ScanRef
 from ..domain.errors import Conflict
 from ..domain.model import AuditEvent, Dispatch
 from ..domain.status import TERMINAL, TRANSITIONS, Status
-from ..ports import TrackEvent
-from ..storage import dispatch_repo, tracking_repo
+from ..ports import TrackEvent, UnitOfWork
+from ..ports.repositories.tracking import PollState, StoredScan
 from .notifications import announce
 from .occurrence import Occurrence
 
@@ -61,23 +59,24 @@ class Progress:
 
 
 async def record(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     events: list[TrackEvent],
     *,
     now: datetime,
     source: str,
     known_codes: frozenset[str] | None = None,
 ) -> Recorded:
-    """Store scans (any waybills) and apply them in time order, in the caller's transaction."""
-    result, progress = await store_and_apply(
-        conn, events, {e.waybill_no for e in events}, now=now, source=source, known_codes=known_codes
-    )
-    await tracking_repo.save_progress_many(conn, [p.row() for p in progress.values()])
+    """Store scans (any waybills) and apply them in time order, in one transaction."""
+    async with uow:
+        result, progress = await store_and_apply(
+            uow, events, {e.waybill_no for e in events}, now=now, source=source, known_codes=known_codes
+        )
+        await uow.tracking.save_progress_many([p.row() for p in progress.values()])
     return result
 
 
 async def store_and_apply(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     events: list[TrackEvent],
     waybill_nos: Iterable[str],
     *,
@@ -85,10 +84,11 @@ async def store_and_apply(
     source: str,
     known_codes: frozenset[str] | None = None,
 ) -> tuple[Recorded, dict[str, Progress]]:
-    """Store scans and apply every pending one of `waybill_nos`, a few statements for the whole batch;
-    returns the counts and each followed parcel's progress, which the caller writes."""
+    """Store scans and apply every pending one of `waybill_nos`, a few statements for the whole batch, in
+    the open unit of work; returns the counts and each followed parcel's progress, which the caller
+    writes."""
     result, counts = Recorded(), Counter()
-    new_by_waybill = await tracking_repo.store_events(conn, events, source=source, now=now)
+    new_by_waybill = await uow.tracking.store_events(events, source=source, now=now)
     result.new = sum(new_by_waybill.values())
     result.duplicates = len(events) - result.new
     if known_codes is not None:
@@ -97,16 +97,16 @@ async def store_and_apply(
             if new_by_waybill[waybill_no]:
                 counts["tracking.unknown_code"] += 1
                 counts[f"tracking.unknown_code.{code[:20]}"] += 1
-    progress = await apply_pending_many(conn, sorted(set(waybill_nos)), now=now, result=result)
+    progress = await apply_pending_many(uow, sorted(set(waybill_nos)), now=now, result=result)
     counts["tracking.events_new"] += result.new
     counts["tracking.events_duplicate"] += result.duplicates
     counts[f"tracking.events_{source}"] += len(events)
-    await tracking_repo.count(conn, counts)
+    await uow.tracking.count(counts)
     return result, progress
 
 
 async def apply_pending_many(
-    conn: AsyncConnection, waybill_nos: list[str], *, now: datetime, result: Recorded
+    uow: UnitOfWork, waybill_nos: list[str], *, now: datetime, result: Recorded
 ) -> dict[str, Progress]:
     """Apply stored, unapplied scans of several parcels to their dispatches (not ours yet: kept, and
     applied once a dispatch holds the number). One select each of dispatches, poll state and pending
@@ -114,27 +114,31 @@ async def apply_pending_many(
     meanwhile, as `move` would."""
     if not waybill_nos:
         return {}
-    rows = await tracking_repo.dispatch_rows_by_waybill(conn, waybill_nos)
-    if not rows:
+    found = await uow.tracking.dispatches_by_waybill(waybill_nos)
+    if not found:
         return {}
-    found = list(rows)
-    states = await tracking_repo.get_many(conn, found)
-    pending = await tracking_repo.pending_events_many(conn, found)
+    states = await uow.tracking.get_many(list(found))
+    pending = await uow.tracking.pending_events_many(list(found))
     progress, applied_ids, moves = {}, [], []
-    for waybill_no in found:
-        d = dispatch_repo.to_domain(rows[waybill_no])
-        state = states.get(waybill_no)
-        p = _apply(d, state, pending.get(waybill_no, ()), now, applied_ids, moves)
+    for waybill_no, d in found.items():
+        p = _apply(d, states.get(waybill_no), pending.get(waybill_no, ()), now, applied_ids, moves)
         if p is not None:
             progress[waybill_no] = p
-    await _save_moves(conn, moves, now)
-    await tracking_repo.mark_applied(conn, applied_ids)
+    await _save_moves(uow, moves, now)
+    await uow.tracking.mark_applied(applied_ids)
     result.applied += len(applied_ids)
     result.moves += len(moves)
     return progress
 
 
-def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: list) -> Progress | None:
+def _apply(
+    d: Dispatch,
+    state: PollState | None,
+    scans: Iterable[StoredScan],
+    now: datetime,
+    applied_ids: list,
+    moves: list,
+) -> Progress | None:
     """Walk one parcel's pending scans in time order (pure): collects applied scan ids and the moves
     (before, after, audit event, the scan's occurrence); returns its progress when it is followed."""
     applied_at = state.applied_at if state else None
@@ -162,7 +166,7 @@ def _apply(d: Dispatch, state, scans, now: datetime, applied_ids: list, moves: l
 
 
 async def _save_moves(
-    conn: AsyncConnection, moves: list[tuple[Dispatch, Dispatch, AuditEvent, Occurrence]], now
+    uow: UnitOfWork, moves: list[tuple[Dispatch, Dispatch, AuditEvent, Occurrence]], now
 ) -> None:
     """Each parcel moves from its first to its last status in one compare-and-set (grouped by the pair),
     with an audit line and the notices (`announce`) of every step, each with its own scan's occurrence,
@@ -180,11 +184,11 @@ async def _save_moves(
         changes = (("reason", after.reason),) if after.reason != before.reason else ()
         groups.setdefault((before.status.value, after.status.value, changes), []).append(dispatch_id)
     for (from_status, to_status, changes), ids in groups.items():
-        moved = await tracking_repo.move_dispatches(
-            conn, ids, from_status=from_status, to_status=to_status, at=now, **dict(changes)
+        moved = await uow.tracking.move_dispatches(
+            ids, from_status=from_status, to_status=to_status, at=now, **dict(changes)
         )
         if len(moved) != len(ids):
             raise Conflict("the dispatch changed meanwhile; reload and try again")
-    await dispatch_repo.add_events(conn, [(before.id, event) for before, _, event, _ in moves])
+    await uow.dispatches.add_events([(before.id, event) for before, _, event, _ in moves])
     for before, after, _, occurrence in moves:
-        await announce(conn, before, after, now, occurrence)  # tracking: SMS, callbacks, poll state
+        await announce(uow, before, after, now, occurrence)  # tracking: SMS, callbacks, poll state

@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..ports.repositories.throttle import Bucket, Window
+from .sqlite_reader import SqliteReader
 from .throttle_tables import citizen_failures as t
-from .tracking_repo import SqliteReader
 
 
 def _where(buckets: list[Bucket]):

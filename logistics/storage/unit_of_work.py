@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import dispatch_repo, finance_repo, pull_repo, tracking_repo
+from . import dispatch_repo, finance_repo, pull_repo
 from .console_repo import SqlConsoleRecords
 from .db import reading
 from .group_commit import UnitCommitter
 from .job_repo import SqlJobs
 from .pool_repo import SqlWaybillPool
 from .throttle_repo import SqlCitizenFailures
+from .tracking import SqlTrackingRecords
 from .users_repo import SqlUsers
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ class SqlUnitOfWork:
         self.conn = conn  # transitional: for code not yet on the repositories
         self.dispatches = _Bound(dispatch_repo, conn)
         self.jobs = SqlJobs(conn)
-        self.tracking = _Bound(tracking_repo, conn)
+        self.tracking = SqlTrackingRecords(conn)
         self.pool = SqlWaybillPool(conn)
         self.users = SqlUsers(conn)
         self.console = SqlConsoleRecords(conn)
@@ -120,6 +121,11 @@ def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:
         return SqlUnitOfWork(engine, read_only=read_only)
 
     return uow
+
+
+def uow_on(conn: AsyncConnection) -> SqlUnitOfWork:
+    """Transitional, for `service.dispatches` until it takes a unit of work: its open transaction as one."""
+    return SqlUnitOfWork.on(conn)
 
 
 class SqlWrites:

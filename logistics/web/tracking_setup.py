@@ -11,10 +11,11 @@ from ..jobs.scheduler import LeasedScheduler
 from ..service import callbacks, notifications, polling
 from ..service.citizen_throttle import Caps, CitizenThrottle
 from ..service.deps import Deps
+from ..storage.tracking import SqlCitizenLookup
 from . import citizen
 from .api import tracking
 from .client_address import networks
-from .keys import WORKERS
+from .keys import ENGINE, WORKERS
 
 SCHEDULER = web.AppKey("scheduler", LeasedScheduler)
 
@@ -26,12 +27,13 @@ def job_handlers(deps: Deps) -> dict:
 def install(app: web.Application, deps: Deps, *, run_scheduler: bool) -> None:
     settings = deps.settings
     app[tracking.CITIZEN_THROTTLE] = CitizenThrottle(deps, Caps.from_settings(settings))
+    app[tracking.CITIZEN_LOOKUP] = SqlCitizenLookup(app[ENGINE])
     app[tracking.TRUSTED_PROXIES] = networks(settings.trusted_proxies)
     app.add_routes(tracking.routes)
     app.add_routes(citizen.routes)
     if run_scheduler and deps.carrier is not None:
         app[SCHEDULER] = scheduler = LeasedScheduler(
-            deps.engine, deps.clock, lease_s=settings.scheduler_lease_s
+            app[ENGINE], deps.clock, lease_s=settings.scheduler_lease_s
         )
 
         async def sweep() -> None:

@@ -1,4 +1,4 @@
-"""Carrier scans, poll state, notices and counters."""
+"""Carrier scans, poll state, notices and counters, and the citizen's read of one parcel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,53 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ...domain.model import Dispatch
 from ..carrier import TrackEvent
+
+
+@dataclass(frozen=True)
+class StoredScan:
+    """A carrier scan as stored (`applied`: it moved or confirmed its dispatch's status)."""
+
+    id: int
+    waybill_no: str
+    time: datetime
+    raw_code: str
+    status: str
+    description: str
+    location: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PollState:
+    """How one followed parcel is polled: `applied_at` is its newest scan that moved or confirmed the
+    status, `next_poll_at` None when no poll is planned."""
+
+    dispatch_id: str
+    waybill_no: str
+    active: bool
+    started_at: datetime
+    last_event_at: datetime | None
+    applied_at: datetime | None
+    next_poll_at: datetime | None
+    last_polled_at: datetime | None
+    polls: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An SMS or a callback set off by one move; `dedupe_key` makes it once per move."""
+
+    id: str
+    channel: str
+    kind: str
+    dispatch_id: str
+    dedupe_key: str
+    event_time: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,42 +78,53 @@ class CitizenRow:
     scans: list[CitizenScan]
 
 
-class TrackingRecords(Protocol):
+class Scans(Protocol):
     async def insert_events(self, events: list[TrackEvent], *, source: str, now: datetime) -> int:
         """Store scans not seen before (same waybill, code and time); returns how many were new."""
         ...
 
     async def store_events(self, events: list[TrackEvent], *, source: str, now: datetime) -> Counter[str]:
         """Store scans not seen before (same waybill, code and time) in one multi-row statement;
-        returns how many were new per waybill (RETURNING names only the rows really inserted)."""
+        returns how many were new per waybill."""
         ...
 
-    async def pending_events(self, waybill_no: str, since: datetime | None) -> list:
-        """Stored scans not applied yet and not older than the newest applied one, oldest first."""
-        ...
-
-    async def pending_events_many(self, waybill_nos: list[str]) -> dict[str, list]:
+    async def pending_events_many(self, waybill_nos: list[str]) -> dict[str, list[StoredScan]]:
         """Stored scans not applied yet of several parcels, oldest first per parcel."""
         ...
 
     async def mark_applied(self, event_ids: list[int]) -> None: ...
 
-    async def events_for(self, waybill_no: str) -> list:
-        """Every stored scan of a parcel (time, raw code, status, description, location), newest first."""
+    async def events_for(self, waybill_no: str) -> list[StoredScan]:
+        """Every stored scan of a parcel, newest first."""
         ...
 
-    async def start(self, dispatch_id: str, waybill_no: str, *, now: datetime) -> None: ...
+    async def dispatches_by_waybill(self, waybill_nos: list[str]) -> dict[str, Dispatch]:
+        """The dispatches holding these waybill numbers (the others are not ours, or not yet)."""
+        ...
 
-    async def get(self, waybill_no: str): ...
+    async def move_dispatches(
+        self, ids: list[str], *, from_status: str, to_status: str, at: datetime, **changes
+    ) -> set[str]:
+        """Compare-and-set several dispatches from one status to another in one statement; returns the ids
+        that moved (a missing one was moved by someone else meanwhile)."""
+        ...
 
-    async def get_many(self, waybill_nos: list[str]) -> dict: ...
 
-    async def save_progress(
-        self, dispatch_id: str, *, last_event_at, applied_at, active: bool | None = None
-    ) -> None: ...
+class PollStates(Protocol):
+    async def start(self, dispatch_id: str, waybill_no: str, *, now: datetime) -> None:
+        """Follow a parcel from now on (kept as it is if it is followed already)."""
+        ...
+
+    async def start_many(self, starts: list[tuple[str, str]], *, now: datetime) -> None:
+        """`start` for several (dispatch_id, waybill_no) in one statement."""
+        ...
+
+    async def get(self, waybill_no: str) -> PollState | None: ...
+
+    async def get_many(self, waybill_nos: list[str]) -> dict[str, PollState]: ...
 
     async def save_progress_many(self, progress: list[dict]) -> None:
-        """Several parcels' progress in one executemany: dicts of dispatch_id, last_event_at, applied_at
+        """Several parcels' progress in one statement: dicts of dispatch_id, last_event_at, applied_at
         and active (False stops following the parcel, None leaves it as it is)."""
         ...
 
@@ -78,47 +135,52 @@ class TrackingRecords(Protocol):
         ahead so that a second sweep does not queue them again."""
         ...
 
-    async def polled(self, dispatch_id: str, *, now: datetime, next_poll_at) -> None: ...
-
     async def polled_many(self, polls: list[dict], *, now: datetime) -> None:
-        """After a poll, in one executemany: each parcel's progress (dispatch_id, last_event_at,
+        """After a poll, in one statement: each parcel's progress (dispatch_id, last_event_at,
         applied_at) and its next poll (next_poll_at; None stops following it)."""
-        ...
-
-    async def statuses_by_waybill(self, waybill_nos: list[str]) -> dict[str, str]: ...
-
-    async def dispatch_rows_by_waybill(self, waybill_nos: list[str]) -> dict: ...
-
-    async def move_dispatches(
-        self, ids: list[str], *, from_status: str, to_status: str, at: datetime, **changes
-    ) -> set[str]:
-        """Compare-and-set several dispatches from one status to another in one statement; returns the ids
-        that moved (a missing one was moved by someone else meanwhile)."""
         ...
 
     async def active_count(self) -> int: ...
 
-    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list:
-        """Dispatches in `statuses` with no scan (or no move, before the first scan) since `before`."""
+    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list[tuple[Dispatch, datetime]]:
+        """Dispatches in `statuses` with no scan (or no move, before the first scan) since `before`, each
+        with when it was last seen, the longest quiet first."""
         ...
 
-    async def add_notice(self, **values) -> bool: ...
 
-    async def get_notice(self, notice_id: str): ...
+class Notices(Protocol):
+    async def add_notice(self, notice: Notice) -> bool:
+        """Store a notice unless one with its dedupe key exists; True when this call stored it."""
+        ...
+
+    async def add_notices(self, notices: list[Notice]) -> set[str]:
+        """`add_notice` for several in one statement; returns the ids of those stored."""
+        ...
+
+    async def get_notice(self, notice_id: str) -> Notice | None: ...
 
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None: ...
 
-    async def count(self, increments: dict[str, int]) -> None: ...
+    async def count(self, increments: dict[str, int]) -> None:
+        """Add to named counters (created at their first use)."""
+        ...
 
     async def read_counters(self) -> dict[str, int]: ...
 
+
+class CitizenReads(Protocol):
     async def find_for_citizen(
         self, *, phone_last4: str, waybill_no: str | None = None, case_no: str | None = None
-    ) -> CitizenRow | None: ...
-
-    async def find_for_citizen_in(
-        self, *, phone_last4: str, waybill_no: str | None = None, case_no: str | None = None
     ) -> CitizenRow | None:
-        """`find_for_citizen` on a connection of its own: on a SQLite file, read right here (see
-        `SqliteReader`); otherwise, or when that reader meets a lock, on a pooled read-only connection."""
+        """What the citizen sees of the dispatch matching the number and the phone's last four digits
+        (the newest, if several), with its scans newest first; else None."""
         ...
+
+
+class TrackingRecords(Scans, PollStates, Notices, CitizenReads, Protocol):
+    """The tracking repository of a unit of work."""
+
+
+class CitizenLookup(CitizenReads, Protocol):
+    """`find_for_citizen` outside any unit of work, for the busiest public read: each call reads on a
+    connection of its own (on a SQLite file, right on the event loop's thread)."""

@@ -13,16 +13,14 @@ from adapters.ems.open.push import InvalidPush, parse_trace_push, push_answer
 
 from ...domain.errors import Conflict, NotFound
 from ...jobs import queue
+from ...ports.repositories.tracking import CitizenLookup
 from ...service import citizen, tracking
 from ...service.citizen_throttle import CitizenThrottle, buckets_for
 from ...service.exceptions_queue import list_exceptions
-from ...storage import tracking_repo
-from ...storage.db import reading
-from ...storage.job_repo import SqlJobs
 from .. import limits
 from ..auth import staff
 from ..client_address import Network, client_address
-from ..keys import CLOCK, DEPS, ENGINE, SETTINGS, WORKERS
+from ..keys import CLOCK, DEPS, SETTINGS, WORKERS
 from .documented import Media, Param, documented
 from .responses import ExceptionsOut, JobRetryOut, MetricsOut, PushAnswer, TrackOut
 
@@ -30,6 +28,7 @@ log = logging.getLogger("certpost.tracking")
 
 routes = web.RouteTableDef()
 CITIZEN_THROTTLE = web.AppKey("citizen_throttle", CitizenThrottle)
+CITIZEN_LOOKUP = web.AppKey("citizen_lookup", CitizenLookup)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
 PUSH_PATH = "/api/v1/carriers/ems/push"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -68,14 +67,13 @@ async def ems_push(request: web.Request) -> web.Response:
         log.warning("rejected EMS push: %s", e)
         return web.json_response(push_answer("", sender_no, ok=False, message=str(e)), status=400)
     try:
-        async with request.app[ENGINE].begin() as conn:
-            await tracking.record(
-                conn,
-                list(push.events),
-                now=request.app[CLOCK].now(),
-                source="push",
-                known_codes=deps.known_codes,
-            )
+        await tracking.record(
+            deps.uow(),
+            list(push.events),
+            now=request.app[CLOCK].now(),
+            source="push",
+            known_codes=deps.known_codes,
+        )
     except Conflict:
         return web.json_response(push_answer(push.serial_no, sender_no, ok=False, message="请重试"))
     _wake(request)
@@ -83,8 +81,8 @@ async def ems_push(request: web.Request) -> web.Response:
 
 
 async def _count(request: web.Request, name: str) -> None:
-    async with request.app[ENGINE].begin() as conn:
-        await tracking_repo.count(conn, {name: 1})
+    async with request.app[DEPS].uow() as uow:
+        await uow.tracking.count({name: 1})
 
 
 @routes.get("/api/v1/track")
@@ -134,8 +132,8 @@ async def _find(request: web.Request, waybill_no: str, case_no: str, phone_last4
         return None
     if len(waybill_no) > 32 or len(case_no) > 64:
         return None
-    engine = request.app[ENGINE]
-    return await citizen.find(engine, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
+    lookup = request.app[CITIZEN_LOOKUP]
+    return await citizen.find(lookup, phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no)
 
 
 def _json(value, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -199,8 +197,8 @@ async def retry_job(request: web.Request) -> web.Response:
 )
 async def metrics(request: web.Request) -> web.Response:
     await staff(request, "admin")
-    async with reading(request.app[ENGINE]) as conn:
-        counters = await tracking_repo.read_counters(conn)
-        jobs = await SqlJobs(conn).counts()
-        active = await tracking_repo.active_count(conn)
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        counters = await uow.tracking.read_counters()
+        jobs = await uow.jobs.counts()
+        active = await uow.tracking.active_count()
     return web.json_response({"counters": counters, "jobs": jobs, "tracking_active": active})

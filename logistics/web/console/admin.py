@@ -8,10 +8,10 @@ from ...domain.errors import Conflict, NotFound
 from ...service import users
 from ...service.console_text import cn_time
 from ...service.users import ROLE_TEXT, ROLES
-from ...storage import tracking_repo
 from ...storage.db import reading
 from ...storage.job_repo import DEAD, SqlJobs
 from ...storage.pool_repo import SqlWaybillPool
+from ...storage.tracking import SqlTrackingRecords
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .pull_status import pull_view
@@ -161,7 +161,7 @@ async def system(request: web.Request, ctx: Ctx) -> web.Response:
         pool = await SqlWaybillPool(conn).counts()
         jobs = await SqlJobs(conn).counts()
         dead = await SqlJobs(conn).list_jobs(DEAD, limit=100)
-        active = await tracking_repo.active_count(conn)
+        active = await SqlTrackingRecords(conn).active_count()
         pulled = await pull_view(conn, settings)  # issue 16: pull intake
     carrier = deps.carrier
     breaker = getattr(carrier, "breaker", None)

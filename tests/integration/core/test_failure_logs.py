@@ -17,7 +17,7 @@ from logistics.config import Settings
 from logistics.jobs import queue
 from logistics.logs import JsonFormatter
 from logistics.ports import CarrierAuthError
-from logistics.service import callbacks
+from logistics.service.job_contract import CALLBACK
 from logistics.service.resilience import CircuitBreaker, GuardedCarrier
 from logistics.web.app import create_app
 from tests.e2e.gateway import free_port
@@ -120,7 +120,7 @@ async def test_callback_failures_and_the_dead_letter_are_logged(engine, logs):
         await receiver.up()  # now up, but our signature is wrong for it: HTTP 401
 
         async def dead():
-            return [j for j in await jobs_of(engine, callbacks.CALLBACK) if j.state == queue.DEAD]
+            return [j for j in await jobs_of(engine, CALLBACK) if j.state == queue.DEAD]
 
         await wait_until(dead)
         [job] = await dead()

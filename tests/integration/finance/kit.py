@@ -10,7 +10,7 @@ from logistics.domain.status import Status
 from logistics.ports import TrackEvent
 from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import tracking_repo
+from logistics.storage.tracking import SqlTrackingRecords
 from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -54,7 +54,7 @@ async def stored(
             )
         if scan_at:
             scan = TrackEvent(d.waybill_no, scan_at, Status.HANDED_OVER, "203", "收寄计费信息")
-            await tracking_repo.insert_events(conn, [scan], source="push", now=scan_at)
+            await SqlTrackingRecords(conn).insert_events([scan], source="push", now=scan_at)
         if cancelled:
             d = await dispatch_service.move(
                 SqlUnitOfWork.on(conn), d, Status.CANCELLED, at=NOW, actor="test", cause="setup"

@@ -16,7 +16,7 @@ from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service import callbacks, notifications, tracking
 from logistics.service.deps import Deps
-from logistics.storage import tracking_repo
+from logistics.service.job_contract import CALLBACK
 from logistics.storage.job_repo import SqlJobs
 from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.e2e.gateway import free_port
@@ -58,8 +58,7 @@ class Receiver:
 
 async def delivered(engine):
     d = await booked_dispatch(engine)
-    async with engine.begin() as conn:
-        await tracking.record(conn, [scan(Status.DELIVERED, 5)], now=NOW, source="push")
+    await tracking.record(unit_of_work_factory(engine)(), [scan(Status.DELIVERED, 5)], now=NOW, source="push")
     return d
 
 
@@ -88,13 +87,13 @@ async def test_a_callback_is_retried_while_the_receiver_is_down_and_arrives_once
     try:
 
         async def attempted_twice():
-            return any(j.attempts >= 2 for j in await jobs_of(engine, callbacks.CALLBACK))
+            return any(j.attempts >= 2 for j in await jobs_of(engine, CALLBACK))
 
         await wait_until(attempted_twice)
         await receiver.up()
 
         async def done():
-            return all(j.state == queue.DONE for j in await jobs_of(engine, callbacks.CALLBACK))
+            return all(j.state == queue.DONE for j in await jobs_of(engine, CALLBACK))
 
         await wait_until(done)
     finally:
@@ -122,7 +121,7 @@ async def test_a_callback_is_dead_lettered_after_the_limit_and_can_be_put_back(e
     try:
 
         async def dead():
-            return [j for j in await jobs_of(engine, callbacks.CALLBACK) if j.state == queue.DEAD]
+            return [j for j in await jobs_of(engine, CALLBACK) if j.state == queue.DEAD]
 
         await wait_until(dead)
         [job] = await dead()
@@ -135,14 +134,14 @@ async def test_a_callback_is_dead_lettered_after_the_limit_and_can_be_put_back(e
         async def finished():  # received, and its job has recorded the outcome
             if len(receiver.received) != 1:
                 return False
-            async with engine.connect() as conn:
-                return (await tracking_repo.get_notice(conn, receiver.received[0]["event_id"])).sent_at
+            async with unit_of_work_factory(engine)(read_only=True) as uow:
+                return (await uow.tracking.get_notice(receiver.received[0]["event_id"])).sent_at
 
         await wait_until(finished)
     finally:
         await workers.stop()
         await sender.close()
         await receiver.down()
-    async with engine.connect() as conn:
-        notice = await tracking_repo.get_notice(conn, receiver.received[0]["event_id"])
+    async with unit_of_work_factory(engine)(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(receiver.received[0]["event_id"])
     assert notice.sent_at is not None and notice.outcome.startswith("delivered")

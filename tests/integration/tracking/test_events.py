@@ -4,8 +4,10 @@ from sqlalchemy import select
 
 from logistics.domain.status import Status
 from logistics.service import tracking
-from logistics.storage import dispatch_repo, tracking_repo
+from logistics.storage import dispatch_repo
+from logistics.storage.tracking import SqlTrackingRecords
 from logistics.storage.tracking_tables import carrier_events
+from logistics.storage.unit_of_work import unit_of_work_factory
 
 from .kit import NOW, booked_dispatch, notices_of, scan, status_of
 
@@ -14,8 +16,8 @@ KNOWN = frozenset({"203", "305", "702", "704", "705", "714"})
 
 
 async def record(engine, events, source="push"):
-    async with engine.begin() as conn:
-        return await tracking.record(conn, events, now=NOW, source=source, known_codes=KNOWN)
+    uow = unit_of_work_factory(engine)()
+    return await tracking.record(uow, events, now=NOW, source=source, known_codes=KNOWN)
 
 
 async def test_scans_in_order_walk_the_dispatch_to_delivered_with_one_audit_line_per_move(engine):
@@ -27,7 +29,7 @@ async def test_scans_in_order_walk_the_dispatch_to_delivered_with_one_audit_line
     assert await status_of(engine, d.id) is S.DELIVERED
     async with engine.connect() as conn:
         trail = [e.to_status for e in await dispatch_repo.events(conn, d.id) if e.actor.startswith("carrier")]
-        state = await tracking_repo.get(conn, d.waybill_no)
+        state = await SqlTrackingRecords(conn).get(d.waybill_no)
     assert trail == [S.HANDED_OVER, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED]
     assert not state.active and state.applied_at == steps[-1].time
 
@@ -74,7 +76,7 @@ async def test_an_unknown_code_falls_back_to_in_transit_and_is_counted(engine):
     await record(engine, [scan(S.IN_TRANSIT, 1, code="888"), scan(S.IN_TRANSIT, 2, code="888")])
     assert await status_of(engine, d.id) is S.IN_TRANSIT
     async with engine.connect() as conn:
-        counters = await tracking_repo.read_counters(conn)
+        counters = await SqlTrackingRecords(conn).read_counters()
     assert counters["tracking.unknown_code.888"] == 1 and counters["tracking.unknown_code"] == 1
 
 

@@ -20,12 +20,12 @@ from logistics.domain.china_time import CHINA
 from logistics.domain.model import Address, DeliveryMethod, Party
 from logistics.domain.signing import verify
 from logistics.domain.status import Status
-from logistics.jobs import queue
 from logistics.ports import Shipment
 from logistics.service import notifications, pickup, polling
 from logistics.service.deps import Deps
 from logistics.service.dispatches import load
 from logistics.service.intake import IntakeRequest, record_intake
+from logistics.service.job_contract import SMS, TRACK_POLL, Job
 from logistics.storage.tracking_tables import carrier_events
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.e2e.gateway import free_port
@@ -68,12 +68,12 @@ async def advance_and_poll(deps, base, waybill_no, to):
         url = f"{base}/_control/parcels/{waybill_no}/advance"
         async with http.post(url, json={"to": to}) as response:
             assert response.status == 200, await response.text()
-    await polling.handle_poll(queue.Job(0, polling.TRACK_POLL, {"waybills": [waybill_no]}, 1, 3, ""), deps)
+    await polling.handle_poll(Job(0, TRACK_POLL, {"waybills": [waybill_no]}, 1, 3, ""), deps)
 
 
 async def run_sms_jobs(deps):
-    for job in await jobs_of(deps.engine, notifications.SMS):
-        await notifications.handle_sms(queue.Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
+    for job in await jobs_of(deps.engine, SMS):
+        await notifications.handle_sms(Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
 
 
 async def test_an_out_for_delivery_sms_never_carries_a_failure_reason(engine, carrier):

@@ -11,7 +11,8 @@ from logistics.jobs.scheduler import LeasedScheduler, take_lease
 from logistics.service import citizen, polling, tracking
 from logistics.service.deps import Deps
 from logistics.service.exceptions_queue import list_exceptions
-from logistics.storage import tracking_repo
+from logistics.service.job_contract import TRACK_POLL, Job
+from logistics.storage.tracking import SqlCitizenLookup, SqlTrackingRecords
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 
 from .kit import NOW, FakeClock, booked_dispatch, jobs_of, scan, status_of
@@ -32,9 +33,9 @@ class FakeCarrier:
 
 
 async def run_poll_jobs(deps):
-    for job in await jobs_of(deps.engine, polling.TRACK_POLL):
+    for job in await jobs_of(deps.engine, TRACK_POLL):
         if job.state == queue.PENDING:
-            await polling.handle_poll(queue.Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
+            await polling.handle_poll(Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
             async with deps.engine.begin() as conn:
                 await conn.execute(
                     queue.jobs.update().where(queue.jobs.c.id == job.id).values(state=queue.DONE)
@@ -58,12 +59,12 @@ async def test_due_parcels_are_polled_in_batches_and_rescheduled_by_their_status
     carrier.scans[wbs[1]] = [scan(S.DELIVERED, 5, wbs[1])]
     assert await polling.schedule_due(deps) == 3
     assert await polling.schedule_due(deps) == 0  # queued ones are not queued twice
-    assert len(await jobs_of(engine, polling.TRACK_POLL)) == 2
+    assert len(await jobs_of(engine, TRACK_POLL)) == 2
     await run_poll_jobs(deps)
     assert sorted(carrier.calls) == wbs
     assert [await status_of(engine, i) for i in ids] == [S.OUT_FOR_DELIVERY, S.DELIVERED, S.BOOKED]
     async with engine.connect() as conn:
-        states = await tracking_repo.get_many(conn, wbs)
+        states = await SqlTrackingRecords(conn).get_many(wbs)
     gaps = [
         (states[wb].next_poll_at - clock.t).total_seconds() if states[wb].next_poll_at else None for wb in wbs
     ]
@@ -108,11 +109,12 @@ async def test_of_two_schedulers_only_the_leader_ticks_and_the_other_takes_over_
 async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age(engine):
     stuck = await booked_dispatch(engine, "S1", "1100000000213")
     failed = await booked_dispatch(engine, "S2", "1100000000313")
+    uow = unit_of_work_factory(engine)
+    await tracking.record(uow(), [scan(S.HANDED_OVER, 1, stuck.waybill_no)], now=NOW, source="poll")
+    await tracking.record(
+        uow(), [scan(S.DELIVERY_FAILED, 2, failed.waybill_no, text="地址不详")], now=NOW, source="poll"
+    )
     async with engine.begin() as conn:
-        await tracking.record(conn, [scan(S.HANDED_OVER, 1, stuck.waybill_no)], now=NOW, source="poll")
-        await tracking.record(
-            conn, [scan(S.DELIVERY_FAILED, 2, failed.waybill_no, text="地址不详")], now=NOW, source="poll"
-        )
         await queue.enqueue(conn, "callback", {"notice_id": "x"}, now=NOW)
         [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=5, kinds=["callback"])
         await queue.fail(conn, job, "HTTP 503", worker="w", now=NOW, permanent=True)
@@ -126,23 +128,23 @@ async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age
 
 async def test_a_citizen_sees_masked_data_and_the_same_nothing_for_a_wrong_phone_or_number(engine):
     d = await booked_dispatch(engine)
-    async with engine.begin() as conn:
-        await tracking.record(
-            conn,
-            [scan(S.DELIVERED, 3, text="王小明本人签收"), scan(S.HANDED_OVER, 1)],
-            now=NOW,
-            source="push",
-        )
-    async with engine.connect() as conn:
-        found = await citizen.lookup(conn, phone_last4="1234", waybill_no=d.waybill_no)
-        by_case = await citizen.lookup(conn, phone_last4="1234", case_no=d.case_no)
-        wrong = await citizen.lookup(conn, phone_last4="9999", waybill_no=d.waybill_no)
-        unknown = await citizen.lookup(conn, phone_last4="1234", waybill_no="1199999999936")
+    uow = unit_of_work_factory(engine)
+    await tracking.record(
+        uow(),
+        [scan(S.DELIVERED, 3, text="王小明本人签收"), scan(S.HANDED_OVER, 1)],
+        now=NOW,
+        source="push",
+    )
+    found = await citizen.lookup(uow(read_only=True), phone_last4="1234", waybill_no=d.waybill_no)
+    by_case = await citizen.lookup(uow(read_only=True), phone_last4="1234", case_no=d.case_no)
+    wrong = await citizen.lookup(uow(read_only=True), phone_last4="9999", waybill_no=d.waybill_no)
+    unknown = await citizen.lookup(uow(read_only=True), phone_last4="1234", waybill_no="1199999999936")
     assert found == by_case and wrong is None and unknown is None
     # The web's path (on SQLite a read on the loop's own thread) answers the same.
-    assert await citizen.find(engine, phone_last4="1234", waybill_no=d.waybill_no) == found
-    assert await citizen.find(engine, phone_last4="1234", case_no=d.case_no) == found
-    assert await citizen.find(engine, phone_last4="9999", case_no=d.case_no) is None
+    lookup = SqlCitizenLookup(engine)
+    assert await citizen.find(lookup, phone_last4="1234", waybill_no=d.waybill_no) == found
+    assert await citizen.find(lookup, phone_last4="1234", case_no=d.case_no) == found
+    assert await citizen.find(lookup, phone_last4="9999", case_no=d.case_no) is None
     assert found["status"] == "delivered" and found["status_text"] == "已签收"
     assert "王小明" not in str(found) and "13807961234" not in str(found)
     assert found["events"][0]["description"] == "王*明本人签收"
@@ -158,12 +160,12 @@ async def test_batches_finishing_together_are_stored_together_and_each_job_learn
     ids = [(await booked_dispatch(engine, f"G{i}", wb)).id for i, wb in enumerate(wbs)]
     for wb in wbs:
         carrier.scans[wb] = [scan(S.HANDED_OVER, 1, wb), scan(S.IN_TRANSIT, 2, wb)]
-    poll = polling.job_handlers(deps)[polling.TRACK_POLL]
-    jobs = [queue.Job(i, polling.TRACK_POLL, {"waybills": [wb]}, 1, 3, "") for i, wb in enumerate(wbs)]
+    poll = polling.job_handlers(deps)[TRACK_POLL]
+    jobs = [Job(i, TRACK_POLL, {"waybills": [wb]}, 1, 3, "") for i, wb in enumerate(wbs)]
     await asyncio.gather(*(poll(job) for job in jobs))
     assert [await status_of(engine, i) for i in ids] == [S.IN_TRANSIT] * 3
     async with engine.connect() as conn:
-        states = await tracking_repo.get_many(conn, wbs)
+        states = await SqlTrackingRecords(conn).get_many(wbs)
     assert all(s.polls == 1 and s.next_poll_at is not None for s in states.values())
 
 
@@ -184,10 +186,10 @@ async def test_a_counter_pickup_names_the_hall_s_counter_not_ems_as_who_brings_i
         )
     await booked_dispatch(engine)
     found = {
-        case_no: await citizen.find(engine, phone_last4="1234", case_no=case_no)
+        case_no: await citizen.find(SqlCitizenLookup(engine), phone_last4="1234", case_no=case_no)
         for case_no in ("AF-PICK", "AF-IN", "AF-T1")
     }
-    async with engine.connect() as conn:
-        assert await citizen.lookup(conn, phone_last4="1234", case_no="AF-PICK") == found["AF-PICK"]
+    reads = unit_of_work_factory(engine)(read_only=True)
+    assert await citizen.lookup(reads, phone_last4="1234", case_no="AF-PICK") == found["AF-PICK"]
     assert found["AF-PICK"]["carrier"] == "大厅窗口自取" and "EMS" not in str(found["AF-PICK"])
     assert found["AF-IN"]["carrier"] == found["AF-T1"]["carrier"] == "中国邮政 EMS"
