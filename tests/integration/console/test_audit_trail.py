@@ -17,7 +17,6 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service import pool, tracking
 from logistics.service.console_text import cn_time
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import dispatch_repo, pool_repo
 from logistics.storage.tables import dispatch_events
 from logistics.web.keys import DEPS
 from tests.fixtures.dispatches import NOW, make_dispatch
@@ -72,11 +71,12 @@ async def test_the_trail_says_a_pool_booking_and_a_carrier_scan_in_chinese(site)
 async def offline_booked_then_scanned(site: Site) -> str:
     """A dispatch booked with a pool number while the carrier is away, then scanned in transit."""
     d = make_dispatch("TRAIL-1")
-    async with site.engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, "TRAIL-1", NOW, False, 5))
-        d = await dispatch_repo.get(conn, d.id)
+    async with site.app[DEPS].uow() as uow:
+        conn = uow.conn
+        await record_intake(uow, IntakeRequest(d, "TRAIL-1", NOW, False, 5))
+        d = await uow.dispatches.get(d.id)
         d = await dispatch_service.move(
-            conn, d, Status.BOOKING, at=NOW, actor="system:booking", cause=Cause.BOOKING
+            uow, d, Status.BOOKING, at=NOW, actor="system:booking", cause=Cause.BOOKING
         )
         await conn.execute(
             insert(dispatch_events).values(
@@ -84,15 +84,15 @@ async def offline_booked_then_scanned(site: Site) -> str:
                 to_status=None, detail={},
             )
         )  # fmt: skip
-        await pool_repo.add(conn, [POOL_NUMBER], now=NOW)
+        await uow.pool.add([POOL_NUMBER], now=NOW)
     assert await pool.book_offline(site.app[DEPS], d)
     scan = TrackEvent(
         waybill_no=POOL_NUMBER, time=SCAN_AT, status=Status.IN_TRANSIT, raw_code="305",
         description="离开【吉安中心】，下一站【南昌中心】", location="吉安市",
     )  # fmt: skip
-    async with site.engine.begin() as conn:
-        await tracking.record(conn, [scan], now=SCAN_AT, source="push")
-        assert (await dispatch_repo.get(conn, d.id)).status is Status.IN_TRANSIT
+    await tracking.record(site.app[DEPS].uow(), [scan], now=SCAN_AT, source="push")
+    async with site.app[DEPS].uow(read_only=True) as uow:
+        assert (await uow.dispatches.get(d.id)).status is Status.IN_TRANSIT
     return d.id
 
 
