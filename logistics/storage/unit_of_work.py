@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..jobs import queue
 from . import (
     console_repo,
-    dispatch_repo,
     finance_repo,
     pool_repo,
-    pull_repo,
     throttle_repo,
     tracking_repo,
     users_repo,
 )
 from .db import reading
-from .group_commit import UnitCommitter
+from .dispatch_repo import SqlDispatches
+from .group_commit import GroupCommitter, WriteMany, unit_entry
+from .pull_repo import SqlPullCursors
 
 T = TypeVar("T")
 
@@ -52,14 +52,14 @@ class SqlUnitOfWork:
 
     def _bind(self, conn: AsyncConnection) -> None:
         self.conn = conn  # transitional: for code not yet on the repositories
-        self.dispatches = _Bound(dispatch_repo, conn)
+        self.dispatches = SqlDispatches(conn)
         self.jobs = _Bound(queue, conn)
         self.tracking = _Bound(tracking_repo, conn)
         self.pool = _Bound(pool_repo, conn)
         self.users = _Bound(users_repo, conn)
         self.console = _Bound(console_repo, conn)
         self.finance = _Bound(finance_repo, conn)
-        self.pull = _Bound(pull_repo, conn)
+        self.pull = SqlPullCursors(conn)
         self.throttle = _Bound(throttle_repo, conn)
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -84,10 +84,14 @@ def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:
 
 
 class SqlWrites:
-    """`ports.Writes` on the group committer: the units queued together share one transaction."""
+    """`ports.Writes` on the group committer: the units queued together share one transaction.
+    Build it with `GroupCommitter(unit_of_work_factory(engine), write_grouped)`."""
 
-    def __init__(self, committer: UnitCommitter):
+    def __init__(self, committer: GroupCommitter):
         self.committer = committer
 
     async def run(self, unit: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
-        return await self.committer.run(lambda conn: unit(SqlUnitOfWork.on(conn)))
+        return await self.committer.submit(unit_entry(unit))
+
+    async def together(self, write_many: WriteMany, item: Any) -> Any:
+        return await self.committer.submit((write_many, item))

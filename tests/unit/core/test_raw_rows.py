@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from logistics.storage.raw_rows import RawRows, _bind, _utc_text
+from logistics.storage.sqlite.raw_rows import RawRows, _bind, _utc_text
 from logistics.storage.tables import dispatches
 
 
