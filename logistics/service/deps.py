@@ -38,7 +38,9 @@ class Deps:
         async with self.uow() as uow:
             return await unit(uow)
 
-    async def write_together(self, write_many: Callable[[UnitOfWork, list[Any]], Awaitable[Any]], item: Any) -> Any:
+    async def write_together(
+        self, write_many: Callable[[UnitOfWork, list[Any]], Awaitable[Any]], item: Any
+    ) -> Any:
         """Write `item` with the others given to the same `write_many` meanwhile (`Writes.together`)."""
         if self.writes is not None:
             return await self.writes.together(write_many, item)

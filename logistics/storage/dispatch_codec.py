@@ -22,10 +22,16 @@ def payload(d: Dispatch) -> dict:
         "department_name": d.department_name,
         "recipient": {"name": r.name, "phone": r.phone},
         "address": {
-            "province": a.province, "city": a.city, "county": a.county, "town": a.town, "detail": a.detail,
+            "province": a.province,
+            "city": a.city,
+            "county": a.county,
+            "town": a.town,
+            "detail": a.detail,
             "postcode": a.postcode,
-        },  # fmt: skip
-        "items": [{"kind": i.kind, "title": i.title, "number": i.number, "copies": i.copies} for i in d.items],
+        },
+        "items": [
+            {"kind": i.kind, "title": i.title, "number": i.number, "copies": i.copies} for i in d.items
+        ],
         "weight_g": d.weight_g,
         "declared_value_fen": d.declared_value_fen,
         "completed_at": d.completed_at.isoformat(),

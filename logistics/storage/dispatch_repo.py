@@ -44,7 +44,9 @@ class SqlDispatches:
         else:
             wanted = dispatches.c.case_no == any_(cast(literal(cases), ARRAY(String)))
         c = dispatches.c
-        rows = await self.conn.execute(select(c.client_id, c.case_no, c.request_hash, c.response).where(wanted))
+        rows = await self.conn.execute(
+            select(c.client_id, c.case_no, c.request_hash, c.response).where(wanted)
+        )
         return {
             (r.client_id, r.case_no): (r.request_hash, r.response)
             for r in rows

@@ -61,9 +61,7 @@ _GATES: WeakKeyDictionary[Engine, WriteGate] = WeakKeyDictionary()
 
 
 def create_sqlite_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(
-        url, pool_size=4, max_overflow=0, pool_timeout=30, json_serializer=json_text
-    )
+    engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=30, json_serializer=json_text)
     gate = _GATES[engine.sync_engine] = WriteGate()
     _setup(engine.sync_engine, gate)
     return engine

@@ -31,7 +31,12 @@ Planner = Callable[[list[Any], dict], Any]
 
 class FastIntake:
     def __init__(self, engine: Engine, gate: asyncio.Lock, plan: Planner):
-        self.writer, self.rows, self.gate, self.plan = SqliteWriter(engine), RawRows(engine.dialect), gate, plan
+        self.writer, self.rows, self.gate, self.plan = (
+            SqliteWriter(engine),
+            RawRows(engine.dialect),
+            gate,
+            plan,
+        )
 
     async def write(self, reqs: list[Any]) -> list[Any]:
         # The gate is kept while waiting: let go, the next writer of this process would take the lock
@@ -65,7 +70,9 @@ class FastIntake:
             text = texts[id(c.response)] = rows.json(c.response)
             stamp = rows.when(now)
             dispatches.append(
-                rows.dispatch(d, c.request_hash, text, stamp if d.created_at is now else rows.when(d.created_at))
+                rows.dispatch(
+                    d, c.request_hash, text, stamp if d.created_at is now else rows.when(d.created_at)
+                )
             )
             events += [rows.event(d.id, e, stamp if e.at is now else rows.when(e.at)) for e in c.events]
             if c.job is not None:

@@ -45,7 +45,9 @@ def build_intake(settings: Settings, signed: SignedIntake) -> IntakeRequest:
     """Validates a signed body (InvalidInput: 422) and builds its dispatch."""
     parsed = parse_dispatch(signed.body)
     dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
-    return IntakeRequest(dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts)
+    return IntakeRequest(
+        dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
+    )
 
 
 def intake_request(settings: Settings) -> Callable[[SignedIntake], IntakeRequest]:

@@ -23,6 +23,7 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service import sessions, users
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import console_repo, dispatch_repo
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from logistics.web.app import create_app
 from logistics.web.keys import ENGINE
 from tests.fixtures.dispatches import NOW, make_dispatch
@@ -162,7 +163,7 @@ async def stored_for_pickup(engine, case_no: str, code: str) -> str:
     d = make_dispatch(case_no, delivery_method=DeliveryMethod.PICKUP)
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_repo.get(conn, d.id)
         if d.status is not Status.AWAITING_PICKUP:
             d = await dispatch_service.move(

@@ -18,7 +18,7 @@ from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.service.sessions import LoginRefused, Policy
 from logistics.storage import console_repo, dispatch_repo
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 POLICY = Policy(session_hours=8, max_failures=5, lockout_minutes=15)
@@ -43,7 +43,7 @@ class Sms:
 async def stored(engine, case_no: str, status: Status | None = None, **over):
     d = make_dispatch(case_no, **over)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_repo.get(conn, d.id)
         path = {
             Status.HANDED_OVER: [(Status.BOOKED, {"waybill_no": f"11{abs(hash(case_no)) % 10**11:011d}"}),

@@ -13,6 +13,7 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service import printing
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import dispatch_repo
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 ACTOR = "staff:li"
@@ -23,7 +24,7 @@ async def stored(engine, case_no, status=Status.BOOKED):
     """A dispatch in `status`, with a waybill number when it is booked or later."""
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_service.load(conn, d.id)
         path = {
             Status.RECEIVED: [],

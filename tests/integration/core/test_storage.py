@@ -13,12 +13,14 @@ from logistics.domain.errors import Conflict
 from logistics.domain.model import DeliveryMethod, Direction
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
-from logistics.service.intake import IntakeRequest, SqliteIntake, record_intake, record_intake_batch
+from logistics.service.intake import IntakeRequest, plan_intake, record_intake, record_intake_batch
 from logistics.storage import dispatch_repo
-from logistics.storage.db import create_engine, create_writer_engine
+from logistics.storage.db import create_engine
 from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.migrate import upgrade
+from logistics.storage.sqlite import fast_intake
 from logistics.storage.tables import dispatches, jobs
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -27,8 +29,8 @@ def req(d, h="hash-1"):
 
 
 async def intake(engine, d, h="hash-1"):
-    async with engine.begin() as conn:
-        return await record_intake(conn, req(d, h))
+    async with unit_of_work_factory(engine)() as uow:
+        return await record_intake(uow, req(d, h))
 
 
 async def count(engine, table):
@@ -60,15 +62,15 @@ async def test_replay_returns_the_first_response_and_conflict_raises(engine):
 
 async def test_a_failed_transaction_leaves_neither_dispatch_nor_job(engine):
     with pytest.raises(RuntimeError):
-        async with engine.begin() as conn:
-            await record_intake(conn, req(make_dispatch("C3")))
+        async with unit_of_work_factory(engine)() as uow:
+            await record_intake(uow, req(make_dispatch("C3")))
             raise RuntimeError("crash before commit")
     assert await count(engine, dispatches) == 0
     assert await count(engine, jobs) == 0
 
 
 def committer_for(engine):
-    return GroupCommitter(engine, record_intake_batch, record_intake)
+    return GroupCommitter(unit_of_work_factory(engine), record_intake_batch)
 
 
 async def test_concurrent_duplicates_through_group_commit_create_one(engine):
@@ -98,8 +100,8 @@ async def test_a_batch_mixing_new_replays_and_conflicts(engine):
         req(make_dispatch("M2")),
         req(make_dispatch("M1"), "x"),
     ]
-    async with engine.begin() as conn:
-        results = await record_intake_batch(conn, batch)
+    async with unit_of_work_factory(engine)() as uow:
+        results = await record_intake_batch(uow, batch)
     assert [getattr(r, "created", None) for r in results] == [False, True, False, None]
     assert results[1].response["id"] == results[2].response["id"]
     assert isinstance(results[3], Conflict)
@@ -110,12 +112,14 @@ async def test_a_failing_batch_falls_back_to_one_by_one(engine):
     read), nothing of it stays and every item is recorded alone, each answered on its own."""
     calls = []
 
-    async def failing_batch(conn, items):
+    async def failing_batch(uow, items):
         calls.append(len(items))
-        await record_intake_batch(conn, items)
-        raise RuntimeError("the batch insert failed")
+        results = await record_intake_batch(uow, items)
+        if len(items) > 1:
+            raise RuntimeError("the batch insert failed")
+        return results
 
-    committer = GroupCommitter(engine, failing_batch, record_intake)
+    committer = GroupCommitter(unit_of_work_factory(engine), failing_batch)
     await committer.start()
     try:
         outcomes = await asyncio.gather(
@@ -126,7 +130,7 @@ async def test_a_failing_batch_falls_back_to_one_by_one(engine):
         )
     finally:
         await committer.stop()
-    assert calls
+    assert calls[0] == 3  # the three went together, then each alone
     assert outcomes[0].created and outcomes[1].created and isinstance(outcomes[2], Conflict)
     assert await count(engine, dispatches) == 2
 
@@ -135,12 +139,10 @@ async def _sqlite_gateway_db(path):
     url = f"sqlite+aiosqlite:///{path}"
     engine = create_engine(url)
     await upgrade(engine)
-    writer = create_writer_engine(url)
-    fast = SqliteIntake(writer)
-    committer = GroupCommitter(
-        engine, record_intake_batch, record_intake, writer=writer, sync_batch=fast.batch
-    )
-    return engine, writer, committer
+    fast = fast_intake(engine, url, plan_intake, enabled=True)
+    assert fast is not None
+    committer = GroupCommitter(unit_of_work_factory(engine), record_intake_batch, fast=fast)
+    return engine, fast.writer.engine, committer
 
 
 def _raw_rows(path) -> dict:
@@ -169,8 +171,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
     await upgrade(slow_engine)
     slow = []
     for r in reqs:
-        async with slow_engine.begin() as conn:
-            slow.append(await record_intake(conn, r))
+        async with unit_of_work_factory(slow_engine)() as uow:
+            slow.append(await record_intake(uow, r))
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "fast.db")
     await committer.start()
     try:
@@ -202,8 +204,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
 
 async def test_the_sqlite_fast_path_keeps_intake_semantics(tmp_path):
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
-    async with engine.begin() as conn:
-        await record_intake(conn, req(make_dispatch("S0")))
+    async with unit_of_work_factory(engine)() as uow:
+        await record_intake(uow, req(make_dispatch("S0")))
     await committer.start()
     try:
         dups = await asyncio.gather(*(committer.submit(req(make_dispatch("S1"))) for _ in range(20)))
@@ -232,14 +234,14 @@ async def test_the_sqlite_fast_path_falls_back_when_another_process_took_the_cas
     key, and each request is then recorded alone (a replay or a conflict, never a second dispatch)."""
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
     other = make_dispatch("P1")
-    real = committer.sync_batch.__self__.rows.stored_cases
+    real = committer.fast.rows.stored_cases
 
     def stale_read(dbapi, keys):
         return {k: v for k, v in real(dbapi, keys).items() if k != (other.client_id, other.case_no)}
 
-    async with engine.begin() as conn:
-        first = await record_intake(conn, req(other))
-    monkeypatch.setattr(committer.sync_batch.__self__.rows, "stored_cases", stale_read)
+    async with unit_of_work_factory(engine)() as uow:
+        first = await record_intake(uow, req(other))
+    monkeypatch.setattr(committer.fast.rows, "stored_cases", stale_read)
     await committer.start()
     try:
         outcomes = await asyncio.gather(
@@ -262,7 +264,7 @@ async def test_the_sqlite_fast_path_answers_only_after_the_wal_is_fsynced(tmp_pa
     fsync of the WAL, which is what makes the 201 durable."""
     import threading
 
-    from logistics.storage import sqlite_writer
+    from logistics.storage.sqlite import writer as sqlite_writer
 
     synced, release = [], threading.Event()
 
@@ -293,7 +295,7 @@ async def test_the_next_batch_is_written_during_an_fsync_and_answered_after_its_
     answered after an fsync that started once its COMMIT was done."""
     import threading
 
-    from logistics.storage import sqlite_writer
+    from logistics.storage.sqlite import writer as sqlite_writer
 
     started, gates = [], [threading.Event(), threading.Event()]
 

@@ -11,6 +11,7 @@ from logistics.ports import TrackEvent
 from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import tracking_repo
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 HEADER = "邮件号,收寄日期,寄达省,寄达市,寄达县,计费重量(克),资费(元),保价费(元),其他费用(元),应收合计(元)"
@@ -31,7 +32,7 @@ async def stored(
     """A dispatch, booked with a waybill unless told not, handed over (audit move and/or carrier scan)."""
     d = make_dispatch(next(CASES), **({"address": address} if address else {}), **over)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, d.case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, d.case_no, NOW, False, 5))
         if booked:
             d = await dispatch_service.move(
                 conn, d, Status.BOOKED, at=NOW, actor="test", cause="setup", waybill_no=next(WAYBILLS)

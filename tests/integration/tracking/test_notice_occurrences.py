@@ -27,7 +27,7 @@ from logistics.service.deps import Deps
 from logistics.service.dispatches import load
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage.tracking_tables import carrier_events
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.e2e.gateway import free_port
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -149,7 +149,8 @@ async def test_a_pickup_at_the_counter_is_called_back_signed_to_the_approval_sys
     deps = Deps(engine, SystemClock(), settings, notifier=sms, uow=unit_of_work_factory(engine))
     d = make_dispatch("OCC3", delivery_method=DeliveryMethod.PICKUP)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, "OCC3", NOW, False, 5))  # a pickup: awaiting_pickup
+        # a pickup: awaiting_pickup
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, "OCC3", NOW, False, 5))
     await pickup.issue(deps, d.id, actor="staff:li", code="246810")
     now = SystemClock().now()
     await pickup.release(engine, d.id, "246810", actor="staff:li", now=now, max_attempts=5)
