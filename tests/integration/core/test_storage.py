@@ -16,6 +16,7 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, plan_intake, record_intake, record_intake_batch
 from logistics.storage import dispatch_repo
 from logistics.storage.db import create_engine
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.migrate import upgrade
 from logistics.storage.sqlite import fast_intake
@@ -105,6 +106,32 @@ async def test_a_batch_mixing_new_replays_and_conflicts(engine):
     assert [getattr(r, "created", None) for r in results] == [False, True, False, None]
     assert results[1].response["id"] == results[2].response["id"]
     assert isinstance(results[3], Conflict)
+
+
+async def test_a_case_stored_between_the_read_and_the_insert_is_what_it_is_now(engine, monkeypatch):
+    """Another writer (a second gateway, a pull) stores a case after our batch read the stored cases:
+    the insert skips it and its requests are answered as a replay or a conflict, in the same
+    transaction, never as a second dispatch nor a failed batch."""
+    first = await intake(engine, make_dispatch("R1"))
+    real = SqlDispatches.stored_cases
+    reads = []
+
+    async def stale_first_read(self, keys):
+        found = await real(self, keys)
+        reads.append(set(keys))
+        return {} if len(reads) == 1 else found
+
+    monkeypatch.setattr(SqlDispatches, "stored_cases", stale_first_read)
+    async with unit_of_work_factory(engine)() as uow:
+        results = await record_intake_batch(
+            uow, [req(make_dispatch("R1")), req(make_dispatch("R2")), req(make_dispatch("R1"), "other")]
+        )
+    assert (results[0].created, results[0].response) == (False, first.response)
+    assert results[1].created and results[1].queued
+    assert isinstance(results[2], Conflict)
+    assert reads[1] == {("approval", "R1")}  # only the late case is read again
+    assert await count(engine, dispatches) == 2
+    assert await count(engine, jobs) == 2
 
 
 async def test_a_failing_batch_falls_back_to_one_by_one(engine):
