@@ -6,8 +6,10 @@ writers never deadlock upgrading read locks. Inside this process writers queue o
 gateway) meet the busy timeout. Readers (`storage.db.reading`) begin deferred and take neither.
 
 The gate is taken in SQLAlchemy's "begin" event, so that it covers every write transaction of the
-engine however it starts (`engine.begin()`, `connect()` then `begin()`, or autobegin); the event runs
-in SQLAlchemy's greenlet, where `await_only` awaits the lock."""
+engine however it starts (the unit of work, `engine.begin()`, `connect()` then `begin()`, autobegin): a
+wrapper around the unit of work alone would leave the job queue's claims and the other direct callers
+to SQLite's sleeping busy handler, and slow booking. The event runs in SQLAlchemy's greenlet, where
+`await_only` awaits the lock. Each engine carries its own gate in its execution options."""
 
 from __future__ import annotations
 
@@ -57,19 +59,19 @@ class _Held:
             lock.release()
 
 
-_GATES: WeakKeyDictionary[Engine, WriteGate] = WeakKeyDictionary()
-
-
 def create_sqlite_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=30, json_serializer=json_text)
-    gate = _GATES[engine.sync_engine] = WriteGate()
+    gate = WriteGate()
+    engine = create_async_engine(
+        url, pool_size=4, max_overflow=0, pool_timeout=30, json_serializer=json_text,
+        execution_options={"write_gate": gate},
+    )  # fmt: skip
     _setup(engine.sync_engine, gate)
     return engine
 
 
 def write_gate(engine: AsyncEngine) -> asyncio.Lock | None:
     """The lock this engine's writers queue on (None for other databases, which have row locks)."""
-    gate = _GATES.get(engine.sync_engine)
+    gate = engine.sync_engine.get_execution_options().get("write_gate")
     return gate.lock if gate is not None else None
 
 
