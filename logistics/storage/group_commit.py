@@ -7,6 +7,10 @@ caller alone. If the round's transaction fails as a whole, each item is written 
 of its own, so one bad item cannot fail the others. Every caller is answered only after the commit
 that holds its work has returned.
 
+The gateway runs two: intake's (`batch` is `service.intake.record_intake_batch`) and the one behind
+`Deps.write` and `Deps.write_together` (`write_grouped`, through `unit_of_work.SqlWrites`): job outcomes,
+bookings recorded as they come back from the carrier, poll results.
+
 With a `fast` writer (SQLite, `storage.sqlite.FastIntake`) the batch runs instead on the event loop's
 own thread, straight on a DB-API connection, and is answered once the WAL is fsynced; meanwhile the
 next batch is written."""
