@@ -45,7 +45,7 @@ class SqlUnitOfWork:
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlUnitOfWork:
-        """The repositories of a transaction that is already open (group commit); entering it does nothing."""
+        """The repositories of a transaction that is already open; entering it does nothing."""
         uow = cls(None)
         uow._bind(conn)
         return uow
