@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTPOST_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./certpost.db"
+    sqlite_fast_writes: bool = True
+    """SQLite only: intake's group commit writes raw rows on the event loop's thread and fsyncs the WAL
+    in a thread (`storage.sqlite`); off, it writes through SQLAlchemy as on PostgreSQL."""
     clients: dict[str, str] = Field(default_factory=dict)
     carrier: str = "sandbox"
     """`sandbox` (the built-in EMS simulator over ems_open), `ems_open` or `ems_soap`."""

@@ -47,3 +47,11 @@ async def engine(db_url):
     await upgrade(engine)
     yield engine
     await engine.dispose()
+
+
+def pytest_report_header(config):
+    # Settings read CERTPOST_SQLITE_FAST_WRITES, so every gateway the tests start (in process or
+    # `certpost serve`) honours it: CI runs the suite with it on (the default) and off.
+    from logistics.config import Settings
+
+    return f"SQLite fast writes: {Settings().sqlite_fast_writes} (CERTPOST_SQLITE_FAST_WRITES)"

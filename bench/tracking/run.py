@@ -34,12 +34,14 @@ from logistics.service import polling
 from logistics.service.deps import Deps
 from logistics.service.resilience import GuardedCarrier
 from logistics.service.views import dispatch_json
-from logistics.storage import dispatch_repo
 from logistics.storage.db import create_engine, reading
+from logistics.storage.dispatch_codec import dispatch_row
+from logistics.storage.group_commit import GroupCommitter, write_grouped
 from logistics.storage.job_repo import SqlJobs
 from logistics.storage.migrate import upgrade
+from logistics.storage.tables import dispatches
 from logistics.storage.tracking_tables import carrier_events, tracking
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlWrites, unit_of_work_factory
 from tests.fixtures.dispatches import make_dispatch
 
 HERE = Path(__file__).parent
@@ -54,7 +56,8 @@ async def seed(engine, waybills: list[str]) -> None:
             for i, wb in enumerate(waybills[start : start + 2000], start)
         ]
         async with engine.begin() as conn:
-            await conn.execute(*dispatch_repo.insert_many([(d, d.case_no, dispatch_json(d)) for d in chunk]))
+            rows = [dispatch_row(d, d.case_no, dispatch_json(d)) for d in chunk]
+            await conn.execute(insert(dispatches), rows)
             follow = dict(active=True, started_at=now, next_poll_at=now, polls=0)
             await conn.execute(
                 insert(tracking), [dict(follow, dispatch_id=d.id, waybill_no=d.waybill_no) for d in chunk]
@@ -71,6 +74,9 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
     deps = Deps(
         engine, SystemClock(), settings, carrier=carrier, known_codes=None, uow=unit_of_work_factory(engine)
     )
+    committer = GroupCommitter(deps.uow, write_grouped, max_batch=200)  # as the gateway groups poll writes
+    deps.writes = SqlWrites(committer)
+    await committer.start()
     pool = WorkerPool(
         engine, deps.clock, polling.job_handlers(deps), concurrency=settings.workers, lease_s=60
     )
@@ -86,6 +92,7 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
         await asyncio.sleep(0.2)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await pool.stop()
+    await committer.stop()
     async with reading(engine) as conn:
         polled = await conn.scalar(select(func.count()).where(tracking.c.polls > 0))
         errors = await conn.scalar(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..ports import Clock
+from ..ports import Clock, Writes
 from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater
-from ..storage.group_commit import UnitCommitter, write_unit
+from ..storage.unit_of_work import SqlUnitOfWork
 from . import queue
 
 log = logging.getLogger("certpost.jobs")
@@ -48,7 +48,7 @@ class WorkerPool:
     concurrency: int = 8
     lease_s: float = 60.0
     idle_poll_s: float = 0.5
-    writes: UnitCommitter | None = None
+    writes: Writes | None = None
     """Group commit for job outcomes (None: a transaction each)."""
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     """Kinds run in batches (a feeder of their own); `handlers` still serve `run_one`."""
@@ -131,7 +131,12 @@ class WorkerPool:
                 self._idle.release()
 
     async def _write(self, unit):
-        return await write_unit(self.engine, self.writes, unit)
+        """A unit (of an open unit of work) in a committed transaction, shared with others through
+        `writes` when there is one."""
+        if self.writes is not None:
+            return await self.writes.run(unit)
+        async with SqlUnitOfWork(self.engine) as uow:
+            return await unit(uow)
 
     async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         async with self.engine.begin() as conn:
@@ -243,7 +248,7 @@ class WorkerPool:
         """Complete the job (outcome None) or schedule its retry / dead-letter it."""
         retry_after, permanent, keep = None, False, False
         if outcome is None:
-            await self._write(lambda conn: queue.complete(conn, job, worker=worker, now=self.clock.now()))
+            await self._write(lambda uow: uow.jobs.complete(job, worker=worker, now=self.clock.now()))
             return
         e = outcome
         if isinstance(e, RetryLater):
@@ -256,8 +261,7 @@ class WorkerPool:
         if retry_after is None and not permanent:
             retry_after = queue.backoff_s(job.attempts)
         state = await self._write(
-            lambda conn: queue.fail(
-                conn,
+            lambda uow: uow.jobs.fail(
                 job,
                 error,
                 worker=worker,

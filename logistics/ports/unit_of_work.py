@@ -52,3 +52,9 @@ class Writes(Protocol):
     shared transaction fails, each unit is run again alone, so only the unit at fault fails."""
 
     async def run(self, unit: Callable[[UnitOfWork], Awaitable[T]]) -> T: ...
+
+    async def together(self, write_many: Callable[[UnitOfWork, list[Any]], Awaitable[Any]], item: Any) -> Any:
+        """Write `item` with the others given to the same `write_many` while a commit was in flight, in one
+        call: `write_many(uow, items)` returns each item's result, or None. If the call fails, it is made
+        again for each item alone, so only the item at fault fails (its caller gets the exception)."""
+        ...

@@ -38,7 +38,6 @@ from ..ports import (
 from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
-from .grouped import GroupedWrites
 from .job_contract import BOOK, CANCEL, COMPLETED, POOL_REFILL, SYNC_OFFLINE, GiveUp, Job, RetryLater
 from .resilience import carrier_retry
 from .shipments import shipment_for
@@ -219,12 +218,10 @@ class BookedRecorder:
 
     def __init__(self, deps: Deps):
         self.deps = deps
-        self._writes: GroupedWrites[tuple] = GroupedWrites(
-            lambda items: deps.write(lambda uow: self._write(uow, items)), "booked-recorder"
-        )
+        self._write_all = lambda uow, items: self._write(uow, items)
 
     async def record(self, job: Job, d: Dispatch, booking: Booking, worker: str) -> None:
-        await self._writes.submit((job, d, booking, worker))
+        await self.deps.write_together(self._write_all, (job, d, booking, worker))
 
     async def _write(self, uow: UnitOfWork, items: list[tuple]) -> None:
         now = self.deps.clock.now()

@@ -35,3 +35,13 @@ class Deps:
             return await self.writes.run(unit)
         async with self.uow() as uow:
             return await unit(uow)
+
+    async def write_together(
+        self, write_many: Callable[[UnitOfWork, list[Any]], Awaitable[Any]], item: Any
+    ) -> Any:
+        """Write `item` with the others given to the same `write_many` meanwhile (`Writes.together`)."""
+        if self.writes is not None:
+            return await self.writes.together(write_many, item)
+        async with self.uow() as uow:
+            results = await write_many(uow, [item])
+        return results[0] if results is not None else None

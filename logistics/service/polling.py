@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..domain.status import TERMINAL, Status
-from ..ports import CarrierError, NotSupported
+from ..ports import CarrierError, NotSupported, UnitOfWork
 from . import tracking
 from .deps import Deps
-from .grouped import GroupedWrites
 from .job_contract import TRACK_POLL, Job
 
 log = logging.getLogger("certpost.polling")
@@ -105,28 +104,33 @@ Polled = tuple[list[str], list]  # waybills and, for each, its scans (None: the 
 async def store_polls(deps: Deps, batches: list[Polled]) -> None:
     """Store the scans of several traced batches, apply them, and set each parcel's next poll, in one
     short transaction of a few statements."""
+    async with deps.uow() as uow:
+        await store_polls_in(uow, deps, batches)
+
+
+async def store_polls_in(uow: UnitOfWork, deps: Deps, batches: list[Polled]) -> None:
+    """`store_polls` in an open unit of work."""
     policy, now = PollPolicy.from_settings(deps.settings), deps.clock.now()
     waybills = [wb for wbs, _ in batches for wb in wbs]
     results = [events for _, found in batches for events in found]
     found = [e for events in results if events for e in events]
-    async with deps.uow() as uow:
-        _, progress = await tracking.store_and_apply(
-            uow, found, waybills, now=now, source="poll", known_codes=deps.known_codes
-        )
-        polls = []
-        for wb, events in zip(waybills, results, strict=True):
-            p = progress.get(wb)
-            if p is None:
-                continue
-            if events is None:
-                delay = policy.error_s
-            else:
-                delay = next_poll_in(
-                    p.status, now=now, started_at=p.started_at, last_event_at=p.last_event_at, policy=policy
-                )
-            at = None if delay is None else now + timedelta(seconds=delay)
-            polls.append(dict(p.row(), next_poll_at=at))
-        await uow.tracking.polled_many(polls, now=now)
+    _, progress = await tracking.store_and_apply(
+        uow, found, waybills, now=now, source="poll", known_codes=deps.known_codes
+    )
+    polls = []
+    for wb, events in zip(waybills, results, strict=True):
+        p = progress.get(wb)
+        if p is None:
+            continue
+        if events is None:
+            delay = policy.error_s
+        else:
+            delay = next_poll_in(
+                p.status, now=now, started_at=p.started_at, last_event_at=p.last_event_at, policy=policy
+            )
+        at = None if delay is None else now + timedelta(seconds=delay)
+        polls.append(dict(p.row(), next_poll_at=at))
+    await uow.tracking.polled_many(polls, now=now)
 
 
 class PollWriter:
@@ -137,12 +141,11 @@ class PollWriter:
     fails is retried batch by batch, so one bad batch fails only its own job."""
 
     def __init__(self, deps: Deps):
-        self._writes: GroupedWrites[Polled] = GroupedWrites(
-            lambda group: store_polls(deps, group), "poll-writer"
-        )
+        self.deps = deps
+        self._store_all = lambda uow, group: store_polls_in(uow, deps, group)
 
     async def store(self, waybills: list[str], results: list) -> None:
-        await self._writes.submit((waybills, results))
+        await self.deps.write_together(self._store_all, (waybills, results))
 
 
 def job_handlers(deps: Deps) -> dict:

@@ -19,15 +19,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
-
 from ..config import Settings
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.signing import sign_headers
-from ..storage import pull_repo
-from ..storage.db import reading
-from ..storage.pull_repo import Reject
+from ..ports.repositories.pull import Reject
 from .deps import Deps
 from .intake import IntakeRequest, IntakeResult, record_intake_batch
 from .job_contract import backoff_s
@@ -133,10 +129,10 @@ class Puller:
 
     async def tick(self) -> None:
         """Page on from the stored cursor until caught up, a failure (then back off) or lease loss."""
-        engine, now = self.deps.engine, self.deps.clock.now()
-        async with engine.begin() as conn:
-            await pull_repo.ensure(conn, self.client)
-            state = await pull_repo.state(conn, self.client)
+        now = self.deps.clock.now()
+        async with self.deps.uow() as uow:
+            await uow.pull.ensure(self.client)
+            state = await uow.pull.state(self.client)
         if state.next_attempt_at is not None and now < state.next_attempt_at:
             return  # backing off
         after = state.cursor
@@ -194,27 +190,22 @@ class Puller:
 
     async def _store(self, after: str | None, page: Page) -> str | None:
         """Store the page's items and move the cursor in one transaction; the new cursor, or None when
-        another instance had moved it. A case inserted meanwhile by a push fails the batch's insert:
-        then the page is stored again (that case is now a replay or a conflict)."""
+        another instance had moved it. A case stored meanwhile by a push is what it is now: a replay, or
+        a conflict."""
         now = self.deps.clock.now()
         valid, rejects = self._prepare(after, page, now)
         to = page.next_cursor if page.next_cursor is not None else after
-        for attempt in range(3):
-            try:
-                async with self.deps.engine.begin() as conn:
-                    results = await record_intake_batch(conn, [r for _, r in valid]) if valid else []
-                    all_rejects = rejects + self._conflicts(after, valid, results, now)
-                    await pull_repo.add_rejects(conn, self.client, all_rejects)
-                    taken = len(valid) - (len(all_rejects) - len(rejects))
-                    counts = {"pulled": taken, "rejected": len(all_rejects)}
-                    if not await pull_repo.advance(conn, self.client, after=after, to=to, now=now, **counts):
-                        raise _CursorMoved()
-                break
-            except _CursorMoved:
-                return None
-            except IntegrityError:
-                if attempt == 2:
-                    raise PageError("store_conflict", "a case kept being inserted meanwhile") from None
+        try:
+            async with self.deps.uow() as uow:
+                results = await record_intake_batch(uow, [r for _, r in valid]) if valid else []
+                all_rejects = rejects + self._conflicts(after, valid, results, now)
+                await uow.pull.add_rejects(self.client, all_rejects)
+                taken = len(valid) - (len(all_rejects) - len(rejects))
+                counts = {"pulled": taken, "rejected": len(all_rejects)}
+                if not await uow.pull.advance(self.client, after=after, to=to, now=now, **counts):
+                    raise _CursorMoved()
+        except _CursorMoved:
+            return None
         self._report(all_rejects, after)
         if self.wake is not None and any(isinstance(r, IntakeResult) and r.queued for r in results):
             self.wake()
@@ -244,12 +235,12 @@ class Puller:
 
     async def _failed(self, code: str, detail: str) -> None:
         s, now = self.deps.settings, self.deps.clock.now()
-        async with self.deps.engine.begin() as conn:
-            state = await pull_repo.state(conn, self.client)
+        async with self.deps.uow() as uow:
+            state = await uow.pull.state(self.client)
             failures = (state.consecutive_failures if state else 0) + 1
             delay = backoff_s(failures, base=s.pull_interval_s, cap=s.pull_backoff_max_s)
             retry_at = now + timedelta(seconds=delay)
-            await pull_repo.failed(conn, self.client, error=detail, now=now, retry_at=retry_at)
+            await uow.pull.failed(self.client, error=detail, now=now, retry_at=retry_at)
         text = "pull from the approval system failed: %s (%d in a row, next in %.0f s)"
         log.warning(text, code, failures, delay)
 
@@ -265,8 +256,8 @@ def _iso(at: datetime | None) -> str | None:
 async def status(deps: Deps) -> dict:
     """The pull's state for /healthz: ok unless the last attempt failed."""
     client = deps.settings.pull_client
-    async with reading(deps.engine) as conn:  # on SQLite: no write lock for a health probe
-        state = await pull_repo.state(conn, client)
+    async with deps.uow(read_only=True) as uow:  # on SQLite: no write lock for a health probe
+        state = await uow.pull.state(client)
     if state is None:
         return {"ok": True, "state": "waiting", "cursor": None, "last_ok_at": None, "rejected": 0}
     failing = state.consecutive_failures > 0

@@ -10,12 +10,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import dispatch_repo, finance_repo, pull_repo
+from . import finance_repo
 from .console_repo import SqlConsoleRecords
 from .db import reading
-from .group_commit import UnitCommitter
+from .dispatch_repo import SqlDispatches
+from .group_commit import GroupCommitter, WriteMany, unit_entry
 from .job_repo import SqlJobs
 from .pool_repo import SqlWaybillPool
+from .pull_repo import SqlPullCursors
 from .throttle_repo import SqlCitizenFailures
 from .tracking import SqlTrackingRecords
 from .users_repo import SqlUsers
@@ -41,21 +43,21 @@ class SqlUnitOfWork:
 
     @classmethod
     def on(cls, conn: AsyncConnection) -> SqlUnitOfWork:
-        """The repositories of a transaction that is already open (group commit); entering it does nothing."""
+        """The repositories of a transaction that is already open; entering it does nothing."""
         uow = cls(None)
         uow._bind(conn)
         return uow
 
     def _bind(self, conn: AsyncConnection) -> None:
         self.conn = conn  # transitional: for code not yet on the repositories
-        self.dispatches = _Bound(dispatch_repo, conn)
+        self.dispatches = SqlDispatches(conn)
         self.jobs = SqlJobs(conn)
         self.tracking = SqlTrackingRecords(conn)
         self.pool = SqlWaybillPool(conn)
         self.users = SqlUsers(conn)
         self.console = SqlConsoleRecords(conn)
         self.finance = _Bound(finance_repo, conn)
-        self.pull = _Bound(pull_repo, conn)
+        self.pull = SqlPullCursors(conn)
         self.throttle = SqlCitizenFailures(conn)
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -123,16 +125,15 @@ def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:
     return uow
 
 
-def uow_on(conn: AsyncConnection) -> SqlUnitOfWork:
-    """Transitional, for `service.dispatches` until it takes a unit of work: its open transaction as one."""
-    return SqlUnitOfWork.on(conn)
-
-
 class SqlWrites:
-    """`ports.Writes` on the group committer: the units queued together share one transaction."""
+    """`ports.Writes` on the group committer: the units queued together share one transaction.
+    Build it with `GroupCommitter(unit_of_work_factory(engine), write_grouped)`."""
 
-    def __init__(self, committer: UnitCommitter):
+    def __init__(self, committer: GroupCommitter):
         self.committer = committer
 
     async def run(self, unit: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
-        return await self.committer.run(lambda conn: unit(SqlUnitOfWork.on(conn)))
+        return await self.committer.submit(unit_entry(unit))
+
+    async def together(self, write_many: WriteMany, item: Any) -> Any:
+        return await self.committer.submit((write_many, item))

@@ -14,10 +14,11 @@ from ..jobs.worker import Handler, WorkerPool
 from ..ports import CarrierGateway, Clock, Notifier
 from ..service import booking, pool
 from ..service.deps import Deps
-from ..service.intake import SqliteIntake, record_intake, record_intake_batch
-from ..storage.db import create_engine, create_writer_engine
-from ..storage.group_commit import GroupCommitter, UnitCommitter
+from ..service.intake import plan_intake, record_intake_batch
+from ..storage.db import create_engine
+from ..storage.group_commit import GroupCommitter, write_grouped
 from ..storage.migrate import upgrade
+from ..storage.sqlite import fast_intake
 from ..storage.unit_of_work import SqlWrites, unit_of_work_factory
 from . import console, limits, tracking_setup  # issue 5: tracking, callbacks, citizen page; issue 7: console
 from .api import dispatches, finance, labels
@@ -53,15 +54,9 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[ENGINE] = engine
-    writer = create_writer_engine(settings.database_url)
-    app[COMMITTER] = GroupCommitter(
-        engine,
-        record_intake_batch,
-        record_intake,
-        writer=writer,
-        sync_batch=SqliteIntake(writer).batch if writer is not None else None,
-        prepare=dispatches.intake_request(settings),
-    )
+    uow = unit_of_work_factory(engine)
+    fast = fast_intake(engine, settings.database_url, plan_intake, enabled=settings.sqlite_fast_writes)
+    app[COMMITTER] = GroupCommitter(uow, record_intake_batch, fast=fast)
     app[HEALTH_CHECKS] = {"carrier": carrier_check(carrier)} if carrier is not None else {}
     # ---- issue 5: tracking
     if callback_sender is None and settings.callback_url:
@@ -75,8 +70,8 @@ def create_app(
         callback_sender=callback_sender, known_codes=frozenset(OPCODE_STATUS),
     )  # fmt: skip
     # ---- end issue 5
-    committer = UnitCommitter(engine)
-    deps.writes, deps.uow = SqlWrites(committer), unit_of_work_factory(engine)
+    committer = GroupCommitter(uow, write_grouped, max_batch=200)
+    deps.writes, deps.uow = SqlWrites(committer), uow
     app[DEPS] = deps
     job_handlers = {**booking.job_handlers(deps), **tracking_setup.job_handlers(deps), **(handlers or {})}
     batch_handlers = {k: h for k, h in booking.batch_handlers(deps).items() if k not in (handlers or {})}
@@ -89,7 +84,7 @@ def create_app(
     if run_workers:
         app[WORKERS] = WorkerPool(
             engine, app[CLOCK], job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
-            writes=committer, batch_size=settings.booking_batch, batch_in_flight=in_flight,
+            writes=deps.writes, batch_size=settings.booking_batch, batch_in_flight=in_flight,
             batch_handlers=batch_handlers,
         )  # fmt: skip
 

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from ...domain.model import AuditEvent, Dispatch
 
+CaseKey = tuple[str, str]
+"""(client_id, case_no): a case is received once per client."""
+
+
+@dataclass(slots=True)
+class NewCase:
+    """A case that intake creates: its dispatch, the first answer (replayed to identical repeats), its
+    first audit events and, when it is to be booked, its booking job (kind, payload, dedupe key) due at
+    `now`."""
+
+    dispatch: Dispatch
+    request_hash: str
+    response: dict
+    events: list[AuditEvent]
+    job: tuple[str, dict, str] | None
+    now: datetime
+    max_attempts: int
+
 
 class Dispatches(Protocol):
+    async def stored_cases(self, keys: set[CaseKey]) -> dict[CaseKey, tuple[str, dict]]:
+        """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
+        ...
+
+    async def insert_cases(self, cases: list[NewCase]) -> set[str]:
+        """Insert new cases with their audit events and booking jobs, skipping any whose (client,
+        case_no) was stored meanwhile; the ids of the dispatches inserted."""
+        ...
+
     async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
         """Insert unless (client, case_no) exists; True when this call created it."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
@@ -19,10 +20,9 @@ from ...ports.repositories.users import User
 from ...service import dispatches as dispatch_service
 from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json, masked_dispatch_json
-from ...storage import dispatch_repo
 from .. import limits
 from ..auth import signed_client, staff
-from ..keys import CLOCK, COMMITTER, DEPS, ENGINE, SETTINGS, WORKERS
+from ..keys import CLOCK, COMMITTER, DEPS, SETTINGS, WORKERS
 from .documented import Param, documented
 from .responses import DispatchDetailOut, DispatchListOut, DispatchOut
 from .schemas import CorrectionIn, DispatchIn, parse, parse_dispatch, request_hash, to_domain
@@ -41,17 +41,18 @@ class SignedIntake(NamedTuple):
     now: datetime
 
 
+def build_intake(settings: Settings, signed: SignedIntake) -> IntakeRequest:
+    """Validates a signed body (InvalidInput: 422) and builds its dispatch."""
+    parsed = parse_dispatch(signed.body)
+    dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
+    return IntakeRequest(
+        dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
+    )
+
+
 def intake_request(settings: Settings) -> Callable[[SignedIntake], IntakeRequest]:
-    """Validates a signed body and builds its dispatch: the group commit runs it over each batch."""
-
-    def build(signed: SignedIntake) -> IntakeRequest:
-        parsed = parse_dispatch(signed.body)
-        dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
-        return IntakeRequest(
-            dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
-        )
-
-    return build
+    """`build_intake` with the settings bound (pull intake validates each item of a page with it)."""
+    return functools.partial(build_intake, settings)
 
 
 @routes.post("/api/v1/dispatches")
@@ -69,7 +70,7 @@ async def intake(request: web.Request) -> web.Response:
     settings, now = request.app[SETTINGS], request.app[CLOCK].now()
     body = await read_body(request, settings.max_body_bytes)
     client_id = signed_client(request, body)
-    result = await request.app[COMMITTER].submit(SignedIntake(body, client_id, now))
+    result = await request.app[COMMITTER].submit(build_intake(settings, SignedIntake(body, client_id, now)))
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
     body = result.body.encode() if result.body is not None else pydantic_core.to_json(result.response)
@@ -111,11 +112,11 @@ def _view_for(user: User) -> Callable[[Dispatch], dict]:
 )
 async def get_dispatch(request: web.Request) -> web.Response:
     client_id, view = await _authorize_reader(request)
-    async with request.app[ENGINE].connect() as conn:
-        d = await dispatch_repo.get(conn, request.match_info["id"])
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        d = await uow.dispatches.get(request.match_info["id"])
         if d is None or (client_id is not None and d.client_id != client_id):
             raise NotFound("no such dispatch")
-        events = await dispatch_repo.events(conn, d.id)
+        events = await uow.dispatches.events(d.id)
     return web.json_response({**view(d), "events": [event_json(e) for e in events]})
 
 
@@ -148,9 +149,9 @@ async def get_dispatch(request: web.Request) -> web.Response:
 async def list_dispatches(request: web.Request) -> web.Response:
     view = _view_for(await staff(request, *READ_ROLES))
     status, limit, offset = _list_query(request.query)
-    async with request.app[ENGINE].connect() as conn:
-        found, total = await dispatch_repo.search(
-            conn, status=status, q=request.query.get("q"), limit=limit, offset=offset
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        found, total = await uow.dispatches.search(
+            status=status, q=request.query.get("q"), limit=limit, offset=offset
         )
     return web.json_response({"total": total, "dispatches": [view(d) for d in found]})
 

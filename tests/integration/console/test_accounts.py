@@ -187,7 +187,7 @@ async def stored_for_pickup(engine, case_no: str, code: str) -> str:
     d = make_dispatch(case_no, delivery_method=DeliveryMethod.PICKUP)
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_repo.get(conn, d.id)
         if d.status is not Status.AWAITING_PICKUP:
             d = await dispatch_service.move(

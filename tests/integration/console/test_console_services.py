@@ -44,7 +44,7 @@ class Sms:
 async def stored(engine, case_no: str, status: Status | None = None, **over):
     d = make_dispatch(case_no, **over)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_repo.get(conn, d.id)
         path = {
             Status.HANDED_OVER: [(Status.BOOKED, {"waybill_no": f"11{abs(hash(case_no)) % 10**11:011d}"}),

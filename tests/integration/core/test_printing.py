@@ -24,7 +24,7 @@ async def stored(engine, case_no, status=Status.BOOKED):
     """A dispatch in `status`, with a waybill number when it is booked or later."""
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
         d = await dispatch_service.load(SqlUnitOfWork.on(conn), d.id)
         path = {
             Status.RECEIVED: [],

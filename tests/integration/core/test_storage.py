@@ -13,11 +13,13 @@ from logistics.domain.errors import Conflict
 from logistics.domain.model import DeliveryMethod, Direction
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
-from logistics.service.intake import IntakeRequest, SqliteIntake, record_intake, record_intake_batch
+from logistics.service.intake import IntakeRequest, plan_intake, record_intake, record_intake_batch
 from logistics.storage import dispatch_repo
-from logistics.storage.db import create_engine, create_writer_engine
+from logistics.storage.db import create_engine
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.migrate import upgrade
+from logistics.storage.sqlite import fast_intake
 from logistics.storage.tables import dispatches, jobs
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
@@ -28,8 +30,8 @@ def req(d, h="hash-1"):
 
 
 async def intake(engine, d, h="hash-1"):
-    async with engine.begin() as conn:
-        return await record_intake(conn, req(d, h))
+    async with unit_of_work_factory(engine)() as uow:
+        return await record_intake(uow, req(d, h))
 
 
 async def count(engine, table):
@@ -61,15 +63,15 @@ async def test_replay_returns_the_first_response_and_conflict_raises(engine):
 
 async def test_a_failed_transaction_leaves_neither_dispatch_nor_job(engine):
     with pytest.raises(RuntimeError):
-        async with engine.begin() as conn:
-            await record_intake(conn, req(make_dispatch("C3")))
+        async with unit_of_work_factory(engine)() as uow:
+            await record_intake(uow, req(make_dispatch("C3")))
             raise RuntimeError("crash before commit")
     assert await count(engine, dispatches) == 0
     assert await count(engine, jobs) == 0
 
 
 def committer_for(engine):
-    return GroupCommitter(engine, record_intake_batch, record_intake)
+    return GroupCommitter(unit_of_work_factory(engine), record_intake_batch)
 
 
 async def test_concurrent_duplicates_through_group_commit_create_one(engine):
@@ -99,11 +101,37 @@ async def test_a_batch_mixing_new_replays_and_conflicts(engine):
         req(make_dispatch("M2")),
         req(make_dispatch("M1"), "x"),
     ]
-    async with engine.begin() as conn:
-        results = await record_intake_batch(conn, batch)
+    async with unit_of_work_factory(engine)() as uow:
+        results = await record_intake_batch(uow, batch)
     assert [getattr(r, "created", None) for r in results] == [False, True, False, None]
     assert results[1].response["id"] == results[2].response["id"]
     assert isinstance(results[3], Conflict)
+
+
+async def test_a_case_stored_between_the_read_and_the_insert_is_what_it_is_now(engine, monkeypatch):
+    """Another writer (a second gateway, a pull) stores a case after our batch read the stored cases:
+    the insert skips it and its requests are answered as a replay or a conflict, in the same
+    transaction, never as a second dispatch nor a failed batch."""
+    first = await intake(engine, make_dispatch("R1"))
+    real = SqlDispatches.stored_cases
+    reads = []
+
+    async def stale_first_read(self, keys):
+        found = await real(self, keys)
+        reads.append(set(keys))
+        return {} if len(reads) == 1 else found
+
+    monkeypatch.setattr(SqlDispatches, "stored_cases", stale_first_read)
+    async with unit_of_work_factory(engine)() as uow:
+        results = await record_intake_batch(
+            uow, [req(make_dispatch("R1")), req(make_dispatch("R2")), req(make_dispatch("R1"), "other")]
+        )
+    assert (results[0].created, results[0].response) == (False, first.response)
+    assert results[1].created and results[1].queued
+    assert isinstance(results[2], Conflict)
+    assert reads[1] == {("approval", "R1")}  # only the late case is read again
+    assert await count(engine, dispatches) == 2
+    assert await count(engine, jobs) == 2
 
 
 async def test_a_failing_batch_falls_back_to_one_by_one(engine):
@@ -111,12 +139,14 @@ async def test_a_failing_batch_falls_back_to_one_by_one(engine):
     read), nothing of it stays and every item is recorded alone, each answered on its own."""
     calls = []
 
-    async def failing_batch(conn, items):
+    async def failing_batch(uow, items):
         calls.append(len(items))
-        await record_intake_batch(conn, items)
-        raise RuntimeError("the batch insert failed")
+        results = await record_intake_batch(uow, items)
+        if len(items) > 1:
+            raise RuntimeError("the batch insert failed")
+        return results
 
-    committer = GroupCommitter(engine, failing_batch, record_intake)
+    committer = GroupCommitter(unit_of_work_factory(engine), failing_batch)
     await committer.start()
     try:
         outcomes = await asyncio.gather(
@@ -127,7 +157,7 @@ async def test_a_failing_batch_falls_back_to_one_by_one(engine):
         )
     finally:
         await committer.stop()
-    assert calls
+    assert calls[0] == 3  # the three went together, then each alone
     assert outcomes[0].created and outcomes[1].created and isinstance(outcomes[2], Conflict)
     assert await count(engine, dispatches) == 2
 
@@ -136,12 +166,10 @@ async def _sqlite_gateway_db(path):
     url = f"sqlite+aiosqlite:///{path}"
     engine = create_engine(url)
     await upgrade(engine)
-    writer = create_writer_engine(url)
-    fast = SqliteIntake(writer)
-    committer = GroupCommitter(
-        engine, record_intake_batch, record_intake, writer=writer, sync_batch=fast.batch
-    )
-    return engine, writer, committer
+    fast = fast_intake(engine, url, plan_intake, enabled=True)
+    assert fast is not None
+    committer = GroupCommitter(unit_of_work_factory(engine), record_intake_batch, fast=fast)
+    return engine, fast.writer.engine, committer
 
 
 def _raw_rows(path) -> dict:
@@ -170,8 +198,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
     await upgrade(slow_engine)
     slow = []
     for r in reqs:
-        async with slow_engine.begin() as conn:
-            slow.append(await record_intake(conn, r))
+        async with unit_of_work_factory(slow_engine)() as uow:
+            slow.append(await record_intake(uow, r))
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "fast.db")
     await committer.start()
     try:
@@ -203,8 +231,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
 
 async def test_the_sqlite_fast_path_keeps_intake_semantics(tmp_path):
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
-    async with engine.begin() as conn:
-        await record_intake(conn, req(make_dispatch("S0")))
+    async with unit_of_work_factory(engine)() as uow:
+        await record_intake(uow, req(make_dispatch("S0")))
     await committer.start()
     try:
         dups = await asyncio.gather(*(committer.submit(req(make_dispatch("S1"))) for _ in range(20)))
@@ -233,14 +261,14 @@ async def test_the_sqlite_fast_path_falls_back_when_another_process_took_the_cas
     key, and each request is then recorded alone (a replay or a conflict, never a second dispatch)."""
     engine, writer, committer = await _sqlite_gateway_db(tmp_path / "g.db")
     other = make_dispatch("P1")
-    real = committer.sync_batch.__self__.rows.stored_cases
+    real = committer.fast.rows.stored_cases
 
     def stale_read(dbapi, keys):
         return {k: v for k, v in real(dbapi, keys).items() if k != (other.client_id, other.case_no)}
 
-    async with engine.begin() as conn:
-        first = await record_intake(conn, req(other))
-    monkeypatch.setattr(committer.sync_batch.__self__.rows, "stored_cases", stale_read)
+    async with unit_of_work_factory(engine)() as uow:
+        first = await record_intake(uow, req(other))
+    monkeypatch.setattr(committer.fast.rows, "stored_cases", stale_read)
     await committer.start()
     try:
         outcomes = await asyncio.gather(
@@ -263,7 +291,7 @@ async def test_the_sqlite_fast_path_answers_only_after_the_wal_is_fsynced(tmp_pa
     fsync of the WAL, which is what makes the 201 durable."""
     import threading
 
-    from logistics.storage import sqlite_writer
+    from logistics.storage.sqlite import writer as sqlite_writer
 
     synced, release = [], threading.Event()
 
@@ -294,7 +322,7 @@ async def test_the_next_batch_is_written_during_an_fsync_and_answered_after_its_
     answered after an fsync that started once its COMMIT was done."""
     import threading
 
-    from logistics.storage import sqlite_writer
+    from logistics.storage.sqlite import writer as sqlite_writer
 
     started, gates = [], [threading.Event(), threading.Event()]
 

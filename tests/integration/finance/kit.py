@@ -32,7 +32,7 @@ async def stored(
     """A dispatch, booked with a waybill unless told not, handed over (audit move and/or carrier scan)."""
     d = make_dispatch(next(CASES), **({"address": address} if address else {}), **over)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, d.case_no, NOW, False, 5))
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, d.case_no, NOW, False, 5))
         if booked:
             d = await dispatch_service.move(
                 SqlUnitOfWork.on(conn),

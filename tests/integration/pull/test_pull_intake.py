@@ -20,6 +20,7 @@ from logistics.service import pull
 from logistics.service.deps import Deps
 from logistics.service.intake import record_intake
 from logistics.storage import pull_repo
+from logistics.storage.pull_repo import SqlPullCursors
 from logistics.storage.pull_tables import pull_rejects
 from logistics.storage.tables import dispatches
 from logistics.storage.unit_of_work import unit_of_work_factory
@@ -141,16 +142,16 @@ async def test_the_cursor_is_durable_a_new_puller_resumes_without_gap_or_duplica
 
 async def test_the_cursor_moves_in_the_transaction_that_stores_the_page(engine, db_url, sim, monkeypatch):
     """A failure after the page's dispatches were written leaves neither them nor a moved cursor."""
-    real = pull_repo.add_rejects
+    real = SqlPullCursors.add_rejects
     calls = {"n": 0}
 
-    async def fail_on_second_page(conn, client_id, rejects):
+    async def fail_on_second_page(self, client_id, rejects):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("disk gone")
-        return await real(conn, client_id, rejects)
+        return await real(self, client_id, rejects)
 
-    monkeypatch.setattr(pull_repo, "add_rejects", fail_on_second_page)
+    monkeypatch.setattr(SqlPullCursors, "add_rejects", fail_on_second_page)
     async with Rig(engine, settings_for(db_url, sim)) as rig:
         with pytest.raises(OSError):
             await rig.puller.tick()
@@ -167,8 +168,8 @@ async def test_pulled_and_pushed_cases_share_one_idempotency(engine, db_url, sim
     now = datetime.now(UTC)
     # pushed before the pull with other content: the pulled item is a conflict, reported and skipped
     pushed = push(SignedIntake(json.dumps({**second, "weight_g": 999}).encode(), PULLER, now))
-    async with engine.begin() as conn:
-        await record_intake(conn, pushed)
+    async with unit_of_work_factory(engine)() as uow:
+        await record_intake(uow, pushed)
     async with Rig(engine, settings) as rig:
         await rig.puller.tick()
     async with engine.connect() as conn:
@@ -182,13 +183,13 @@ async def test_pulled_and_pushed_cases_share_one_idempotency(engine, db_url, sim
         query = select(dispatches.c.id).where(dispatches.c.case_no == first["case_no"])
         original = (await conn.execute(query)).one()
     same = json.dumps(dict(reversed(list(first.items()))), ensure_ascii=False).encode()
-    async with engine.begin() as conn:
-        replay = await record_intake(conn, push(SignedIntake(same, PULLER, now)))
+    async with unit_of_work_factory(engine)() as uow:
+        replay = await record_intake(uow, push(SignedIntake(same, PULLER, now)))
     assert not replay.created and replay.response["id"] == original.id
     other = json.dumps({**first, "weight_g": 321}).encode()
     with pytest.raises(Conflict):
-        async with engine.begin() as conn:
-            await record_intake(conn, push(SignedIntake(other, PULLER, now)))
+        async with unit_of_work_factory(engine)() as uow:
+            await record_intake(uow, push(SignedIntake(other, PULLER, now)))
 
 
 async def test_backoff_while_the_approval_system_is_down_then_recovery(engine, db_url, sim):

@@ -149,7 +149,8 @@ async def test_a_pickup_at_the_counter_is_called_back_signed_to_the_approval_sys
     deps = Deps(engine, SystemClock(), settings, notifier=sms, uow=unit_of_work_factory(engine))
     d = make_dispatch("OCC3", delivery_method=DeliveryMethod.PICKUP)
     async with engine.begin() as conn:
-        await record_intake(conn, IntakeRequest(d, "OCC3", NOW, False, 5))  # a pickup: awaiting_pickup
+        # a pickup: awaiting_pickup
+        await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, "OCC3", NOW, False, 5))
     await pickup.issue(deps, d.id, actor="staff:li", code="246810")
     now = SystemClock().now()
     await pickup.release(

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from logistics.storage.raw_rows import RawRows, _bind, _utc_text
-from logistics.storage.tables import dispatches
+from logistics.storage.sqlite.raw_rows import RawRows, _bind, _utc_text
+from logistics.storage.tables import dispatch_events, dispatches, jobs
 
 
 def _datetimes():
@@ -44,3 +44,11 @@ def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it():
         _utc_text(naive)
     with pytest.raises(ValueError):
         _bind(dispatches.c.created_at, sqlite.dialect())(naive)
+
+
+def test_one_json_and_one_datetime_converter_serve_every_column_written():
+    """`RawRows.json` and `RawRows.when` are built for the dispatch columns and used for all others."""
+    for column in (dispatches.c.response, dispatch_events.c.detail, jobs.c.payload):
+        assert type(column.type) is type(dispatches.c.payload.type)
+    for column in (dispatches.c.updated_at, dispatch_events.c.at, jobs.c.run_after, jobs.c.created_at):
+        assert type(column.type) is type(dispatches.c.created_at.type)

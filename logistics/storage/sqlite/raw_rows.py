@@ -1,11 +1,11 @@
-"""Intake rows as plain DB-API tuples, for SQLite's group commit (`sqlite_writer.SqliteWriter`).
+"""Intake rows as plain DB-API tuples, for SQLite's fast intake writer (`FastIntake`).
 
 SQLAlchemy's per-row work (bind processors, statement compilation and caching) costs more than
 SQLite itself for small inserts. Here the rows are built once, in the group commit's batch, with the
 very converters SQLAlchemy would use: `type.bind_processor(dialect)` of each column, for the writer
 engine's dialect (the datetime text by an equivalent shortcut, pinned by a test). The stored text is
-therefore exactly what `insert(...)` would have written, and reads back the same through
-`dispatch_repo.to_domain`, `get` and `events`. The batch then runs a few `executemany` calls with
+therefore exactly what `insert(...)` of `dispatch_codec`'s rows would have written, and reads back the
+same through `SqlDispatches.get` and `events`. The batch then runs a few `executemany` calls with
 precomputed SQL."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Dialect, Table
 
-from ..domain.masking import phone_last4
-from ..domain.model import AuditEvent, Dispatch
-from .dispatch_repo import payload_of
-from .tables import dispatch_events, dispatches, jobs
+from ...domain.masking import phone_last4
+from ...domain.model import AuditEvent, Dispatch
+from .. import dispatch_codec
+from ..tables import dispatch_events, dispatches, jobs
 
 DISPATCH_COLUMNS = (
     "id", "client_id", "case_no", "request_hash", "payload", "response", "status", "direction",
@@ -79,34 +79,27 @@ def _when(dialect: Dialect) -> Callable[[datetime], Any]:
 
 
 class RawRows:
-    """Converters and statements for one (SQLite) dialect."""
+    """Converters and statements for one (SQLite) dialect. `json` and `when` serve every JSON and
+    datetime column written here (tests/unit/core/test_raw_rows.py pins that their types are the same)."""
 
     def __init__(self, dialect: Dialect):
         self.json: Callable[[Any], str] = _bind(dispatches.c.payload, dialect)
         self.when: Callable[[datetime], Any] = _when(dialect)
-        for column in (
-            dispatches.c.response, dispatch_events.c.detail, jobs.c.payload,
-        ):  # fmt: skip
-            assert type(column.type) is type(dispatches.c.payload.type)
-        for column in (dispatches.c.updated_at, dispatch_events.c.at, jobs.c.run_after, jobs.c.created_at):
-            assert type(column.type) is type(dispatches.c.created_at.type)
         self.read_json = (
             dispatches.c.response.type.dialect_impl(dialect).result_processor(dialect, None) or _same
         )
 
-    def dispatch(
-        self, d: Dispatch, request_hash: str, response: dict, response_text: str, stamp: Any
-    ) -> tuple:
-        """The row of a new dispatch (`dispatch_repo._row`): `response` is `dispatch_json(d)` and
-        `response_text` its JSON; `stamp` is `self.when(d.created_at)`."""
+    def dispatch(self, d: Dispatch, request_hash: str, response_text: str, stamp: Any) -> tuple:
+        """The row of a new dispatch (`dispatch_codec.dispatch_row`): `response_text` is the JSON of its
+        first answer; `stamp` is `self.when(d.created_at)`."""
         return (
-            d.id, d.client_id, d.case_no, request_hash, self.json(payload_of(response)), response_text,
+            d.id, d.client_id, d.case_no, request_hash, self.json(dispatch_codec.payload(d)), response_text,
             d.status.value, d.direction.value, d.delivery_method.value, d.department_code,
             phone_last4(d.recipient.phone), d.order_no, d.waybill_no, d.reason, stamp, stamp,
         )  # fmt: skip
 
     def event(self, dispatch_id: str, e: AuditEvent, stamp: Any) -> tuple:
-        """An audit event row (`dispatch_repo._event_row`); `stamp` is `self.when(e.at)`."""
+        """An audit event row (`dispatch_codec.event_row`); `stamp` is `self.when(e.at)`."""
         return (
             dispatch_id, stamp, e.actor, e.recorded_cause, e.from_status.value if e.from_status else None,
             e.to_status.value if e.to_status else None, self.json(e.detail),
