@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock, Writes
-from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater
+from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater, backoff_s
 from ..storage.unit_of_work import SqlUnitOfWork
 from . import queue
 
@@ -259,7 +259,7 @@ class WorkerPool:
             error = f"{type(e).__name__}: {e}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=e)
         if retry_after is None and not permanent:
-            retry_after = queue.backoff_s(job.attempts)
+            retry_after = backoff_s(job.attempts)
         state = await self._write(
             lambda uow: uow.jobs.fail(
                 job,

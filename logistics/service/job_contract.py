@@ -3,8 +3,8 @@ answer with, and the one backoff that spaces retries. `logistics.jobs` stores an
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+from ..domain.backoff import backoff_s
+from ..ports.repositories.jobs import Job
 
 BOOK = "book"
 CANCEL = "cancel"
@@ -13,16 +13,6 @@ SYNC_OFFLINE = "sync_offline"
 TRACK_POLL = "track_poll"
 CALLBACK = "callback"
 SMS = "sms"
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    kind: str
-    payload: dict
-    attempts: int
-    max_attempts: int
-    last_error: str
 
 
 COMPLETED = object()
@@ -48,7 +38,17 @@ class GiveUp(Exception):
         self.code = code
 
 
-def backoff_s(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter on the upper half, so retries do not arrive in waves."""
-    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
+__all__ = [
+    "BOOK",
+    "CALLBACK",
+    "CANCEL",
+    "COMPLETED",
+    "POOL_REFILL",
+    "SMS",
+    "SYNC_OFFLINE",
+    "TRACK_POLL",
+    "GiveUp",
+    "Job",
+    "RetryLater",
+    "backoff_s",
+]  # fmt: skip

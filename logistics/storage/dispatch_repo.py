@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.masking import phone_last4
 from ..domain.model import AuditEvent, Dispatch
-from ..jobs import queue
 from ..ports.repositories.dispatches import CaseKey, NewCase
 from .conn_first import conn_first
 from .dispatch_codec import dispatch_from_row, dispatch_row, event_from_row, event_row, payload
+from .job_repo import SqlJobs
 from .tables import dispatch_events, dispatches
 
 to_domain = dispatch_from_row  # for the repositories that read dispatch rows themselves
@@ -67,7 +67,7 @@ class SqlDispatches:
         with_jobs = [c for c in taken if c.job is not None]
         # one statement per run of jobs due at the same moment with the same attempts, in their order
         for (now, attempts), run in itertools.groupby(with_jobs, key=lambda c: (c.now, c.max_attempts)):
-            await queue.enqueue_many(self.conn, [c.job for c in run], now=now, max_attempts=attempts)
+            await SqlJobs(self.conn).enqueue_many([c.job for c in run], now=now, max_attempts=attempts)
         return inserted
 
     async def find_by_case(self, client_id: str, case_no: str):

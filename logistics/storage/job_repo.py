@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..ports.repositories.jobs import DEAD, DONE, PENDING, RUNNING
+from ..domain.backoff import backoff_s
+from ..ports.repositories.jobs import DEAD, DONE, PENDING, RUNNING, Job
 from .tables import jobs
 
 __all__ = ["DEAD", "DONE", "PENDING", "RUNNING", "SqlJobs", "insert_jobs", "jobs"]
@@ -70,6 +71,49 @@ class SqlJobs:
                     self._conn.dialect.name, new_jobs, now=now, max_attempts=max_attempts, delay_s=delay_s
                 )
             )
+
+    async def complete(self, job: Job, *, worker: str, now: datetime) -> bool:
+        """Mark done; False if our lease was lost (another worker has the job now)."""
+        result = await self._conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
+            .values(state=DONE, lease_until=None, dedupe_key=None, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    async def fail(
+        self,
+        job: Job,
+        error: str,
+        *,
+        worker: str,
+        now: datetime,
+        retry_after_s: float | None = None,
+        permanent: bool = False,
+        keep_attempt: bool = False,
+    ) -> str:
+        """Schedule a retry, or dead-letter the job when attempts are used up. Returns the new state.
+        With `keep_attempt` (the job waited for something outside it, e.g. an open carrier circuit) the
+        attempt is given back: the job is retried whatever its count."""
+        dead = permanent or (job.attempts >= job.max_attempts and not keep_attempt)
+        delay = retry_after_s if retry_after_s is not None else backoff_s(job.attempts)
+        state = DEAD if dead else PENDING
+        released = {"dedupe_key": None} if dead else {}
+        if keep_attempt and not dead:
+            released["attempts"] = jobs.c.attempts - 1
+        await self._conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.state == RUNNING)
+            .values(
+                **released,
+                state=state,
+                run_after=now + timedelta(seconds=delay),
+                lease_until=None,
+                last_error=error[:2000],
+                updated_at=now,
+            )
+        )
+        return state
 
     async def complete_many(self, job_ids: list[int], *, worker: str, now: datetime) -> set[int]:
         """Mark several jobs done in one statement; returns the ids whose lease we still held."""

@@ -3,10 +3,21 @@ that causes it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"  # a job's states
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict
+    attempts: int
+    max_attempts: int
+    last_error: str
 
 
 class Jobs(Protocol):
@@ -38,6 +49,24 @@ class Jobs(Protocol):
     async def complete_many(self, job_ids: list[int], *, worker: str, now: datetime) -> set[int]:
         """Mark several claimed jobs done (a batch handler recording their results); returns the ids whose
         lease `worker` still held."""
+        ...
+
+    async def complete(self, job: Job, *, worker: str, now: datetime) -> bool:
+        """Mark done; False if the worker's lease was lost (another worker has the job now)."""
+        ...
+
+    async def fail(
+        self,
+        job: Job,
+        error: str,
+        *,
+        worker: str,
+        now: datetime,
+        retry_after_s: float | None = None,
+        permanent: bool = False,
+        keep_attempt: bool = False,
+    ) -> str:
+        """Schedule a retry, or dead-letter the job when attempts are used up; the new state."""
         ...
 
     async def retry_dead(self, job_id: int, *, now: datetime) -> bool:

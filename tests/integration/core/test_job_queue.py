@@ -25,7 +25,7 @@ class FakeClock:
 async def add(engine, n=1, kind="k", **kw):
     async with engine.begin() as conn:
         for i in range(n):
-            await queue.enqueue(conn, kind, {"i": i}, now=NOW, **kw)
+            await SqlJobs(conn).enqueue(kind, {"i": i}, now=NOW, **kw)
 
 
 async def states(engine):
@@ -46,8 +46,8 @@ async def test_a_claimed_job_is_leased_and_reclaimed_only_after_the_lease(engine
         )
     assert (again.id, again.attempts) == (job.id, 2)
     async with engine.begin() as conn:  # the first worker lost its lease: its completion does not count
-        assert not await queue.complete(conn, job, worker="w1", now=NOW)
-        assert await queue.complete(conn, again, worker="w2", now=NOW)
+        assert not await SqlJobs(conn).complete(job, worker="w1", now=NOW)
+        assert await SqlJobs(conn).complete(again, worker="w2", now=NOW)
     assert await states(engine) == ["done"]
 
 
@@ -56,10 +56,10 @@ async def test_failures_back_off_then_dead_letter_and_staff_can_retry(engine):
     t = NOW
     async with engine.begin() as conn:
         [job] = await queue.claim(conn, worker="w", now=t, lease_s=30, kinds=["k"])
-        assert await queue.fail(conn, job, "boom", worker="w", now=t) == queue.PENDING
+        assert await SqlJobs(conn).fail(job, "boom", worker="w", now=t) == queue.PENDING
         assert await queue.claim(conn, worker="w", now=t, lease_s=30, kinds=["k"]) == []  # backing off
         [job] = await queue.claim(conn, worker="w", now=t + timedelta(seconds=5), lease_s=30, kinds=["k"])
-        assert await queue.fail(conn, job, "boom again", worker="w", now=t) == queue.DEAD
+        assert await SqlJobs(conn).fail(job, "boom again", worker="w", now=t) == queue.DEAD
         [dead] = await SqlJobs(conn).list_jobs(queue.DEAD)
         assert dead["last_error"] == "boom again" and dead["attempts"] == 2
         assert await SqlJobs(conn).retry_dead(job.id, now=t)
@@ -70,7 +70,7 @@ async def test_retry_after_is_honoured(engine):
     await add(engine)
     async with engine.begin() as conn:
         [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=30, kinds=["k"])
-        await queue.fail(conn, job, "429", worker="w", now=NOW, retry_after_s=120)
+        await SqlJobs(conn).fail(job, "429", worker="w", now=NOW, retry_after_s=120)
         assert (
             await queue.claim(conn, worker="w", now=NOW + timedelta(seconds=119), lease_s=30, kinds=["k"])
             == []
@@ -84,7 +84,7 @@ async def test_dedupe_key_keeps_one_unfinished_job(engine):
     assert await states(engine) == ["pending"]
     async with engine.begin() as conn:
         [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=30, kinds=["k"])
-        await queue.complete(conn, job, worker="w", now=NOW)
+        await SqlJobs(conn).complete(job, worker="w", now=NOW)
     await add(engine, dedupe_key="book:1")  # finished work may be asked for again
     assert await states(engine) == ["done", "pending"]
 

@@ -12,6 +12,7 @@ from logistics.service import citizen, polling, tracking
 from logistics.service.deps import Deps
 from logistics.service.exceptions_queue import list_exceptions
 from logistics.service.job_contract import TRACK_POLL, Job
+from logistics.storage.job_repo import SqlJobs
 from logistics.storage.tracking import SqlCitizenLookup, SqlTrackingRecords
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 
@@ -115,9 +116,9 @@ async def test_staff_see_stuck_failed_and_dead_lettered_work_with_reason_and_age
         uow(), [scan(S.DELIVERY_FAILED, 2, failed.waybill_no, text="地址不详")], now=NOW, source="poll"
     )
     async with engine.begin() as conn:
-        await queue.enqueue(conn, "callback", {"notice_id": "x"}, now=NOW)
+        await SqlJobs(conn).enqueue("callback", {"notice_id": "x"}, now=NOW)
         [job] = await queue.claim(conn, worker="w", now=NOW, lease_s=5, kinds=["callback"])
-        await queue.fail(conn, job, "HTTP 503", worker="w", now=NOW, permanent=True)
+        await SqlJobs(conn).fail(job, "HTTP 503", worker="w", now=NOW, permanent=True)
     async with engine.connect() as conn:
         items = await list_exceptions(SqlUnitOfWork.on(conn), now=NOW + timedelta(days=4), stuck_days=3)
     by_kind = {i["kind"]: i for i in items}
