@@ -19,6 +19,7 @@ from logistics.service.dispatches import load, move
 from logistics.service.job_contract import BOOK
 from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
+from logistics.storage.job_repo import SqlJobs
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices, tracking
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
@@ -90,7 +91,7 @@ async def add(engine, carrier, case_no, *, status=Status.RECEIVED, jobs_for=1, b
             )
         for i in range(jobs_for):
             key = f"book:{d.id}" if i == 0 else None  # a second, older job for the same dispatch
-            await queue.enqueue(conn, BOOK, {"dispatch_id": d.id}, now=NOW, dedupe_key=key, max_attempts=3)
+            await SqlJobs(conn).enqueue(BOOK, {"dispatch_id": d.id}, now=NOW, dedupe_key=key, max_attempts=3)
     if booked_at_carrier:  # an earlier run booked it, then crashed before recording
         carrier.orders[d.order_no] = "1100000009999"
     return d

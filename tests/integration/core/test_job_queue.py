@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from logistics.domain.backoff import backoff_s
 from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service.job_contract import GiveUp, RetryLater
@@ -90,9 +91,9 @@ async def test_dedupe_key_keeps_one_unfinished_job(engine):
 
 
 def test_backoff_grows_and_is_capped():
-    assert 1 <= queue.backoff_s(1) <= 2
-    assert 32 <= queue.backoff_s(6) <= 64
-    assert queue.backoff_s(40) <= 600
+    assert 1 <= backoff_s(1) <= 2
+    assert 32 <= backoff_s(6) <= 64
+    assert backoff_s(40) <= 600
 
 
 async def test_many_workers_run_every_job_exactly_once(engine):
