@@ -25,20 +25,19 @@ from sqlalchemy import func, insert, select
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from bench.common import PYTHON, Server, free_port, load, median
+from logistics import bootstrap
 from logistics.clock import SystemClock
 from logistics.config import Settings
 from logistics.domain.status import Status
 from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service import polling
-from logistics.service.deps import Deps
 from logistics.service.resilience import GuardedCarrier
 from logistics.service.views import dispatch_json
 from logistics.storage import dispatch_repo
 from logistics.storage.db import create_engine, reading
 from logistics.storage.migrate import upgrade
 from logistics.storage.tracking_tables import carrier_events, tracking
-from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.fixtures.dispatches import make_dispatch
 
 HERE = Path(__file__).parent
@@ -67,9 +66,7 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
     keys = {"sender_no": DEFAULT_SENDER_NO, "sign_key": DEFAULT_SIGN_KEY}
     inner = build_carrier("ems_open", base_url=sim_url, timeout_s=10, **keys)
     carrier = GuardedCarrier(inner, concurrency=64, rate_per_s=rate)
-    deps = Deps(
-        engine, SystemClock(), settings, carrier=carrier, known_codes=None, uow=unit_of_work_factory(engine)
-    )
+    deps = bootstrap.deps(settings, engine=engine, clock=SystemClock(), carrier=carrier, known_codes=None)
     pool = WorkerPool(
         engine, deps.clock, polling.job_handlers(deps), concurrency=settings.workers, lease_s=60
     )

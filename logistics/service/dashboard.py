@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..storage import finance_repo
+from ..storage.finance_repo import SqlFinanceRecords
 from ..storage.tables import dispatch_events, dispatches
 from .console_text import CHINA, cn_today, day_start
 from .exceptions_queue import ATTENTION
@@ -124,7 +124,7 @@ def _aware(at) -> datetime:
 async def _cost(
     conn: AsyncConnection, today: date, mailed, estimate: Estimate | None
 ) -> tuple[int | None, str]:
-    runs = await finance_repo.list_runs(conn, f"{today:%Y-%m}")
+    runs = await SqlFinanceRecords(conn).list_runs(f"{today:%Y-%m}")
     if runs:
         return runs[0].summary["totals"]["billed_fen"], "reconciliation"
     if estimate is None:

@@ -14,7 +14,6 @@ from ..jobs import queue
 from . import (
     console_repo,
     dispatch_repo,
-    finance_repo,
     pool_repo,
     pull_repo,
     throttle_repo,
@@ -22,6 +21,7 @@ from . import (
     users_repo,
 )
 from .db import reading
+from .finance_repo import SqlFinanceRecords
 from .group_commit import UnitCommitter
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class SqlUnitOfWork:
         self.pool = _Bound(pool_repo, conn)
         self.users = _Bound(users_repo, conn)
         self.console = _Bound(console_repo, conn)
-        self.finance = _Bound(finance_repo, conn)
+        self.finance = SqlFinanceRecords(conn)
         self.pull = _Bound(pull_repo, conn)
         self.throttle = _Bound(throttle_repo, conn)
 

@@ -8,11 +8,12 @@ from aiohttp import web
 
 from adapters.common.bodies import read_form
 
+from ... import reconcile_engine
 from ...service import dashboard, sessions
 from ...service.console_text import yuan
 from ...service.sessions import LoginRefused
 from ...storage.db import reading
-from .. import limits, reconcile_engine
+from .. import limits
 from ..keys import CLOCK, ENGINE, SETTINGS
 from .guard import (
     COOKIE,

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.model import DeliveryMethod
 from logistics.domain.status import Status
@@ -23,7 +24,6 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service import sessions, users
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import console_repo, dispatch_repo
-from logistics.web.app import create_app
 from logistics.web.keys import ENGINE
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -50,7 +50,7 @@ class Site:
         self.db_url = db_url
 
     async def start(self) -> Site:
-        self.app = create_app(Settings(database_url=self.db_url), run_workers=False, run_scheduler=False)
+        self.app = bootstrap.app(Settings(database_url=self.db_url), run_workers=False, run_scheduler=False)
         self.runner = web.AppRunner(self.app, shutdown_timeout=1)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()

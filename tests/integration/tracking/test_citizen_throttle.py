@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from logistics import bootstrap
 from logistics.config import Settings
-from logistics.web.app import create_app
 
 from .kit import NOW, FakeClock, booked_dispatch
 
@@ -28,7 +28,7 @@ class Gateway:
         self.clock = clock
 
     async def __aenter__(self) -> Gateway:
-        app = create_app(self.settings, clock=self.clock, run_workers=False, run_scheduler=False)
+        app = bootstrap.app(self.settings, clock=self.clock, run_workers=False, run_scheduler=False)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()
