@@ -2,7 +2,7 @@
 
     bootstrap.gateway(settings, self_url=url)      # `certpost serve`, the demo: the carrier from settings
     bootstrap.app(settings, carrier=simulator)     # a gateway around the parts a test chose
-    bootstrap.system(settings, ...)                # those parts without the web app
+    bootstrap.system(settings, ...)                # those parts, without the web app (web_app serves them)
     async with bootstrap.standalone(settings) as deps:  # a CLI command: migrated database, disposed after
     bootstrap.deps(settings, engine=engine)        # use-case tests and benchmarks: nothing to start
 
@@ -60,12 +60,12 @@ def deps(
 async def standalone(settings: Settings) -> AsyncIterator[Deps]:
     """For a command run once (CLI, the demo's setup): the deps on an up-to-date database, its
     connections closed afterwards."""
-    built = deps(settings)
+    engine = create_engine(settings.database_url)
     try:
-        await upgrade(built.engine)
-        yield built
+        await upgrade(engine)
+        yield deps(settings, engine=engine)
     finally:
-        await built.engine.dispose()
+        await engine.dispose()
 
 
 def known_scan_codes() -> frozenset[str]:
@@ -105,11 +105,11 @@ def system(
         from adapters.approval import HttpCallbackSender
 
         callback_sender = HttpCallbackSender(settings.callback_timeout_s)
+    engine = engine if engine is not None else create_engine(settings.database_url)
     made = deps(
         settings, engine=engine, clock=clock, carrier=carrier, notifier=notifier,
         callback_sender=callback_sender, known_codes=known_scan_codes(),
     )  # fmt: skip
-    engine = made.engine
     # ---- the write path: signed intake's group commit, and the job handlers' small writes
     writer = create_writer_engine(settings.database_url)
     intake = GroupCommitter(
@@ -219,7 +219,7 @@ def pull_builder(settings: Settings) -> BuildIntake:
 # ---- the web app --------------------------------------------------------------------------------------
 
 
-def app_of(built: System, *, sandbox: web.Application | None = None) -> web.Application:
+def web_app(built: System, *, sandbox: web.Application | None = None) -> web.Application:
     """The aiohttp gateway serving `built` (started and stopped with the app); `sandbox`, when given, is
     the EMS simulator mounted at /sandbox in the same server."""
     from .web.app import create_app
@@ -228,8 +228,8 @@ def app_of(built: System, *, sandbox: web.Application | None = None) -> web.Appl
 
 
 def app(settings: Settings, **parts) -> web.Application:
-    """`app_of(system(settings, **parts))`: a gateway around the parts a test chose."""
-    return app_of(system(settings, **parts))
+    """`web_app(system(settings, **parts))`: a gateway around the parts a test chose."""
+    return web_app(system(settings, **parts))
 
 
 @dataclass(frozen=True)
@@ -295,4 +295,4 @@ def gateway(settings: Settings, *, self_url: str) -> web.Application:
     """`certpost serve`: the gateway with its carrier built from the settings."""
     chosen = carrier_from_settings(settings, self_url=self_url)
     built = system(chosen.settings, carrier=chosen.carrier, notifier=chosen.notifier)
-    return app_of(built, sandbox=chosen.sandbox)
+    return web_app(built, sandbox=chosen.sandbox)
