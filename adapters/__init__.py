@@ -26,7 +26,8 @@ def build_carrier(
     is the full URL of the call endpoint and wins over `base_url` + the protocol's default path."""
     base = base_url.rstrip("/")
     if kind == "ems_open":
-        from .ems_open import EmsOpenGateway, EmsOpenSettings
+        from .ems.open.client import EmsOpenGateway
+        from .ems.open.settings import EmsOpenSettings
 
         settings = EmsOpenSettings(
             endpoint=endpoint or base + REST_PATH,
@@ -37,7 +38,8 @@ def build_carrier(
         )
         return EmsOpenGateway(settings, session=session)
     if kind == "ems_soap":
-        from .ems_soap import EmsSoapGateway, EmsSoapSettings
+        from .ems.soap.client import EmsSoapGateway
+        from .ems.soap.settings import EmsSoapSettings
 
         settings = EmsSoapSettings(
             endpoint=endpoint or base + SOAP_PATH, sender_no=sender_no, sign_key=sign_key, timeout_s=timeout_s

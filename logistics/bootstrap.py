@@ -70,7 +70,7 @@ async def standalone(settings: Settings) -> AsyncIterator[Deps]:
 
 def known_scan_codes() -> frozenset[str]:
     """The carrier's mapped scan codes (both EMS protocols share them); others count as unknown."""
-    from adapters.ems_open.codes import OPCODE_STATUS
+    from adapters.ems.codes import OPCODE_STATUS
 
     return frozenset(OPCODE_STATUS)
 
@@ -270,7 +270,7 @@ def carrier_from_settings(settings: Settings, *, self_url: str) -> CarrierFromSe
             settings.sandbox_protocol, f"{self_url}/sandbox", DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY,
         )  # fmt: skip
     else:
-        from adapters.credentials import check_real_carrier
+        from adapters.ems.credentials import check_real_carrier
 
         check_real_carrier(
             settings.carrier,

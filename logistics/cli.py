@@ -36,7 +36,7 @@ async def _freeze_startup_objects(_app) -> None:
 def cmd_serve(args) -> None:
     from aiohttp import web
 
-    from adapters.credentials import CarrierCredentialsError
+    from adapters.ems.credentials import CarrierCredentialsError
 
     from .bootstrap import gateway
     from .logs import setup_logging
@@ -60,7 +60,7 @@ def cmd_serve(args) -> None:
 def cmd_sandbox(args) -> None:
     """The simulator alone, on its published keys (adapters.sandbox, as in `certpost serve`) unless
     --sign-key / --sender-no give others (a gateway in a real carrier mode refuses the published ones)."""
-    from adapters.credentials import is_sm4_key
+    from adapters.ems.credentials import is_sm4_key
     from adapters.sandbox import run_sandbox
 
     from .logs import setup_logging

@@ -166,7 +166,7 @@ def priced_line(dispatch: dict, day: str, tariff, origin) -> Line:
 
 def unknown_waybill(known: list[str]) -> str:
     """A well-formed waybill number (same prefix and suffix, valid check digit) EMS never booked for us."""
-    from adapters.common.s10 import make_waybill_no
+    from adapters.ems.s10 import make_waybill_no
 
     base = sorted(known)[-1] if known else "1100000000000"
     taken = set(known)

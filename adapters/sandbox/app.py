@@ -10,7 +10,8 @@ import aiohttp
 from aiohttp import web
 
 from adapters import REST_PATH, SOAP_PATH
-from adapters.ems_open.mapping import china_now
+from adapters.ems.credentials import SIMULATOR_SENDER_NO, SIMULATOR_SIGN_KEY
+from adapters.ems.mapping import china_now
 
 from . import control, rest, soap
 from .business import Carrier
@@ -21,9 +22,9 @@ from .state import SandboxState
 log = logging.getLogger(__name__)
 
 # The simulator's one default (in `certpost serve` and `certpost sandbox`), published in the README: a
-# gateway in a real carrier mode refuses both (adapters.credentials).
-DEFAULT_SIGN_KEY = "Y2VydHBvc3Qtc2FuZGJveA=="  # Base64("certpost-sandbox"): a 16-byte SM4 key
-DEFAULT_SENDER_NO = "1100000000001"
+# gateway in a real carrier mode refuses both (adapters.ems.credentials).
+DEFAULT_SIGN_KEY = SIMULATOR_SIGN_KEY
+DEFAULT_SENDER_NO = SIMULATOR_SENDER_NO
 
 SANDBOX = web.AppKey("sandbox", Sandbox)
 STATE = web.AppKey("sandbox_state", SandboxState)

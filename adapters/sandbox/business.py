@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from adapters.ems_open import codes
+from adapters.ems import codes
 from logistics.domain.validation import is_phone
 
-from .state import Area, Order, SandboxState, SimError
+from .scans import Area
+from .state import Order, SandboxState, SimError
 
 UNREACHABLE_MARKER = "不可达"
 

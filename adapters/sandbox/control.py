@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from adapters.common.bodies import read_body
-from adapters.ems_open import mapping as m
+from adapters.ems.open import mapping as m
 
 from .core import MAX_REQUEST_BYTES, Sandbox
 from .pusher import Pusher

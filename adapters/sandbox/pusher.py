@@ -11,9 +11,10 @@ from datetime import datetime
 
 import aiohttp
 
-from adapters.ems_open import codes
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import seal
+from adapters.ems import codes
+from adapters.ems.crypto import seal
+from adapters.ems.mapping import ems_time
+from adapters.ems.open import mapping as m
 
 from .scans import Scan
 from .state import Order, SandboxState
@@ -46,7 +47,7 @@ class Pusher:
             "msgType": "0",
             "senderNo": self.sender_no,
             "serialNo": uuid.uuid4().hex,
-            "timeStamp": m.ems_time(self._now()),
+            "timeStamp": ems_time(self._now()),
             "version": m.VERSION,
         }
 

@@ -10,9 +10,10 @@ from datetime import datetime
 from aiohttp import web
 
 from adapters.common.bodies import read_form
-from adapters.ems_open import codes
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import SealError, unseal
+from adapters.ems import codes
+from adapters.ems.crypto import SealError, unseal
+from adapters.ems.mapping import ems_time
+from adapters.ems.open import mapping as m
 
 from .core import MAX_REQUEST_BYTES, Sandbox
 from .scans import Scan
@@ -39,7 +40,7 @@ class RestWire:
             "retCode": code,
             "retMsg": message,
             "retBody": None if body is None else json.dumps(body, ensure_ascii=False),
-            "retDate": m.ems_time(self._now()),
+            "retDate": ems_time(self._now()),
             "success": code == codes.SUCCESS,
         }
         return web.json_response(payload, status=status, headers=headers, dumps=_dumps)
@@ -70,7 +71,7 @@ def scan_item(order: Order, scan: Scan) -> dict:
     return {
         "waybillNo": order.waybill_no,
         "orderNo": order.order_no,
-        "opTime": m.ems_time(scan.time),
+        "opTime": ems_time(scan.time),
         "opCode": scan.op_code,
         "opName": scan.op_name,
         "opDesc": scan.op_desc,

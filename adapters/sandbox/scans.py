@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .state import Area
 
 MAIN_LINE = ("created", "handed_over", "in_transit", "out_for_delivery")
 STAGES = frozenset({*MAIN_LINE[1:], "delivered", "delivery_failed", "returned"})
 FINAL = frozenset({"delivered", "returned", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a parcel starts or ends; its scans happen at offices of these."""
+
+    prov: str
+    city: str
+    county: str
 
 
 @dataclass(frozen=True)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from aiohttp import web
 from lxml import etree
 
 from adapters.common.bodies import read_body
-from adapters.ems_open import codes
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import sign_params
+from adapters.ems import codes
+from adapters.ems.crypto import sign_params
+from adapters.ems.mapping import ems_time
+from adapters.ems.soap import NAMESPACE, WSDL_PATH
 
 from .core import MAX_REQUEST_BYTES, Sandbox
 from .state import Order, SimError
 
-WSDL_PATH = Path(__file__).resolve().parent.parent / "ems_soap" / "wsdl" / "ems_ws.wsdl"
 WSDL_PLACEHOLDER_ADDRESS = "http://127.0.0.1:8080/sandbox/soap"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-TNS = "urn:certpost:ems-ws:v1"
+TNS = NAMESPACE
 OPERATIONS = {
     "createOrder": "create_order",
     "queryOrder": "find_order",
@@ -125,7 +124,7 @@ class SoapWire:
 def trace_item(order: Order, scan) -> dict:
     return {
         "mailNo": order.waybill_no,
-        "opTime": m.ems_time(scan.time),
+        "opTime": ems_time(scan.time),
         "opCode": scan.op_code,
         "opName": scan.op_name,
         "opDesc": scan.op_desc,
@@ -141,7 +140,7 @@ def order_info(order: Order) -> dict:
         "mailNo": order.waybill_no,
         "orderType": order.order_type,
         "status": order.status,
-        "createdTime": m.ems_time(order.created_at),
+        "createdTime": ems_time(order.created_at),
     }
 
 

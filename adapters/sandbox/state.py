@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from adapters.common.s10 import is_valid_waybill_no, make_waybill_no
-from adapters.ems_open import codes
+from adapters.ems import codes
+from adapters.ems.s10 import is_valid_waybill_no, make_waybill_no
 
-from .scans import STAGES, Scan, path_to, scans_for
+from .scans import STAGES, Area, Scan, path_to, scans_for
 
 
 class SimError(Exception):
@@ -26,13 +26,6 @@ class SimError(Exception):
 
 class StateConflict(Exception):
     """A control request that the parcel's state does not allow (e.g. advancing a cancelled order)."""
-
-
-@dataclass(frozen=True)
-class Area:
-    prov: str
-    city: str
-    county: str
 
 
 @dataclass

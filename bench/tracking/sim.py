@@ -11,7 +11,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from adapters.sandbox import STATE, create_sandbox_app
-from adapters.sandbox.state import Area
+from adapters.sandbox.scans import Area
 
 port, n, rate, out = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 app = create_sandbox_app(rate_limit_per_s=rate)

@@ -18,8 +18,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import seal
+from adapters.ems.crypto import seal
+from adapters.ems.open import mapping as m
 from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.china_time import CHINA

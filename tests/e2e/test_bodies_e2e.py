@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import pytest
 
 from adapters import REST_PATH, SOAP_PATH
-from adapters.ems_open import mapping
-from adapters.ems_open.crypto import seal
-from adapters.ems_open.settings import EmsOpenSettings
+from adapters.ems.crypto import seal
+from adapters.ems.open import mapping
+from adapters.ems.open.settings import EmsOpenSettings
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from logistics.domain.china_time import CHINA
 from tests.e2e.console_kit import PASSWORD, add_user

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from adapters.ems_open.crypto import seal
+from adapters.ems.crypto import seal
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from logistics.domain.signing import verify
 from tests.e2e.gateway import SECRET, Gateway, carrier_env, free_port, sandbox_command

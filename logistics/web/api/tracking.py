@@ -9,7 +9,7 @@ import pydantic_core
 from aiohttp import web
 
 from adapters.common.bodies import read_body
-from adapters.ems_open.push import InvalidPush, parse_trace_push, push_answer
+from adapters.ems.open.push import InvalidPush, parse_trace_push, push_answer
 
 from ...domain.errors import Conflict, NotFound
 from ...jobs import queue

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from simulator_kit import ADAPTER_TIMEOUT_S, shipment
 
-from adapters.common.s10 import is_valid_waybill_no
+from adapters.ems.s10 import is_valid_waybill_no
 from logistics.domain.status import Status
 from logistics.ports import (
     CarrierAuthError,

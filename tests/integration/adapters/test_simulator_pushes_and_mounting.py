@@ -9,7 +9,7 @@ from aiohttp import web
 from simulator_kit import shipment
 
 from adapters import build_carrier
-from adapters.ems_open import InvalidPush, parse_trace_push, push_answer
+from adapters.ems.open.push import InvalidPush, parse_trace_push, push_answer
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, create_sandbox_app
 from logistics.domain.status import Status
 

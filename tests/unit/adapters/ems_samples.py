@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.ems_open.mapping import CHINA_TIME
+from adapters.ems.mapping import CHINA_TIME
 from logistics.domain.model import Address, Party
 from logistics.ports import Shipment
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from adapters.credentials import RETIRED_EXAMPLE_SIGN_KEY, CarrierCredentialsError, check_real_carrier
+from adapters.ems.credentials import RETIRED_EXAMPLE_SIGN_KEY, CarrierCredentialsError, check_real_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from logistics.config import Settings
 

@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from adapters.common.s10 import check_digit, is_valid_waybill_no, make_waybill_no
-from adapters.ems_open.crypto import SealError, seal, sign_params, sm4_decrypt, sm4_ecb, sm4_encrypt, unseal
+from adapters.ems.crypto import SealError, seal, sign_params, sm4_decrypt, sm4_ecb, sm4_encrypt, unseal
+from adapters.ems.s10 import check_digit, is_valid_waybill_no, make_waybill_no
 
 KEY = base64.b64encode(b"certpost-sandbox").decode()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from ems_samples import NOW, SENDER_NO, SHIPMENT, SIGN_KEY
 
-from adapters.ems_open import codes
-from adapters.ems_open import mapping as m
-from adapters.ems_open.crypto import unseal
-from adapters.ems_open.settings import EmsOpenSettings
+from adapters.ems import codes
+from adapters.ems.crypto import unseal
+from adapters.ems.open import mapping as m
+from adapters.ems.open.settings import EmsOpenSettings
 from logistics.domain.status import Status
 from logistics.ports import (
     Booking,
@@ -113,9 +113,3 @@ def test_postage_and_reachability_replies():
         total_fen=800, standard_fen=1000
     )
     assert m.parse_reachability_response(fixture("reachability.response.json")) is True
-
-
-def test_legacy_action_codes():
-    assert codes.status_for_legacy_action("10") is Status.DELIVERED
-    assert codes.status_for_legacy_action("20") is Status.DELIVERY_FAILED
-    assert codes.status_for_legacy_action("77") is codes.FALLBACK_STATUS

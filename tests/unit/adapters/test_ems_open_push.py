@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from adapters.ems_open import InvalidPush, parse_trace_push, push_answer
-from adapters.ems_open.crypto import seal
+from adapters.ems.crypto import seal
+from adapters.ems.open.push import InvalidPush, parse_trace_push, push_answer
 from logistics.domain.status import Status
 
 KEY = "Y2VydHBvc3Qtc2FuZGJveA=="

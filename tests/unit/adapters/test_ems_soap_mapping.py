@@ -13,10 +13,10 @@ from lxml import etree
 from zeep.exceptions import Fault, TransportError
 from zeep.proxy import AsyncServiceProxy
 
-from adapters.ems_open import codes
-from adapters.ems_soap import mapping as m
-from adapters.ems_soap import soap_client
-from adapters.ems_soap.settings import EmsSoapSettings
+from adapters.ems import codes
+from adapters.ems.soap import mapping as m
+from adapters.ems.soap.client import soap_client
+from adapters.ems.soap.settings import EmsSoapSettings
 from logistics.domain.status import Status
 from logistics.ports import Booking, CarrierAuthError, CarrierRejected, CarrierUnavailable
 

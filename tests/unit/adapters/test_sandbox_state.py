@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from adapters.common.s10 import is_valid_waybill_no
-from adapters.ems_open.mapping import CHINA_TIME
+from adapters.ems.mapping import CHINA_TIME
+from adapters.ems.s10 import is_valid_waybill_no
 from adapters.sandbox.core import TokenBucket
-from adapters.sandbox.scans import path_to
-from adapters.sandbox.state import Area, SandboxState, SimError, StateConflict
+from adapters.sandbox.scans import Area, path_to
+from adapters.sandbox.state import SandboxState, SimError, StateConflict
 
 AREA = Area("江西省", "吉安市", "安福县")
 

@@ -1,12 +1,10 @@
-"""Pure tracking rules: code mapping with fallback, forward-only application, adaptive poll intervals,
-the citizen throttle's buckets and text scrubbing."""
+"""Pure tracking rules: forward-only application, adaptive poll intervals, the citizen throttle's buckets
+and text scrubbing. (EMS scan codes and their fallback: tests/unit/adapters/test_ems_codes.py.)"""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.ems_open.codes import FALLBACK_STATUS, status_for_opcode
-from adapters.ems_open.mapping import track_event
 from logistics.domain.status import Status
 from logistics.service.callbacks import retry_delay_s
 from logistics.service.citizen import scrub, valid_query
@@ -16,26 +14,6 @@ from logistics.service.tracking import applies
 
 T0 = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)
 S = Status
-
-
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [("203", S.HANDED_OVER), ("305", S.IN_TRANSIT), ("306", S.IN_TRANSIT), ("702", S.OUT_FOR_DELIVERY),
-     ("704", S.DELIVERED), ("705", S.DELIVERY_FAILED), ("999", FALLBACK_STATUS)],
-)  # fmt: skip
-def test_scan_codes_map_to_statuses_and_unknown_codes_fall_back_to_in_transit(code, status):
-    assert status_for_opcode(code) is status
-
-
-def test_an_unknown_scan_keeps_its_raw_code_and_text():
-    e = track_event({"waybillNo": "1100000000001", "opCode": "888", "opTime": "2026-11-06 10:00:00",
-                     "opDesc": "海关查验", "opOrgCity": "吉安市", "opOrgName": "邮区中心局"})  # fmt: skip
-    assert (e.status, e.raw_code, e.description, e.location) == (
-        S.IN_TRANSIT,
-        "888",
-        "海关查验",
-        "吉安市邮区中心局",
-    )
 
 
 @pytest.mark.parametrize(

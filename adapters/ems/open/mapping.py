@@ -7,13 +7,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from logistics.domain.china_time import CHINA as CHINA_TIME
-from logistics.domain.model import Address, Party
-from logistics.domain.validation import is_mobile, normalize_phone
+from logistics.domain.model import Address
 from logistics.ports import Booking, CarrierRejected, CarrierUnavailable, Quote, Shipment, TrackEvent
 
-from . import codes
-from .crypto import seal
+from .. import codes
+from ..crypto import seal
+from ..mapping import ems_time, insurance, parties, track_event
 from .settings import EmsOpenSettings
 
 CREATE_ORDER = "020003"
@@ -25,23 +24,6 @@ POSTAGE = "050005"
 REACHABILITY = "060002"
 
 VERSION = "V1.0.0"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def china_now() -> datetime:
-    return datetime.now(CHINA_TIME)
-
-
-def ems_time(moment: datetime) -> str:
-    return moment.astimezone(CHINA_TIME).strftime(TIME_FORMAT)
-
-
-def parse_ems_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=CHINA_TIME)
-
-
-def yuan_text(fen: int) -> str:
-    return str(Decimal(fen) / 100)
 
 
 def fen_from_yuan(text: Any) -> int:
@@ -90,21 +72,7 @@ def _expect_dict(body: Any) -> dict:
     return body
 
 
-def party(person: Party, address: Address) -> dict[str, str]:
-    phone = normalize_phone(person.phone)
-    return {
-        "name": person.name,
-        "mobile" if is_mobile(phone) else "phone": phone,
-        "prov": address.province,
-        "city": address.city,
-        "county": address.county,
-        "address": address.town + address.detail,
-        "postCode": address.postcode,
-    }
-
-
 def create_order_request(shipment: Shipment, settings: EmsOpenSettings, now: datetime) -> dict:
-    insured = shipment.declared_value_fen > 0
     payload = {
         "ecommerceUserId": settings.ecommerce_user_id or settings.sender_no,
         "logisticsOrderNo": shipment.order_no,
@@ -113,11 +81,9 @@ def create_order_request(shipment: Shipment, settings: EmsOpenSettings, now: dat
         "contentsAttribute": settings.contents_attribute,
         "bizProductNo": settings.biz_product_no,
         "weight": shipment.weight_g,
-        "insuranceFlag": "2" if insured else "1",
-        "insuranceAmount": yuan_text(shipment.declared_value_fen) if insured else "0",
+        **insurance(shipment),
         "receiptFlag": "1",
-        "sender": party(shipment.sender, shipment.sender_address),
-        "receiver": party(shipment.receiver, shipment.receiver_address),
+        **parties(shipment),
         "cargos": [{"cargoName": shipment.contents, "cargoQuantity": 1}],
     }
     if shipment.waybill_no:
@@ -160,28 +126,6 @@ def parse_cancel_response(raw: bytes | dict) -> None:
 
 def trace_request(waybill_no: str) -> dict:
     return {"waybillNo": waybill_no, "direction": "0"}
-
-
-def track_event(item: dict) -> TrackEvent:
-    """One EMS scan (trace item or 040002 push) as our event; the raw code is kept."""
-    try:
-        op_code = str(item["opCode"])
-        waybill_no = str(item["waybillNo"])
-        at = parse_ems_time(str(item["opTime"]))
-    except (KeyError, ValueError):
-        raise CarrierUnavailable("EMS scan lacks waybill number, time or opCode") from None
-    status = codes.status_for_opcode(op_code)
-    description = str(item.get("opDesc") or item.get("opName") or "")
-    return TrackEvent(
-        waybill_no=waybill_no,
-        time=at,
-        status=status,
-        raw_code=op_code,
-        description=description,
-        location="".join(str(item.get(k) or "") for k in ("opOrgCity", "opOrgName")),
-        reason=description if status in codes.REASON_STATUSES else "",
-        extra={"op_name": str(item.get("opName") or ""), "org_code": str(item.get("opOrgCode") or "")},
-    )
 
 
 def parse_trace_response(raw: bytes | dict) -> list[TrackEvent]:

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from zeep.exceptions import Fault
 from zeep.helpers import serialize_object
 
-from adapters.ems_open import codes
-from adapters.ems_open.crypto import sign_params
-from adapters.ems_open.mapping import ems_time, party, track_event, yuan_text
 from logistics.domain.model import Address
 from logistics.ports import Booking, CarrierError, CarrierRejected, CarrierUnavailable, Shipment, TrackEvent
 
+from .. import codes
+from ..crypto import sign_params
+from ..mapping import ems_time, insurance, parties, party, track_event, yuan_text
+from . import NAMESPACE
 from .settings import EmsSoapSettings
 
-WSDL_PATH = Path(__file__).resolve().parent / "wsdl" / "ems_ws.wsdl"
-NAMESPACE = "urn:certpost:ems-ws:v1"
 BINDING = f"{{{NAMESPACE}}}EmsBinding"
 
 CANCEL_CODES = {  # ems.inland cancelCode
@@ -74,7 +72,6 @@ def error_from_fault(fault: Fault) -> CarrierError:
 
 
 def create_order_params(shipment: Shipment, settings: EmsSoapSettings, now: datetime) -> dict:
-    insured = shipment.declared_value_fen > 0
     return {
         "auth": auth("createOrder", settings, now),
         "txLogisticID": shipment.order_no,
@@ -83,10 +80,8 @@ def create_order_params(shipment: Shipment, settings: EmsSoapSettings, now: date
         "bizProductNo": settings.biz_product_no,
         "contentsAttribute": settings.contents_attribute,
         "weight": shipment.weight_g,
-        "insuranceFlag": "2" if insured else "1",
-        "insuranceAmount": yuan_text(shipment.declared_value_fen) if insured else "0",
-        "sender": party(shipment.sender, shipment.sender_address),
-        "receiver": party(shipment.receiver, shipment.receiver_address),
+        **insurance(shipment),
+        **parties(shipment),
         "cargoDesc": shipment.contents,
     }
 

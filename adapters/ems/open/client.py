@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from adapters.common import http
 from logistics.domain.model import Address
 from logistics.ports import Booking, CarrierUnavailable, NotSupported, Quote, Shipment, TrackEvent
 
-from ..common import http
+from ..mapping import china_now
 from . import mapping
-from .mapping import china_now
 from .settings import EmsOpenSettings
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ import requests
 from zeep.transports import Transport
 from zeep.wsdl.utils import etree_to_string
 
-from ..common import http
+from adapters.common import http
 
 
 class AiohttpTransport(Transport):

@@ -25,8 +25,8 @@ from logistics.ports import (
     TrackEvent,
 )
 
-from ..ems_open.mapping import china_now
-from . import mapping
+from ..mapping import china_now
+from . import WSDL_PATH, mapping
 from .settings import EmsSoapSettings
 from .transport import AiohttpTransport
 
@@ -35,7 +35,7 @@ def soap_client(timeout_s: float, session: aiohttp.ClientSession | None = None) 
     """zeep on the repository's WSDL: DTDs forbidden, no history plugin, every call bounded."""
     settings = zeep.Settings(forbid_dtd=True, forbid_entities=True, forbid_external=True, strict=True)
     transport = AiohttpTransport(timeout_s, session)
-    return zeep.AsyncClient(str(mapping.WSDL_PATH), transport=transport, settings=settings)
+    return zeep.AsyncClient(str(WSDL_PATH), transport=transport, settings=settings)
 
 
 @contextmanager

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from logistics.ports import CarrierUnavailable, TrackEvent
 
-from . import codes
-from .crypto import SealError, unseal
-from .mapping import TRACE_PUSH, track_event
+from .. import codes
+from ..crypto import SealError, unseal
+from ..mapping import track_event
+from .mapping import TRACE_PUSH
 
 
 class InvalidPush(ValueError):

@@ -9,12 +9,15 @@ import base64
 import binascii
 
 from adapters import CARRIER_KINDS
-from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 
+SIMULATOR_SIGN_KEY = "Y2VydHBvc3Qtc2FuZGJveA=="  # Base64("certpost-sandbox"): a 16-byte SM4 key
+SIMULATOR_SENDER_NO = "1100000000001"
+"""The built-in simulator's credentials: its defaults (in `certpost serve` and `certpost sandbox`),
+published in the README, so refused here."""
 RETIRED_EXAMPLE_SIGN_KEY = "MTIzNDU2Nzg5MGFiY2RlZg=="
 """Base64("1234567890abcdef"): the gateway's published default sign key before the simulator's one
 became the only default; refused like the simulator's."""
-PUBLISHED_SIGN_KEYS = frozenset({DEFAULT_SIGN_KEY, RETIRED_EXAMPLE_SIGN_KEY})
+PUBLISHED_SIGN_KEYS = frozenset({SIMULATOR_SIGN_KEY, RETIRED_EXAMPLE_SIGN_KEY})
 SM4_KEY_BYTES = 16
 
 
@@ -44,7 +47,7 @@ def check_real_carrier(kind: str, *, url: str, sender_no: str, sign_key: str) ->
         raise CarrierCredentialsError(
             f"{mode}：CERTPOST_CARRIER_SIGN_KEY 是模拟器公开的密钥，请设置 EMS 分配的密钥"
         )
-    if sender_no.strip() == DEFAULT_SENDER_NO:
+    if sender_no.strip() == SIMULATOR_SENDER_NO:
         raise CarrierCredentialsError(
             f"{mode}：CERTPOST_CARRIER_SENDER_NO 是模拟器的协议客户号，请设置 EMS 分配的协议客户号"
         )
