@@ -83,9 +83,16 @@ async def test_parts_open_before_the_system_runs_and_close_after_it_stops(tmp_pa
 
 async def test_a_start_that_fails_closes_what_it_had_opened(tmp_path):
     log: list[str] = []
-    sender, carrier = Recorder("sender", log), Recorder("carrier", log)
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
-    built = bootstrap.system(settings, carrier=carrier, callback_sender=sender, run_workers=False)
-    with pytest.raises(Exception):  # noqa: B017 - the migration cannot open the database file
+
+    class Unreachable(Recorder):
+        async def open(self) -> None:
+            raise OSError("the approval system refuses the connection")
+
+    source, sender, carrier = Recorder("source", log), Unreachable("sender", log), Recorder("carrier", log)
+    built = bootstrap.system(
+        pulling(f"sqlite+aiosqlite:///{tmp_path}/f.db"), carrier=carrier, callback_sender=sender,
+        pull_source=source, run_workers=False, run_scheduler=True,
+    )  # fmt: skip
+    with pytest.raises(OSError):
         await built.start()
-    assert log == ["open sender", "close sender", "close carrier"]
+    assert log == ["open source", "close source", "close carrier"]
