@@ -14,7 +14,7 @@ from .jobs.worker import WorkerPool
 from .service import pool
 from .service.citizen_throttle import CitizenThrottle
 from .service.deps import Deps
-from .service.pull import PageSource, Puller
+from .service.pull import Puller
 from .storage.group_commit import GroupCommitter
 from .storage.migrate import upgrade
 
@@ -23,6 +23,14 @@ class Part(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class Session(Protocol):
+    """An HTTP client holding a session (the pull page source)."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -38,7 +46,7 @@ class System:
     scheduler: LeasedScheduler | None = None
     """Leader-leased periodic work: the tracking poll sweep and pull intake."""
     puller: Puller | None = None
-    pull_source: PageSource | None = None
+    pull_source: Session | None = None
     migrate: bool = True
     _running: AsyncExitStack | None = field(default=None, init=False, repr=False)
 
