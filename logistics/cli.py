@@ -38,15 +38,15 @@ def cmd_serve(args) -> None:
 
     from adapters.ems.credentials import CarrierCredentialsError
 
+    from .bootstrap import gateway
     from .logs import setup_logging
     from .service.pull import PullMisconfigured
-    from .web.app import create_gateway
 
     settings = _settings(args)
     setup_logging(settings.log_level)
     self_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     try:
-        app = create_gateway(settings, self_url=f"http://{self_host}:{args.port}")
+        app = gateway(settings, self_url=f"http://{self_host}:{args.port}")
     except (CarrierCredentialsError, PullMisconfigured) as e:
         raise UsageError(str(e)) from None
     app.on_startup.append(_freeze_startup_objects)
@@ -84,31 +84,23 @@ def cmd_approval_sim(args) -> None:
 
 
 async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
-    from .clock import SystemClock
+    from .bootstrap import standalone
     from .domain.errors import InvalidInput
     from .service import users as user_service
-    from .storage.db import create_engine
-    from .storage.migrate import upgrade
-    from .storage.unit_of_work import unit_of_work_factory
 
-    engine = create_engine(settings.database_url)
-    new_uow = unit_of_work_factory(engine)
-    try:
-        await upgrade(engine)
-        async with new_uow() as uow:
+    async with standalone(settings) as deps:
+        async with deps.uow() as uow:
             if await uow.users.exists(name):
                 raise UsageError(f"user {name} already exists")
         if password is None:
-            async with new_uow() as uow:
-                return await uow.users.add(name, role, now=SystemClock().now())
+            async with deps.uow() as uow:
+                return await uow.users.add(name, role, now=deps.clock.now())
         try:  # issue 7: with a console password
             return await user_service.create(
-                new_uow(), name, role, password=password, actor="cli", now=SystemClock().now()
+                deps.uow(), name, role, password=password, actor="cli", now=deps.clock.now()
             )
         except InvalidInput as e:
             raise UsageError("; ".join(m for _, m in e.errors)) from None
-    finally:
-        await engine.dispose()
 
 
 def _password_arg(args) -> str | None:
@@ -131,25 +123,18 @@ def cmd_users_add(args) -> None:
 
 async def _on_user(settings: Settings, name: str, change) -> object:
     """Run `change(new_uow, user_id, actor=, now=)` on the user called `name`; bad input → UsageError."""
-    from .clock import SystemClock
+    from .bootstrap import standalone
     from .domain.errors import InvalidInput, NotFound
     from .service import users as user_service
-    from .storage.db import create_engine
-    from .storage.migrate import upgrade
-    from .storage.unit_of_work import unit_of_work_factory
 
-    engine = create_engine(settings.database_url)
-    new_uow = unit_of_work_factory(engine)
     try:
-        await upgrade(engine)
-        user = await user_service.by_name(new_uow(read_only=True), name)
-        return await change(new_uow, user.id, actor="cli", now=SystemClock().now())
+        async with standalone(settings) as deps:
+            user = await user_service.by_name(deps.uow(read_only=True), name)
+            return await change(deps.uow, user.id, actor="cli", now=deps.clock.now())
     except InvalidInput as e:
         raise UsageError("; ".join(m for _, m in e.errors)) from None
     except NotFound as e:
         raise UsageError(str(e)) from None
-    finally:
-        await engine.dispose()
 
 
 def _user_name(args) -> str:
@@ -205,14 +190,10 @@ def cmd_users_token(args) -> None:
 
 
 async def _db_upgrade(settings: Settings) -> None:
-    from .storage.db import create_engine
-    from .storage.migrate import upgrade
+    from .bootstrap import standalone
 
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    async with standalone(settings):  # migrates
+        pass
 
 
 def cmd_db_upgrade(args) -> None:
@@ -224,16 +205,11 @@ def cmd_db_upgrade(args) -> None:
 
 
 async def _stored_shipments(settings: Settings) -> list:
+    from .bootstrap import standalone
     from .service.reconcile_runs import load_shipments
-    from .storage.db import create_engine
-    from .storage.migrate import upgrade
 
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        return await load_shipments(engine)
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as deps:
+        return await load_shipments(deps.uow(read_only=True))
 
 
 def _one_line(e) -> str:
@@ -260,9 +236,9 @@ def cmd_reconcile(args) -> None:
     from reconciliation import load_tariff, write_report
     from reconciliation.wording import yuan_text
 
+    from . import reconcile_engine
     from .domain.errors import InvalidInput
     from .service.reconcile_runs import Upload, check_period
-    from .web import reconcile_engine
 
     settings = _settings(args)
     if args.format in ("xlsx", "pdf") and not args.out:

@@ -157,8 +157,8 @@ async def _bounded(out: Path, timeout_s: float) -> Summary:
 async def _story(out: Path) -> Summary:
     from aiohttp import web
 
+    from .bootstrap import gateway
     from .config import Settings
-    from .web.app import create_gateway
 
     secret = secrets.token_hex(24)
     console_password = secrets.token_urlsafe(12)
@@ -175,7 +175,7 @@ async def _story(out: Path) -> Summary:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_gateway(settings, self_url=base)
+    app = gateway(settings, self_url=base)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     try:
@@ -204,24 +204,17 @@ async def _story(out: Path) -> Summary:
 
 async def _create_staff(settings, console_password: str) -> dict[str, str]:
     """As `certpost users add` does: one user per role; the admin may also sign in to the console."""
+    from .bootstrap import standalone
     from .service import users as user_service
-    from .storage.db import create_engine
-    from .storage.migrate import upgrade
-    from .storage.unit_of_work import unit_of_work_factory
 
-    engine = create_engine(settings.database_url)
-    new_uow = unit_of_work_factory(engine)
     tokens = {}
-    try:
-        await upgrade(engine)
+    async with standalone(settings) as deps:
         now = datetime.now(CHINA)
         for name, role in STAFF:
             password = console_password if name == CONSOLE_USER else None
             tokens[role] = await user_service.create(
-                new_uow(), name, role, password=password, actor="demo", now=now
+                deps.uow(), name, role, password=password, actor="demo", now=now
             )
-    finally:
-        await engine.dispose()
     return tokens
 
 

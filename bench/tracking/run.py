@@ -25,13 +25,13 @@ from sqlalchemy import func, insert, select
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
 from bench.common import PYTHON, Server, free_port, load, median
+from logistics import bootstrap
 from logistics.clock import SystemClock
 from logistics.config import Settings
 from logistics.domain.status import Status
 from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service import polling
-from logistics.service.deps import Deps
 from logistics.service.resilience import GuardedCarrier
 from logistics.service.views import dispatch_json
 from logistics.storage.db import create_engine, reading
@@ -41,7 +41,7 @@ from logistics.storage.job_repo import SqlJobs
 from logistics.storage.migrate import upgrade
 from logistics.storage.tables import dispatches
 from logistics.storage.tracking_tables import carrier_events, tracking
-from logistics.storage.unit_of_work import SqlWrites, unit_of_work_factory
+from logistics.storage.unit_of_work import SqlWrites
 from tests.fixtures.dispatches import make_dispatch
 
 HERE = Path(__file__).parent
@@ -71,9 +71,7 @@ async def poll_cycle(db_url: str, sim_url: str, waybills: list[str], rate: float
     keys = {"sender_no": DEFAULT_SENDER_NO, "sign_key": DEFAULT_SIGN_KEY}
     inner = build_carrier("ems_open", base_url=sim_url, timeout_s=10, **keys)
     carrier = GuardedCarrier(inner, concurrency=64, rate_per_s=rate)
-    deps = Deps(
-        engine, SystemClock(), settings, carrier=carrier, known_codes=None, uow=unit_of_work_factory(engine)
-    )
+    deps = bootstrap.deps(settings, engine=engine, clock=SystemClock(), carrier=carrier, known_codes=None)
     committer = GroupCommitter(deps.uow, write_grouped, max_batch=200)  # as the gateway groups poll writes
     deps.writes = SqlWrites(committer)
     await committer.start()

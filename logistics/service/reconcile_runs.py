@@ -1,8 +1,9 @@
 """Reconciliation runs: our shipments as the engine sees them, one stored run per statement, closing a month.
 
-The engine is passed in as plain callables (the web layer and the CLI bind `reconciliation`), so the core
-never imports it; it runs in a worker thread. A run is stored once per (month, statement file, tariff):
-uploading the same file again returns the first run. A closed month keeps its frozen run and takes no new one.
+The engine is passed in as plain callables (logistics.reconcile_engine binds `reconciliation` for the web
+layer and the CLI), so the core never imports it; it runs in a worker thread. A run is stored once per
+(month, statement file, tariff): uploading the same file again returns the first run. A closed month
+keeps its frozen run and takes no new one.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import Dispatch
 from ..domain.shipped import ShippedParcel  # acceptance dates are the hall's calendar days
 from ..domain.status import Status
-from ..storage import finance_repo
+from ..ports import UnitOfWork, UnitOfWorkFactory
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DEFAULT_TARIFF = "default"
@@ -55,12 +54,12 @@ def check_period(text: str) -> str:
 # ---- our shipments ----------------------------------------------------------------------------
 
 
-async def load_shipments(engine: AsyncEngine) -> list[ShippedParcel]:
+async def load_shipments(uow: UnitOfWork) -> list[ShippedParcel]:
     """Every dispatch with a waybill number, of every month (the engine judges the period)."""
-    async with engine.connect() as conn:
-        found = await finance_repo.waybilled_dispatches(conn)
-        scans, later_scans = await finance_repo.first_scans(conn)
-        moves = await finance_repo.handover_moves(conn)
+    async with uow:
+        found = await uow.finance.waybilled_dispatches()
+        scans, later_scans = await uow.finance.first_scans()
+        moves = await uow.finance.handover_moves()
     return [
         shipped(d, scans.get(d.waybill_no) or moves.get(d.id) or later_scans.get(d.waybill_no)) for d in found
     ]
@@ -80,27 +79,27 @@ def shipped(d: Dispatch, accepted_at: datetime | None) -> ShippedParcel:
 
 
 async def submit(
-    engine: AsyncEngine, upload: Upload, reconcile: Reconcile, *, actor: str, now: datetime
+    new_uow: UnitOfWorkFactory, upload: Upload, reconcile: Reconcile, *, actor: str, now: datetime
 ) -> tuple[dict, bool]:
     """(the run, created): a new run, or the one already stored for this file, tariff and month."""
     period = check_period(upload.period)
     sha256 = await asyncio.to_thread(lambda: hashlib.sha256(upload.content).hexdigest())
     tariff_sha256 = hashlib.sha256(upload.tariff.encode()).hexdigest() if upload.tariff else DEFAULT_TARIFF
-    async with engine.connect() as conn:
-        existing = await finance_repo.find_run(conn, period, sha256, tariff_sha256)
+    async with new_uow(read_only=True) as uow:
+        existing = await uow.finance.find_run(period, sha256, tariff_sha256)
         if existing:
             return run_view(existing), False
-        _refuse_closed(await finance_repo.get_period(conn, period))
-    shipments = await load_shipments(engine)
+        _refuse_closed(await uow.finance.get_period(period))
+    shipments = await load_shipments(new_uow(read_only=True))
     outcome = await asyncio.to_thread(reconcile, upload, shipments)
-    async with engine.begin() as conn:
-        _refuse_closed(await finance_repo.lock_period(conn, period))
-        created = await finance_repo.insert_run(
-            conn, id=str(uuid.uuid4()), period=period, filename=upload.filename, sha256=sha256,
+    async with new_uow() as uow:
+        _refuse_closed(await uow.finance.lock_period(period))
+        created = await uow.finance.insert_run(
+            id=str(uuid.uuid4()), period=period, filename=upload.filename, sha256=sha256,
             tariff_sha256=tariff_sha256, summary=outcome.summary, result=outcome.result_json,
             created_by=actor, created_at=now,
         )  # fmt: skip
-        run = await finance_repo.find_run(conn, period, sha256, tariff_sha256)
+        run = await uow.finance.find_run(period, sha256, tariff_sha256)
     return run_view(run), created
 
 
@@ -109,29 +108,29 @@ def _refuse_closed(month) -> None:
         raise Conflict(f"{month.period} 已结账（冻结的对账结果 {month.run_id}），不能再导入对账单")
 
 
-async def list_runs(engine: AsyncEngine, period: str | None = None) -> list[dict]:
-    async with engine.connect() as conn:
-        return [run_view(r) for r in await finance_repo.list_runs(conn, period and check_period(period))]
+async def list_runs(uow: UnitOfWork, period: str | None = None) -> list[dict]:
+    async with uow:
+        return [run_view(r) for r in await uow.finance.list_runs(period and check_period(period))]
 
 
-async def get_run(engine: AsyncEngine, run_id: str) -> dict:
-    async with engine.connect() as conn:
-        run = await finance_repo.get_run(conn, run_id)
+async def get_run(uow: UnitOfWork, run_id: str) -> dict:
+    async with uow:
+        run = await uow.finance.get_run(run_id)
     if run is None:
         raise NotFound("没有这个对账结果")
     return run_view(run)
 
 
-async def result_json(engine: AsyncEngine, run_id: str) -> str:
-    async with engine.connect() as conn:
-        text = await finance_repo.run_result(conn, run_id)
+async def result_json(uow: UnitOfWork, run_id: str) -> str:
+    async with uow:
+        text = await uow.finance.run_result(run_id)
     if text is None:
         raise NotFound("没有这个对账结果")
     return text
 
 
-async def report(engine: AsyncEngine, run_id: str, fmt: str, render: Render) -> bytes:
-    text = await result_json(engine, run_id)
+async def report(uow: UnitOfWork, run_id: str, fmt: str, render: Render) -> bytes:
+    text = await result_json(uow, run_id)
     return await asyncio.to_thread(render, text, fmt)
 
 
@@ -151,26 +150,28 @@ def run_view(run) -> dict:
 # ---- months -----------------------------------------------------------------------------------
 
 
-async def close_period(engine: AsyncEngine, period: str, run_id: str, *, actor: str, now: datetime) -> dict:
+async def close_period(
+    new_uow: UnitOfWorkFactory, period: str, run_id: str, *, actor: str, now: datetime
+) -> dict:
     """Freeze `run_id` as the month's result; closing again with the same run changes nothing."""
     check_period(period)
-    async with engine.begin() as conn:
-        run = await finance_repo.get_run(conn, run_id)
+    async with new_uow() as uow:
+        run = await uow.finance.get_run(run_id)
         if run is None or run.period != period:
             raise InvalidInput([("run_id", f"没有属于 {period} 的对账结果 {run_id}")])
-        month = await finance_repo.lock_period(conn, period)
+        month = await uow.finance.lock_period(period)
         if month.status == "closed" and month.run_id != run_id:
             raise Conflict(f"{period} 已于此前结账（冻结的对账结果 {month.run_id}）")
         if month.status != "closed":
-            await finance_repo.close_period(conn, period, run_id=run_id, by=actor, at=now)
-    return await period_status(engine, period)
+            await uow.finance.close_period(period, run_id=run_id, by=actor, at=now)
+    return await period_status(new_uow(read_only=True), period)
 
 
-async def period_status(engine: AsyncEngine, period: str) -> dict:
+async def period_status(uow: UnitOfWork, period: str) -> dict:
     check_period(period)
-    async with engine.connect() as conn:
-        month = await finance_repo.get_period(conn, period)
-        runs = [run_view(r) for r in await finance_repo.list_runs(conn, period)]
+    async with uow:
+        month = await uow.finance.get_period(period)
+        runs = [run_view(r) for r in await uow.finance.list_runs(period)]
     closed = month is not None and month.status == "closed"
     return {
         "period": period,

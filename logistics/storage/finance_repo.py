@@ -24,98 +24,96 @@ def _dialect(conn: AsyncConnection):
     return postgresql if conn.dialect.name == "postgresql" else sqlite
 
 
-# ---- shipments --------------------------------------------------------------------------------
+class SqlFinanceRecords:
+    """`ports.FinanceRecords` on one open connection (the unit of work's)."""
 
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
 
-async def waybilled_dispatches(conn: AsyncConnection) -> list[Dispatch]:
-    """Every dispatch that ever got a waybill number, whatever its status or month."""
-    rows = await conn.execute(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
-    return [to_domain(r) for r in rows]
+    # ---- shipments --------------------------------------------------------------------------------
 
+    async def waybilled_dispatches(self) -> list[Dispatch]:
+        """Every dispatch that ever got a waybill number, whatever its status or month."""
+        rows = await self._conn.execute(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
+        return [to_domain(r) for r in rows]
 
-async def first_scans(conn: AsyncConnection) -> tuple[dict[str, datetime], dict[str, datetime]]:
-    """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
-    rows = await conn.execute(
-        select(carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time))
-        .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
-        .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
-    )
-    handed, later = {}, {}
-    for waybill_no, status, time in rows:
-        target = handed if status == "handed_over" else later
-        if waybill_no not in target or time < target[waybill_no]:
-            target[waybill_no] = time
-    return handed, later
+    async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
+        rows = await self._conn.execute(
+            select(carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time))
+            .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
+            .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
+        )
+        handed, later = {}, {}
+        for waybill_no, status, time in rows:
+            target = handed if status == "handed_over" else later
+            if waybill_no not in target or time < target[waybill_no]:
+                target[waybill_no] = time
+        return handed, later
 
+    async def handover_moves(self) -> dict[str, datetime]:
+        """{dispatch id: when the audit trail first moved it to handed_over}."""
+        rows = await self._conn.execute(
+            select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at))
+            .where(dispatch_events.c.to_status == Status.HANDED_OVER.value)
+            .group_by(dispatch_events.c.dispatch_id)
+        )
+        return {dispatch_id: at for dispatch_id, at in rows}
 
-async def handover_moves(conn: AsyncConnection) -> dict[str, datetime]:
-    """{dispatch id: when the audit trail first moved it to handed_over}."""
-    rows = await conn.execute(
-        select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at))
-        .where(dispatch_events.c.to_status == Status.HANDED_OVER.value)
-        .group_by(dispatch_events.c.dispatch_id)
-    )
-    return {dispatch_id: at for dispatch_id, at in rows}
+    # ---- runs -------------------------------------------------------------------------------------
 
+    async def insert_run(self, **values) -> bool:
+        """Store a run unless one with the same input exists; True when this call stored it."""
+        stmt = (
+            _dialect(self._conn)
+            .insert(reconciliation_runs)
+            .on_conflict_do_nothing(index_elements=["period", "sha256", "tariff_sha256"])
+        )
+        return (await self._conn.execute(stmt.values(**values))).rowcount == 1
 
-# ---- runs -------------------------------------------------------------------------------------
+    async def find_run(self, period: str, sha256: str, tariff_sha256: str):
+        query = select(*_RUN_BRIEF).where(
+            reconciliation_runs.c.period == period,
+            reconciliation_runs.c.sha256 == sha256,
+            reconciliation_runs.c.tariff_sha256 == tariff_sha256,
+        )
+        return (await self._conn.execute(query)).first()
 
+    async def get_run(self, run_id: str):
+        query = select(*_RUN_BRIEF).where(reconciliation_runs.c.id == run_id)
+        return (await self._conn.execute(query)).first()
 
-async def insert_run(conn: AsyncConnection, **values) -> bool:
-    """Store a run unless one with the same input exists; True when this call stored it."""
-    stmt = (
-        _dialect(conn)
-        .insert(reconciliation_runs)
-        .on_conflict_do_nothing(index_elements=["period", "sha256", "tariff_sha256"])
-    )
-    return (await conn.execute(stmt.values(**values))).rowcount == 1
+    async def run_result(self, run_id: str) -> str | None:
+        """The stored JSON report of a run, as text."""
+        query = select(reconciliation_runs.c.result).where(reconciliation_runs.c.id == run_id)
+        return await self._conn.scalar(query)
 
+    async def list_runs(self, period: str | None = None) -> list:
+        query = select(*_RUN_BRIEF).order_by(
+            reconciliation_runs.c.created_at.desc(), reconciliation_runs.c.id
+        )
+        if period:
+            query = query.where(reconciliation_runs.c.period == period)
+        return list(await self._conn.execute(query))
 
-async def find_run(conn: AsyncConnection, period: str, sha256: str, tariff_sha256: str):
-    query = select(*_RUN_BRIEF).where(
-        reconciliation_runs.c.period == period,
-        reconciliation_runs.c.sha256 == sha256,
-        reconciliation_runs.c.tariff_sha256 == tariff_sha256,
-    )
-    return (await conn.execute(query)).first()
+    # ---- months -----------------------------------------------------------------------------------
 
+    async def get_period(self, period: str):
+        return (
+            await self._conn.execute(select(finance_periods).where(finance_periods.c.period == period))
+        ).first()
 
-async def get_run(conn: AsyncConnection, run_id: str):
-    query = select(*_RUN_BRIEF).where(reconciliation_runs.c.id == run_id)
-    return (await conn.execute(query)).first()
+    async def lock_period(self, period: str):
+        """The month's row, created open if new, locked until the transaction ends
+        (SQLite: BEGIN IMMEDIATE)."""
+        stmt = _dialect(self._conn).insert(finance_periods).on_conflict_do_nothing(index_elements=["period"])
+        await self._conn.execute(stmt.values(period=period, status="open"))
+        query = select(finance_periods).where(finance_periods.c.period == period).with_for_update()
+        return (await self._conn.execute(query)).one()
 
-
-async def run_result(conn: AsyncConnection, run_id: str) -> str | None:
-    """The stored JSON report of a run, as text."""
-    query = select(reconciliation_runs.c.result).where(reconciliation_runs.c.id == run_id)
-    return await conn.scalar(query)
-
-
-async def list_runs(conn: AsyncConnection, period: str | None = None) -> list:
-    query = select(*_RUN_BRIEF).order_by(reconciliation_runs.c.created_at.desc(), reconciliation_runs.c.id)
-    if period:
-        query = query.where(reconciliation_runs.c.period == period)
-    return list(await conn.execute(query))
-
-
-# ---- months -----------------------------------------------------------------------------------
-
-
-async def get_period(conn: AsyncConnection, period: str):
-    return (await conn.execute(select(finance_periods).where(finance_periods.c.period == period))).first()
-
-
-async def lock_period(conn: AsyncConnection, period: str):
-    """The month's row, created open if new, locked until the transaction ends (SQLite: BEGIN IMMEDIATE)."""
-    stmt = _dialect(conn).insert(finance_periods).on_conflict_do_nothing(index_elements=["period"])
-    await conn.execute(stmt.values(period=period, status="open"))
-    query = select(finance_periods).where(finance_periods.c.period == period).with_for_update()
-    return (await conn.execute(query)).one()
-
-
-async def close_period(conn: AsyncConnection, period: str, *, run_id: str, by: str, at: datetime) -> None:
-    await conn.execute(
-        update(finance_periods)
-        .where(finance_periods.c.period == period)
-        .values(status="closed", run_id=run_id, closed_by=by, closed_at=at)
-    )
+    async def close_period(self, period: str, *, run_id: str, by: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(finance_periods)
+            .where(finance_periods.c.period == period)
+            .values(status="closed", run_id=run_id, closed_by=by, closed_at=at)
+        )

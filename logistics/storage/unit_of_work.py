@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import finance_repo
 from .console_repo import SqlConsoleRecords
 from .db import reading
 from .dispatch_repo import SqlDispatches
+from .finance_repo import SqlFinanceRecords
 from .group_commit import GroupCommitter, WriteMany, unit_entry
 from .job_repo import SqlJobs
 from .pool_repo import SqlWaybillPool
@@ -56,7 +56,7 @@ class SqlUnitOfWork:
         self.pool = SqlWaybillPool(conn)
         self.users = SqlUsers(conn)
         self.console = SqlConsoleRecords(conn)
-        self.finance = _Bound(finance_repo, conn)
+        self.finance = SqlFinanceRecords(conn)
         self.pull = SqlPullCursors(conn)
         self.throttle = SqlCitizenFailures(conn)
 

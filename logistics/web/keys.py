@@ -1,4 +1,4 @@
-"""Typed application keys: what the composition root puts in the app for handlers."""
+"""Typed application keys: what web/app.py puts in the app (from the built system) for handlers."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ SIGNING_HEADERS = (
 
 
 def build(app: web.Application) -> dict:
-    """The document of `app` (a gateway built by create_app)."""
+    """The document of `app` (a gateway built by logistics.bootstrap)."""
     models: dict[str, tuple[type[BaseModel], str]] = {}
     paths: dict[str, dict] = {}
     for route in app.router.routes():

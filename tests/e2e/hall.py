@@ -20,13 +20,13 @@ from aiohttp import web
 
 from adapters.ems.crypto import seal
 from adapters.ems.open import mapping as m
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.china_time import CHINA
 from logistics.service import users
 from logistics.storage.db import create_engine
 from logistics.storage.migrate import upgrade
 from logistics.storage.unit_of_work import unit_of_work_factory
-from logistics.web.app import create_gateway
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.gateway import CLIENT, SECRET, sign
@@ -267,7 +267,7 @@ async def open_hall(workdir: Path, prepare=None):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_gateway(settings, self_url=base)
+    app = bootstrap.gateway(settings, self_url=base)
     if prepare is not None:
         prepare(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)

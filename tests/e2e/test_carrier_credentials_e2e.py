@@ -11,8 +11,8 @@ import pytest
 
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY
+from logistics import bootstrap
 from logistics.config import Settings
-from logistics.web.app import create_gateway
 from logistics.web.keys import SETTINGS
 from tests.e2e.gateway import Gateway, free_port
 from tests.integration.adapters.simulator_kit import shipment
@@ -46,7 +46,7 @@ def test_a_real_carrier_on_the_simulators_published_key_refuses_to_start(tmp_pat
 
 def test_the_in_process_simulator_uses_the_one_published_default(tmp_path):
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gw.db")
-    app = create_gateway(settings, self_url="http://127.0.0.1:1")
+    app = bootstrap.gateway(settings, self_url="http://127.0.0.1:1")
     assert app[SETTINGS].carrier_sign_key is DEFAULT_SIGN_KEY
     assert app[SETTINGS].carrier_sender_no is DEFAULT_SENDER_NO
 

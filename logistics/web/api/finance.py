@@ -1,6 +1,6 @@
 """Finance (staff, role finance or admin): reconciliation runs and closing a month.
 
-Thin handlers over logistics.service.reconcile_runs; the engine is bound in ..reconcile_engine."""
+Thin handlers over logistics.service.reconcile_runs; the engine is bound in logistics.reconcile_engine."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
+from ... import reconcile_engine
 from ...domain.errors import InvalidInput
 from ...domain.validation import text_problem
 from ...service import reconcile_runs
 from ...service.reconcile_runs import Upload
-from .. import limits, reconcile_engine
+from .. import limits
 from ..auth import staff
-from ..keys import CLOCK, ENGINE, SETTINGS
+from ..keys import CLOCK, DEPS, SETTINGS
 from .documented import BINARY, PERIOD, Media, Param, documented
 from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
 from .schemas import CloseIn
@@ -59,7 +60,7 @@ async def create_run(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     upload = await _read_upload(request)
     run, created = await reconcile_runs.submit(
-        request.app[ENGINE],
+        request.app[DEPS].uow,
         upload,
         _engine(request.app[SETTINGS]),
         actor=user.name,
@@ -84,7 +85,9 @@ def _engine(settings):
 )
 async def list_runs(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
-    runs = await reconcile_runs.list_runs(request.app[ENGINE], request.query.get("period") or None)
+    runs = await reconcile_runs.list_runs(
+        request.app[DEPS].uow(read_only=True), request.query.get("period") or None
+    )
     return web.json_response({"reconciliations": runs})
 
 
@@ -99,7 +102,7 @@ async def list_runs(request: web.Request) -> web.Response:
 )
 async def get_run(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
-    text = await reconcile_runs.result_json(request.app[ENGINE], request.match_info["id"])
+    text = await reconcile_runs.result_json(request.app[DEPS].uow(read_only=True), request.match_info["id"])
     return web.Response(text=text, content_type="application/json", charset="utf-8")
 
 
@@ -116,8 +119,10 @@ async def get_run(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(request.app[ENGINE], run_id)
-    content = await reconcile_runs.report(request.app[ENGINE], run_id, fmt, reconcile_engine.render)
+    run = await reconcile_runs.get_run(request.app[DEPS].uow(read_only=True), run_id)
+    content = await reconcile_runs.report(
+        request.app[DEPS].uow(read_only=True), run_id, fmt, reconcile_engine.render
+    )
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(
         body=content,
@@ -146,7 +151,7 @@ async def close_period(request: web.Request) -> web.Response:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or text_problem(run_id):
         raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
     status = await reconcile_runs.close_period(
-        request.app[ENGINE],
+        request.app[DEPS].uow,
         request.match_info["period"],
         run_id,
         actor=user.name,
@@ -168,7 +173,9 @@ async def close_period(request: web.Request) -> web.Response:
 async def period_status(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     return web.json_response(
-        await reconcile_runs.period_status(request.app[ENGINE], request.match_info["period"])
+        await reconcile_runs.period_status(
+            request.app[DEPS].uow(read_only=True), request.match_info["period"]
+        )
     )
 
 

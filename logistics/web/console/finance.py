@@ -7,12 +7,13 @@ import json
 
 from aiohttp import web
 
+from ... import reconcile_engine
 from ...domain.errors import InvalidInput
 from ...service import reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
-from .. import limits, reconcile_engine
-from ..keys import SETTINGS
+from .. import limits
+from ..keys import DEPS, SETTINGS
 from . import charts
 from .guard import Ctx, page, wants_json
 
@@ -32,6 +33,10 @@ CODE_TEXT = {
 SHOWN = 500
 
 
+def _reading(ctx: Ctx):
+    return ctx.request.app[DEPS].uow(read_only=True)
+
+
 def _month(now) -> str:
     return now.astimezone(CHINA).strftime("%Y-%m")
 
@@ -41,8 +46,8 @@ def _month(now) -> str:
 async def finance_home(request: web.Request, ctx: Ctx) -> web.Response:
     period = request.query.get("period") or _month(ctx.now)
     reconcile_runs.check_period(period)
-    status = await reconcile_runs.period_status(ctx.engine, period)
-    runs = await reconcile_runs.list_runs(ctx.engine)
+    status = await reconcile_runs.period_status(_reading(ctx), period)
+    runs = await reconcile_runs.list_runs(_reading(ctx))
     rows = [
         {
             "run": r,
@@ -94,7 +99,7 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)
     settings = request.app[SETTINGS]
     run, created = await reconcile_runs.submit(
-        ctx.engine,
+        request.app[DEPS].uow,
         data,
         reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
@@ -116,9 +121,9 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/finance/runs/{id}")
 @page(*FINANCE)
 async def run_page(request: web.Request, ctx: Ctx) -> web.Response:
-    run = await reconcile_runs.get_run(ctx.engine, request.match_info["id"])
-    result = json.loads(await reconcile_runs.result_json(ctx.engine, run["id"]))
-    status = await reconcile_runs.period_status(ctx.engine, run["period"])
+    run = await reconcile_runs.get_run(_reading(ctx), request.match_info["id"])
+    result = json.loads(await reconcile_runs.result_json(_reading(ctx), run["id"]))
+    status = await reconcile_runs.period_status(_reading(ctx), run["period"])
     code, dept = request.query.get("code", ""), request.query.get("department", "")
     return ctx.render(
         "finance_run.html",
@@ -189,8 +194,8 @@ def _run_body(run, result, status, code: str, dept: str) -> dict:
 @page(*FINANCE)
 async def download(request: web.Request, ctx: Ctx) -> web.Response:
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(ctx.engine, run_id)
-    content = await reconcile_runs.report(ctx.engine, run_id, fmt, reconcile_engine.render)
+    run = await reconcile_runs.get_run(_reading(ctx), run_id)
+    content = await reconcile_runs.report(_reading(ctx), run_id, fmt, reconcile_engine.render)
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(
         body=content,
@@ -207,5 +212,5 @@ async def download(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*FINANCE)
 async def close(request: web.Request, ctx: Ctx) -> web.Response:
     period, run_id = request.match_info["period"], str(ctx.form.get("run_id", ""))
-    await reconcile_runs.close_period(ctx.engine, period, run_id, actor=ctx.user.name, now=ctx.now)
+    await reconcile_runs.close_period(request.app[DEPS].uow, period, run_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(f"/console/finance/runs/{run_id}", f"{period} 已结账，对账结果已冻结")

@@ -8,10 +8,11 @@ from aiohttp import web
 
 from adapters.common.bodies import read_form
 
+from ... import reconcile_engine
 from ...domain.hall import Hall
 from ...service import dashboard, sessions
 from ...service.sessions import LoginRefused
-from .. import limits, reconcile_engine
+from .. import limits
 from ..keys import CLOCK, DEPS, SETTINGS
 from . import charts
 from .guard import (

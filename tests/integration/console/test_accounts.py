@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.model import DeliveryMethod
 from logistics.domain.status import Status
@@ -25,7 +26,6 @@ from logistics.service.intake import IntakeRequest, record_intake
 from logistics.storage import dispatch_repo
 from logistics.storage.console_repo import SqlConsoleRecords
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
-from logistics.web.app import create_app
 from logistics.web.keys import ENGINE
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -52,7 +52,7 @@ class Site:
         self.db_url = db_url
 
     async def start(self) -> Site:
-        self.app = create_app(Settings(database_url=self.db_url), run_workers=False, run_scheduler=False)
+        self.app = bootstrap.app(Settings(database_url=self.db_url), run_workers=False, run_scheduler=False)
         self.runner = web.AppRunner(self.app, shutdown_timeout=1)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import DeliveryMethod
@@ -168,7 +169,7 @@ async def test_users_roles_and_passwords_are_checked(engine):
 
 
 def deps_for(engine, clock, sms) -> Deps:
-    return Deps(engine, clock, Settings(pickup_code_hours=72), notifier=sms, uow=unit_of_work_factory(engine))
+    return bootstrap.deps(Settings(pickup_code_hours=72), engine=engine, clock=clock, notifier=sms)
 
 
 async def test_a_pickup_code_is_sent_stored_hashed_and_releases_the_certificate_once(engine):

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.status import Status
 from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.ports import Booking, CarrierRejected, CarrierUnavailable, CarrierUnreachable
 from logistics.service import booking
-from logistics.service.deps import Deps
 from logistics.service.dispatches import load, move
 from logistics.service.job_contract import BOOK
 from logistics.service.views import dispatch_json
@@ -22,7 +22,7 @@ from logistics.storage import dispatch_repo
 from logistics.storage.job_repo import SqlJobs
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices, tracking
-from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -98,12 +98,11 @@ async def add(engine, carrier, case_no, *, status=Status.RECEIVED, jobs_for=1, b
 
 
 def stack(engine, carrier, **settings):
-    deps = Deps(
-        engine,
-        Clock(),
+    deps = bootstrap.deps(
         Settings(database_url="sqlite://", pool_offline=False, **settings),
-        carrier,
-        uow=unit_of_work_factory(engine),
+        engine=engine,
+        clock=Clock(),
+        carrier=carrier,
     )
     handlers = booking.job_handlers(deps)
     return deps, WorkerPool(

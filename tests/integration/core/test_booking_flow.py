@@ -13,10 +13,10 @@ from aiohttp import web
 
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.service.resilience import GuardedCarrier
 from logistics.storage.unit_of_work import unit_of_work_factory
-from logistics.web.app import create_app
 from tests.e2e.gateway import sign
 from tests.fixtures.dispatches import intake_body
 
@@ -43,7 +43,7 @@ class Stack:
             job_lease_s=lease_s,
         )
         self.carrier = guarded = GuardedCarrier(carrier, concurrency=4, rate_per_s=rate_per_s)
-        self.app = create_app(settings, carrier=guarded)
+        self.app = bootstrap.app(settings, carrier=guarded)
         self.runner = web.AppRunner(self.app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.jobs import queue
 from logistics.service.resilience import CircuitBreaker, GuardedCarrier
 from logistics.storage.tables import jobs
-from logistics.web.app import create_app
 from logistics.web.keys import ENGINE
 from tests.integration.core.test_booking_flow import SECRET, Stack
 from tests.integration.core.test_number_pool import Outage, _at_least, wait_until
@@ -38,7 +38,7 @@ async def start(tmp_path, kind: str, **settings) -> tuple[Stack, Outage]:
     )  # fmt: skip
     breaker = CircuitBreaker(threshold=2, reset_s=0.2, trial_wait_s=0.1)  # many rounds in a few seconds
     stack.carrier = GuardedCarrier(carrier, concurrency=4, breaker=breaker)
-    stack.app = create_app(settings, carrier=stack.carrier)
+    stack.app = bootstrap.app(settings, carrier=stack.carrier)
     stack.runner = web.AppRunner(stack.app)
     await stack.runner.setup()
     await web.TCPSite(stack.runner, "127.0.0.1", 0).start()

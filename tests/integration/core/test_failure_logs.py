@@ -13,13 +13,13 @@ from aiohttp import web
 from adapters import build_carrier
 from adapters.approval import HttpCallbackSender
 from adapters.sandbox import DEFAULT_SENDER_NO, start_sandbox
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.jobs import queue
 from logistics.logs import JsonFormatter
 from logistics.ports import CarrierAuthError
 from logistics.service.job_contract import CALLBACK
 from logistics.service.resilience import CircuitBreaker, GuardedCarrier
-from logistics.web.app import create_app
 from tests.e2e.gateway import free_port
 from tests.fixtures.dispatches import intake_body
 from tests.integration.core.test_booking_flow import Stack
@@ -143,7 +143,7 @@ async def test_a_500_logs_its_stack_but_not_the_message(tmp_path, logs):
         raise RuntimeError(f"bad row for {NAME} {PHONE}")  # a message quoting personal data
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gw.db")
-    app = create_app(settings, run_workers=False)
+    app = bootstrap.app(settings, run_workers=False)
     app.router.add_get("/broken-for-test", broken)
     runner = web.AppRunner(app)
     await runner.setup()

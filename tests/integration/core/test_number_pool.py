@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from adapters import build_carrier
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.service.resilience import GuardedCarrier
 from logistics.storage import dispatch_repo
 from logistics.storage.pool_repo import SqlWaybillPool
 from logistics.storage.tables import waybill_pool
-from logistics.web.app import create_app
 from logistics.web.keys import ENGINE, WORKERS
 from tests.e2e.gateway import free_port
 from tests.integration.core.test_booking_flow import SECRET, Stack
@@ -71,7 +71,7 @@ async def offline_stack(tmp_path):
         database_url=f"sqlite+aiosqlite:///{tmp_path}/gw.db", clients={"approval": SECRET}, workers=4,
         pool_low_watermark=5, pool_batch=10, job_lease_s=10,
     )  # fmt: skip
-    stack.app = create_app(settings, carrier=GuardedCarrier(carrier, concurrency=4))
+    stack.app = bootstrap.app(settings, carrier=GuardedCarrier(carrier, concurrency=4))
     stack.runner = web.AppRunner(stack.app)
     await stack.runner.setup()
     await web.TCPSite(stack.runner, "127.0.0.1", 0).start()

@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from logistics import reconcile_engine
 from logistics.config import SAMPLE_HALL
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import Address
 from logistics.service import reconcile_runs
 from logistics.service.reconcile_runs import Upload
 from logistics.storage.finance_tables import reconciliation_runs
-from logistics.web import reconcile_engine
+from logistics.storage.unit_of_work import unit_of_work_factory
 from tests.fixtures.dispatches import NOW
 
 from .kit import line, statement, stored
@@ -25,13 +26,17 @@ TARIFF = (
 )
 
 
+def reading(engine):
+    return unit_of_work_factory(engine)(read_only=True)
+
+
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
 async def submit(engine, content: bytes, period="2026-10", tariff=None, actor="zhang"):
     upload = Upload(period, "statement.csv", content, tariff)
-    return await reconcile_runs.submit(engine, upload, RECONCILE, actor=actor, now=NOW)
+    return await reconcile_runs.submit(unit_of_work_factory(engine), upload, RECONCILE, actor=actor, now=NOW)
 
 
 async def run_count(engine) -> int:
@@ -57,7 +62,7 @@ async def test_shipments_come_from_stored_dispatches_with_acceptance_in_china_ti
     )
     await stored(engine, booked=False)  # no waybill: never shipped
 
-    shipments = {s.waybill_no: s for s in await reconcile_runs.load_shipments(engine)}
+    shipments = {s.waybill_no: s for s in await reconcile_runs.load_shipments(reading(engine))}
 
     assert set(shipments) == {d.waybill_no for d in (scanned, moved, booked_only, cancelled, far)}
     assert shipments[scanned.waybill_no].accepted_on == date(2026, 11, 1)
@@ -88,7 +93,7 @@ async def test_a_run_judges_the_statement_against_stored_shipments(engine):
     run, created = await submit(engine, content)
 
     assert created and run["period"] == "2026-10" and run["created_by"] == "zhang"
-    result = json.loads(await reconcile_runs.result_json(engine, run["id"]))
+    result = json.loads(await reconcile_runs.result_json(reading(engine), run["id"]))
     codes = {f["waybill_no"]: f["code"] for f in result["findings"]}
     assert codes == {
         ok.waybill_no: "ok",
@@ -121,9 +126,9 @@ async def test_the_same_file_for_the_same_month_is_one_run(engine):
     other_month, created = await submit(engine, content, period="2026-11")
     other_tariff, created_too = await submit(engine, content, tariff=TARIFF)
     assert created and created_too and len({first["id"], other_month["id"], other_tariff["id"]}) == 3
-    listed = await reconcile_runs.list_runs(engine, "2026-10")
+    listed = await reconcile_runs.list_runs(reading(engine), "2026-10")
     assert {r["id"] for r in listed} == {first["id"], other_tariff["id"]}
-    findings = json.loads(await reconcile_runs.result_json(engine, other_tariff["id"]))["findings"]
+    findings = json.loads(await reconcile_runs.result_json(reading(engine), other_tariff["id"]))["findings"]
     assert [f["code"] for f in findings] == ["undercharged"]  # 9.00 by that tariff, billed 8.00
 
 
@@ -174,9 +179,11 @@ async def test_closing_freezes_the_month(engine):
     first, _ = await submit(engine, statement(line(d.waybill_no, "2026-10-05"), title="第一版"))
     revised = statement(line(d.waybill_no, "2026-10-05", total="9.00"), title="第二版")
     second, _ = await submit(engine, revised)
-    assert (await reconcile_runs.period_status(engine, "2026-10"))["status"] == "open"
+    assert (await reconcile_runs.period_status(reading(engine), "2026-10"))["status"] == "open"
 
-    closed = await reconcile_runs.close_period(engine, "2026-10", first["id"], actor="zhang", now=NOW)
+    closed = await reconcile_runs.close_period(
+        unit_of_work_factory(engine), "2026-10", first["id"], actor="zhang", now=NOW
+    )
 
     assert closed["status"] == "closed" and closed["run_id"] == first["id"]
     assert closed["closed_by"] == "zhang" and closed["closed_at"].endswith("+08:00")
@@ -184,8 +191,12 @@ async def test_closing_freezes_the_month(engine):
     with pytest.raises(Conflict):
         await submit(engine, statement(line(d.waybill_no, "2026-10-05"), title="第三版"))
     with pytest.raises(Conflict):
-        await reconcile_runs.close_period(engine, "2026-10", second["id"], actor="wang", now=NOW)
-    again = await reconcile_runs.close_period(engine, "2026-10", first["id"], actor="wang", now=NOW)
+        await reconcile_runs.close_period(
+            unit_of_work_factory(engine), "2026-10", second["id"], actor="wang", now=NOW
+        )
+    again = await reconcile_runs.close_period(
+        unit_of_work_factory(engine), "2026-10", first["id"], actor="wang", now=NOW
+    )
     assert again["closed_by"] == "zhang"
     # the frozen run is still served; re-uploading its file returns it, not a new run
     same, created = await submit(engine, statement(line(d.waybill_no, "2026-10-05"), title="第一版"))
@@ -201,17 +212,19 @@ async def test_a_month_closes_only_with_one_of_its_runs(engine):
     run, _ = await submit(engine, statement(line(d.waybill_no, "2026-10-05")), period="2026-11")
     for run_id in (run["id"], "no-such-run"):
         with pytest.raises(InvalidInput) as e:
-            await reconcile_runs.close_period(engine, "2026-10", run_id, actor="zhang", now=NOW)
+            await reconcile_runs.close_period(
+                unit_of_work_factory(engine), "2026-10", run_id, actor="zhang", now=NOW
+            )
         assert e.value.errors[0][0] == "run_id"
-    assert (await reconcile_runs.period_status(engine, "2026-10"))["status"] == "open"
+    assert (await reconcile_runs.period_status(reading(engine), "2026-10"))["status"] == "open"
 
 
 async def test_reports_of_a_stored_run_in_every_format(engine):
     d = await stored(engine, handed_over_at=at("2026-10-05T10:00:00+08:00"))
     run, _ = await submit(engine, statement(line(d.waybill_no, "2026-10-05", total="9.00")))
-    stored_json = await reconcile_runs.result_json(engine, run["id"])
+    stored_json = await reconcile_runs.result_json(reading(engine), run["id"])
     reports = {
-        fmt: await reconcile_runs.report(engine, run["id"], fmt, reconcile_engine.render)
+        fmt: await reconcile_runs.report(reading(engine), run["id"], fmt, reconcile_engine.render)
         for fmt in reconcile_engine.FORMATS
     }
     assert json.loads(reports["json"]) == json.loads(stored_json)

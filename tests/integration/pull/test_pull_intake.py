@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from adapters.approval import HttpPageSource
 from adapters.approval.simulator import STATE, create_approval_sim
+from logistics import bootstrap
+from logistics.bootstrap import pull_builder
 from logistics.config import Settings
 from logistics.domain.errors import Conflict
 from logistics.service import pull
-from logistics.service.deps import Deps
 from logistics.service.intake import record_intake
 from logistics.storage import pull_repo
 from logistics.storage.pull_repo import SqlPullCursors
@@ -25,7 +26,6 @@ from logistics.storage.pull_tables import pull_rejects
 from logistics.storage.tables import dispatches
 from logistics.storage.unit_of_work import unit_of_work_factory
 from logistics.web.api.dispatches import SignedIntake, intake_request
-from logistics.web.pull_setup import pull_builder
 from tests.e2e.gateway import free_port
 
 PULLER, SECRET = "puller", "pull-secret-0123456789"
@@ -63,7 +63,7 @@ def settings_for(db_url: str, sim, **over) -> Settings:
 class Rig:
     def __init__(self, engine, settings, clock=None):
         self.clock = clock or ShiftClock()
-        self.deps = Deps(engine, self.clock, settings, uow=unit_of_work_factory(engine))
+        self.deps = bootstrap.deps(settings, engine=engine, clock=self.clock)
         self.source = HttpPageSource(5.0, settings.pull_max_page_bytes)
         self.puller = None
 
@@ -194,7 +194,7 @@ async def test_pulled_and_pushed_cases_share_one_idempotency(engine, db_url, sim
 
 async def test_backoff_while_the_approval_system_is_down_then_recovery(engine, db_url, sim):
     clock = ShiftClock()
-    deps = Deps(engine, clock, settings_for(db_url, sim), uow=unit_of_work_factory(engine))
+    deps = bootstrap.deps(settings_for(db_url, sim), engine=engine, clock=clock)
     sim.state.faults += ["http_503"] * 3
     async with Rig(engine, deps.settings, clock) as rig:
         gaps = []
@@ -234,7 +234,7 @@ async def test_polls_are_signed_with_the_pull_clients_secret(engine, db_url, sim
     async with Rig(engine, wrong) as rig:
         await rig.puller.tick()
     assert sim.state.requests[-1]["signed"] is False
-    assert (await pull.status(Deps(engine, ShiftClock(), wrong, uow=unit_of_work_factory(engine))))[
+    assert (await pull.status(bootstrap.deps(wrong, engine=engine, clock=ShiftClock())))[
         "error"
     ] == "http_401"
     assert await stored_cases(engine) == []

@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from adapters.approval import HttpCallbackSender
+from logistics import bootstrap
 from logistics.clock import SystemClock
 from logistics.config import Settings
 from logistics.domain.signing import verify
@@ -15,7 +16,6 @@ from logistics.domain.status import Status
 from logistics.jobs import queue
 from logistics.jobs.worker import WorkerPool
 from logistics.service import callbacks, notifications, tracking
-from logistics.service.deps import Deps
 from logistics.service.job_contract import CALLBACK
 from logistics.storage.job_repo import SqlJobs
 from logistics.storage.unit_of_work import unit_of_work_factory
@@ -63,7 +63,7 @@ async def delivered(engine):
 
 
 def pool(engine, settings, sender):
-    deps = Deps(engine, SystemClock(), settings, callback_sender=sender, uow=unit_of_work_factory(engine))
+    deps = bootstrap.deps(settings, engine=engine, clock=SystemClock(), callback_sender=sender)
     handlers = {**callbacks.job_handlers(deps), **notifications.job_handlers(deps)}
     return WorkerPool(engine, deps.clock, handlers, concurrency=2, lease_s=10, idle_poll_s=0.05)
 

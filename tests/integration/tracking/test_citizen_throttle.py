@@ -1,6 +1,6 @@
 """Failed citizen lookups are counted in the database: instances share one allowance, a restart keeps
 it, X-Forwarded-For counts only from a trusted proxy, and one number is capped from any address.
-Real gateways (`create_app`) on loopback sockets, on SQLite and PostgreSQL."""
+Real gateways (`bootstrap.app`) on loopback sockets, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from logistics import bootstrap
 from logistics.config import Settings
-from logistics.web.app import create_app
 
 from .kit import NOW, FakeClock, booked_dispatch
 
@@ -21,14 +21,14 @@ WAYBILL = "1100000000013"  # booked below; the recipient's phone ends in 1234
 
 
 class Gateway:
-    """One `create_app` instance on a loopback port (no workers: the lookup needs none)."""
+    """One `bootstrap.app` gateway on a loopback port (no workers: the lookup needs none)."""
 
     def __init__(self, db_url: str, clock: FakeClock, **settings):
         self.settings = Settings(database_url=db_url, scheduler=False, **settings)
         self.clock = clock
 
     async def __aenter__(self) -> Gateway:
-        app = create_app(self.settings, clock=self.clock, run_workers=False, run_scheduler=False)
+        app = bootstrap.app(self.settings, clock=self.clock, run_workers=False, run_scheduler=False)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()

@@ -14,6 +14,7 @@ from adapters import build_carrier
 from adapters.approval import HttpCallbackSender
 from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
 from adapters.sms import RecordingNotifier
+from logistics import bootstrap
 from logistics.clock import SystemClock
 from logistics.config import Settings
 from logistics.domain.china_time import CHINA
@@ -22,7 +23,6 @@ from logistics.domain.signing import verify
 from logistics.domain.status import Status
 from logistics.ports import Shipment
 from logistics.service import notifications, pickup, polling
-from logistics.service.deps import Deps
 from logistics.service.dispatches import load
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.service.job_contract import SMS, TRACK_POLL, Job
@@ -79,9 +79,7 @@ async def run_sms_jobs(deps):
 async def test_an_out_for_delivery_sms_never_carries_a_failure_reason(engine, carrier):
     gateway, base = carrier
     sms = RecordingNotifier()
-    deps = Deps(
-        engine, SystemClock(), Settings(), carrier=gateway, notifier=sms, uow=unit_of_work_factory(engine)
-    )
+    deps = bootstrap.deps(Settings(), engine=engine, clock=SystemClock(), carrier=gateway, notifier=sms)
     d = await parcel(engine, gateway, "OCC1")
     await advance_and_poll(deps, base, d.waybill_no, "out_for_delivery")
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")  # before the SMS job ran
@@ -103,7 +101,7 @@ async def test_a_failure_callback_sent_after_the_return_carries_the_failure_and_
     receiver = Receiver(free_port())
     await receiver.up()
     settings = Settings(clients={"approval": SECRET}, callback_url=receiver.url)
-    deps = Deps(engine, SystemClock(), settings, carrier=gateway, uow=unit_of_work_factory(engine))
+    deps = bootstrap.deps(settings, engine=engine, clock=SystemClock(), carrier=gateway)
     d = await parcel(engine, gateway, "OCC2")
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")
     await advance_and_poll(deps, base, d.waybill_no, "returned")  # before the callback job ran
@@ -146,7 +144,7 @@ async def test_a_pickup_at_the_counter_is_called_back_signed_to_the_approval_sys
     await receiver.up()
     settings = Settings(clients={"approval": SECRET}, callback_url=receiver.url)
     sms = RecordingNotifier()
-    deps = Deps(engine, SystemClock(), settings, notifier=sms, uow=unit_of_work_factory(engine))
+    deps = bootstrap.deps(settings, engine=engine, clock=SystemClock(), notifier=sms)
     d = make_dispatch("OCC3", delivery_method=DeliveryMethod.PICKUP)
     async with engine.begin() as conn:
         # a pickup: awaiting_pickup

@@ -4,12 +4,12 @@ exceptions queue and the citizen lookup, on a real database."""
 import asyncio
 from datetime import timedelta
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.status import Status
 from logistics.jobs import queue
 from logistics.jobs.scheduler import LeasedScheduler, take_lease
 from logistics.service import citizen, polling, tracking
-from logistics.service.deps import Deps
 from logistics.service.exceptions_queue import list_exceptions
 from logistics.service.job_contract import TRACK_POLL, Job
 from logistics.storage.job_repo import SqlJobs
@@ -45,12 +45,8 @@ async def run_poll_jobs(deps):
 
 async def test_due_parcels_are_polled_in_batches_and_rescheduled_by_their_status(engine):
     clock, carrier = FakeClock(), FakeCarrier()
-    deps = Deps(
-        engine,
-        clock,
-        Settings(poll_batch=2, poll_first_s=600),
-        carrier=carrier,
-        uow=unit_of_work_factory(engine),
+    deps = bootstrap.deps(
+        Settings(poll_batch=2, poll_first_s=600), engine=engine, clock=clock, carrier=carrier
     )
     wbs = [f"11000000001{i}3" for i in range(3)]
     ids = [(await booked_dispatch(engine, f"P{i}", wb)).id for i, wb in enumerate(wbs)]
@@ -156,7 +152,7 @@ async def test_a_citizen_sees_masked_data_and_the_same_nothing_for_a_wrong_phone
 
 async def test_batches_finishing_together_are_stored_together_and_each_job_learns_its_outcome(engine):
     clock, carrier = FakeClock(NOW + timedelta(minutes=11)), FakeCarrier()
-    deps = Deps(engine, clock, Settings(poll_batch=1), carrier=carrier, uow=unit_of_work_factory(engine))
+    deps = bootstrap.deps(Settings(poll_batch=1), engine=engine, clock=clock, carrier=carrier)
     wbs = [f"11000000004{i}3" for i in range(3)]
     ids = [(await booked_dispatch(engine, f"G{i}", wb)).id for i, wb in enumerate(wbs)]
     for wb in wbs:

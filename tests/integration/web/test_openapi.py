@@ -8,16 +8,16 @@ import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.web import openapi
 from logistics.web.api.responses import Error, InvalidError
-from logistics.web.app import create_app
 from tests.e2e.gateway import free_port
 
 
 def gateway(tmp_path) -> web.Application:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db", clients={"approval": "s"})
-    return create_app(settings, run_workers=False)
+    return bootstrap.app(settings, run_workers=False)
 
 
 def api_routes(app: web.Application) -> set[tuple[str, str]]:

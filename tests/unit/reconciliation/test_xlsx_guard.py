@@ -117,7 +117,7 @@ def test_a_good_statement_reads_within_the_default_caps():
 
 def test_the_caps_come_from_the_settings():
     from logistics.config import Settings
-    from logistics.web.reconcile_engine import limits_of
+    from logistics.reconcile_engine import limits_of
 
     settings = Settings(statement_max_rows=5, statement_max_uncompressed_mb=10, statement_max_columns=7)
     limits = limits_of(settings)

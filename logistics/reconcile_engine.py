@@ -1,7 +1,7 @@
 """The reconciliation engine bound for the use cases (service.reconcile_runs never imports it).
 
-Shared by the finance API and `certpost reconcile`. A stored run keeps only its JSON report; the other
-formats are rendered from it, so a closed month's reports never change."""
+Shared by the finance API, the console and `certpost reconcile`. A stored run keeps only its JSON report;
+the other formats are rendered from it, so a closed month's reports never change."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ from reconciliation.reports import MEDIA_TYPES
 from reconciliation.statement import Progress
 from reconciliation.xlsx_guard import Limits
 
-from ..config import Settings
-from ..domain.hall import Hall
-from ..service.reconcile_runs import Outcome, Reconcile, Upload
+from .config import Settings
+from .domain.hall import Hall
+from .service.reconcile_runs import Outcome, Reconcile, Upload
 
 FORMATS = tuple(MEDIA_TYPES)
 
