@@ -9,10 +9,10 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.signing import sign_headers
 from logistics.storage.sqlite import FastIntake
-from logistics.web.app import create_app
 from logistics.web.keys import COMMITTER
 from tests.fixtures.dispatches import intake_body
 
@@ -40,7 +40,7 @@ async def test_the_switch_selects_the_intake_writer(tmp_path, monkeypatch, fast)
         return await real(self, reqs)
 
     monkeypatch.setattr(FastIntake, "write", spy)
-    app = create_app(settings(tmp_path, sqlite_fast_writes=fast, auto_book=False), run_workers=False)
+    app = bootstrap.app(settings(tmp_path, sqlite_fast_writes=fast, auto_book=False), run_workers=False)
     assert isinstance(app[COMMITTER].fast, FastIntake) is fast
     async with TestClient(TestServer(app)) as client:
         body = json.dumps(intake_body("SW1"), ensure_ascii=False).encode()
