@@ -29,8 +29,10 @@ class FakeConsoleRecords(FakeRepository):
         t = self._write
         if id_hash in t.console_sessions:
             raise IntegrityError("console_sessions.id_hash is taken")
-        t.console_sessions[id_hash] = dict(id_hash=id_hash, user_id=user_id, csrf_token=csrf_token,
-                                           created_at=now, last_seen_at=now, expires_at=expires_at)  # fmt: skip
+        t.console_sessions[id_hash] = dict(
+            id_hash=id_hash, user_id=user_id, csrf_token=csrf_token, created_at=now, last_seen_at=now,
+            expires_at=expires_at,
+        )  # fmt: skip
 
     async def get_session(self, id_hash: str):
         row = self._read.console_sessions.get(id_hash)

@@ -105,7 +105,7 @@ class FakeDispatches(FakeRepository):
         return True
 
     async def save_moves(self, moves: list[tuple[Dispatch, Dispatch, AuditEvent]]) -> set[str]:
-        """As the SQL one: one compare-and-set per (from, to, time) group, in the order groups first appear."""
+        """As the SQL one: a compare-and-set per (from, to, time) group, in the order groups first appear."""
         t = self._write
         groups: dict[tuple, list[tuple[Dispatch, Dispatch]]] = {}
         for before, after, _ in moves:

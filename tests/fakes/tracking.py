@@ -158,7 +158,8 @@ class FakePollStates(FakeRepository):
             if row is not None:
                 row.update(
                     last_event_at=p["last_event_at"], applied_at=p["applied_at"], last_polled_at=now,
-                    polls=row["polls"] + 1, next_poll_at=p["next_poll_at"], active=p["next_poll_at"] is not None,
+                    polls=row["polls"] + 1, next_poll_at=p["next_poll_at"],
+                    active=p["next_poll_at"] is not None,
                 )  # fmt: skip
 
     async def active_count(self) -> int:
@@ -218,8 +219,9 @@ class FakeCitizenReads(FakeRepository):
         d = max(matching, key=lambda row: row["dispatch"].created_at)["dispatch"]
         scans = [r for r in t.carrier_events.values() if d.waybill_no and r["waybill_no"] == d.waybill_no]
         as_json = dispatch_json(d)
+        payload = {name: as_json[name] for name in PAYLOAD_FIELDS}
         return CitizenRow(
-            d.status.value, d.waybill_no, d.case_no, {name: as_json[name] for name in PAYLOAD_FIELDS}, d.reason,
+            d.status.value, d.waybill_no, d.case_no, payload, d.reason,
             d.created_at, d.updated_at, d.delivery_method.value, d.direction.value,
             [CitizenScan(r["time"], r["status"], r["description"], r["location"])
              for r in reversed(_oldest_first(scans))],

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from .base import NotFaked
 from .console import FakeConsoleRecords
 from .dispatches import FakeDispatches
 from .jobs import FakeJobs
@@ -27,7 +28,6 @@ from .pool import FakeWaybillPool
 from .store import FakeStore, Tables
 from .tracking import FakeTrackingRecords
 from .users import FakeUsers
-from .base import NotFaked
 
 NEW, OPEN, CLOSED = "new", "open", "closed"
 
