@@ -4,12 +4,14 @@ log, pickup codes and the console's dispatch list. Rows are named tuples with th
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from logistics.domain.model import DeliveryMethod, Dispatch
 from logistics.ports.repositories.console import Attempt
 
 from .base import FakeRepository
-from .dispatches import sorted_newest_first
+from .dispatches import payload_of, sorted_newest_first
 from .store import IntegrityError, copied
 
 SessionRow = namedtuple("SessionRow", "id_hash user_id csrf_token created_at last_seen_at expires_at")
@@ -157,3 +159,39 @@ class FakeConsoleRecords(FakeRepository):
             status = row["dispatch"].status.value
             found[status] = found.get(status, 0) + 1
         return found
+
+    async def village_point_dispatches(self) -> list[Dispatch]:
+        rows = [r for r in self._read.dispatches.values()
+                if r["dispatch"].delivery_method is DeliveryMethod.VILLAGE_POINT]  # fmt: skip
+        return [copied(r["dispatch"]) for r in sorted(rows, key=lambda r: r["dispatch"].created_at)]
+
+    # ---- the dashboard -------------------------------------------------------------------------
+
+    async def received_since(self, since: datetime) -> int:
+        return sum(1 for r in self._read.dispatches.values() if r["dispatch"].created_at >= since)
+
+    def _changes(self):
+        """Audit events that changed a status (SQL: from_status != to_status, never true for NULL)."""
+        for row in self._read.dispatch_events:
+            e = row["event"]
+            if e.from_status is not None and e.to_status is not None and e.from_status != e.to_status:
+                yield row["dispatch_id"], e
+
+    async def moves_since(self, since: datetime, statuses: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for _, e in self._changes():
+            if e.at >= since and e.to_status.value in statuses:
+                found[e.to_status.value] = found.get(e.to_status.value, 0) + 1
+        return found
+
+    async def first_moves_to(self, status: str, since: datetime) -> list[tuple[datetime, dict]]:
+        first: dict[str, datetime] = {}
+        for dispatch_id, e in self._changes():
+            if e.to_status.value == status:
+                first[dispatch_id] = min(first.get(dispatch_id, e.at), e.at)
+        t = self._read
+        return [
+            (at, payload_of(t.dispatches[dispatch_id]["dispatch"]))
+            for dispatch_id, at in first.items()
+            if at >= since and dispatch_id in t.dispatches
+        ]

@@ -8,6 +8,7 @@ from enum import Enum
 
 from logistics.domain.masking import phone_last4
 from logistics.domain.model import AuditEvent, Dispatch
+from logistics.service.views import dispatch_json
 
 from .base import FakeRepository
 from .store import IntegrityError, Tables, copied
@@ -19,6 +20,12 @@ PAYLOAD_FIELDS = (
     "matter_name", "matter_code", "department_name", "recipient", "address", "items", "weight_g",
     "declared_value_fen", "completed_at", "village_point_code",
 )  # fmt: skip
+
+
+def payload_of(d: Dispatch) -> dict:
+    """What SQL keeps in a dispatch's payload column (JSON values)."""
+    as_json = dispatch_json(d)
+    return {name: as_json[name] for name in PAYLOAD_FIELDS}
 
 
 def column(row: dict, name: str):

@@ -13,10 +13,9 @@ from logistics.domain.model import Dispatch
 from logistics.domain.status import Status
 from logistics.ports import TrackEvent
 from logistics.ports.repositories.tracking import CitizenRow, CitizenScan, Notice, PollState, StoredScan
-from logistics.service.views import dispatch_json
 
 from .base import FakeRepository
-from .dispatches import PAYLOAD_FIELDS, set_columns
+from .dispatches import payload_of, set_columns
 from .store import IntegrityError, Tables, copied
 
 _SCAN_FIELDS = ("id", "waybill_no", "time", "raw_code", "status", "description", "location", "reason")
@@ -218,8 +217,7 @@ class FakeCitizenReads(FakeRepository):
             return None
         d = max(matching, key=lambda row: row["dispatch"].created_at)["dispatch"]
         scans = [r for r in t.carrier_events.values() if d.waybill_no and r["waybill_no"] == d.waybill_no]
-        as_json = dispatch_json(d)
-        payload = {name: as_json[name] for name in PAYLOAD_FIELDS}
+        payload = payload_of(d)
         return CitizenRow(
             d.status.value, d.waybill_no, d.case_no, payload, d.reason,
             d.created_at, d.updated_at, d.delivery_method.value, d.direction.value,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from logistics.domain.model import Party
+from logistics.domain.model import AuditEvent, DeliveryMethod, Party
 from logistics.domain.status import Status
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 from .conftest import stored
 
 HOUR = timedelta(hours=1)
+S = Status
 
 
 async def test_sessions_are_added_touched_and_dropped(new_uow):
@@ -123,3 +124,35 @@ async def test_the_dispatch_list_searches_case_waybill_and_name_newest_change_fi
         assert [d.case_no for d in (await console.search_dispatches(statuses=None, q="00013"))[0]] == ["AF-0"]
         assert (await console.search_dispatches(statuses=None, q="%"))[1] == 0  # no wildcards
         assert await console.count_by_status() == {"booked": 1, "received": 3}
+
+
+async def test_the_dashboard_counts_arrivals_and_status_changes_since_a_time(new_uow):
+    early = make_dispatch("DB-0", created_at=NOW - HOUR)
+    a, b = make_dispatch("DB-1"), make_dispatch("DB-2", delivery_method=DeliveryMethod.VILLAGE_POINT)
+    await stored(new_uow, early, a, b)
+    async with new_uow() as uow:
+        for d in (early, a, b):
+            await uow.dispatches.add_event(
+                d.id, AuditEvent(d.created_at, "intake", "intake", None, S.RECEIVED)
+            )
+        d = a
+        for i, to in enumerate((S.BOOKING, S.BOOKING_FAILED, S.BOOKING, S.BOOKED)):
+            after, event = d.moved(to, at=NOW + timedelta(minutes=i), actor="t", cause="c")
+            assert await uow.dispatches.save_move(d, after, event)
+            d = after
+        after, event = early.moved(S.BOOKING, at=NOW - HOUR, actor="t", cause="c")
+        assert await uow.dispatches.save_move(early, after, event)
+        await uow.dispatches.add_event(b.id, AuditEvent(NOW, "t", "note", S.RECEIVED, S.RECEIVED))
+    async with new_uow(read_only=True) as uow:
+        console = uow.console
+        assert await console.received_since(NOW) == 2
+        assert await console.received_since(NOW - HOUR) == 3
+        assert await console.moves_since(NOW, ["booking", "booked", "received"]) == {
+            "booking": 2,
+            "booked": 1,
+        }
+        assert await console.moves_since(NOW - HOUR, ["booking"]) == {"booking": 3}
+        [(at, payload)] = await console.first_moves_to("booking", NOW)  # early's first move was before
+        assert (at, payload["recipient"]["name"], payload["matter_name"]) == (NOW, "王小明", a.matter_name)
+        assert await console.first_moves_to("received", NOW - HOUR) == []  # intake is no change
+        assert [d.case_no for d in await console.village_point_dispatches()] == ["DB-2"]

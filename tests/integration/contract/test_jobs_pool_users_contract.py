@@ -40,6 +40,9 @@ async def test_enqueue_many_skips_keys_taken_before_and_within_the_batch(new_uow
         assert await uow.jobs.counts() == {"pending": 3}
         assert await uow.jobs.list_jobs("dead") == []
         assert not await uow.jobs.retry_dead(jobs[0]["id"], now=NOW)  # not dead: nothing to retry
+        assert await uow.jobs.complete_many([jobs[0]["id"]], worker="w1", now=NOW) == set()  # not claimed
+        assert await uow.jobs.complete_many([], worker="w1", now=NOW) == set()
+        assert await uow.jobs.counts() == {"pending": 3}
 
 
 async def test_list_jobs_newest_change_first_and_limited(new_uow):
