@@ -1,11 +1,11 @@
 """`ports.repositories.tracking.TrackingRecords` in memory: carrier scans (deduplicated on waybill, code
 and time), poll state, notices (once per dedupe key), counters and the citizen's read.
 
-Not faked (no use-case test needs it yet): `quiet_parcels`, which hands out stored dispatch rows."""
+`quiet_parcels` rows have the dispatch's plain columns (not its payload or stored response)."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, namedtuple
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -15,9 +15,14 @@ from logistics.ports import TrackEvent
 from logistics.ports.repositories.tracking import CitizenRow, CitizenScan, Notice, PollState, StoredScan
 
 from .base import FakeRepository
-from .dispatches import payload_of, set_columns
+from .dispatches import column, payload_of, set_columns
 from .store import IntegrityError, Tables, copied
 
+QuietRow = namedtuple(
+    "QuietRow",
+    "id client_id case_no status direction delivery_method department_code phone_last4 order_no waybill_no "
+    "reason created_at updated_at last_seen",
+)
 _SCAN_FIELDS = ("id", "waybill_no", "time", "raw_code", "status", "description", "location", "reason")
 
 
@@ -165,7 +170,15 @@ class FakePollStates(FakeRepository):
         return sum(1 for row in self._read.tracking.values() if row["active"])
 
     async def quiet_parcels(self, statuses: list[str], before: datetime) -> list:
-        raise NotImplementedError("the fake tracking repository has no quiet_parcels yet")
+        """Rows of the dispatch's columns and its `last_seen`, the quietest first."""
+        t, found = self._read, []
+        for row in t.dispatches.values():
+            d = row["dispatch"]
+            state = t.tracking.get(d.id)
+            last_seen = (state and state["last_event_at"]) or d.updated_at
+            if d.status.value in statuses and last_seen < before:
+                found.append(QuietRow(*(column(row, name) for name in QuietRow._fields[:-1]), last_seen))
+        return sorted(found, key=lambda r: r.last_seen)
 
 
 class FakeNotices(FakeRepository):

@@ -203,3 +203,21 @@ async def test_the_citizen_reads_the_newest_match_by_number_and_phone_with_scans
         assert await t.find_for_citizen(phone_last4="0000", waybill_no=WB1) is None
         old = make_dispatch("C2")
         assert await t.find_for_citizen(phone_last4="1234", case_no=old.case_no) is None
+
+
+async def test_quiet_parcels_are_those_without_a_scan_or_move_since_a_time(new_uow):
+    scanned, moved_only = await booked(new_uow, "Q1", WB1), await booked(new_uow, "Q2", WB2)
+    fresh = await booked(new_uow, "Q3", "1100000000041")
+    async with new_uow() as uow:
+        for d in (scanned, moved_only, fresh):
+            await uow.tracking.start(d.id, d.waybill_no, now=NOW)
+        last_scan = NOW + timedelta(hours=2)
+        await uow.tracking.save_progress_many(
+            [dict(dispatch_id=scanned.id, last_event_at=last_scan, applied_at=last_scan, active=None),
+             dict(dispatch_id=fresh.id, last_event_at=NOW + timedelta(hours=9), applied_at=None, active=None)]
+        )  # fmt: skip
+        quiet = await uow.tracking.quiet_parcels(["booked", "in_transit"], NOW + timedelta(hours=3))
+        assert [(r.id, r.last_seen, r.case_no, r.status) for r in quiet] == [
+            (moved_only.id, NOW, "Q2", "booked"), (scanned.id, last_scan, "Q1", "booked"),
+        ]  # fmt: skip
+        assert await uow.tracking.quiet_parcels(["in_transit"], NOW + timedelta(hours=3)) == []
