@@ -250,6 +250,10 @@ class FakeCitizenLookup:
     def __init__(self, new_uow):
         self._new_uow = new_uow
 
-    async def find_for_citizen(self, **where) -> CitizenRow | None:
+    async def find_for_citizen(
+        self, *, phone_last4: str, waybill_no: str | None = None, case_no: str | None = None
+    ) -> CitizenRow | None:
         async with self._new_uow(read_only=True) as uow:
-            return await uow.tracking.find_for_citizen(**where)
+            return await uow.tracking.find_for_citizen(
+                phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
+            )

@@ -1,0 +1,44 @@
+"""Every fake repository offers each method of its protocol with the protocol's parameters (what they
+do is held to the SQL repositories' behaviour by tests/integration/contract)."""
+
+import inspect
+import typing
+
+import pytest
+
+from logistics.ports import UnitOfWork
+from logistics.ports.repositories.tracking import CitizenLookup
+from tests.fakes import FakeStore, FakeUnitOfWork
+from tests.fakes.tracking import FakeCitizenLookup
+
+NOT_FAKED = {"finance", "pull", "throttle"}
+REPOSITORIES = {name: protocol for name, protocol in typing.get_type_hints(UnitOfWork).items()}
+
+
+def _methods(cls) -> dict:
+    return {name: member for name, member in inspect.getmembers(cls) if not name.startswith("_")}
+
+
+def _same_methods(protocol, implementation) -> None:
+    ours = _methods(implementation)
+    for name, method in _methods(protocol).items():
+        assert name in ours, f"{implementation.__name__} lacks {name}"
+        parameters = inspect.signature(ours[name]).parameters
+        assert list(parameters) == list(inspect.signature(method).parameters), (
+            f"{implementation.__name__}.{name}"
+        )
+
+
+@pytest.mark.parametrize("name", sorted(set(REPOSITORIES) - NOT_FAKED))
+def test_the_fake_repository_has_every_method_of_its_protocol(name):
+    _same_methods(REPOSITORIES[name], type(getattr(FakeUnitOfWork(FakeStore()), name)))
+
+
+def test_the_fake_citizen_lookup_is_the_protocol():
+    _same_methods(CitizenLookup, FakeCitizenLookup)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_FAKED))
+def test_a_repository_not_faked_says_so(name):
+    with pytest.raises(NotImplementedError, match=name):
+        getattr(FakeUnitOfWork(FakeStore()), name).anything  # noqa: B018
