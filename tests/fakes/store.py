@@ -47,6 +47,7 @@ class FakeStore:
         self.commits = 0
         self.rollbacks = 0
         self.write_lock = asyncio.Lock()
+        self.writer: asyncio.Task | None = None  # the task holding the write lock
 
     def snapshot(self) -> Tables:
         return copy.deepcopy(self.tables)

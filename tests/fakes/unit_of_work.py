@@ -6,10 +6,11 @@
         await uow.dispatches.insert_new(d, request_hash="h", response=dispatch_json(d))
     assert store.commits == 1
 
-Entering a unit that writes takes the store's write lock (one writer, as on SQLite: a use case that
-nests two writing units deadlocks here as it would there) and a snapshot; an exception restores the
-snapshot (rollback), a normal exit keeps the changes (commit, counted in `store.commits`). A read-only
-unit takes neither and refuses writes (SQL would silently roll them back).
+Entering a unit that writes takes the store's write lock (one writer, as on SQLite, where a use case
+that nests two writing units waits for itself forever: here that raises RuntimeError) and a snapshot;
+an exception restores the snapshot (rollback), a normal exit keeps the changes (commit, counted in
+`store.commits`). A read-only unit takes neither and refuses writes (SQL would silently roll them
+back). A unit is used only inside its `async with` block, as SQL has no connection outside it.
 
 Repositories: dispatches, jobs, tracking, pool, users and console, each kept honest by
 tests/integration/core/test_repository_contract.py, which runs the same tests against SqlUnitOfWork.
@@ -18,6 +19,7 @@ NotImplementedError."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Self
 
 from .base import NotFaked
@@ -55,7 +57,11 @@ class FakeUnitOfWork:
         if self._state != NEW:
             raise RuntimeError("a unit of work is entered once; ask the factory for another")
         if not self.read_only:
+            task = asyncio.current_task()
+            if self.store.write_lock.locked() and self.store.writer is task:
+                raise RuntimeError("a writing unit of work inside another in one task waits for itself")
             await self.store.write_lock.acquire()
+            self.store.writer = task
             self._snapshot = self.store.snapshot()
         self._state = OPEN
         return self
@@ -71,7 +77,7 @@ class FakeUnitOfWork:
                 self.store.restore(self._snapshot)
                 self.store.rollbacks += 1
         finally:
-            self._snapshot = None
+            self._snapshot = self.store.writer = None
             self.store.write_lock.release()
 
 

@@ -1,5 +1,6 @@
-"""Every fake repository offers each method of its protocol with the protocol's parameters (what they
-do is held to the SQL repositories' behaviour by tests/integration/contract)."""
+"""The fake unit of work's own rules, and every fake repository offers each method of its protocol with
+the protocol's parameters (what they do is held to the SQL repositories' behaviour by
+tests/integration/contract)."""
 
 import inspect
 import typing
@@ -42,3 +43,26 @@ def test_the_fake_citizen_lookup_is_the_protocol():
 def test_a_repository_not_faked_says_so(name):
     with pytest.raises(NotImplementedError, match=name):
         getattr(FakeUnitOfWork(FakeStore()), name).anything  # noqa: B018
+
+
+async def test_a_writing_unit_inside_another_of_the_same_task_fails_instead_of_waiting_forever():
+    store = FakeStore()
+    async with FakeUnitOfWork(store):
+        with pytest.raises(RuntimeError):
+            async with FakeUnitOfWork(store):
+                pass
+        async with FakeUnitOfWork(store, read_only=True) as reader:  # a read takes no lock
+            assert await reader.jobs.counts() == {}
+    assert (store.commits, store.rollbacks) == (1, 0)
+
+
+async def test_a_read_only_unit_refuses_writes_and_units_are_used_only_inside_their_block():
+    store = FakeStore()
+    uow = FakeUnitOfWork(store, read_only=True)
+    with pytest.raises(RuntimeError):
+        await uow.jobs.counts()  # not entered
+    async with uow:
+        with pytest.raises(RuntimeError):
+            await uow.tracking.count({"a": 1})
+    with pytest.raises(RuntimeError):
+        await uow.jobs.counts()  # left
