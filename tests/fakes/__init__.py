@@ -1,6 +1,6 @@
 """In-memory fakes of the ports, for use-case tests that run in milliseconds.
 
-The fake unit of work is kept honest by tests/integration/core/test_repository_contract.py, which runs
+The fake unit of work is kept honest by the contract tests in tests/integration/contract, which run
 the same tests against it and against the SQL one."""
 
 from .deps import FakeWorld, fake_world

@@ -66,6 +66,7 @@ def sorted_newest_first(rows: list[dict], key: str) -> list[Dispatch]:
 
 class FakeDispatches(FakeRepository):
     async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
+        """Keeps `d` itself (SQL rebuilds it from `response`, which callers make from `d`)."""
         t = self._write
         if any(r["dispatch"].client_id == d.client_id and r["dispatch"].case_no == d.case_no
                for r in t.dispatches.values()):  # fmt: skip

@@ -12,8 +12,8 @@ an exception restores the snapshot (rollback), a normal exit keeps the changes (
 `store.commits`). A read-only unit takes neither and refuses writes (SQL would silently roll them
 back). A unit is used only inside its `async with` block, as SQL has no connection outside it.
 
-Repositories: dispatches, jobs, tracking, pool, users and console, each kept honest by
-tests/integration/core/test_repository_contract.py, which runs the same tests against SqlUnitOfWork.
+Repositories: dispatches, jobs, tracking, pool, users and console, each kept honest by the contract
+tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
 finance, pull and throttle are not faked (no use-case test needs them): any call raises
 NotImplementedError."""
 
