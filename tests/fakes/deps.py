@@ -4,7 +4,7 @@ notifier, all reachable from the returned `FakeWorld`."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from adapters.sms.recorder import RecordingNotifier
 from logistics.config import Settings
@@ -28,7 +28,7 @@ class FakeWorld:
     clock: FakeClock
     carrier: FakeCarrier
     notifier: RecordingNotifier
-    approval: FakeApprovalSystem = field(default_factory=FakeApprovalSystem)
+    approval: FakeApprovalSystem
 
     @property
     def uow(self) -> FakeUnitOfWorkFactory:

@@ -8,10 +8,11 @@ import pytest
 
 from logistics.ports import CarrierRejected, CarrierUnavailable, CarrierUnreachable, OutcomeUnknown
 from logistics.service import booking
-from logistics.service.job_contract import BOOK, SMS, GiveUp, RetryLater
+from logistics.service.job_contract import BOOK, SMS, SYNC_OFFLINE, GiveUp, RetryLater
 from tests.fakes import fake_world
+from tests.fixtures.dispatches import NOW
 
-from .kit import S, given, job, notices, poll_state, stored, trail
+from .kit import S, given, job, notices, pending_jobs, poll_state, stored, trail
 
 LONG_WAIT = 60  # a Retry-After longer than the in-process wait: the job comes back later
 SHORT_WAIT = 0.001  # retried in-process at once
@@ -121,3 +122,21 @@ async def test_a_settled_dispatch_is_not_booked_again():
     assert world.carrier.bookings == [] and world.carrier.lookups == []
     assert (await stored(world, d.id)).status is S.BOOKED
     assert world.store.commits == 2  # the setup's, and the look at the dispatch
+
+
+async def test_while_the_carrier_is_unreachable_a_pool_number_books_the_dispatch_offline():
+    world = fake_world(pool_offline=True)
+    d = await given(world)
+    async with world.uow() as uow:
+        await uow.pool.add(["1100000000500"], now=NOW)
+    world.carrier.fail("book", CarrierUnreachable("refused", retry_after=LONG_WAIT))
+    await booking.handle_book(book_job(d), world.deps)
+    booked = await stored(world, d.id)
+    assert (booked.status, booked.waybill_no) == (S.BOOKED, "1100000000500")
+    assert world.carrier.bookings == []
+    assert [j["payload"] for j in await pending_jobs(world, SYNC_OFFLINE)] == [{"dispatch_id": d.id}]
+    other = await given(world, case_no="AF-2")  # the pool is empty now: the job waits for the carrier
+    world.carrier.fail("book", CarrierUnreachable("refused", retry_after=LONG_WAIT))
+    with pytest.raises(RetryLater):
+        await booking.handle_book(book_job(other), world.deps)
+    assert (await stored(world, other.id)).status is S.BOOKING
