@@ -38,6 +38,16 @@ async def test_a_late_or_backward_scan_is_kept_but_never_moves_the_parcel_back()
         assert len(await uow.tracking.events_for(d.waybill_no)) == 3  # all on record
 
 
+async def test_a_scan_older_than_the_last_applied_one_does_not_move_the_parcel_even_where_it_could():
+    world = fake_world()
+    d = await given(world, S.BOOKED)
+    await record(world, scan(S.DELIVERY_FAILED, 10, "705", reason="无人签收"))
+    await record(world, scan(S.OUT_FOR_DELIVERY, 5, "702"))  # delivery_failed -> out_for_delivery is allowed
+    assert (await stored(world, d.id)).status is S.DELIVERY_FAILED
+    await record(world, scan(S.OUT_FOR_DELIVERY, 15, "702"))  # a newer one does move it
+    assert (await stored(world, d.id)).status is S.OUT_FOR_DELIVERY
+
+
 async def test_scans_of_one_push_are_applied_in_time_order():
     world = fake_world()
     d = await given(world, S.BOOKED)
