@@ -11,6 +11,7 @@ from logistics.domain.model import AuditEvent, Dispatch
 from logistics.service.views import dispatch_json
 
 from .base import FakeRepository
+from .jobs import insert_jobs
 from .store import IntegrityError, Tables, copied
 
 CaseRow = namedtuple("CaseRow", "request_hash response")
@@ -64,23 +65,45 @@ def sorted_newest_first(rows: list[dict], key: str) -> list[Dispatch]:
     return [r["dispatch"] for r in sorted(rows, key=lambda r: getattr(r["dispatch"], key), reverse=True)]
 
 
+def insert(t: Tables, d: Dispatch, request_hash: str, response: dict) -> bool:
+    """INSERT ... ON CONFLICT (client_id, case_no) DO NOTHING; True when the row went in."""
+    if any(r["dispatch"].client_id == d.client_id and r["dispatch"].case_no == d.case_no
+           for r in t.dispatches.values()):  # fmt: skip
+        return False
+    if d.id in t.dispatches:
+        raise IntegrityError(f"dispatches.id {d.id!r} is taken")
+    check_unique(t, d)
+    t.dispatches[d.id] = {
+        "dispatch": replace(d, updated_at=d.created_at),
+        "request_hash": request_hash,
+        "response": copied(response),
+        "phone_last4": phone_last4(d.recipient.phone),
+    }
+    return True
+
+
 class FakeDispatches(FakeRepository):
-    async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
-        """Keeps `d` itself (SQL rebuilds it from `response`, which callers make from `d`)."""
+    async def stored_cases(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, dict]]:
+        found = {}
+        for row in self._read.dispatches.values():
+            key = (row["dispatch"].client_id, row["dispatch"].case_no)
+            if key in keys:
+                found[key] = (row["request_hash"], copied(row["response"]))
+        return found
+
+    async def insert_cases(self, cases: list) -> set[str]:
+        """Each `NewCase` with its audit events and booking job, unless its case is stored already."""
         t = self._write
-        if any(r["dispatch"].client_id == d.client_id and r["dispatch"].case_no == d.case_no
-               for r in t.dispatches.values()):  # fmt: skip
-            return False
-        if d.id in t.dispatches:
-            raise IntegrityError(f"dispatches.id {d.id!r} is taken")
-        check_unique(t, d)
-        t.dispatches[d.id] = {
-            "dispatch": replace(d, updated_at=d.created_at),
-            "request_hash": request_hash,
-            "response": copied(response),
-            "phone_last4": phone_last4(d.recipient.phone),
-        }
-        return True
+        inserted = {c.dispatch.id for c in cases if insert(t, c.dispatch, c.request_hash, c.response)}
+        add_events(t, [(c.dispatch.id, e) for c in cases if c.dispatch.id in inserted for e in c.events])
+        for c in cases:
+            if c.dispatch.id in inserted and c.job is not None:
+                insert_jobs(t, [c.job], now=c.now, max_attempts=c.max_attempts, delay_s=0.0)
+        return inserted
+
+    async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
+        """Keeps `d` itself (SQL rebuilds it from its row, which is made from `d` and `response`)."""
+        return insert(self._write, d, request_hash, response)
 
     async def find_by_case(self, client_id: str, case_no: str):
         for row in self._read.dispatches.values():
