@@ -1,11 +1,9 @@
 """`ports.repositories.tracking.TrackingRecords` in memory: carrier scans (deduplicated on waybill, code
-and time), poll state, notices (once per dedupe key), counters and the citizen's read.
-
-`quiet_parcels` rows have the dispatch's plain columns (not its payload or stored response)."""
+and time), poll state, notices (once per dedupe key), counters and the citizen's read."""
 
 from __future__ import annotations
 
-from collections import Counter, namedtuple
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -15,14 +13,9 @@ from logistics.ports import TrackEvent
 from logistics.ports.repositories.tracking import CitizenRow, CitizenScan, Notice, PollState, StoredScan
 
 from .base import FakeRepository
-from .dispatches import column, payload_of, set_columns
+from .dispatches import payload_of, set_columns
 from .store import IntegrityError, Tables, copied
 
-QuietRow = namedtuple(
-    "QuietRow",
-    "id client_id case_no status direction delivery_method department_code phone_last4 order_no waybill_no "
-    "reason created_at updated_at last_seen",
-)
 _SCAN_FIELDS = ("id", "waybill_no", "time", "raw_code", "status", "description", "location", "reason")
 
 
@@ -169,16 +162,15 @@ class FakePollStates(FakeRepository):
     async def active_count(self) -> int:
         return sum(1 for row in self._read.tracking.values() if row["active"])
 
-    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list:
-        """Rows of the dispatch's columns and its `last_seen`, the quietest first."""
+    async def quiet_parcels(self, statuses: list[str], before: datetime) -> list[tuple[Dispatch, datetime]]:
         t, found = self._read, []
         for row in t.dispatches.values():
             d = row["dispatch"]
             state = t.tracking.get(d.id)
             last_seen = (state and state["last_event_at"]) or d.updated_at
             if d.status.value in statuses and last_seen < before:
-                found.append(QuietRow(*(column(row, name) for name in QuietRow._fields[:-1]), last_seen))
-        return sorted(found, key=lambda r: r.last_seen)
+                found.append((copied(d), last_seen))
+        return sorted(found, key=lambda found: found[1])
 
 
 class FakeNotices(FakeRepository):
