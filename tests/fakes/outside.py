@@ -28,8 +28,8 @@ class FakeCarrier:
     order number is a second booking (`bookings` shows it), which the core must never cause.
 
     `fail(operation, error, ...)` makes the next calls of an operation raise, before anything happens at
-    the carrier; `lose_answer(error)` makes the next `book` happen and then raise (a timeout after the
-    request arrived)."""
+    the carrier; `refuse(order_no, error)` makes every `book` of that order raise so; `lose_answer(error)`
+    makes the next `book` happen and then raise (a timeout after the request arrived)."""
 
     name = "fake"
 
@@ -42,9 +42,13 @@ class FakeCarrier:
         self.numbers: list[str] = []  # what `allocate_numbers` hands out
         self._failures: dict[str, list[Exception]] = defaultdict(list)
         self._lost_answers: list[Exception] = []
+        self._refused: dict[str, Exception] = {}
 
     def fail(self, operation: str, *errors: Exception) -> None:
         self._failures[operation].extend(errors)
+
+    def refuse(self, order_no: str, error: Exception) -> None:
+        self._refused[order_no] = error
 
     def lose_answer(self, error: Exception) -> None:
         self._lost_answers.append(error)
@@ -55,6 +59,8 @@ class FakeCarrier:
 
     async def book(self, shipment: Shipment) -> Booking:
         self._maybe_fail("book")
+        if shipment.order_no in self._refused:
+            raise self._refused[shipment.order_no]
         self.bookings.append(shipment.order_no)
         waybill = shipment.waybill_no or f"11{len(self.bookings):011d}"
         self.waybills.setdefault(shipment.order_no, waybill)

@@ -42,6 +42,22 @@ async def given(world: FakeWorld, status: Status = S.RECEIVED, case_no: str = "A
     return d
 
 
+async def claimed(world: FakeWorld, kind: str, payload: dict, *, worker: str, dedupe_key=None) -> Job:
+    """A job queued and claimed by `worker`, as the worker pool claims it (the fake has no claim: its
+    row is set as `logistics.jobs.queue.claim` sets it)."""
+    async with world.uow() as uow:
+        await uow.jobs.enqueue(kind, payload, now=NOW, dedupe_key=dedupe_key)
+    row = world.store.tables.jobs[max(world.store.tables.jobs)]
+    row.update(state="running", attempts=1, locked_by=worker, lease_until=NOW + timedelta(minutes=1))
+    return job(kind, payload, job_id=row["id"], max_attempts=row["max_attempts"])
+
+
+async def job_states(world: FakeWorld) -> dict[int, str]:
+    async with world.uow(read_only=True) as uow:
+        return {j["id"]: j["state"] for state in ("pending", "running", "done", "dead")
+                for j in await uow.jobs.list_jobs(state)}  # fmt: skip
+
+
 def job(kind: str, payload: dict, *, attempts: int = 1, max_attempts: int = 8, job_id: int = 1) -> Job:
     """A job as the worker hands it to its handler (its `attempts` counts this run)."""
     return Job(job_id, kind, payload, attempts, max_attempts, "")

@@ -8,11 +8,11 @@ import pytest
 
 from logistics.ports import CarrierRejected, CarrierUnavailable, CarrierUnreachable, OutcomeUnknown
 from logistics.service import booking
-from logistics.service.job_contract import BOOK, SMS, SYNC_OFFLINE, GiveUp, RetryLater
+from logistics.service.job_contract import BOOK, COMPLETED, SMS, SYNC_OFFLINE, GiveUp, RetryLater
 from tests.fakes import fake_world
 from tests.fixtures.dispatches import NOW
 
-from .kit import S, given, job, notices, pending_jobs, poll_state, stored, trail
+from .kit import S, claimed, given, job, job_states, notices, pending_jobs, poll_state, stored, trail
 
 LONG_WAIT = 60  # a Retry-After longer than the in-process wait: the job comes back later
 SHORT_WAIT = 0.001  # retried in-process at once
@@ -140,3 +140,27 @@ async def test_while_the_carrier_is_unreachable_a_pool_number_books_the_dispatch
     with pytest.raises(RetryLater):
         await booking.handle_book(book_job(other), world.deps)
     assert (await stored(world, other.id)).status is S.BOOKING
+
+
+async def test_a_batch_settles_each_job_as_booking_one_by_one_would():
+    world = fake_world()
+    ok, rejected = await given(world, case_no="B1"), await given(world, case_no="B2")
+    settled = await given(world, S.BOOKED, case_no="B3")
+    world.carrier.refuse(rejected.order_no, CarrierRejected("地址不详", code="B01"))
+    jobs = [await claimed(world, BOOK, {"dispatch_id": d.id}, worker="w1") for d in (ok, rejected, settled)]
+    twin = await claimed(world, BOOK, {"dispatch_id": ok.id}, worker="w1")  # a second job for one dispatch
+    outcomes = {}
+
+    async def settle(job, outcome):
+        outcomes[job.id] = outcome
+
+    await booking.batch_handlers(world.deps)[BOOK]([*jobs, twin], "w1", settle)
+    assert world.carrier.bookings == [ok.order_no]
+    assert [(await stored(world, d.id)).status for d in (ok, rejected, settled)] == [
+        S.BOOKED, S.BOOKING_FAILED, S.BOOKED,
+    ]  # fmt: skip
+    assert (outcomes[jobs[0].id], outcomes[jobs[1].id], outcomes[jobs[2].id]) == (COMPLETED, None, COMPLETED)
+    assert isinstance(outcomes[twin.id], RetryLater)
+    states = await job_states(world)
+    assert (states[jobs[0].id], states[jobs[2].id]) == ("done", "done")  # completed with their results
+    assert (states[jobs[1].id], states[twin.id]) == ("running", "running")  # the worker settles these
