@@ -14,7 +14,7 @@ from tests.fixtures.dispatches import NOW, make_dispatch
 from .conftest import stored
 
 S = Status
-WB1, WB2 = "1100000000013", "1100000000027"
+WB1, WB2, WB3 = "1100000000013", "1100000000027", "1100000000041"
 
 
 def scan(minutes: int, status=S.IN_TRANSIT, code="305", waybill_no=WB1) -> TrackEvent:
@@ -87,12 +87,20 @@ async def test_dispatches_by_waybill_and_their_compare_and_set_moves(new_uow):
     assert (b_now.status, b_now.reason) == (S.IN_TRANSIT, "")
 
 
-async def test_poll_state_start_progress_due_polls_and_stop(new_uow):
+MINUTE = timedelta(minutes=1)
+
+
+async def three_followed(t) -> None:
+    """d1 followed from NOW, d2 and d3 from five minutes later."""
+    await t.start("d1", WB1, now=NOW)
+    await t.start_many([("d2", WB2), ("d3", WB3)], now=NOW + 5 * MINUTE)
+
+
+async def test_a_parcel_is_followed_once_from_its_first_start(new_uow):
     async with new_uow() as uow:
         t = uow.tracking
-        await t.start("d1", WB1, now=NOW)
-        await t.start("d1", WB1, now=NOW + timedelta(hours=1))  # followed already: kept
-        await t.start_many([("d2", WB2), ("d3", "1100000000041")], now=NOW + timedelta(minutes=5))
+        await three_followed(t)
+        await t.start("d1", WB1, now=NOW + 60 * MINUTE)  # followed already: kept as it is
         await t.start_many([], now=NOW)
         state = await t.get(WB1)
         assert (state.dispatch_id, state.active, state.started_at, state.polls) == ("d1", True, NOW, 0)
@@ -100,49 +108,45 @@ async def test_poll_state_start_progress_due_polls_and_stop(new_uow):
         assert await t.get("nope") is None
         assert sorted(await t.get_many([WB1, WB2, "nope"])) == [WB1, WB2]
         assert await t.active_count() == 3
+        await t.stop("d1")
+        stopped = await t.get(WB1)
+        assert (stopped.active, stopped.next_poll_at, await t.active_count()) == (False, None, 2)
 
-        at = NOW + timedelta(minutes=8)  # first polls come 6 minutes after the start: only d1 is due
+
+async def test_due_parcels_are_taken_once_and_held(new_uow):
+    async with new_uow() as uow:
+        t = uow.tracking
+        await three_followed(t)
+        at = NOW + 8 * MINUTE  # a first poll comes 6 minutes after the start: only d1 is due
         assert await t.take_due(now=at, limit=10, hold_s=900, first_poll_s=360) == [WB1]
         assert (await t.get(WB1)).next_poll_at == at + timedelta(seconds=900)
         assert await t.take_due(now=at, limit=10, hold_s=900, first_poll_s=360) == []  # held
-        later = NOW + timedelta(minutes=12)
-        assert await t.take_due(now=later, limit=10, hold_s=900, first_poll_s=360) == sorted(
-            [WB2, "1100000000041"]
-        )
+        assert await t.take_due(now=at + 4 * MINUTE, limit=10, hold_s=900, first_poll_s=360) == [WB2, WB3]
 
-        scan_at = NOW + timedelta(minutes=7)
+
+async def test_a_poll_and_progress_are_written_per_parcel(new_uow):
+    async with new_uow() as uow:
+        t = uow.tracking
+        await three_followed(t)
+        scan_at, later = NOW + 7 * MINUTE, NOW + 12 * MINUTE
         await t.polled_many(
             [dict(dispatch_id="d1", last_event_at=scan_at, applied_at=scan_at, next_poll_at=later),
              dict(dispatch_id="d2", last_event_at=None, applied_at=None, next_poll_at=None)],
             now=later,
         )  # fmt: skip
         d1, d2 = await t.get(WB1), await t.get(WB2)
-        assert (d1.polls, d1.last_polled_at, d1.next_poll_at, d1.active, d1.applied_at) == (
-            1,
-            later,
-            later,
-            True,
-            scan_at,
-        )
-        assert (d2.polls, d2.active, d2.next_poll_at) == (1, False, None)
+        assert (d1.polls, d1.last_polled_at, d1.next_poll_at, d1.active) == (1, later, later, True)
+        assert (d1.applied_at, d1.last_event_at) == (scan_at, scan_at)
+        assert (d2.polls, d2.active, d2.next_poll_at) == (1, False, None)  # no next poll: not followed
 
         await t.save_progress_many(
             [dict(dispatch_id="d1", last_event_at=later, applied_at=scan_at, active=None),
              dict(dispatch_id="d2", last_event_at=later, applied_at=None, active=None),
              dict(dispatch_id="d3", last_event_at=later, applied_at=later, active=False)]
         )  # fmt: skip
-        d1, d2, d3 = [await t.get(wb) for wb in (WB1, WB2, "1100000000041")]
-        assert (d1.active, d1.last_event_at, d2.active, d3.active, d3.applied_at) == (
-            True,
-            later,
-            False,
-            False,
-            later,
-        )
-        await t.stop("d1")
-        d1 = await t.get(WB1)
-        assert (d1.active, d1.next_poll_at) == (False, None)
-        assert await t.active_count() == 0
+        d1, d2, d3 = [await t.get(wb) for wb in (WB1, WB2, WB3)]
+        assert (d1.active, d1.last_event_at, d1.polls) == (True, later, 1)
+        assert (d2.active, d3.active, d3.applied_at) == (False, False, later)  # None keeps, False stops
 
 
 def notice(i: int, key: str, channel="sms") -> Notice:
@@ -207,7 +211,7 @@ async def test_the_citizen_reads_the_newest_match_by_number_and_phone_with_scans
 
 async def test_quiet_parcels_are_those_without_a_scan_or_move_since_a_time(new_uow):
     scanned, moved_only = await booked(new_uow, "Q1", WB1), await booked(new_uow, "Q2", WB2)
-    fresh = await booked(new_uow, "Q3", "1100000000041")
+    fresh = await booked(new_uow, "Q3", WB3)
     async with new_uow() as uow:
         for d in (scanned, moved_only, fresh):
             await uow.tracking.start(d.id, d.waybill_no, now=NOW)
