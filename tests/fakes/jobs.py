@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from logistics.domain.backoff import backoff_s
+from logistics.ports.repositories.jobs import Job
+
 from .base import FakeRepository
 from .store import Tables, copied
 
@@ -86,3 +89,33 @@ class FakeJobs(FakeRepository):
                 row.update(state=DONE, lease_until=None, dedupe_key=None, updated_at=now)
                 done.add(job_id)
         return done
+
+    async def complete(self, job: Job, *, worker: str, now: datetime) -> bool:
+        """Mark done; False if `worker` no longer holds the job's lease."""
+        return job.id in await self.complete_many([job.id], worker=worker, now=now)
+
+    async def fail(
+        self,
+        job: Job,
+        error: str,
+        *,
+        worker: str,
+        now: datetime,
+        retry_after_s: float | None = None,
+        permanent: bool = False,
+        keep_attempt: bool = False,
+    ) -> str:
+        """Retry later, or dead-letter once attempts are used up (kept attempts never count)."""
+        dead = permanent or (job.attempts >= job.max_attempts and not keep_attempt)
+        delay = retry_after_s if retry_after_s is not None else backoff_s(job.attempts)
+        state = DEAD if dead else PENDING
+        row = self._write.jobs.get(job.id)
+        if row is None or row["locked_by"] != worker or row["state"] != RUNNING:
+            return state
+        if dead:
+            row["dedupe_key"] = None
+        elif keep_attempt:
+            row["attempts"] -= 1
+        row.update(state=state, run_after=now + timedelta(seconds=delay), lease_until=None,
+                   last_error=error[:2000], updated_at=now)  # fmt: skip
+        return state

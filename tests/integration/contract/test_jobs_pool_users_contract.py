@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from logistics.ports.repositories.jobs import Job
 from tests.fixtures.dispatches import NOW
 
 
@@ -92,3 +93,14 @@ async def test_users_tokens_passwords_and_roles(new_uow):
     assert [(u["name"], u["role"], u["has_password"], u["has_token"]) for u in listed] == [
         ("li", "admin", False, False), ("wang", "admin", True, True),
     ]  # fmt: skip
+
+
+async def test_complete_and_fail_touch_only_a_job_the_worker_holds(new_uow):
+    async with new_uow() as uow:
+        await uow.jobs.enqueue("sms", {"n": 1}, now=NOW, dedupe_key="sms:1")
+        [row] = await uow.jobs.list_jobs("pending")
+        job = Job(row["id"], row["kind"], row["payload"], 1, 1, "")
+        assert not await uow.jobs.complete(job, worker="w1", now=NOW)  # never claimed: not ours
+        assert await uow.jobs.fail(job, "boom", worker="w1", now=NOW, permanent=True) == "dead"
+        [still] = await uow.jobs.list_jobs("pending")  # the answer says what it would be; nothing moved
+        assert (still["id"], still["last_error"], still["dedupe_key"]) == (row["id"], "", "sms:1")
