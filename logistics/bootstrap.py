@@ -51,8 +51,8 @@ def deps(
     outside parts passed in. Nothing here needs starting; `system` adds the running parts."""
     engine = engine if engine is not None else create_engine(settings.database_url)
     return Deps(
-        engine, clock or SystemClock(), settings, carrier=carrier, notifier=notifier,
-        callback_sender=callback_sender, known_codes=known_codes, uow=unit_of_work_factory(engine),
+        unit_of_work_factory(engine), clock or SystemClock(), settings, carrier=carrier, notifier=notifier,
+        callback_sender=callback_sender, known_codes=known_codes,
     )  # fmt: skip
 
 

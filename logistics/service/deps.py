@@ -6,8 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..config import Settings
 from ..ports import CarrierGateway, Clock, Notifier, UnitOfWork, UnitOfWorkFactory, Writes
 from ..ports.approval import CallbackSender
@@ -15,7 +13,8 @@ from ..ports.approval import CallbackSender
 
 @dataclass
 class Deps:
-    engine: AsyncEngine  # transitional: use cases move to `uow`
+    uow: UnitOfWorkFactory
+    """A new unit of work (one transaction over the repositories) each call."""
     clock: Clock
     settings: Settings
     carrier: CarrierGateway | None = None
@@ -26,8 +25,6 @@ class Deps:
     """The carrier's mapped scan codes; others fall back to in_transit and are counted."""
     writes: Writes | None = None
     """Group commit for the small writes of job handlers (None: a transaction each)."""
-    uow: UnitOfWorkFactory | None = None
-    """A new unit of work (one transaction over the repositories) each call."""
 
     async def write(self, unit: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         """Run a unit of database writes in a committed transaction, possibly shared with others."""

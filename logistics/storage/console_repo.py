@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.model import DeliveryMethod, Dispatch
 from ..ports.repositories.console import Attempt
 from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
-from .dispatch_repo import to_domain
+from .dispatch_codec import dispatch_from_row as to_domain
 from .tables import UTCDateTime, dispatch_events, dispatches
 
 

@@ -12,12 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.masking import phone_last4
 from ..domain.model import AuditEvent, Dispatch
 from ..ports.repositories.dispatches import CaseKey, NewCase
-from .conn_first import conn_first
 from .dispatch_codec import dispatch_from_row, dispatch_row, event_from_row, event_row, payload
 from .job_repo import SqlJobs
 from .tables import dispatch_events, dispatches
-
-to_domain = dispatch_from_row  # for the repositories that read dispatch rows themselves
 
 
 class SqlDispatches:
@@ -175,6 +172,3 @@ class SqlDispatches:
             query.order_by(dispatches.c.created_at.desc()).limit(limit).offset(offset)
         )
         return [dispatch_from_row(r) for r in rows], total or 0
-
-
-__getattr__ = conn_first(SqlDispatches)  # transitional: `dispatch_repo.get(conn, id)`

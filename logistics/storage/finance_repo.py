@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import Dispatch
 from ..domain.status import Status
-from .dispatch_repo import to_domain
+from .dispatch_codec import dispatch_from_row as to_domain
 from .finance_tables import finance_periods, reconciliation_runs
 from .tables import dispatch_events, dispatches
 from .tracking_tables import carrier_events

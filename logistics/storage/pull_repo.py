@@ -10,7 +10,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..ports.repositories.pull import CursorState, Reject
-from .conn_first import conn_first
 from .pull_tables import pull_cursor, pull_rejects
 
 
@@ -91,6 +90,3 @@ def _row(client_id: str, r: Reject) -> dict:
         "client_id": client_id, "after": r.after, "position": r.position, "case_no": r.case_no,
         "reason": r.reason, "errors": r.errors, "at": r.at,
     }  # fmt: skip
-
-
-__getattr__ = conn_first(SqlPullCursors)  # transitional: `pull_repo.state(conn, client)`

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,17 +23,6 @@ from .users_repo import SqlUsers
 T = TypeVar("T")
 
 
-class _Bound:
-    """Transitional: a repository module whose functions take the connection first, with it bound.
-    Each is replaced by the module's own repository class as it is converted."""
-
-    def __init__(self, module: ModuleType, conn: AsyncConnection):
-        self._module, self._conn = module, conn
-
-    def __getattr__(self, name: str) -> Any:
-        return functools.partial(getattr(self._module, name), self._conn)
-
-
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine | None, *, read_only: bool = False):
         self._engine, self._read_only = engine, read_only
@@ -49,7 +36,6 @@ class SqlUnitOfWork:
         return uow
 
     def _bind(self, conn: AsyncConnection) -> None:
-        self.conn = conn  # transitional: for code not yet on the repositories
         self.dispatches = SqlDispatches(conn)
         self.jobs = SqlJobs(conn)
         self.tracking = SqlTrackingRecords(conn)

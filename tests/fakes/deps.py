@@ -3,7 +3,6 @@ notifier, all reachable from the returned `FakeWorld`."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from adapters.sms.recorder import RecordingNotifier
@@ -43,6 +42,4 @@ def fake_world(**settings) -> FakeWorld:
         clock=clock, settings=Settings(**{**TEST_SETTINGS, **settings}), carrier=carrier, notifier=notifier,
         callback_sender=approval, uow=FakeUnitOfWorkFactory(store),
     )  # fmt: skip
-    if "engine" in {f.name for f in dataclasses.fields(Deps)}:
-        given["engine"] = None  # transitional: use cases on the unit of work never touch it
     return FakeWorld(Deps(**given), store, clock, carrier, notifier, approval)

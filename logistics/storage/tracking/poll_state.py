@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, and_, bindparam, func, or_, select, update
 
 from ...domain.model import Dispatch
 from ...ports.repositories.tracking import PollState
-from .. import dispatch_repo
+from ..dispatch_codec import dispatch_from_row
 from ..tables import dispatches
 from ..tracking_tables import tracking
 from .base import OnConnection
@@ -139,4 +139,4 @@ class SqlPollStates(OnConnection):
             .where(dispatches.c.status.in_(statuses), last_seen < before)
             .order_by(last_seen)
         )
-        return [(dispatch_repo.to_domain(row), row.last_seen) for row in await self._conn.execute(query)]
+        return [(dispatch_from_row(row), row.last_seen) for row in await self._conn.execute(query)]

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from ...domain.model import Dispatch
 from ...ports import TrackEvent
 from ...ports.repositories.tracking import StoredScan
-from .. import dispatch_repo
+from ..dispatch_codec import dispatch_from_row
 from ..tables import dispatches
 from ..tracking_tables import carrier_events
 from .base import OnConnection
@@ -88,7 +88,7 @@ class SqlScans(OnConnection):
 
     async def dispatches_by_waybill(self, waybill_nos: list[str]) -> dict[str, Dispatch]:
         rows = await self._conn.execute(select(dispatches).where(dispatches.c.waybill_no.in_(waybill_nos)))
-        return {r.waybill_no: dispatch_repo.to_domain(r) for r in rows}
+        return {r.waybill_no: dispatch_from_row(r) for r in rows}
 
     async def move_dispatches(
         self, ids: list[str], *, from_status: str, to_status: str, at: datetime, **changes

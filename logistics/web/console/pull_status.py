@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...config import Settings
 from ...service.console_text import cn_time
 from ...service.pull import error_code
-from ...storage import pull_repo
+from ...storage.pull_repo import SqlPullCursors
 
 ERROR_TEXT = {
     "unreachable": "无法连接审批系统",
@@ -30,8 +30,8 @@ async def pull_view(conn, settings: Settings) -> dict | None:
     if not settings.pull_url:
         return None
     client = settings.pull_client
-    state = await pull_repo.state(conn, client)
-    rejects = await pull_repo.recent_rejects(conn, client, limit=50)
+    state = await SqlPullCursors(conn).state(client)
+    rejects = await SqlPullCursors(conn).recent_rejects(client, limit=50)
     failing = state is not None and state.consecutive_failures > 0
     facts = [
         ("拉取地址", settings.pull_url),

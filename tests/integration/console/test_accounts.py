@@ -23,8 +23,8 @@ from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
 from logistics.service import sessions, users
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import dispatch_repo
 from logistics.storage.console_repo import SqlConsoleRecords
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from logistics.web.keys import ENGINE
 from tests.fixtures.dispatches import NOW, make_dispatch
@@ -188,7 +188,7 @@ async def stored_for_pickup(engine, case_no: str, code: str) -> str:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
-        d = await dispatch_repo.get(conn, d.id)
+        d = await SqlDispatches(conn).get(d.id)
         if d.status is not Status.AWAITING_PICKUP:
             d = await dispatch_service.move(
                 SqlUnitOfWork.on(conn), d, Status.AWAITING_PICKUP, at=now, actor="test", cause="setup"
@@ -217,7 +217,7 @@ async def test_parallel_wrong_pickup_codes_are_checked_no_more_than_the_limit(si
     async with site.http.post(site.base + path, headers=headers, data={"code": "246810"}) as r:
         assert r.status == 422 and "次数过多" in (await r.json())["error"]
     async with site.engine.connect() as conn:
-        assert (await dispatch_repo.get(conn, dispatch_id)).status is Status.AWAITING_PICKUP
+        assert (await SqlDispatches(conn).get(dispatch_id)).status is Status.AWAITING_PICKUP
         assert (await SqlConsoleRecords(conn).pickup_code(dispatch_id)).attempts == 5
 
 
@@ -230,7 +230,7 @@ async def test_the_right_pickup_code_within_the_limit_releases_the_certificate(s
     assert await site.status("POST", path, headers, data={"code": "135790"}) == 303
     assert await site.status("POST", path, headers, data={"code": "135790"}) == 409  # picked up already
     async with site.engine.connect() as conn:
-        assert (await dispatch_repo.get(conn, dispatch_id)).status is Status.PICKED_UP
+        assert (await SqlDispatches(conn).get(dispatch_id)).status is Status.PICKED_UP
 
 
 # ---- tokens: revoke, reissue, password reset (CLI) ----------------------------------------------

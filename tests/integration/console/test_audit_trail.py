@@ -72,19 +72,19 @@ async def offline_booked_then_scanned(site: Site) -> str:
     """A dispatch booked with a pool number while the carrier is away, then scanned in transit."""
     d = make_dispatch("TRAIL-1")
     async with site.app[DEPS].uow() as uow:
-        conn = uow.conn
         await record_intake(uow, IntakeRequest(d, "TRAIL-1", NOW, False, 5))
         d = await uow.dispatches.get(d.id)
         d = await dispatch_service.move(
             uow, d, Status.BOOKING, at=NOW, actor="system:booking", cause=Cause.BOOKING
         )
+        await uow.pool.add([POOL_NUMBER], now=NOW)
+    async with site.engine.begin() as conn:  # an older row's free-text cause
         await conn.execute(
             insert(dispatch_events).values(
                 dispatch_id=d.id, at=NOW, actor="system", cause=OLD_CAUSE, from_status=None,
                 to_status=None, detail={},
             )
         )  # fmt: skip
-        await uow.pool.add([POOL_NUMBER], now=NOW)
     assert await pool.book_offline(site.app[DEPS], d)
     scan = TrackEvent(
         waybill_no=POOL_NUMBER, time=SCAN_AT, status=Status.IN_TRANSIT, raw_code="305",

@@ -18,8 +18,8 @@ from logistics.service import dispatches as dispatch_service
 from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
 from logistics.service.sessions import LoginRefused, Policy
-from logistics.storage import dispatch_repo
 from logistics.storage.console_repo import SqlConsoleRecords
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -46,7 +46,7 @@ async def stored(engine, case_no: str, status: Status | None = None, **over):
     d = make_dispatch(case_no, **over)
     async with engine.begin() as conn:
         await record_intake(SqlUnitOfWork.on(conn), IntakeRequest(d, case_no, NOW, False, 5))
-        d = await dispatch_repo.get(conn, d.id)
+        d = await SqlDispatches(conn).get(d.id)
         path = {
             Status.HANDED_OVER: [(Status.BOOKED, {"waybill_no": f"11{abs(hash(case_no)) % 10**11:011d}"}),
                                  (Status.HANDED_OVER, {})],
@@ -195,7 +195,7 @@ async def test_a_pickup_code_is_sent_stored_hashed_and_releases_the_certificate_
             unit_of_work_factory(engine), d.id, "246810", actor="staff:li", now=NOW, max_attempts=5
         )
     async with engine.connect() as conn:
-        causes = [e.cause for e in await dispatch_repo.events(conn, d.id)]
+        causes = [e.cause for e in await SqlDispatches(conn).events(d.id)]
     assert causes[-3:] == ["pickup code sent", "pickup code rejected",
                            "picked up at the counter (pickup code verified)"]  # fmt: skip
 
@@ -257,8 +257,8 @@ async def test_village_points_group_their_certificates_and_the_clerk_confirms_de
     )
     assert [d.id for d in result.delivered] == [a.id] and [d.id for d in result.skipped] == [b.id]
     async with engine.connect() as conn:
-        events = await dispatch_repo.events(conn, a.id)
-        assert (await dispatch_repo.get(conn, a.id)).status is Status.DELIVERED
+        events = await SqlDispatches(conn).events(a.id)
+        assert (await SqlDispatches(conn).get(a.id)).status is Status.DELIVERED
     assert events[-1].detail == {"village_point_code": "P-01", "clerk": "李代办"}
     assert events[-2].to_status is Status.DELIVERED and events[-2].actor == "staff:li"
 
@@ -272,11 +272,11 @@ async def test_the_dashboard_counts_by_township_and_times_delivery(engine):
         engine, "DB2", Status.HANDED_OVER, address=replace(make_dispatch().address, town="平都镇")
     )
     async with engine.begin() as conn:
-        a = await dispatch_repo.get(conn, a.id)
+        a = await SqlDispatches(conn).get(a.id)
         await dispatch_service.move(
             SqlUnitOfWork.on(conn), a, Status.DELIVERED, at=NOW + timedelta(days=2), actor="t", cause="t"
         )
-        b = await dispatch_repo.get(conn, b.id)
+        b = await SqlDispatches(conn).get(b.id)
         await dispatch_service.move(
             SqlUnitOfWork.on(conn), b, Status.DELIVERED, at=NOW + timedelta(days=5), actor="t", cause="t"
         )

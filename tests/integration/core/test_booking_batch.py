@@ -18,7 +18,7 @@ from logistics.service import booking
 from logistics.service.dispatches import load, move
 from logistics.service.job_contract import BOOK
 from logistics.service.views import dispatch_json
-from logistics.storage import dispatch_repo
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.job_repo import SqlJobs
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices, tracking
@@ -72,7 +72,7 @@ async def add(engine, carrier, case_no, *, status=Status.RECEIVED, jobs_for=1, b
     d = make_dispatch(case_no)
     carrier.case_of[d.order_no] = case_no
     async with engine.begin() as conn:
-        await dispatch_repo.insert_new(conn, d, request_hash="h-" + case_no, response=dispatch_json(d))
+        await SqlDispatches(conn).insert_new(d, request_hash="h-" + case_no, response=dispatch_json(d))
         if status is not Status.RECEIVED:
             d = await move(SqlUnitOfWork.on(conn), d, Status.BOOKING, at=NOW, actor="test", cause="booking")
         if status is Status.BOOKED:
@@ -163,7 +163,7 @@ async def test_a_mixed_batch_settles_each_job_as_one_by_one_would(engine):
         sms = list(await conn.scalars(select(notices.c.dispatch_id).where(notices.c.kind == "booked")))
         assert sorted(sms) == sorted({d.id for d in [*ok, twice, earlier, booked]})
         assert await conn.scalar(select(func.count()).where(jobs.c.kind == "sms")) == len(sms)
-        trail = await dispatch_repo.events(conn, ok[0].id)
+        trail = await SqlDispatches(conn).events(ok[0].id)
     assert [(e.from_status, e.to_status) for e in trail[-2:]] == [
         (Status.RECEIVED, Status.BOOKING), (Status.BOOKING, Status.BOOKED)
     ]  # fmt: skip

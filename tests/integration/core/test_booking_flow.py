@@ -69,11 +69,11 @@ class Stack:
             return await r.json(content_type=None)
 
     async def dispatch(self, dispatch_id: str) -> dict:
-        from logistics.storage import dispatch_repo
+        from logistics.storage.dispatch_repo import SqlDispatches
         from logistics.web.keys import ENGINE
 
         async with self.app[ENGINE].connect() as conn:
-            d = await dispatch_repo.get(conn, dispatch_id)
+            d = await SqlDispatches(conn).get(dispatch_id)
         return {
             "status": d.status.value,
             "waybill_no": d.waybill_no,

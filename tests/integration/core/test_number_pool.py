@@ -14,7 +14,7 @@ from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, start_sandbox
 from logistics import bootstrap
 from logistics.config import Settings
 from logistics.service.resilience import GuardedCarrier
-from logistics.storage import dispatch_repo
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.pool_repo import SqlWaybillPool
 from logistics.storage.tables import waybill_pool
 from logistics.web.keys import ENGINE, WORKERS
@@ -123,7 +123,7 @@ async def test_offline_booking_with_pool_numbers_then_reported(offline_stack):
     assert {o["waybill_no"] for o in orders} == pool_numbers
     assert {o["order_no"] for o in orders} == {s["order_no"] for s in states}
     async with engine.connect() as conn:
-        trail = await dispatch_repo.events(conn, ids[0])
+        trail = await SqlDispatches(conn).events(ids[0])
     assert [e.cause for e in trail][-1] == "offline booking reported to the carrier"
 
 

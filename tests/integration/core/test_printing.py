@@ -12,7 +12,7 @@ from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
 from logistics.service import printing
 from logistics.service.intake import IntakeRequest, record_intake
-from logistics.storage import dispatch_repo
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
@@ -55,7 +55,7 @@ class FakeRender:
 
 async def state(engine, d):
     async with engine.connect() as conn:
-        return await dispatch_repo.get(conn, d.id), await dispatch_repo.events(conn, d.id)
+        return await SqlDispatches(conn).get(d.id), await SqlDispatches(conn).events(d.id)
 
 
 def causes(events):

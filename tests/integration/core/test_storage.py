@@ -14,7 +14,6 @@ from logistics.domain.model import DeliveryMethod, Direction
 from logistics.domain.status import Status
 from logistics.service import dispatches as dispatch_service
 from logistics.service.intake import IntakeRequest, plan_intake, record_intake, record_intake_batch
-from logistics.storage import dispatch_repo
 from logistics.storage.db import create_engine
 from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.group_commit import GroupCommitter
@@ -44,8 +43,8 @@ async def test_intake_stores_dispatch_audit_and_booking_job_together(engine):
     result = await intake(engine, d)
     assert result.created and result.response["status"] == "received"
     async with engine.connect() as conn:
-        stored = await dispatch_repo.get(conn, d.id)
-        events = await dispatch_repo.events(conn, d.id)
+        stored = await SqlDispatches(conn).get(d.id)
+        events = await SqlDispatches(conn).events(d.id)
     assert stored == replace(d, updated_at=stored.updated_at)
     assert [(e.from_status, e.to_status, e.cause) for e in events] == [(None, Status.RECEIVED, "intake")]
     assert await count(engine, jobs) == 1
@@ -218,8 +217,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
             async with e.connect() as conn:
                 reads.append(
                     (
-                        await dispatch_repo.get(conn, r.dispatch.id),
-                        await dispatch_repo.events(conn, r.dispatch.id),
+                        await SqlDispatches(conn).get(r.dispatch.id),
+                        await SqlDispatches(conn).events(r.dispatch.id),
                     )
                 )
         assert reads[0] == reads[1]
@@ -455,8 +454,8 @@ async def test_moves_are_optimistic_and_audited(engine):
                 SqlUnitOfWork.on(conn), d, Status.BOOKING_FAILED, at=later, actor="system", cause="x"
             )
     async with engine.connect() as conn:
-        stored = await dispatch_repo.get(conn, d.id)
-        trail = await dispatch_repo.events(conn, d.id)
+        stored = await SqlDispatches(conn).get(d.id)
+        trail = await SqlDispatches(conn).events(d.id)
     assert (stored.status, stored.waybill_no) == (Status.BOOKED, booked.waybill_no)
     assert [e.to_status for e in trail] == [Status.RECEIVED, Status.BOOKED]
 
@@ -484,8 +483,8 @@ async def test_search_by_status_and_number(engine):
     for i in range(3):
         await intake(engine, make_dispatch(f"S{i}"))
     async with engine.connect() as conn:
-        found, total = await dispatch_repo.search(conn, status="received")
-        by_case, _ = await dispatch_repo.search(conn, q="S1")
+        found, total = await SqlDispatches(conn).search(status="received")
+        by_case, _ = await SqlDispatches(conn).search(q="S1")
     assert total == 3 and len(found) == 3
     assert [d.case_no for d in by_case] == ["S1"]
 

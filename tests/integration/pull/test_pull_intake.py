@@ -20,7 +20,6 @@ from logistics.config import Settings
 from logistics.domain.errors import Conflict
 from logistics.service import pull
 from logistics.service.intake import record_intake
-from logistics.storage import pull_repo
 from logistics.storage.pull_repo import SqlPullCursors
 from logistics.storage.pull_tables import pull_rejects
 from logistics.storage.tables import dispatches
@@ -84,7 +83,7 @@ async def stored_cases(engine) -> list[str]:
 
 async def cursor_state(engine):
     async with engine.connect() as conn:
-        return await pull_repo.state(conn, PULLER)
+        return await SqlPullCursors(conn).state(PULLER)
 
 
 def cases_of(sim) -> list[str]:
@@ -101,7 +100,7 @@ async def test_every_case_is_stored_once_and_a_bad_item_is_skipped(engine, db_ur
         counts = (state.cursor, state.pulled, state.rejected, state.consecutive_failures)
         assert counts == ("c00000010", 9, 1, 0)
         async with engine.connect() as conn:
-            (reject,) = await pull_repo.recent_rejects(conn, PULLER)
+            (reject,) = await SqlPullCursors(conn).recent_rejects(PULLER)
             raw = [dict(r._mapping) for r in await conn.execute(select(pull_rejects))]
         assert (reject.case_no, reject.reason, reject.after, reject.position) == (
             cases_of(sim)[5],
@@ -173,7 +172,7 @@ async def test_pulled_and_pushed_cases_share_one_idempotency(engine, db_url, sim
     async with Rig(engine, settings) as rig:
         await rig.puller.tick()
     async with engine.connect() as conn:
-        (reject,) = await pull_repo.recent_rejects(conn, PULLER)
+        (reject,) = await SqlPullCursors(conn).recent_rejects(PULLER)
     got = (reject.case_no, reject.reason, reject.errors[0]["field"])
     assert got == (second["case_no"], "conflict", "case_no")
     assert sorted(await stored_cases(engine)) == sorted(cases_of(sim))  # 10: the pushed one counts once
@@ -287,11 +286,11 @@ async def test_items_that_are_not_cases_or_too_large_are_skipped_by_name(engine,
     huge = {**sim.state.cases[1], "matter_name": "许" * 5000}
     page = pull.Page(["not an object", huge, good, {"case_no": "AF 1"}], "c00000004")
     async with engine.begin() as conn:
-        await pull_repo.ensure(conn, PULLER)  # as a tick does first
+        await SqlPullCursors(conn).ensure(PULLER)  # as a tick does first
     async with Rig(engine, settings) as rig:
         assert await rig.puller._store(None, page) == "c00000004"
         async with engine.connect() as conn:
-            rejects = sorted(await pull_repo.recent_rejects(conn, PULLER), key=lambda r: r.position)
+            rejects = sorted(await SqlPullCursors(conn).recent_rejects(PULLER), key=lambda r: r.position)
     got = [(r.position, r.case_no, r.reason, r.errors[0]["field"]) for r in rejects]
     assert got[:2] == [(0, None, "invalid", "body"), (1, huge["case_no"], "too_large", "body")]
     assert got[2][:3] == (3, None, "invalid")  # a case_no that is not one is not echoed

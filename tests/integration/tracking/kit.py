@@ -10,7 +10,7 @@ from logistics.domain.status import Status
 from logistics.ports import TrackEvent
 from logistics.service.dispatches import load, move
 from logistics.service.views import dispatch_json
-from logistics.storage import dispatch_repo
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.tables import jobs
 from logistics.storage.tracking_tables import notices
 from logistics.storage.unit_of_work import SqlUnitOfWork
@@ -33,7 +33,7 @@ class FakeClock:
 async def booked_dispatch(engine, case_no="AF-T1", waybill_no="1100000000013", *, at=NOW):
     d = make_dispatch(case_no)
     async with engine.begin() as conn:
-        await dispatch_repo.insert_new(conn, d, request_hash="h-" + case_no, response=dispatch_json(d))
+        await SqlDispatches(conn).insert_new(d, request_hash="h-" + case_no, response=dispatch_json(d))
         d = await move(SqlUnitOfWork.on(conn), d, Status.BOOKING, at=at, actor="test", cause="booking")
         d = await move(
             SqlUnitOfWork.on(conn),

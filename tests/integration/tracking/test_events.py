@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from logistics.domain.status import Status
 from logistics.service import tracking
-from logistics.storage import dispatch_repo
+from logistics.storage.dispatch_repo import SqlDispatches
 from logistics.storage.tracking import SqlTrackingRecords
 from logistics.storage.tracking_tables import carrier_events
 from logistics.storage.unit_of_work import unit_of_work_factory
@@ -28,7 +28,7 @@ async def test_scans_in_order_walk_the_dispatch_to_delivered_with_one_audit_line
         await record(engine, [step])
     assert await status_of(engine, d.id) is S.DELIVERED
     async with engine.connect() as conn:
-        trail = [e.to_status for e in await dispatch_repo.events(conn, d.id) if e.actor.startswith("carrier")]
+        trail = [e.to_status for e in await SqlDispatches(conn).events(d.id) if e.actor.startswith("carrier")]
         state = await SqlTrackingRecords(conn).get(d.waybill_no)
     assert trail == [S.HANDED_OVER, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED]
     assert not state.active and state.applied_at == steps[-1].time
@@ -65,7 +65,7 @@ async def test_a_failed_delivery_keeps_its_reason_and_a_second_attempt_can_still
     d = await booked_dispatch(engine)
     await record(engine, [scan(S.OUT_FOR_DELIVERY, 1), scan(S.DELIVERY_FAILED, 2, text="收件人不在")])
     async with engine.connect() as conn:
-        failed = await dispatch_repo.get(conn, d.id)
+        failed = await SqlDispatches(conn).get(d.id)
     assert (failed.status, failed.reason) == (S.DELIVERY_FAILED, "收件人不在")
     await record(engine, [scan(S.OUT_FOR_DELIVERY, 60), scan(S.DELIVERED, 61)])
     assert await status_of(engine, d.id) is S.DELIVERED

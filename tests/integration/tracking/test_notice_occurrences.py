@@ -71,8 +71,8 @@ async def advance_and_poll(deps, base, waybill_no, to):
     await polling.handle_poll(Job(0, TRACK_POLL, {"waybills": [waybill_no]}, 1, 3, ""), deps)
 
 
-async def run_sms_jobs(deps):
-    for job in await jobs_of(deps.engine, SMS):
+async def run_sms_jobs(deps, engine):
+    for job in await jobs_of(engine, SMS):
         await notifications.handle_sms(Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
 
 
@@ -83,9 +83,9 @@ async def test_an_out_for_delivery_sms_never_carries_a_failure_reason(engine, ca
     d = await parcel(engine, gateway, "OCC1")
     await advance_and_poll(deps, base, d.waybill_no, "out_for_delivery")
     await advance_and_poll(deps, base, d.waybill_no, "delivery_failed")  # before the SMS job ran
-    await run_sms_jobs(deps)
+    await run_sms_jobs(deps, engine)
     await advance_and_poll(deps, base, d.waybill_no, "out_for_delivery")  # a second attempt
-    await run_sms_jobs(deps)
+    await run_sms_jobs(deps, engine)
     sent = [(m["template"], m["params"]) for m in sms.messages if m["template"] != "booked"]
     assert [template for template, _ in sent] == ["out_for_delivery", "delivery_failed", "out_for_delivery"]
     for template, params in sent:

@@ -33,11 +33,11 @@ class FakeCarrier:
         return self.scans.get(waybill_no, [])
 
 
-async def run_poll_jobs(deps):
-    for job in await jobs_of(deps.engine, TRACK_POLL):
+async def run_poll_jobs(deps, engine):
+    for job in await jobs_of(engine, TRACK_POLL):
         if job.state == queue.PENDING:
             await polling.handle_poll(Job(job.id, job.kind, job.payload, 1, 3, ""), deps)
-            async with deps.engine.begin() as conn:
+            async with engine.begin() as conn:
                 await conn.execute(
                     queue.jobs.update().where(queue.jobs.c.id == job.id).values(state=queue.DONE)
                 )
@@ -57,7 +57,7 @@ async def test_due_parcels_are_polled_in_batches_and_rescheduled_by_their_status
     assert await polling.schedule_due(deps) == 3
     assert await polling.schedule_due(deps) == 0  # queued ones are not queued twice
     assert len(await jobs_of(engine, TRACK_POLL)) == 2
-    await run_poll_jobs(deps)
+    await run_poll_jobs(deps, engine)
     assert sorted(carrier.calls) == wbs
     assert [await status_of(engine, i) for i in ids] == [S.OUT_FOR_DELIVERY, S.DELIVERED, S.BOOKED]
     async with engine.connect() as conn:
@@ -170,14 +170,14 @@ async def test_a_counter_pickup_names_the_hall_s_counter_not_ems_as_who_brings_i
     from logistics.domain.model import DeliveryMethod, Direction
     from logistics.service.dispatches import move
     from logistics.service.views import dispatch_json
-    from logistics.storage import dispatch_repo
+    from logistics.storage.dispatch_repo import SqlDispatches
     from tests.fixtures.dispatches import make_dispatch
 
     pickup = make_dispatch("AF-PICK", delivery_method=DeliveryMethod.PICKUP)
     inbound = make_dispatch("AF-IN", direction=Direction.INBOUND)
     async with engine.begin() as conn:
         for d in (pickup, inbound):
-            await dispatch_repo.insert_new(conn, d, request_hash="h-" + d.case_no, response=dispatch_json(d))
+            await SqlDispatches(conn).insert_new(d, request_hash="h-" + d.case_no, response=dispatch_json(d))
         await move(
             SqlUnitOfWork.on(conn), pickup, Status.AWAITING_PICKUP, at=NOW, actor="test", cause="at the hall"
         )
