@@ -10,7 +10,7 @@ from aiohttp import web
 from ..service import pull
 from ..storage.tracking import SqlCitizenLookup
 from ..system import System
-from . import citizen, console, limits, openapi
+from . import api_docs, citizen, console, limits, openapi
 from .api import dispatches, finance, labels, tracking
 from .auth import admins_only
 from .client_address import networks
@@ -50,7 +50,8 @@ def create_app(system: System, *, sandbox: web.Application | None = None) -> web
     app.add_routes(labels.routes)
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
     console.install(app)  # issue 7: the back-office console at /console/
-    openapi.install(app)  # issue 16: /openapi.json and /api/docs, built from the router when first asked
+    openapi.install(app)  # issue 16: /openapi.json, built from the router when first asked
+    app.add_routes(api_docs.routes)  # /api/docs renders it
     if sandbox is not None:  # its control API is the admins' alone here (CONTRACT)
         from adapters.sandbox import CONTROL_GUARD
 

@@ -247,12 +247,9 @@ routes = web.RouteTableDef()
 
 
 def install(app: web.Application) -> None:
-    """`/openapi.json` and `/api/docs`; call after every `/api/v1` route is added."""
-    from . import api_docs
-
+    """`/openapi.json`; call after every `/api/v1` route is added."""
     app[DOCUMENT] = {}
     app.add_routes(routes)
-    app.add_routes(api_docs.routes)
 
 
 def document(app: web.Application) -> dict:
