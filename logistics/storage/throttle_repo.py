@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..ports.repositories.throttle import Bucket, Window
-from .sqlite_reader import SqliteReader
+from .sqlite.reader import SqliteReader
 from .throttle_tables import citizen_failures as t
 
 

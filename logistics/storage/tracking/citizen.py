@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...ports.repositories.tracking import CitizenRow, CitizenScan
 from ..db import reading
-from ..sqlite_reader import SqliteReader
+from ..sqlite.reader import SqliteReader
 from .base import OnConnection
 
 _CITIZEN_SQL = {
