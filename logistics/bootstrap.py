@@ -26,6 +26,7 @@ from .ports import CarrierGateway, Clock, Notifier
 from .service.deps import Deps
 from .storage.db import create_engine
 from .storage.migrate import upgrade
+from .storage.sqlite import use_fast_paths
 from .storage.unit_of_work import unit_of_work_factory
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def deps(
     """What the use cases are given: the database (as units of work), the clock, the settings and the
     outside parts passed in. Nothing here needs starting; `system` adds the running parts."""
     engine = engine if engine is not None else create_engine(settings.database_url)
+    use_fast_paths(engine, settings.sqlite_fast_writes)  # SQLite's one switch (storage/sqlite)
     return Deps(
         unit_of_work_factory(engine), clock or SystemClock(), settings, carrier=carrier, notifier=notifier,
         callback_sender=callback_sender, known_codes=known_codes,

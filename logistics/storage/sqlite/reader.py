@@ -26,7 +26,10 @@ class SqliteReader:
 
     @classmethod
     def of(cls, engine: AsyncEngine) -> SqliteReader | None:
+        """The reader of this engine's SQLite file; None for other databases, or with the switch off."""
         sync_engine = engine.sync_engine
+        if sync_engine.get_execution_options().get("sqlite_fast_paths") is False:
+            return None
         reader = cls._open.get(sync_engine)
         if reader is None:
             url = engine.url

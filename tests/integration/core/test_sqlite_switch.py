@@ -12,9 +12,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from logistics import bootstrap
 from logistics.config import Settings
 from logistics.domain.signing import sign_headers
+from logistics.service import citizen
+from logistics.service.intake import IntakeRequest, record_intake
+from logistics.storage.db import create_engine
+from logistics.storage.migrate import upgrade
 from logistics.storage.sqlite import FastIntake
+from logistics.storage.sqlite.reader import SqliteReader
+from logistics.storage.tracking import SqlCitizenLookup
 from logistics.web.keys import COMMITTER
-from tests.fixtures.dispatches import intake_body
+from tests.fixtures.dispatches import NOW, intake_body, make_dispatch
 
 SECRET = "s"
 
@@ -53,3 +59,24 @@ async def test_the_switch_selects_the_intake_writer(tmp_path, monkeypatch, fast)
         assert (first.status, replay.status) == (201, 200)
         assert await first.json() == await replay.json()
     assert written == ([1, 1] if fast else [])
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+async def test_the_switch_selects_the_citizen_lookups_reader(tmp_path, fast):
+    """On, a citizen lookup reads the SQLite file on the loop's thread; off, on a pooled connection, and
+    finds the same dispatch either way."""
+    chosen = settings(tmp_path, sqlite_fast_writes=fast)
+    engine = create_engine(chosen.database_url)
+    made = bootstrap.deps(chosen, engine=engine)
+    try:
+        await upgrade(engine)
+        async with made.uow() as uow:
+            d = make_dispatch("SW-1")
+            await record_intake(uow, IntakeRequest(d, "SW-1", NOW, False, 5))
+        assert (SqliteReader.of(engine) is not None) is fast
+        found = await citizen.find(
+            SqlCitizenLookup(engine), phone_last4=d.recipient.phone[-4:], case_no="SW-1"
+        )
+        assert found is not None and found["case_no"] == "SW-1"
+    finally:
+        await engine.dispose()
