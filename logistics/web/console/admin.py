@@ -5,13 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...domain.errors import Conflict, NotFound
+from ...ports.repositories.jobs import DEAD
 from ...service import users
 from ...service.console_text import cn_time
 from ...service.users import ROLE_TEXT, ROLES
-from ...storage.db import reading
-from ...storage.job_repo import DEAD, SqlJobs
-from ...storage.pool_repo import SqlWaybillPool
-from ...storage.tracking import SqlTrackingRecords
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .pull_status import pull_view
@@ -157,12 +154,12 @@ JOB_STATE_TEXT = {"pending": "排队中", "running": "执行中", "done": "已�
 @page(*ADMIN)
 async def system(request: web.Request, ctx: Ctx) -> web.Response:
     deps, settings = request.app[DEPS], request.app[SETTINGS]
-    async with reading(ctx.engine) as conn:
-        pool = await SqlWaybillPool(conn).counts()
-        jobs = await SqlJobs(conn).counts()
-        dead = await SqlJobs(conn).list_jobs(DEAD, limit=100)
-        active = await SqlTrackingRecords(conn).active_count()
-        pulled = await pull_view(conn, settings)  # issue 16: pull intake
+    async with deps.uow(read_only=True) as uow:
+        pool = await uow.pool.counts()
+        jobs = await uow.jobs.counts()
+        dead = await uow.jobs.list_jobs(DEAD, limit=100)
+        active = await uow.tracking.active_count()
+        pulled = await pull_view(uow, settings)  # issue 16: pull intake
     carrier = deps.carrier
     breaker = getattr(carrier, "breaker", None)
     state = (

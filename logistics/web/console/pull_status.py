@@ -4,9 +4,9 @@ and the items reported and skipped (case number, reason and fields, never the it
 from __future__ import annotations
 
 from ...config import Settings
+from ...ports import UnitOfWork
 from ...service.console_text import cn_time
 from ...service.pull import error_code
-from ...storage.pull_repo import SqlPullCursors
 
 ERROR_TEXT = {
     "unreachable": "无法连接审批系统",
@@ -25,13 +25,13 @@ def _error_text(code: str | None) -> str:
     return ERROR_TEXT.get(code, code)
 
 
-async def pull_view(conn, settings: Settings) -> dict | None:
+async def pull_view(uow: UnitOfWork, settings: Settings) -> dict | None:
     """The facts and the skipped items (templates/pull_status.html); None when pull intake is not set up."""
     if not settings.pull_url:
         return None
     client = settings.pull_client
-    state = await SqlPullCursors(conn).state(client)
-    rejects = await SqlPullCursors(conn).recent_rejects(client, limit=50)
+    state = await uow.pull.state(client)
+    rejects = await uow.pull.recent_rejects(client, limit=50)
     failing = state is not None and state.consecutive_failures > 0
     facts = [
         ("拉取地址", settings.pull_url),
