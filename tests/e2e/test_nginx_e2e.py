@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import threading
+import time
 
 import pytest
 
 from tests.conftest import PG_URL, _reset_postgres
 from tests.e2e.gateway import Gateway, sign
-from tests.e2e.nginx_edge import Nginx, nginx_binary
+from tests.e2e.nginx_edge import EXAMPLE, Nginx, nginx_binary
 from tests.fixtures.dispatches import intake_body
 
 try:  # helper "ops": a TCP proxy between the instances and PostgreSQL that can be cut
@@ -202,6 +205,45 @@ def test_503_with_retry_after_passes_through_while_the_database_is_away(deployme
     finally:
         deployment.proxy.restore()
     assert deployment.submit(intake_body("NGX-BACK")).status == 201
+
+
+def _fail_timeout_s() -> float:
+    """The upstream servers' fail_timeout in deploy/nginx.conf (seconds)."""
+    values = set(re.findall(r"^\s*server \S+ .*fail_timeout=(\d+)s;", EXAMPLE.read_text(), re.M))
+    assert len(values) == 1, values
+    return float(values.pop())
+
+
+def test_rolling_restart_answers_every_request(deployment):
+    """The guide's upgrade: restart the instances one at a time (SIGTERM, start, /healthz) while intake
+    flows through nginx. Every request is answered as if nothing happened: 201, or 200 where nginx sent
+    a request on to the other instance after the first had stored it (intake's replay)."""
+    answered: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def submit(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            case_no = f"NGX-ROLL-{n}-{i}"
+            answered.append((case_no, deployment.submit(intake_body(case_no)).status))
+            i += 1
+
+    senders = [threading.Thread(target=submit, args=(n,)) for n in range(3)]
+    for sender in senders:
+        sender.start()
+    try:
+        for instance in deployment.instances:
+            instance.stop()
+            instance.start()  # and its /healthz answers
+            time.sleep(_fail_timeout_s() + 0.5)  # nginx takes it back (docs/deploy.md, step 3)
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join(60)
+    assert len(answered) > 20
+    assert {status for _, status in answered} <= {200, 201}, sorted({s for _, s in answered})
+    rows = fetch("SELECT case_no FROM dispatches WHERE case_no LIKE 'NGX-ROLL-%'")
+    assert sorted(r["case_no"] for r in rows) == sorted(case_no for case_no, _ in answered)
 
 
 def test_one_instance_killed_the_other_serves(deployment):
