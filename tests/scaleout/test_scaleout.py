@@ -40,9 +40,8 @@ pytestmark = [
 
 
 def test_three_instances_book_every_dispatch_exactly_once_through_a_kill_and_a_database_restart(tmp_path):
-    dep = Deployment(
-        tmp_path, size=3, rate=RATE, CERTPOST_LOG_LEVEL="DEBUG", CERTPOST_POLL_TICK_S="1"
-    )  # the scheduler's ticks, logged at debug, every second
+    # The scheduler ticks every second and logs each tick's holder at debug.
+    dep = Deployment(tmp_path, size=3, rate=RATE, CERTPOST_LOG_LEVEL="DEBUG", CERTPOST_POLL_TICK_S="1")
     try:
         exited = start_together(dep.instances)
         burst = asyncio.run(
@@ -59,107 +58,124 @@ def test_three_instances_book_every_dispatch_exactly_once_through_a_kill_and_a_d
         ticks = scheduler_ticks(dep.instances)
     finally:
         dep.close()
-    failures, figures = check(burst, exited, ticks)
-    print("\n".join(figures))
-    assert not failures, "\n".join(failures + figures)
+    report = Report()
+    for index, tail in exited.items():
+        report.fail(f"instance {index} exited when the three started together on the empty database:\n{tail}")
+    check_answers(report, burst)
+    check_rows(report, burst)
+    check_carrier_orders(report, burst)
+    check_drained(report, burst)
+    check_scheduler(report, burst, ticks)
+    print("\n".join(report.figures))
+    assert not report.failures, "\n".join([*report.failures, "", *report.figures])
 
 
-def check(burst: Burst, exited: dict[int, str], ticks) -> tuple[list[str], list[str]]:
-    failures: list[str] = []
-    figures: list[str] = []
+class Report:
+    def __init__(self):
+        self.failures: list[str] = []
+        self.figures: list[str] = []
+
+    def fail(self, text: str) -> None:
+        self.failures.append(text)
+
+    def note(self, text: str) -> None:
+        self.figures.append(text)
+
+
+def check_answers(report: Report, burst: Burst) -> None:
+    """The approval system's view: never a 500, every 503 with Retry-After, no case refused."""
     approval = burst.approval
-    for index, log in exited.items():
-        failures.append(
-            f"instance {index} exited when the three started together on the empty database:\n{log}"
-        )
-
-    # The approval system's view: never a 500; 503s carry Retry-After; nothing refused.
     statuses = approval.statuses()
-    figures.append(f"answers to the approval system (0 = connection error): {dict(sorted(statuses.items()))}")
+    report.note(f"answers to the approval system (0: connection error): {dict(sorted(statuses.items()))}")
     if statuses[500]:
-        failures.append(f"{statuses[500]} answers were 500")
-    no_retry_after = sum(
-        1 for c in approval.cases for a in c.attempts if a.status == 503 and not a.retry_after
-    )
-    if no_retry_after:
-        failures.append(f"{no_retry_after} answers were 503 without Retry-After")
+        report.fail(f"{statuses[500]} answers were 500")
+    attempts = [a for c in approval.cases for a in c.attempts]
+    if bare := sum(1 for a in attempts if a.status == 503 and not a.retry_after):
+        report.fail(f"{bare} answers were 503 without Retry-After")
     if burst.pg_restart:
         down, up = burst.pg_restart
         during = Counter(a.status for a in approval.attempts_between(down, up + 3))
-        figures.append(
-            f"PostgreSQL restart took {up - down:.1f} s; answers from then to 3 s after: {dict(during)}"
+        start = down - approval.started
+        report.note(
+            f"pg_ctl restart at {start:+.1f} s took {up - down:.1f} s; answers till 3 s on: {dict(during)}"
         )
-    rejected = [f"{c.case_no}: {c.rejected}" for c in approval.cases if c.rejected]
-    if rejected:
-        failures.append(f"{len(rejected)} cases refused, e.g. {rejected[:3]}")
+    if refused := [f"{c.case_no}: {c.rejected}" for c in approval.cases if c.rejected]:
+        report.fail(f"{len(refused)} cases refused, e.g. {refused[:3]}")
 
-    # Every 201 has its row, and each case has exactly one.
+
+def check_rows(report: Report, burst: Burst) -> None:
+    """Every 201 has its row, and every case exactly one."""
+    cases = burst.approval.cases
     rows = {r["id"]: r for r in burst.rows}
-    per_case = Counter(r["case_no"] for r in burst.rows)
-    created = [c for c in approval.cases if c.accepted_status == 201]
-    figures.append(f"{len(created)} answered 201, {sum(c.accepted_status == 200 for c in approval.cases)} 200 (a "
-                   f"replay of a case accepted before); {len(rows)} dispatch rows")  # fmt: skip
+    created = [c for c in cases if c.accepted_status == 201]
+    replays = sum(c.accepted_status == 200 for c in cases)
+    report.note(f"{len(created)} cases answered 201, {replays} 200 (replay); {len(rows)} dispatch rows")
     lost = [
         c.case_no for c in created if c.dispatch_id not in rows or rows[c.dispatch_id]["case_no"] != c.case_no
     ]
     if lost:
-        failures.append(f"{len(lost)} answered 201 without their row, e.g. {lost[:3]}")
-    twice = [case for case, k in per_case.items() if k > 1]
-    if twice or len(per_case) != len(approval.cases):
-        failures.append(
-            f"{len(per_case)} cases have rows (expected {len(approval.cases)}); twice: {twice[:3]}"
-        )
+        report.fail(f"{len(lost)} cases answered 201 have no row, e.g. {lost[:3]}")
+    per_case = Counter(r["case_no"] for r in burst.rows)
+    if twice := [case for case, k in per_case.items() if k > 1]:
+        report.fail(f"{len(twice)} cases have more than one row, e.g. {twice[:3]}")
 
-    # Booked exactly once: one carrier order per dispatch, under its order number, with its waybill.
+
+def check_carrier_orders(report: Report, burst: Burst) -> None:
+    """Booked exactly once: one carrier order per dispatch, under its order number, with its waybill."""
     per_order = Counter(o["order_no"] for o in burst.orders)
     ours = {r["order_no"]: r for r in burst.rows}
-    figures.append(f"carrier orders: {len(burst.orders)} ({len(per_order)} order numbers)")
-    extra = set(per_order) - set(ours)
-    unordered = [o for o, r in ours.items() if r["status"] in DONE and o not in per_order]
-    if any(k > 1 for k in per_order.values()) or extra or unordered:
-        failures.append(f"carrier orders do not match the dispatches one to one: {len(extra)} orders without a "
-                        f"dispatch, {len(unordered)} booked dispatches without an order")  # fmt: skip
-    wrong_waybill = [
-        o for o in burst.orders
-        if o["order_no"] in ours and ours[o["order_no"]]["status"] in DONE
-        and o["waybill_no"] != ours[o["order_no"]]["waybill_no"]
-    ]  # fmt: skip
-    if wrong_waybill:
-        failures.append(
-            f"{len(wrong_waybill)} dispatches hold another waybill number than their carrier order"
+    booked = {o: r for o, r in ours.items() if r["status"] in DONE}
+    report.note(f"carrier orders: {len(burst.orders)} under {len(per_order)} order numbers")
+    if repeated := [o for o, k in per_order.items() if k > 1]:
+        report.fail(f"{len(repeated)} order numbers have more than one carrier order")
+    if strays := set(per_order) - set(ours):
+        report.fail(f"{len(strays)} carrier orders belong to no dispatch")
+    if unordered := set(booked) - set(per_order):
+        report.fail(f"{len(unordered)} booked dispatches have no carrier order")
+    by_order = {o["order_no"]: o["waybill_no"] for o in burst.orders}
+    if other := [o for o, r in booked.items() if o in by_order and by_order[o] != r["waybill_no"]]:
+        report.fail(f"{len(other)} booked dispatches hold another waybill number than their carrier order")
+
+
+def check_drained(report: Report, burst: Burst) -> None:
+    """None stuck: every dispatch booked within the drain limit."""
+    approval = burst.approval
+    if burst.seconds is None:
+        report.fail(
+            f"not every dispatch booked {DRAIN_LIMIT_S:g} s after the last submit: {dict(burst.statuses)}"
         )
+        return
+    floor = DISPATCHES / RATE
+    report.note(
+        f"all booked {burst.seconds:.1f} s after the first submit (floor {floor:.1f} s: "
+        f"{burst.seconds / floor:.2f}x); the submits took {approval.finished - approval.started:.1f} s"
+    )
 
-    # None stuck.
-    if burst.drained_at is None:
-        failures.append(f"not every dispatch booked within {DRAIN_LIMIT_S:g} s of the last accepted submit: "
-                        f"{dict(burst.statuses)}")  # fmt: skip
-    else:
-        floor = DISPATCHES / RATE
-        figures.append(f"all {DONE} {burst.seconds:.1f} s after the first submit (floor {floor:.1f} s, "
-                       f"{burst.seconds / floor:.2f}x); submits took {approval.finished - approval.started:.1f} s")  # fmt: skip
 
-    # Periodic work on one instance at a time, taken over within TAKEOVER_LIMIT_S of its holder's kill.
+def check_scheduler(report: Report, burst: Burst, ticks) -> None:
+    """Periodic work on one instance at a time, taken over within TAKEOVER_LIMIT_S of its holder's kill."""
+    t0 = burst.approval.started
     runs = leadership_runs(ticks)
-    figures.append(f"scheduler ticks: {len(ticks)}, by holder in turn: "
-                   + ", ".join(f"{h} {b - burst.approval.started:+.1f}..{e - burst.approval.started:+.1f} s" for h, b, e in runs))  # fmt: skip
-    holders = [h for h, _, _ in runs]
+    turns = ", ".join(f"{holder} {first - t0:+.1f}..{last - t0:+.1f} s" for holder, first, last in runs)
+    report.note(f"scheduler ticks: {len(ticks)}; by holder in turn: {turns}")
     if not ticks:
-        failures.append(
-            "no scheduled tick ran (CERTPOST_LOG_LEVEL=DEBUG logs `scheduled <name> on <holder>`)"
-        )
+        report.fail("no scheduled tick ran (at debug the scheduler logs `scheduled <name> on <holder>`)")
+    holders = [holder for holder, _, _ in runs]
     if len(holders) != len(set(holders)):
-        failures.append(f"periodic work interleaved between instances: {holders}")
+        report.fail(f"periodic work went back and forth between instances: {holders}")
     kill = burst.kill
     if kill is None or kill.holder is None:
-        failures.append("no instance held the scheduler lease when one was killed")
-    else:
-        after = [t for t, holder, _ in ticks if t > kill.at and holder != kill.holder]
-        takeover = (after[0] - kill.at) if after else None
-        figures.append(f"kill -9 at {kill.at - approval.started:+.1f} s, started again at "
-                       f"{(kill.restarted_at or kill.at) - approval.started:+.1f} s")  # fmt: skip
-        figures.append(f"killed instance {kill.instance} (lease holder {kill.holder}); periodic work resumed "
-                       + (f"{takeover:.1f} s later" if takeover is not None else "never"))  # fmt: skip
-        if takeover is None or takeover > TAKEOVER_LIMIT_S:
-            failures.append(f"scheduler lease not taken over within {TAKEOVER_LIMIT_S:g} s of its holder's kill "
-                            f"({'never' if takeover is None else f'{takeover:.1f} s'})")  # fmt: skip
-    return failures, figures
+        report.fail("no instance held the scheduler lease when one was killed")
+        return
+    after = [at for at, holder, _ in ticks if at > kill.at and holder != kill.holder]
+    takeover = after[0] - kill.at if after else None
+    again = (kill.restarted_at or kill.at) - t0
+    resumed = f"{takeover:.1f} s later" if takeover is not None else "never"
+    report.note(
+        f"kill -9 of instance {kill.instance} (lease holder {kill.holder}) at {kill.at - t0:+.1f} s, "
+        f"started again at {again:+.1f} s; periodic work resumed elsewhere {resumed}"
+    )
+    if takeover is None or takeover > TAKEOVER_LIMIT_S:
+        report.fail(
+            f"scheduler lease not taken over within {TAKEOVER_LIMIT_S:g} s of its holder's kill: {resumed}"
+        )
