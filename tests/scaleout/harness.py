@@ -262,9 +262,9 @@ class Case:
 
 
 class ApprovalSystem:
-    """The approval system: pushes each case round-robin over the instances and, on a 503 or a connection
-    error, pushes the same case again (to the next instance, as a proxy would) after Retry-After; a 500
-    is retried the same way, after a second, and counted. Every 201 is recorded with its dispatch id."""
+    """The approval system: pushes each case round-robin over the instances and, on a 503, pushes the same
+    case again (to the next instance, as a proxy would) after Retry-After; after a connection error, half
+    a second later; a 500 is retried after a second, and counted. Every 201 is recorded with its id."""
 
     def __init__(
         self, bases: list[str], n: int, tag: str, *, clients: int = 24, pace_per_s: float | None = None
@@ -316,7 +316,7 @@ class ApprovalSystem:
             if attempt.status not in (0, 500, 502, 503, 504):
                 case.rejected = f"{attempt.status} {raw[:200]!r}"
                 return
-            delay = 1.0
+            delay = 0.5 if attempt.status == 0 else 1.0  # no answer: try the next instance soon
             if attempt.retry_after and attempt.retry_after.isdigit():
                 delay = min(float(attempt.retry_after), 10.0)
             await asyncio.sleep(delay)
