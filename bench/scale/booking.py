@@ -43,7 +43,11 @@ def run(pg: Postgres, n: int, rate: float, instances: int, *, kill: bool) -> tup
     assert not twice and not strays, f"{twice} orders booked twice, {strays} orders of no dispatch"
     if burst.seconds is None:
         return None, f"not all booked: {dict(burst.statuses)}"
-    return burst.seconds, f"{len(per_order)} carrier orders, none twice"
+    submits = burst.approval.finished - burst.approval.started
+    seen = f"{len(per_order)} carrier orders, none twice; the submits took {submits:.1f} s"
+    if burst.kill:
+        seen += f"; instance {burst.kill.instance} killed at {burst.kill.at - burst.approval.started:+.1f} s"
+    return burst.seconds, seen
 
 
 def main() -> None:

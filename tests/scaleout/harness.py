@@ -407,8 +407,15 @@ class Deployment:
             raise
 
     def instance_of(self, holder: str | None) -> Instance | None:
-        pid = holder.split("-")[0] if holder else None
-        return next((i for i in self.instances if i.alive() and str(i.pid) == pid), None)
+        """The running instance behind a scheduler lease holder: by the pid that starts the holder's name,
+        else by its debug log, where the holder names itself at every tick."""
+        if not holder:
+            return None
+        alive = [i for i in self.instances if i.alive()]
+        by_pid = [i for i in alive if str(i.pid) == holder.split("-")[0]]
+        return next(iter(by_pid), None) or next(
+            (i for i in alive if f" on {holder}" in i.log_tail(10**7)), None
+        )
 
     def close(self) -> None:
         for inst in self.instances:
