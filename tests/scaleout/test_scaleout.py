@@ -95,6 +95,8 @@ def check_answers(report: Report, burst: Burst) -> None:
     if burst.pg_restart:
         down, up = burst.pg_restart
         during = Counter(a.status for a in approval.attempts_between(down, up + 3))
+        if not during:
+            report.fail("PostgreSQL restarted when no submit was in flight: the check above saw nothing")
         start = down - approval.started
         report.note(
             f"pg_ctl restart at {start:+.1f} s took {up - down:.1f} s; answers till 3 s on: {dict(during)}"
