@@ -1,4 +1,10 @@
-"""Apply Alembic migrations on an async engine (at start-up and by `certpost db upgrade`)."""
+"""Apply Alembic migrations on an async engine (at start-up and by `certpost db upgrade`).
+
+Several instances may start at the same moment on an empty database: on PostgreSQL the upgrade runs
+under a session advisory lock, so one migrates while the others wait and then find the schema at head.
+On SQLite the upgrade is one write transaction (BEGIN IMMEDIATE, `storage.sqlite.engine`): other
+processes wait for SQLite's write lock (the busy timeout, which is set before anything else on a new
+connection)."""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x63657274706F7374 >> 1  # "certpost" as a bigint: the advisory lock's key
 
 
 def alembic_config() -> Config:
@@ -23,5 +31,19 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         cfg.attributes["connection"] = sync_conn
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+        return
+    async with engine.connect() as lock_conn:  # the lock's own session: it outlives the upgrade's transaction
+        await _advisory(lock_conn, "pg_advisory_lock")
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(run)
+        finally:
+            await _advisory(lock_conn, "pg_advisory_unlock")
+
+
+async def _advisory(conn: AsyncConnection, function: str) -> None:
+    await conn.execute(text(f"SELECT {function}(:key)"), {"key": MIGRATION_LOCK})
+    await conn.commit()
