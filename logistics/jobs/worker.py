@@ -68,6 +68,9 @@ class WorkerPool:
         self._batches: set[asyncio.Task] = set()
         self._room = asyncio.Semaphore(max(1, self.batch_in_flight))
         self._single_kinds = [k for k in self.handlers if k not in self.batch_handlers]
+        self._held: set[int] = set()
+        """Jobs claimed by this pool whose outcome is not written yet (it may be kept while the database
+        is away, past the lease): a new claim of one of them is not run again here."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -140,7 +143,7 @@ class WorkerPool:
 
     async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         async with self.engine.begin() as conn:
-            return await queue.claim(
+            claimed = await queue.claim(
                 conn,
                 worker=self.name,
                 now=self.clock.now(),
@@ -148,6 +151,9 @@ class WorkerPool:
                 kinds=list(self.handlers) if kinds is None else kinds,
                 limit=limit,
             )
+        fresh = [job for job in claimed if job.id not in self._held]  # the others' outcome is on its way
+        self._held.update(job.id for job in fresh)
+        return fresh
 
     async def run_batch_once(self, kind: str) -> int:
         """Claim up to `batch_size` jobs of `kind` and run them as one batch in this task (tests, tools)."""
@@ -211,6 +217,7 @@ class WorkerPool:
             except Exception:
                 log.exception("recording a job outcome failed; its lease will run out")
             finally:
+                self._held.discard(job.id)
                 self._room.release()
 
         try:
@@ -218,6 +225,7 @@ class WorkerPool:
         except asyncio.CancelledError:
             for _ in unsettled:  # shutting down: the leases run out and the jobs are claimed again
                 self._room.release()
+            self._held.difference_update(unsettled)
             unsettled.clear()
             raise
         except Exception as e:
@@ -243,6 +251,8 @@ class WorkerPool:
             await self._record(job, worker, e)
         else:
             await self._record(job, worker, None)
+        finally:
+            self._held.discard(job.id)
 
     async def _record(self, job: Job, worker: str, outcome: BaseException | None) -> None:
         """Complete the job (outcome None) or schedule its retry / dead-letter it."""
