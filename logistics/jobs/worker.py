@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock, Writes
 from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater, backoff_s
+from ..storage.outage import database_unavailable
 from ..storage.unit_of_work import SqlUnitOfWork
 from . import queue
 
@@ -109,8 +110,8 @@ class WorkerPool:
                 jobs = await self.claim(free, self._single_kinds) if self._single_kinds else []
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be briefly unavailable; keep feeding
-                log.exception("claiming jobs failed")
+            except Exception as e:  # the database may be briefly unavailable; keep feeding
+                _claim_failed(e, "jobs")
                 jobs = []
             for job in jobs:
                 self._ready.put_nowait(job)
@@ -189,8 +190,8 @@ class WorkerPool:
                 for _ in range(free):
                     self._room.release()
                 raise
-            except Exception:
-                log.exception("claiming %s jobs failed", kind)
+            except Exception as e:
+                _claim_failed(e, f"{kind} jobs")
                 jobs = []
             for _ in range(free - len(jobs)):
                 self._room.release()
@@ -265,6 +266,8 @@ class WorkerPool:
             error, retry_after, keep = str(e), e.retry_after_s, e.keep_attempt
         elif isinstance(e, GiveUp):
             error, permanent = str(e), True
+        elif database_unavailable(e):  # not the job's fault: tried again without spending an attempt
+            error, retry_after, keep = f"database unavailable: {type(e).__name__}", 1.0, True
         else:
             error = f"{type(e).__name__}: {e}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=e)
@@ -289,6 +292,13 @@ class WorkerPool:
                 "%s retry in %.1f s: %s (attempt %d of %d%s)", subject, retry_after, reason_code(e),
                 job.attempts, job.max_attempts, ", not counted" if keep else "",
             )  # fmt: skip
+
+
+def _claim_failed(e: Exception, what: str) -> None:
+    if database_unavailable(e):  # an outage: one line per attempt, no stack
+        log.warning("claiming %s failed: database unavailable (%s)", what, type(e).__name__)
+    else:
+        log.error("claiming %s failed", what, exc_info=e)
 
 
 def _subject(job: Job) -> str:
