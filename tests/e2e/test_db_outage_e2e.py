@@ -60,7 +60,7 @@ def simulator():
 @pytest.fixture
 def gw(tmp_path, proxy, simulator):
     gateway = Gateway(
-        tmp_path, CERTPOST_DATABASE_URL=proxy.db_url, CERTPOST_JOB_LEASE_S="5", **carrier_env(simulator)
+        tmp_path, CERTPOST_DATABASE_URL=proxy.db_url, CERTPOST_JOB_LEASE_S="20", **carrier_env(simulator)
     )
     gateway.start()
     yield gateway
