@@ -73,6 +73,11 @@ class GroupCommitter:
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
+        if self._kept:
+            log.warning(
+                "stopping with %d writes kept for the database: their jobs run again once their leases end",
+                self._kept + self._queue.qsize(),
+            )
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -158,8 +163,10 @@ class GroupCommitter:
             async with self.uow() as uow:
                 return await self.batch(uow, items)
         except Exception as e:
-            if self.keep_while_away and database_unavailable(e):
-                raise _Away from e  # not the items' fault: the whole round is tried again
+            if database_unavailable(e):  # not the items' fault: one by one would fail each alike
+                if self.keep_while_away:
+                    raise _Away from e  # the whole round is tried again
+                raise  # every caller is answered with it (intake: a 503, and the client sends again)
             if self.fast is None and len(items) == 1:
                 raise  # it was alone already
             await self._one_by_one(items, futures)

@@ -4,6 +4,8 @@ keeps job outcomes in memory until they can be written."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import exc
 
 RETRY_AFTER_S = 2
@@ -35,9 +37,9 @@ def _away(e: BaseException) -> bool:
     if isinstance(e, exc.DBAPIError):
         if e.connection_invalidated or isinstance(e, exc.InterfaceError):
             return True
-        if isinstance(e, exc.OperationalError) and any(s in str(e.orig).lower() for s in _SQLITE_AWAY):
-            return True
-        return False
+        return e.orig is not None and e.orig is not e and _away(e.orig)
+    if isinstance(e, sqlite3.OperationalError):  # SQLite's own paths raise it unwrapped (storage.sqlite)
+        return any(s in str(e).lower() for s in _SQLITE_AWAY)
     sqlstate = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
     if isinstance(sqlstate, str) and sqlstate.startswith(_SQLSTATES):
         return True
