@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from logistics.storage.db import create_engine
 from logistics.storage.tables import dispatches
@@ -220,3 +220,63 @@ async def _dispatch_rows() -> dict[str, str]:
 
 def rows_by_case(rows: dict[str, str]) -> dict[str, str]:
     return {case: i for i, case in rows.items()}
+
+
+async def _terminate_backends() -> int:
+    """What a PostgreSQL restart does to open connections (FATAL 57P01, administrator command), done to
+    this test database's other sessions only."""
+    engine = create_engine(PG_URL)
+    try:
+        async with engine.connect() as conn:
+            ended = await conn.scalars(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return sum(1 for ok in ended if ok)
+    finally:
+        await engine.dispose()
+
+
+def test_connections_the_server_terminates_are_replaced_without_an_error_to_anyone(tmp_path, simulator):
+    asyncio.run(_reset_postgres(PG_URL))
+    gw = Gateway(tmp_path, CERTPOST_DATABASE_URL=PG_URL, **carrier_env(simulator)).start()
+    try:
+        token = gw.staff_token("restart-admin", "admin")
+        auth = {"Authorization": f"Bearer {token}"}
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def client(n: int) -> None:
+            body, headers = _signed(gw, f"TERM-{n:04d}")
+            for _ in range(200):
+                status = _raw(gw, "POST", "/api/v1/dispatches", body, headers)[0]
+                read = _raw(gw, "GET", "/api/v1/dispatches?limit=5", headers=auth)[0]
+                with lock:
+                    statuses.extend((status, read))
+                if status in (200, 201):
+                    return
+                time.sleep(0.05)
+
+        ended = []
+
+        def restarts() -> None:
+            for _ in range(3):
+                time.sleep(0.4)
+                ended.append(asyncio.run(_terminate_backends()))
+
+        terminator = threading.Thread(target=restarts)
+        terminator.start()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(client, range(120)))
+        terminator.join()
+        assert sum(ended) > 0
+        assert {s for s in statuses} <= {200, 201, 503}, sorted(set(statuses))
+        after = [_raw(gw, "GET", "/api/v1/dispatches?limit=5", headers=auth)[0] for _ in range(20)]
+        asyncio.run(_terminate_backends())  # idle pooled connections die: the next requests get new ones
+        after += [_raw(gw, "GET", "/api/v1/dispatches?limit=5", headers=auth)[0] for _ in range(20)]
+        assert after == [200] * 40
+        assert len(asyncio.run(_dispatch_rows())) == 120
+    finally:
+        gw.stop()
