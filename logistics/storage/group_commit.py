@@ -138,7 +138,7 @@ class GroupCommitter:
         try:
             while True:
                 try:
-                    return await self._commit(items, futures)
+                    results = await self._commit(items, futures)
                 except _Away:
                     if since is None:
                         since = asyncio.get_running_loop().time()
@@ -146,13 +146,15 @@ class GroupCommitter:
                     self._kept = len(items)
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, self.retry_max_s)
+                    continue
+                if since is not None:
+                    log.info(
+                        "database back after %.1f s: %d kept writes written, %d more queued",
+                        asyncio.get_running_loop().time() - since, len(items), self._queue.qsize(),
+                    )  # fmt: skip
+                return results
         finally:
             self._kept = 0
-            if since is not None:
-                log.info(
-                    "database back after %.1f s: %d kept writes written, %d more queued",
-                    asyncio.get_running_loop().time() - since, len(items), self._queue.qsize(),
-                )  # fmt: skip
 
     async def _commit(self, items: list[Any], futures: list[asyncio.Future]) -> list[Any] | None:
         """The batch's results once committed (to the OS only, with a fast writer), or None when it
