@@ -5,6 +5,7 @@ outage is written afterwards and not run again by this process, though its lease
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from sqlalchemy import select
@@ -55,7 +56,8 @@ def _note(seq: int):
     return unit
 
 
-async def test_writes_during_an_outage_are_kept_and_written_in_order_when_it_is_back(proxy):
+async def test_writes_during_an_outage_are_kept_and_written_in_order_when_it_is_back(proxy, caplog):
+    caplog.set_level(logging.INFO, logger="certpost.storage")
     engine = create_engine(proxy.url(PG_URL))
     committer = GroupCommitter(unit_of_work_factory(engine), write_grouped, keep_while_away=50)
     writes = SqlWrites(committer)
@@ -76,6 +78,9 @@ async def test_writes_during_an_outage_are_kept_and_written_in_order_when_it_is_
         await committer.stop()
         await engine.dispose()
     assert [r.payload["seq"] for r in await _job_rows("note")] == list(range(21))
+    said = [r.getMessage() for r in caplog.records if r.name == "certpost.storage"]
+    assert any(m.startswith("database unavailable: keeping") for m in said), said
+    assert any(m.startswith("database back after") for m in said), said
 
 
 async def test_writes_beyond_the_bound_are_refused_at_once_while_the_database_is_away(proxy):
