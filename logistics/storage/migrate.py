@@ -8,6 +8,9 @@ connection)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +18,9 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .outage import database_unavailable
+
+log = logging.getLogger("certpost.storage")
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x63657274706F7374 >> 1  # "certpost" as a bigint: the advisory lock's key
 
@@ -25,7 +31,21 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head", *, wait_s: float = 0.0) -> None:
+    """Migrate to `revision`; while the database is away, try again for up to `wait_s` seconds (a
+    gateway starting while PostgreSQL restarts)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return await _upgrade(engine, revision)
+        except Exception as e:
+            if not database_unavailable(e) or time.monotonic() >= deadline:
+                raise
+            log.warning("database unavailable at start-up (%s): trying again", type(e).__name__)
+            await asyncio.sleep(1.0)
+
+
+async def _upgrade(engine: AsyncEngine, revision: str) -> None:
     def run(sync_conn):
         cfg = alembic_config()
         cfg.attributes["connection"] = sync_conn

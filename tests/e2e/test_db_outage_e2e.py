@@ -280,3 +280,27 @@ def test_connections_the_server_terminates_are_replaced_without_an_error_to_anyo
         assert len(asyncio.run(_dispatch_rows())) == 120
     finally:
         gw.stop()
+
+
+def test_a_gateway_started_while_the_database_is_away_comes_up_once_it_is_back(tmp_path, proxy):
+    gw = Gateway(tmp_path, CERTPOST_DATABASE_URL=proxy.db_url, CERTPOST_AUTO_BOOK="false")
+    log = tmp_path / "serve.log"
+
+    def restore_once_it_waits() -> None:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if log.exists() and "database unavailable at start-up" in log.read_text():
+                break
+            time.sleep(0.1)
+        proxy.restore()
+
+    proxy.cut()
+    back = threading.Thread(target=restore_once_it_waits)
+    back.start()
+    try:
+        gw.start(timeout=60)
+        assert gw.request("GET", "/healthz")[0] == 200
+        assert "database unavailable at start-up" in log.read_text()
+    finally:
+        back.join()
+        gw.stop()
