@@ -1,0 +1,267 @@
+"""`ports.Statistics` on SQLAlchemy Core: every figure is grouped and counted by the database (a province
+holds about a million dispatches); only the supervisor's candidates come back row by row.
+
+Time arithmetic differs by dialect (SQLite: julianday and date modifiers; PostgreSQL: timestamptz casts
+and Asia/Shanghai), so those expressions are built in `_Time`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.model import DeliveryMethod, Direction
+from ..ports.repositories.statistics import (
+    NEVER_DUE,
+    STAGE_STATUSES,
+    Count,
+    DaysCount,
+    Dimension,
+    HoursCount,
+    Stage,
+    StageItem,
+)
+from .finance_tables import finance_periods, reconciliation_runs
+from .tables import UTCDateTime, dispatch_events, dispatches
+
+d, e = dispatches.c, dispatch_events.c
+COMPLETED = d.payload["completed_at"].as_string()
+MATTER_CODE = d.payload["matter_code"].as_string()
+
+
+def _const(sql: str):
+    """A constant written into the statement: PostgreSQL takes a GROUP BY expression for the selected one
+    only when both are the same text, which two bound parameters are not."""
+    return literal_column(sql)
+
+
+def _columns(*positions: int):
+    """GROUP BY the selected columns by position (a JSON key is a bound parameter too)."""
+    return [literal_column(str(n)) for n in positions]
+
+
+class _Time:
+    """Dialect-specific time expressions."""
+
+    def __init__(self, dialect: str):
+        self.pg = dialect == "postgresql"
+
+    def completed(self):
+        return cast(COMPLETED, DateTime(timezone=True)) if self.pg else COMPLETED
+
+    def hours(self, later, earlier):
+        """Hours from `earlier` to `later` (a float)."""
+        if self.pg:
+            return extract("epoch", later - earlier) / _const("3600.0")
+        return (func.julianday(later) - func.julianday(earlier)) * _const("24.0")
+
+    def whole_hours(self, later, earlier):
+        """Hours rounded up (a stage done 2.5 h after completion took 3)."""
+        hours = self.hours(later, earlier)
+        if self.pg:
+            return cast(func.ceil(hours), Integer)
+        truncated = cast(hours, Integer)
+        return truncated + case((hours > truncated, _const("1")), else_=_const("0"))
+
+    def day(self, at):
+        """The China calendar day of an instant."""
+        if self.pg:
+            return func.date(func.timezone(_const("'Asia/Shanghai'"), at))
+        return func.date(at, _const("'+8 hours'"))
+
+    def comparable(self, at):
+        """An instant in a form that compares in time order (SQLite: stored text has offsets)."""
+        return at if self.pg else func.julianday(at)
+
+    def bound(self, at: datetime):
+        if self.pg:
+            return literal(at, UTCDateTime())
+        return func.julianday(literal(at.astimezone(UTC).isoformat()))
+
+    def month(self, at):
+        if self.pg:
+            return func.to_char(func.timezone(_const("'Asia/Shanghai'"), at), _const("'YYYY-MM'"))
+        return func.strftime(_const("'%Y-%m'"), at, _const("'+8 hours'"))
+
+
+def _first_moves(stage: Stage):
+    """(dispatch_id, at): each dispatch's first move into the stage's statuses."""
+    statuses = STAGE_STATUSES[stage]
+    return (
+        select(e.dispatch_id, func.min(e.at).label("at"))
+        .where(e.to_status.in_(statuses), e.from_status != e.to_status)
+        .group_by(e.dispatch_id)
+        .subquery(f"first_{stage}")
+    )
+
+
+def _in_stage(stage: Stage):
+    """The dispatches a stage applies to."""
+    outbound = d.direction == Direction.OUTBOUND.value
+    if stage == "handover":
+        return and_(outbound, d.delivery_method != DeliveryMethod.PICKUP.value)
+    return outbound
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class SqlStatistics:
+    def __init__(self, conn: AsyncConnection, hall: str | None = None):
+        self._conn, self._hall = conn, hall
+        self._t = _Time(conn.dialect.name)
+
+    def _scoped(self, query):
+        """Every query over dispatches passes here: the hall scope goes in this one place."""
+        # halls: `if self._hall is not None: query = query.where(d.hall == self._hall)`
+        return query
+
+    async def mailed(self, dimension: Dimension, start: datetime, end: datetime) -> list[Count]:
+        first = _first_moves("handover")
+        key, name = self._dimension(dimension, first.c.at)
+        count = func.count().label("n")
+        query = (
+            select(key.label("k"), func.max(name).label("name"), count)
+            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+            .where(_in_stage("handover"), first.c.at >= start, first.c.at < end)
+            .group_by(*_columns(1))
+        )
+        if dimension == "village_point":
+            query = query.where(d.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
+        rows = (await self._conn.execute(self._scoped(query))).all()
+        found = [Count(k or "", n or k or "", c) for k, n, c in rows]
+        if dimension == "month":
+            return sorted(found, key=lambda x: x.key)
+        return sorted(found, key=lambda x: (-x.count, x.key))
+
+    def _dimension(self, dimension: Dimension, at):
+        if dimension == "month":
+            month = self._t.month(at)
+            return month, month
+        if dimension == "town":
+            town = d.payload[("address", "town")].as_string()
+            return town, town
+        if dimension == "village_point":
+            point = d.payload["village_point_code"].as_string()
+            return point, point
+        if dimension == "department":
+            return d.department_code, d.payload["department_name"].as_string()
+        if dimension == "matter":
+            return MATTER_CODE, d.payload["matter_name"].as_string()
+        raise ValueError(f"unknown dimension {dimension!r}")
+
+    async def stage_hours(self, stage: Stage, start: datetime, end: datetime) -> list[HoursCount]:
+        first = _first_moves(stage)
+        hours = self._t.whole_hours(first.c.at, self._t.completed()).label("h")
+        query = (
+            select(d.department_code, MATTER_CODE.label("m"), hours, func.count())
+            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+            .where(_in_stage(stage), first.c.at >= start, first.c.at < end)
+            .group_by(*_columns(1, 2, 3))
+        )
+        rows = await self._conn.execute(self._scoped(query))
+        return [HoursCount(dept, matter or "", int(h), n) for dept, matter, h, n in rows]
+
+    async def stage_days(self, stage: Stage, start: datetime, end: datetime) -> list[DaysCount]:
+        first = _first_moves(stage)
+        completed_on = self._t.day(self._t.completed()).label("c")
+        done_on = self._t.day(first.c.at).label("o")
+        query = (
+            select(d.department_code, MATTER_CODE.label("m"), completed_on, done_on, func.count())
+            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+            .where(_in_stage(stage), first.c.at >= start, first.c.at < end)
+            .group_by(*_columns(1, 2, 3, 4))
+        )
+        rows = await self._conn.execute(self._scoped(query))
+        return [DaysCount(dept, m or "", _as_date(c), _as_date(o), n) for dept, m, c, o, n in rows]
+
+    async def names(self) -> tuple[dict[str, str], dict[str, str]]:
+        departments = select(d.department_code, func.max(d.payload["department_name"].as_string()))
+        matters = select(MATTER_CODE, func.max(d.payload["matter_name"].as_string()))
+        found = []
+        for query in (departments, matters):
+            rows = await self._conn.execute(self._scoped(query.group_by(*_columns(1))))
+            found.append({code or "": name or "" for code, name in rows})
+        return found[0], found[1]
+
+    async def slow_items(
+        self, stage: Stage, start: datetime, end: datetime, *, over_hours: float, now: datetime
+    ) -> list[StageItem]:
+        first = _first_moves(stage)
+        completed = self._t.completed()
+        done_or_now = func.coalesce(first.c.at, literal(now, UTCDateTime()))
+        query = (
+            select(
+                d.id,
+                d.case_no,
+                d.waybill_no,
+                d.status,
+                d.department_code,
+                d.payload["department_name"].as_string(),
+                MATTER_CODE,
+                d.payload["matter_name"].as_string(),
+                COMPLETED,
+                first.c.at,
+            )
+            .select_from(dispatches.outerjoin(first, d.id == first.c.dispatch_id))
+            .where(_in_stage(stage))
+            .where(self._t.comparable(completed) >= self._t.bound(start))
+            .where(self._t.comparable(completed) < self._t.bound(end))
+            .where(or_(first.c.at.is_not(None), d.status.not_in(NEVER_DUE)))
+            .where(self._t.hours(done_or_now, completed) > over_hours)
+        )
+        rows = await self._conn.execute(self._scoped(query))
+        return [
+            StageItem(
+                i,
+                case_no,
+                waybill,
+                status,
+                dept,
+                dept_name or "",
+                matter or "",
+                matter_name or "",
+                datetime.fromisoformat(done).astimezone(UTC) if isinstance(done, str) else _aware(done),
+                _aware(at) if at is not None else None,
+            )
+            for i, case_no, waybill, status, dept, dept_name, matter, matter_name, done, at in rows
+        ]
+
+    async def department_costs(self, periods: list[str]) -> dict[str, dict[str, int]]:
+        if not periods:
+            return {}
+        r = reconciliation_runs.c
+        frozen = dict(
+            (await self._conn.execute(
+                select(finance_periods.c.period, finance_periods.c.run_id).where(
+                    finance_periods.c.period.in_(periods), finance_periods.c.status == "closed"
+                )
+            )).all()
+        )  # fmt: skip
+        rows = await self._conn.execute(
+            select(r.id, r.period, r.summary).where(r.period.in_(periods)).order_by(r.created_at.desc(), r.id)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for run_id, period, summary in rows:
+            if run_id != frozen.get(period, run_id) or (period not in frozen and period in found):
+                continue  # not the closed month's frozen run, or older than the open month's newest
+            found[period] = {s["department_code"]: s["amount_fen"] for s in summary.get("departments", [])}
+        return found
