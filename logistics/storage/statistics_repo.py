@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
-    Integer,
     and_,
-    case,
     cast,
     extract,
     func,
@@ -62,19 +61,20 @@ class _Time:
     def completed(self):
         return cast(COMPLETED, DateTime(timezone=True)) if self.pg else COMPLETED
 
-    def hours(self, later, earlier):
-        """Hours from `earlier` to `later` (a float)."""
+    def seconds(self, later, earlier):
+        """Whole seconds from `earlier` to `later` (rounded: julianday's floats are not exact)."""
         if self.pg:
-            return extract("epoch", later - earlier) / _const("3600.0")
-        return (func.julianday(later) - func.julianday(earlier)) * _const("24.0")
+            span = extract("epoch", later - earlier)
+        else:
+            span = (func.julianday(later) - func.julianday(earlier)) * _const("86400.0")
+        return cast(func.round(span), BigInteger)
+
+    def hours(self, later, earlier):
+        return self.seconds(later, earlier) / _const("3600.0")
 
     def whole_hours(self, later, earlier):
         """Hours rounded up (a stage done 2.5 h after completion took 3)."""
-        hours = self.hours(later, earlier)
-        if self.pg:
-            return cast(func.ceil(hours), Integer)
-        truncated = cast(hours, Integer)
-        return truncated + case((hours > truncated, _const("1")), else_=_const("0"))
+        return (self.seconds(later, earlier) + 3599) // 3600
 
     def day(self, at):
         """The China calendar day of an instant."""
