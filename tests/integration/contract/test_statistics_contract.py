@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
+from logistics.domain.status import Status as S
 from logistics.ports.repositories.statistics import Count, DaysCount, HoursCount
+from logistics.service.views import dispatch_json
+from tests.fixtures.dispatches import make_dispatch
 from tests.fixtures.statistics_world import NOW, cst, store_runs, store_scenario
 
 OCT = (cst(10, 1), cst(11, 1))
@@ -16,7 +19,10 @@ async def test_mailed_by_each_dimension(new_uow):
     await store_scenario(new_uow)
     async with new_uow(read_only=True) as uow:
         s = uow.statistics
-        assert await s.mailed("month", *OCT_NOV) == [Count("2026-10", "2026-10", 2), Count("2026-11", "2026-11", 1)]
+        assert await s.mailed("month", *OCT_NOV) == [
+            Count("2026-10", "2026-10", 2),
+            Count("2026-11", "2026-11", 1),
+        ]
         assert await s.mailed("month", *OCT) == [Count("2026-10", "2026-10", 2)]
         assert {(c.key, c.count) for c in await s.mailed("town", *OCT_NOV)} == {("洲湖镇", 2), ("平都镇", 1)}
         assert (await s.mailed("town", *OCT_NOV))[0] == Count("洲湖镇", "洲湖镇", 2)  # most first
@@ -33,8 +39,10 @@ async def test_stage_times_in_hours_and_days(new_uow):
     async with new_uow(read_only=True) as uow:
         s = uow.statistics
         assert sorted(await s.stage_hours("delivery", *OCT_NOV), key=lambda h: h.hours) == [
-            HoursCount("SCJGJ", "M1", 48, 1), HoursCount("SCJGJ", "M1", 118, 1), HoursCount("SCJGJ", "M2", 162, 1),
-        ]  # fmt: skip
+            HoursCount("SCJGJ", "M1", 48, 1),
+            HoursCount("SCJGJ", "M1", 118, 1),
+            HoursCount("SCJGJ", "M2", 162, 1),
+        ]
         assert sorted(await s.stage_hours("handover", *OCT_NOV), key=lambda h: h.hours) == [
             HoursCount("SCJGJ", "M1", 6, 1), HoursCount("GTJ", "M3", 35, 1), HoursCount("SCJGJ", "M2", 66, 1),
         ]  # fmt: skip
@@ -43,22 +51,32 @@ async def test_stage_times_in_hours_and_days(new_uow):
             DaysCount("SCJGJ", "M2", date(2026, 10, 9), date(2026, 10, 16), 1),
             DaysCount("SCJGJ", "M1", date(2026, 10, 10), date(2026, 10, 15), 1),
         ]
-        assert await s.stage_days("handover", *OCT) == [
-            DaysCount("SCJGJ", "M1", date(2026, 10, 5), date(2026, 10, 5), 1),
-            DaysCount("SCJGJ", "M2", date(2026, 10, 9), date(2026, 10, 12), 1),
-        ] or sorted(await s.stage_days("handover", *OCT), key=lambda x: x.completed_on) == [
+        assert sorted(await s.stage_days("handover", *OCT), key=lambda x: x.completed_on) == [
             DaysCount("SCJGJ", "M1", date(2026, 10, 5), date(2026, 10, 5), 1),
             DaysCount("SCJGJ", "M2", date(2026, 10, 9), date(2026, 10, 12), 1),
         ]
 
 
-async def test_partial_hours_round_up(new_uow):
-    """B's handover took 65 h 59 min? No: exactly 66 h; C's 35 h exactly; the fake and SQL agree on a
-    time that is not whole: A delivered 48 h after completion, moved again a minute later stays 48."""
-    await store_scenario(new_uow)
+async def test_part_hours_round_up_and_days_are_china_days(new_uow):
+    """Completed 2 h 30 min before its handover counts 3 h; a completion time sent in UTC (23:30 on
+    11-30) is the China day 12-01."""
+    d = make_dispatch("X", completed_at=datetime(2026, 11, 30, 23, 30, tzinfo=UTC), matter_code="M9")
+    async with new_uow() as uow:
+        assert await uow.dispatches.insert_new(d, request_hash="h", response=dispatch_json(d))
+        for to, at in ((S.BOOKING, 1), (S.BOOKED, 2), (S.HANDED_OVER, 2.5)):
+            after, event = d.moved(to, at=d.completed_at + timedelta(hours=at), actor="t", cause="setup")
+            assert await uow.dispatches.save_move(d, after, event)
+            d = after
     async with new_uow(read_only=True) as uow:
-        hours = {h.hours for h in await uow.statistics.stage_hours("handover", *OCT_NOV)}
-    assert 35 in hours and 66 in hours
+        assert await uow.statistics.stage_hours("handover", cst(12, 1), cst(12, 31)) == [
+            HoursCount("SCJGJ", "M9", 3, 1)
+        ]
+        assert await uow.statistics.stage_days("handover", cst(12, 1), cst(12, 31)) == [
+            DaysCount("SCJGJ", "M9", date(2026, 12, 1), date(2026, 12, 1), 1)
+        ]
+        assert await uow.statistics.mailed("month", cst(11, 1), cst(12, 31)) == [
+            Count("2026-12", "2026-12", 1)
+        ]
 
 
 async def test_names(new_uow):
