@@ -26,7 +26,7 @@ from ..ports import UnitOfWork
 from ..ports.repositories.statistics import Count, DaysCount, HoursCount
 from .console_text import day_start
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"[12][0-9]{3}-(0[1-9]|1[0-2])")
 MAX_MONTHS = 60
 
 
@@ -142,6 +142,10 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
         days = {stage: await s.stage_days(stage, start, end) for stage in ("handover", "delivery")}
         departments, matters = await s.names()
         costs = await s.department_costs(chosen.months)
+    cost_by: dict[str, int] = defaultdict(int)
+    for month in costs.values():
+        for code, fen in month.items():
+            cost_by[code] += fen
     counted = {c.key: c for c in mailed["month"]}
     by_month = [counted.get(m, Count(m, m, 0)) for m in chosen.months]
 
@@ -153,18 +157,21 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
                 found[code][stage] = stage_times(stage, h.get(code, []), d.get(code, []), limits)
         return found
 
-    def rows(found: dict[str, dict[str, Times]], names: dict[str, str]) -> list[TimesRow]:
+    def rows(
+        found: dict[str, dict[str, Times]], names: dict[str, str], more: Iterable[str]
+    ) -> list[TimesRow]:
+        """A row for each code with times, mailed dispatches or a cost in the range."""
         empty = Times(0, None, None, 0)
+        codes = list(found) + [c for c in dict.fromkeys(more) if c not in found]
         made = [
-            TimesRow(code, names.get(code) or code, t.get("handover", empty), t.get("delivery", empty))
-            for code, t in found.items()
-        ]
-        return sorted(made, key=lambda r: (-r.delivery.count, -r.handover.count, r.code))
+            TimesRow(code, names.get(code) or code, found.get(code, {}).get("handover", empty),
+                     found.get(code, {}).get("delivery", empty))
+            for code in codes
+        ]  # fmt: skip
+        return sorted(
+            made, key=lambda r: (-r.delivery.count, -r.handover.count, r.code)
+        )
 
-    cost_by: dict[str, int] = defaultdict(int)
-    for month in costs.values():
-        for code, fen in month.items():
-            cost_by[code] += fen
     return Statistics(
         range=chosen,
         by_month=by_month,
@@ -174,8 +181,12 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
         by_matter=mailed["matter"],
         handover=stage_times("handover", hours["handover"], days["handover"], limits),
         delivery=stage_times("delivery", hours["delivery"], days["delivery"], limits),
-        departments=rows(times_by(lambda x: x.department_code), departments),
-        matters=rows(times_by(lambda x: x.matter_code), matters),
+        departments=rows(
+            times_by(lambda x: x.department_code),
+            departments,
+            [*(c.key for c in mailed["department"]), *cost_by],
+        ),
+        matters=rows(times_by(lambda x: x.matter_code), matters, (c.key for c in mailed["matter"])),
         costs=sorted(
             (CostRow(code, departments.get(code) or code, fen) for code, fen in cost_by.items()),
             key=lambda c: (-c.fen, c.code),
