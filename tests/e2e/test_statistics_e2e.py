@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
 
+from logistics.domain.china_time import CHINA
+from logistics.service.views import dispatch_json
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.hall import PASSWORD, STAFF, console_session, open_hall
+from tests.fixtures.dispatches import make_dispatch
 from tests.fixtures.statistics_world import store_runs, store_scenario
 
 pytestmark = pytest.mark.timeout(120)
@@ -134,3 +139,23 @@ async def _call(hall, path: str, role: str | None):
     headers = hall.bearer(role) if role else {}
     async with hall.http.get(hall.base + path, headers=headers) as r:
         return r.status, r.content_type, await r.read()
+
+
+async def test_the_dashboard_counts_recent_breaches_and_links_the_worst(hall):
+    late = make_dispatch("LATE-1", department_name="安福县自然资源局", department_code="GTJ",
+                         completed_at=datetime.now(CHINA) - timedelta(days=10))  # fmt: skip
+    async with hall.app[DEPS].uow() as uow:
+        assert await uow.dispatches.insert_new(late, request_hash="h", response=dispatch_json(late))
+    http = await _signed_in(hall, "dispatcher")
+    try:
+        status, _, body = await _get(http, f"{hall.base}/console/")
+    finally:
+        await http.close()
+    html = body.decode()
+    assert status == 200 and "智能监管" in html
+    # not handed over within a working day nor delivered within five: two breaches, both open; October's
+    # breaches are older than last month
+    card = html[html.index("智能监管") :]
+    assert re.search(r'超时件数</div><div class="stat-value">2<', card)
+    assert card.count(f'href="/console/dispatches/{late.id}"') == 2
+    assert "/console/supervision?from=" in card

@@ -4,6 +4,8 @@ read them (the figures change nothing)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from ...domain.service_limits import ServiceLimits
@@ -183,6 +185,29 @@ def _overdue(hours: float) -> str:
     if hours < 24:
         return f"{hours:.1f} 小时"
     return f"{hours / 24:.1f} 天"
+
+
+DASHBOARD_WORST = 5
+
+
+async def dashboard_breaches(deps, settings, now) -> dict:
+    """For the dashboard: breaches of dispatches completed last month and this month, and the worst few
+    (the figures of the supervision page it links to)."""
+    today = cn_today(now)
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    chosen = statistics.month_range(last_month, f"{today:%Y-%m}", today=today)
+    found = await supervision.find(
+        deps.uow(read_only=True), start=chosen.start, end=chosen.end, limits=settings.limits(), now=now,
+        per_page=DASHBOARD_WORST,
+    )  # fmt: skip
+    worst = [
+        {"id": b.item.dispatch_id, "case_no": b.item.case_no, "stage": supervision.STAGE_TEXT[b.stage],
+         "department": b.item.department_name or b.item.department_code, "over": _overdue(b.over_hours),
+         "open": b.open}
+        for b in found.items
+    ]  # fmt: skip
+    href = url("/console/supervision", **{"from": chosen.first, "to": chosen.last})
+    return {"total": found.total, "open": found.open, "worst": worst, "href": href}
 
 
 @routes.get("/console/supervision.xlsx")
