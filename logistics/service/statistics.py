@@ -168,9 +168,7 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
                      found.get(code, {}).get("delivery", empty))
             for code in codes
         ]  # fmt: skip
-        return sorted(
-            made, key=lambda r: (-r.delivery.count, -r.handover.count, r.code)
-        )
+        return sorted(made, key=lambda r: (-r.delivery.count, -r.handover.count, r.code))
 
     return Statistics(
         range=chosen,

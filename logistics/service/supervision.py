@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
+from ..domain.china_time import CHINA
 from ..domain.errors import InvalidInput
 from ..domain.service_limits import Limit, ServiceLimits
 from ..ports import UnitOfWork
@@ -102,6 +103,14 @@ def judge(stage: str, item: StageItem, limits: ServiceLimits, now: datetime) -> 
     if at <= deadline:
         return None
     return Breach(stage, item, limit, deadline, (at - deadline).total_seconds() / 3600)
+
+
+def deadline_text(at: datetime) -> str:
+    """A working-day deadline (midnight) reads as the end of its last day: 2026-10-21 24:00."""
+    local = at.astimezone(CHINA)
+    if local.time() == time():
+        return f"{local - timedelta(days=1):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def _kept(b: Breach, f: Filters) -> bool:

@@ -150,7 +150,7 @@ async def supervision_page(request: web.Request, ctx: Ctx) -> web.Response:
                 cn_time(b.item.completed_at),
                 cn_time(b.item.done_at) if b.item.done_at else "仍未完成",
                 b.limit.text,
-                cn_time(b.deadline),
+                supervision.deadline_text(b.deadline),
                 _overdue(b.over_hours),
             ],
         }

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ...service.console_text import cn_time
 from ...service.statistics import Statistics, Times
-from ...service.supervision import STAGE_TEXT, Breach
+from ...service.supervision import STAGE_TEXT, Breach, deadline_text
 from .guard import SECURITY_HEADERS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -140,7 +140,7 @@ def write_breaches(path: Path, breaches: list[Breach], status_text: Callable[[st
         cells = [
             STAGE_TEXT[b.stage], i.case_no, i.waybill_no or "", i.department_code, i.department_name,
             i.matter_code, i.matter_name, cn_time(i.completed_at),
-            cn_time(i.done_at) if i.done_at else "仍未完成", b.limit.text, cn_time(b.deadline),
+            cn_time(i.done_at) if i.done_at else "仍未完成", b.limit.text, deadline_text(b.deadline),
         ]  # fmt: skip
         for col, text in enumerate(cells):
             sheet.write_string(row, col, text)

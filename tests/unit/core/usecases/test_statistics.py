@@ -167,3 +167,8 @@ def test_limits_refuse_bad_settings_naming_the_key():
     assert limits.limit("handover", "SCJGJ", "M1") == Limit(1, "d")  # the default's
     assert limits.limit("delivery", "SCJGJ", "M1") == Limit(3, "d")  # the department's
     assert limits.least_hours("handover") == 24 and limits.least_hours("delivery") == 72
+
+
+def test_a_midnight_deadline_reads_as_the_end_of_the_day_before():
+    assert supervision.deadline_text(datetime(2026, 10, 22, tzinfo=CHINA)) == "2026-10-21 24:00"
+    assert supervision.deadline_text(datetime(2026, 10, 22, 3, 30, tzinfo=CHINA)) == "2026-10-22 03:30"
