@@ -17,14 +17,13 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import DeliveryMethod, Direction
 from ..ports.repositories.statistics import (
-    NEVER_DUE,
+    BEFORE_STAGE,
     STAGE_STATUSES,
     Count,
     DaysCount,
@@ -97,12 +96,24 @@ class _Time:
         return func.strftime(_const("'%Y-%m'"), at, _const("'+8 hours'"))
 
 
-def _first_moves(stage: Stage):
-    """(dispatch_id, at): each dispatch's first move into the stage's statuses."""
-    statuses = STAGE_STATUSES[stage]
+def _stage_moves(stage: Stage, events=dispatch_events):
+    c = events.c
+    return and_(c.to_status.in_(STAGE_STATUSES[stage]), c.from_status != c.to_status)
+
+
+def _first_moves(stage: Stage, start: datetime, end: datetime | None = None):
+    """(dispatch_id, at): the dispatches whose first move into the stage's statuses was in [start, end):
+    their moves in the range (an index range on (to_status, at)) less those with one before it."""
+    earlier = dispatch_events.alias("earlier")
+    in_range = [_stage_moves(stage), e.at >= start] + ([e.at < end] if end is not None else [])
     return (
         select(e.dispatch_id, func.min(e.at).label("at"))
-        .where(e.to_status.in_(statuses), e.from_status != e.to_status)
+        .where(*in_range)
+        .where(
+            ~select(earlier.c.id)
+            .where(earlier.c.dispatch_id == e.dispatch_id, _stage_moves(stage, earlier), earlier.c.at < start)
+            .exists()
+        )
         .group_by(e.dispatch_id)
         .subquery(f"first_{stage}")
     )
@@ -135,13 +146,13 @@ class SqlStatistics:
         return query
 
     async def mailed(self, dimension: Dimension, start: datetime, end: datetime) -> list[Count]:
-        first = _first_moves("handover")
+        first = _first_moves("handover", start, end)
         key, name = self._dimension(dimension, first.c.at)
         count = func.count().label("n")
         query = (
             select(key.label("k"), func.max(name).label("name"), count)
             .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage("handover"), first.c.at >= start, first.c.at < end)
+            .where(_in_stage("handover"))
             .group_by(*_columns(1))
         )
         if dimension == "village_point":
@@ -169,25 +180,25 @@ class SqlStatistics:
         raise ValueError(f"unknown dimension {dimension!r}")
 
     async def stage_hours(self, stage: Stage, start: datetime, end: datetime) -> list[HoursCount]:
-        first = _first_moves(stage)
+        first = _first_moves(stage, start, end)
         hours = self._t.whole_hours(first.c.at, self._t.completed()).label("h")
         query = (
             select(d.department_code, MATTER_CODE.label("m"), hours, func.count())
             .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage(stage), first.c.at >= start, first.c.at < end)
+            .where(_in_stage(stage))
             .group_by(*_columns(1, 2, 3))
         )
         rows = await self._conn.execute(self._scoped(query))
         return [HoursCount(dept, matter or "", int(h), n) for dept, matter, h, n in rows]
 
     async def stage_days(self, stage: Stage, start: datetime, end: datetime) -> list[DaysCount]:
-        first = _first_moves(stage)
+        first = _first_moves(stage, start, end)
         completed_on = self._t.day(self._t.completed()).label("c")
         done_on = self._t.day(first.c.at).label("o")
         query = (
             select(d.department_code, MATTER_CODE.label("m"), completed_on, done_on, func.count())
             .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage(stage), first.c.at >= start, first.c.at < end)
+            .where(_in_stage(stage))
             .group_by(*_columns(1, 2, 3, 4))
         )
         rows = await self._conn.execute(self._scoped(query))
@@ -205,30 +216,34 @@ class SqlStatistics:
     async def slow_items(
         self, stage: Stage, start: datetime, end: datetime, *, over_hours: float, now: datetime
     ) -> list[StageItem]:
-        first = _first_moves(stage)
+        """Two index-led reads: the stage's moves since `start` (a dispatch completed in the range is moved
+        after it) that came late, and the dispatches still in a status before the stage (by status)."""
         completed = self._t.completed()
-        done_or_now = func.coalesce(first.c.at, literal(now, UTCDateTime()))
-        query = (
-            select(
-                d.id,
-                d.case_no,
-                d.waybill_no,
-                d.status,
-                d.department_code,
-                d.payload["department_name"].as_string(),
-                MATTER_CODE,
-                d.payload["matter_name"].as_string(),
-                COMPLETED,
-                first.c.at,
-            )
-            .select_from(dispatches.outerjoin(first, d.id == first.c.dispatch_id))
-            .where(_in_stage(stage))
-            .where(self._t.comparable(completed) >= self._t.bound(start))
-            .where(self._t.comparable(completed) < self._t.bound(end))
-            .where(or_(first.c.at.is_not(None), d.status.not_in(NEVER_DUE)))
-            .where(self._t.hours(done_or_now, completed) > over_hours)
+        columns = (
+            d.id, d.case_no, d.waybill_no, d.status, d.department_code,
+            d.payload["department_name"].as_string(), MATTER_CODE, d.payload["matter_name"].as_string(),
+            COMPLETED,
+        )  # fmt: skip
+        in_range = and_(
+            _in_stage(stage),
+            self._t.comparable(completed) >= self._t.bound(start),
+            self._t.comparable(completed) < self._t.bound(end),
         )
-        rows = await self._conn.execute(self._scoped(query))
+        first = _first_moves(stage, start)
+        done = (
+            select(*columns, first.c.at)
+            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+            .where(in_range, self._t.hours(first.c.at, completed) > over_hours)
+        )
+        still_open = (
+            select(*columns, literal(None, UTCDateTime()).label("at"))
+            .where(d.status.in_(BEFORE_STAGE[stage]), in_range)
+            .where(self._t.hours(literal(now, UTCDateTime()), completed) > over_hours)
+        )
+        rows = [
+            *await self._conn.execute(self._scoped(done)),
+            *await self._conn.execute(self._scoped(still_open)),
+        ]
         return [
             StageItem(
                 i,

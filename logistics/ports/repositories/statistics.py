@@ -22,6 +22,13 @@ STAGE_STATUSES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 NEVER_DUE = ("cancelled", "returned")
 """Statuses in which a dispatch without the stage's move is not overdue: it will never make it."""
+BEFORE_STAGE: dict[str, tuple[str, ...]] = {
+    "handover": ("received", "booking", "booked", "booking_failed", "label_printed"),
+    "delivery": ("received", "booking", "booked", "booking_failed", "label_printed", "handed_over",
+                 "in_transit", "out_for_delivery", "delivery_failed", "returning", "awaiting_pickup"),
+}  # fmt: skip
+"""The statuses of a dispatch the stage applies to that has not made its move and may still: the others
+have made it (the statuses are reached only through it) or never will (NEVER_DUE)."""
 
 
 @dataclass(frozen=True)

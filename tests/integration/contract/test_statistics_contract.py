@@ -110,3 +110,26 @@ async def test_department_costs_from_the_frozen_or_newest_run(new_uow):
         costs = await uow.statistics.department_costs(["2026-09", "2026-10", "2026-11"])
         assert await uow.statistics.department_costs([]) == {}
     assert costs == {"2026-10": {"SCJGJ": 2300, "GTJ": 1200}, "2026-11": {"GTJ": 1500, "SCJGJ": 100}}
+
+
+async def test_only_the_first_move_into_a_stage_counts(new_uow):
+    """Handed over on 11-30 and delivered (also a status after handover) on 12-01: mailed in November only;
+    in December it is a delivery, and the late candidates since December hold it as delivered."""
+    d = make_dispatch("Y", completed_at=cst(11, 30, 9))
+    async with new_uow() as uow:
+        assert await uow.dispatches.insert_new(d, request_hash="h", response=dispatch_json(d))
+        for to, at in ((S.BOOKING, cst(11, 30, 10)), (S.BOOKED, cst(11, 30, 11)),
+                       (S.HANDED_OVER, cst(11, 30, 23)), (S.DELIVERED, cst(12, 1, 9))):  # fmt: skip
+            after, event = d.moved(to, at=at, actor="t", cause="setup")
+            assert await uow.dispatches.save_move(d, after, event)
+            d = after
+    async with new_uow(read_only=True) as uow:
+        s = uow.statistics
+        assert await s.mailed("month", cst(11, 1), cst(12, 31)) == [Count("2026-11", "2026-11", 1)]
+        assert await s.mailed("month", cst(12, 1), cst(12, 31)) == []
+        assert await s.stage_hours("handover", cst(12, 1), cst(12, 31)) == []
+        assert [h.hours for h in await s.stage_hours("delivery", cst(12, 1), cst(12, 31))] == [24]
+        late = await s.slow_items("handover", cst(11, 1), cst(12, 1), over_hours=10, now=cst(12, 5))
+        assert [(i.case_no, i.done_at) for i in late] == [("Y", cst(11, 30, 23))]
+        open_ = await s.slow_items("delivery", cst(11, 1), cst(12, 1), over_hours=10, now=cst(12, 5))
+        assert [(i.case_no, i.done_at) for i in open_] == [("Y", cst(12, 1, 9))]
