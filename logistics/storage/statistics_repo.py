@@ -6,6 +6,7 @@ and Asia/Shanghai), so those expressions are built in `_Time`."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
@@ -130,6 +131,11 @@ def _in_stage(stage: Stage):
     return outbound
 
 
+_MAILED_KEYS = {  # dimension: (its key's and its name's place in a mailed group)
+    "month": (0, 0), "town": (1, 1), "village_point": (2, 2), "department": (3, 4), "matter": (5, 6),
+}  # fmt: skip
+
+
 def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -143,6 +149,7 @@ class SqlStatistics:
         self._conn, self._hall = conn, hall
         self._t = _Time(conn.dialect.name)
         self._jit_off = False
+        self._groups: dict[tuple, list[tuple]] = {}
 
     async def _read(self, query):
         """Run a figure's query. PostgreSQL: without JIT in this transaction, which its cost estimates
@@ -158,64 +165,84 @@ class SqlStatistics:
         # halls: `if self._hall is not None: query = query.where(d.hall == self._hall)`
         return query
 
+    # The figures of one range are read in two grouped queries, one for the mailed counts and one per
+    # stage for the times, kept for the unit of work: each dimension or shape is a fold of those groups
+    # (far fewer rows than dispatches), not another pass over the month's moves.
+
     async def mailed(self, dimension: Dimension, start: datetime, end: datetime) -> list[Count]:
-        first = _first_moves("handover", start, end)
-        key, name = self._dimension(dimension, first.c.at)
-        count = func.count().label("n")
-        query = (
-            select(key.label("k"), func.max(name).label("name"), count)
-            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage("handover"))
-            .group_by(*_columns(1))
-        )
-        if dimension == "village_point":
-            query = query.where(d.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
-        rows = (await self._read(query)).all()
-        found = [Count(k or "", n or k or "", c) for k, n, c in rows]
+        if dimension not in _MAILED_KEYS:
+            raise ValueError(f"unknown dimension {dimension!r}")
+        counts: dict[str, int] = defaultdict(int)
+        names: dict[str, str] = {}
+        key_at, name_at = _MAILED_KEYS[dimension]
+        for group in await self._mailed_groups(start, end):
+            if dimension == "village_point" and group[7] != DeliveryMethod.VILLAGE_POINT.value:
+                continue
+            key = group[key_at] or ""
+            counts[key] += group[-1]
+            names[key] = max(names.get(key, ""), group[name_at] or "")
+        found = [Count(k, names[k] or k, n) for k, n in counts.items()]
         if dimension == "month":
             return sorted(found, key=lambda x: x.key)
         return sorted(found, key=lambda x: (-x.count, x.key))
 
-    def _dimension(self, dimension: Dimension, at):
-        if dimension == "month":
-            month = self._t.month(at)
-            return month, month
-        if dimension == "town":
-            town = d.payload[("address", "town")].as_string()
-            return town, town
-        if dimension == "village_point":
-            point = d.payload["village_point_code"].as_string()
-            return point, point
-        if dimension == "department":
-            return d.department_code, d.payload["department_name"].as_string()
-        if dimension == "matter":
-            return MATTER_CODE, d.payload["matter_name"].as_string()
-        raise ValueError(f"unknown dimension {dimension!r}")
+    async def _mailed_groups(self, start: datetime, end: datetime) -> list[tuple]:
+        """(month, town, point, department, its name, matter, its name, delivery method, count)."""
+        cache_key = ("mailed", start, end)
+        if cache_key not in self._groups:
+            first = _first_moves("handover", start, end)
+            query = (
+                select(
+                    self._t.month(first.c.at),
+                    d.payload[("address", "town")].as_string(),
+                    d.payload["village_point_code"].as_string(),
+                    d.department_code,
+                    func.max(d.payload["department_name"].as_string()),
+                    MATTER_CODE,
+                    func.max(d.payload["matter_name"].as_string()),
+                    d.delivery_method,
+                    func.count(),
+                )
+                .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+                .where(_in_stage("handover"))
+                .group_by(*_columns(1, 2, 3, 4, 6, 8))
+            )
+            self._groups[cache_key] = [tuple(row) for row in await self._read(query)]
+        return self._groups[cache_key]
+
+    async def _stage_groups(self, stage: Stage, start: datetime, end: datetime) -> list[tuple]:
+        """(department, matter, whole hours, completion day, stage day, count)."""
+        cache_key = (stage, start, end)
+        if cache_key not in self._groups:
+            first = _first_moves(stage, start, end)
+            completed = self._t.completed()
+            query = (
+                select(
+                    d.department_code,
+                    MATTER_CODE,
+                    self._t.whole_hours(first.c.at, completed),
+                    self._t.day(completed),
+                    self._t.day(first.c.at),
+                    func.count(),
+                )
+                .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
+                .where(_in_stage(stage))
+                .group_by(*_columns(1, 2, 3, 4, 5))
+            )
+            self._groups[cache_key] = [tuple(row) for row in await self._read(query)]
+        return self._groups[cache_key]
 
     async def stage_hours(self, stage: Stage, start: datetime, end: datetime) -> list[HoursCount]:
-        first = _first_moves(stage, start, end)
-        hours = self._t.whole_hours(first.c.at, self._t.completed()).label("h")
-        query = (
-            select(d.department_code, MATTER_CODE.label("m"), hours, func.count())
-            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage(stage))
-            .group_by(*_columns(1, 2, 3))
-        )
-        rows = await self._read(query)
-        return [HoursCount(dept, matter or "", int(h), n) for dept, matter, h, n in rows]
+        counts: dict[tuple, int] = defaultdict(int)
+        for dept, matter, hours, _, _, n in await self._stage_groups(stage, start, end):
+            counts[(dept, matter or "", int(hours))] += n
+        return [HoursCount(*key, n) for key, n in counts.items()]
 
     async def stage_days(self, stage: Stage, start: datetime, end: datetime) -> list[DaysCount]:
-        first = _first_moves(stage, start, end)
-        completed_on = self._t.day(self._t.completed()).label("c")
-        done_on = self._t.day(first.c.at).label("o")
-        query = (
-            select(d.department_code, MATTER_CODE.label("m"), completed_on, done_on, func.count())
-            .select_from(first.join(dispatches, d.id == first.c.dispatch_id))
-            .where(_in_stage(stage))
-            .group_by(*_columns(1, 2, 3, 4))
-        )
-        rows = await self._read(query)
-        return [DaysCount(dept, m or "", _as_date(c), _as_date(o), n) for dept, m, c, o, n in rows]
+        counts: dict[tuple, int] = defaultdict(int)
+        for dept, matter, _, completed_on, done_on, n in await self._stage_groups(stage, start, end):
+            counts[(dept, matter or "", _as_date(completed_on), _as_date(done_on))] += n
+        return [DaysCount(*key, n) for key, n in counts.items()]
 
     async def names(self) -> tuple[dict[str, str], dict[str, str]]:
         departments = select(d.department_code, func.max(d.payload["department_name"].as_string()))
