@@ -304,6 +304,7 @@ class SqlStatistics:
         if not periods:
             return {}
         r = reconciliation_runs.c
+        # halls: runs and months are per hall: `.where(<table>.c.hall == self._hall)` on both reads when set
         frozen = dict(
             (await self._conn.execute(
                 select(finance_periods.c.period, finance_periods.c.run_id).where(
