@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Interval,
     and_,
+    case,
     cast,
     extract,
     func,
@@ -42,6 +44,9 @@ COMPLETED = d.payload["completed_at"].as_string()
 MATTER_CODE = d.payload["matter_code"].as_string()
 
 
+_OFFSET = r"[+-][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+
+
 def _const(sql: str):
     """A constant written into the statement: PostgreSQL takes a GROUP BY expression for the selected one
     only when both are the same text, which two bound parameters are not."""
@@ -60,7 +65,15 @@ class _Time:
         self.pg = dialect == "postgresql"
 
     def completed(self):
-        return cast(COMPLETED, DateTime(timezone=True)) if self.pg else COMPLETED
+        """The completion instant. PostgreSQL: the stored ISO text less its offset, minus the offset, as
+        UTC: a plain cast refuses offsets past ±15:59 (ISO and Python allow up to ±23:59:59.999999)."""
+        if not self.pg:
+            return _sqlite_instant(COMPLETED)
+        local = cast(func.regexp_replace(COMPLETED, _const(f"'{_OFFSET}$'"), _const("''")), DateTime())
+        offset = func.coalesce(
+            cast(func.substring(COMPLETED, _const(f"'({_OFFSET})$'")), Interval()), _const("interval '0'")
+        )
+        return func.timezone(_const("'UTC'"), local - offset)
 
     def seconds(self, later, earlier):
         """Whole seconds from `earlier` to `later` (rounded: julianday's floats are not exact)."""
@@ -101,6 +114,27 @@ class _Time:
 def _stage_moves(stage: Stage, events=dispatch_events):
     c = events.c
     return and_(c.to_status.in_(STAGE_STATUSES[stage]), c.from_status != c.to_status)
+
+
+def _sqlite_instant(iso):
+    """SQLite: the Julian day of Python's ISO text `YYYY-MM-DDTHH:MM:SS[.ffffff][±HH:MM[:SS[.ffffff]]]`
+    (julianday() itself gives NULL for offsets past ±14:00): the local part, less the offset."""
+    tail = func.substr(iso, _const("20"))  # after the seconds: the fraction, then the offset
+    at = func.max(func.instr(tail, _const("'+'")), func.instr(tail, _const("'-'")))
+    offset = func.substr(tail, at)
+    sign = case(
+        (func.substr(offset, _const("1"), _const("1")) == _const("'-'"), _const("-1")), else_=_const("1")
+    )
+    seconds = (
+        func.substr(offset, _const("2"), _const("2")) * _const("3600")
+        + func.substr(offset, _const("5"), _const("2")) * _const("60")
+        + func.substr(offset, _const("8")) * _const("1")
+    )
+    local = func.substr(iso, _const("1"), _const("18") + at)
+    return case(
+        (at > _const("0"), func.julianday(local) - sign * seconds / _const("86400.0")),
+        else_=func.julianday(iso),
+    )
 
 
 def _first_moves(stage: Stage, start: datetime, end: datetime | None = None):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from logistics.domain.status import Status as S
 from logistics.ports.repositories.statistics import Count, DaysCount, HoursCount
@@ -133,3 +133,22 @@ async def test_only_the_first_move_into_a_stage_counts(new_uow):
         assert [(i.case_no, i.done_at) for i in late] == [("Y", cst(11, 30, 23))]
         open_ = await s.slow_items("delivery", cst(11, 1), cst(12, 1), over_hours=10, now=cst(12, 5))
         assert [(i.case_no, i.done_at) for i in open_] == [("Y", cst(12, 1, 9))]
+
+
+async def test_a_completion_time_with_any_offset_python_allows(new_uow):
+    """+21:32 is a valid ISO offset that PostgreSQL's timestamptz refuses (past ±15:59): still counted."""
+    far = timezone(timedelta(hours=21, minutes=32))
+    d = make_dispatch("Z", completed_at=datetime(2026, 12, 2, 5, 0, tzinfo=far))  # 12-01 07:28 UTC
+    async with new_uow() as uow:
+        assert await uow.dispatches.insert_new(d, request_hash="h", response=dispatch_json(d))
+        for to, at in ((S.BOOKING, 1), (S.BOOKED, 2), (S.HANDED_OVER, 3)):
+            after, event = d.moved(to, at=d.completed_at + timedelta(hours=at), actor="t", cause="setup")
+            assert await uow.dispatches.save_move(d, after, event)
+            d = after
+    async with new_uow(read_only=True) as uow:
+        s = uow.statistics
+        assert [h.hours for h in await s.stage_hours("handover", cst(12, 1), cst(12, 31))] == [3]
+        days = await s.stage_days("handover", cst(12, 1), cst(12, 31))
+        assert [(x.completed_on, x.done_on) for x in days] == [(date(2026, 12, 1), date(2026, 12, 1))]
+        late = await s.slow_items("delivery", cst(12, 1), cst(12, 31), over_hours=1, now=cst(12, 3))
+        assert [(i.case_no, i.completed_at) for i in late] == [("Z", d.completed_at)]
