@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from .domain.hall import DEFAULT_HALL, Hall
+from .domain.service_limits import ServiceLimits
 
 SAMPLE_HALL = Hall(
     name="县政务服务中心",
@@ -142,6 +143,9 @@ class Settings(BaseSettings):
     pickup_code_attempts: int = 5
     ontime_days: float = 3.0
     """A certificate counts as on time when delivered within this many days of completion."""
+    service_limits: dict = Field(default_factory=dict)
+    """Supervision's limits (服务时限) from completion to handover and to delivery, a JSON object: see
+    `domain.service_limits` and the README; checked at start."""
     # ---- end console
 
     @field_validator("origin", mode="before")
@@ -151,6 +155,15 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return {**asdict(SAMPLE_HALL), **value, "code": DEFAULT_HALL}
         return value
+
+    @field_validator("service_limits")
+    @classmethod
+    def _limits(cls, value: dict) -> dict:
+        ServiceLimits.parse(value)  # a ValueError names the key
+        return value
+
+    def limits(self) -> ServiceLimits:
+        return ServiceLimits.parse(self.service_limits)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from .repositories.finance import FinanceRecords
 from .repositories.jobs import Jobs
 from .repositories.pool import WaybillPool
 from .repositories.pull import PullCursors
+from .repositories.statistics import Statistics
 from .repositories.throttle import CitizenFailures
 from .repositories.tracking import TrackingRecords
 from .repositories.users import Users
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     finance: FinanceRecords
     pull: PullCursors
     throttle: CitizenFailures
+    statistics: Statistics
 
     async def __aenter__(self) -> Self: ...
 

@@ -84,6 +84,7 @@ dispatch_events = Table(
     Column("detail", JSON, nullable=False),
 )
 Index("ix_event_dispatch", dispatch_events.c.dispatch_id, dispatch_events.c.id)
+Index("ix_event_to_status_at", dispatch_events.c.to_status, dispatch_events.c.at)  # statistics (0011)
 
 jobs = Table(
     "jobs",

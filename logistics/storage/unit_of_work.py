@@ -16,6 +16,7 @@ from .group_commit import GroupCommitter, WriteMany, unit_entry
 from .job_repo import SqlJobs
 from .pool_repo import SqlWaybillPool
 from .pull_repo import SqlPullCursors
+from .statistics_repo import SqlStatistics
 from .throttle_repo import SqlCitizenFailures
 from .tracking import SqlTrackingRecords
 from .users_repo import SqlUsers
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.finance = SqlFinanceRecords(conn)
         self.pull = SqlPullCursors(conn)
         self.throttle = SqlCitizenFailures(conn)
+        self.statistics = SqlStatistics(conn)
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._engine is None:

@@ -5,6 +5,8 @@ the session cookie, following <a href> breadth first."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from logistics.domain.status import Status
@@ -50,3 +52,13 @@ async def test_no_console_page_reachable_by_links_is_a_server_error_for_any_role
     assert any("/console/finance/runs/" in url for url in money), "the reconciliation run was not reached"
     for role, c in crawls.items():
         assert all(v.status < 400 for v in c.visits.values() if v.url.endswith("/console/")), role
+    visited = [
+        (role, urlsplit(v.url).path)
+        for role, c in crawls.items()
+        for v in c.visits.values()
+        if v.status == 200
+    ]
+    # statistics and supervision (issue 17) for every role; each export once (by the first role)
+    for role in STAFF:
+        assert {(role, "/console/statistics"), (role, "/console/supervision")} <= set(visited), role
+    assert {"/console/statistics.xlsx", "/console/supervision.xlsx"} <= {path for _, path in visited}

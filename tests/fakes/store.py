@@ -33,6 +33,8 @@ class Tables:
     carrier_events: dict[int, dict] = field(default_factory=dict)
     tracking: dict[str, dict] = field(default_factory=dict)
     notices: dict[str, dict] = field(default_factory=dict)
+    reconciliation_runs: list[dict] = field(default_factory=list)  # read by the statistics fake only
+    finance_periods: dict[str, dict] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 

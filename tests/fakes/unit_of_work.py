@@ -12,8 +12,8 @@ an exception restores the snapshot (rollback), a normal exit keeps the changes (
 `store.commits`). A read-only unit takes neither and refuses writes (SQL would silently roll them
 back). A unit is used only inside its `async with` block, as SQL has no connection outside it.
 
-Repositories: dispatches, jobs, tracking, pool, users and console, each kept honest by the contract
-tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
+Repositories: dispatches, jobs, tracking, pool, users, console and statistics, each kept honest by the
+contract tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
 finance, pull and throttle are not faked (no use-case test needs them): any call raises
 NotImplementedError."""
 
@@ -27,6 +27,7 @@ from .console import FakeConsoleRecords
 from .dispatches import FakeDispatches
 from .jobs import FakeJobs
 from .pool import FakeWaybillPool
+from .statistics import FakeStatistics
 from .store import FakeStore, Tables
 from .tracking import FakeTrackingRecords
 from .users import FakeUsers
@@ -48,6 +49,7 @@ class FakeUnitOfWork:
         self.finance = NotFaked("finance")
         self.pull = NotFaked("pull")
         self.throttle = NotFaked("throttle")
+        self.statistics = FakeStatistics(self)
 
     def check_open(self) -> None:
         if self._state != OPEN:

@@ -15,6 +15,7 @@ from ...service.sessions import LoginRefused
 from .. import limits
 from ..keys import CLOCK, DEPS, SETTINGS
 from . import charts
+from . import statistics as statistics_page
 from .guard import (
     COOKIE,
     LOGIN_COOKIE,
@@ -121,7 +122,9 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
         ontime_days=settings.ontime_days,
         estimate=tariff_estimate(settings.origin),
     )
-    return ctx.render("home.html", "工作台", _board(board, ctx.user.role), active="home")
+    context = _board(board, ctx.user.role)
+    context["breaches"] = await statistics_page.dashboard_breaches(request.app[DEPS], settings, ctx.now)
+    return ctx.render("home.html", "工作台", context, active="home")
 
 
 def _board(b: dashboard.Dashboard, role: str) -> dict:

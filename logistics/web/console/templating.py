@@ -39,6 +39,8 @@ NAV = [
     ("pickup", "/console/pickup", "窗口自取", ("dispatcher",)),
     ("villages", "/console/villages", "村级代办点", ("dispatcher",)),
     ("finance", "/console/finance", "对账结算", ("finance",)),
+    ("statistics", "/console/statistics", "统计分析", ("dispatcher", "finance")),
+    ("supervision", "/console/supervision", "智能监管", ("dispatcher", "finance")),
     ("users", "/console/admin/users", "用户与角色", ()),
     ("system", "/console/admin/system", "系统状态", ()),
 ]
