@@ -44,7 +44,8 @@ class SignedIntake(NamedTuple):
 def build_intake(settings: Settings, signed: SignedIntake) -> IntakeRequest:
     """Validates a signed body (InvalidInput: 422) and builds its dispatch."""
     parsed = parse_dispatch(signed.body)
-    dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
+    hall = settings.client_hall(signed.client_id)
+    dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now, hall=hall)
     return IntakeRequest(
         dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
     )
