@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     """SQLite only: intake's group commit writes raw rows on the event loop's thread and fsyncs the WAL
     in a thread (`storage.sqlite`); off, it writes through SQLAlchemy as on PostgreSQL."""
     clients: dict[str, str] = Field(default_factory=dict)
-    """CERTPOST_CLIENTS: {client_id: secret}; a value may be {"secret": …, "hall": CODE} (see client_halls)."""
+    """CERTPOST_CLIENTS: {client_id: secret}; a value may be {"secret": …, "hall": CODE}."""
     client_halls: dict[str, str] = Field(default_factory=dict)
     """{client_id: hall code} of the clients bound to a hall (from CERTPOST_CLIENTS); others: the default."""
     carrier: str = "sandbox"

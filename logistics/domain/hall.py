@@ -11,8 +11,8 @@ from .validation import is_phone, is_postcode, text_problem
 
 __all__ = [
     "DEFAULT_HALL",
-    "Hall",
     "ORIGIN_FIELDS",
+    "Hall",
     "check_hall_code",
     "hall_from_origin",
     "origin_json",

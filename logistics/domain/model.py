@@ -9,7 +9,6 @@ from enum import StrEnum
 from .cause import Cause, ScanRef, recorded_cause
 from .status import Status, check_transition
 
-
 DEFAULT_HALL = "default"
 """The hall a dispatch belongs to when none is named (logistics.domain.hall re-exports it)."""
 

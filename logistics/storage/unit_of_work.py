@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.hall import Hall
 from .console_repo import SqlConsoleRecords
 from .db import reading
 from .dispatch_repo import SqlDispatches
-from ..domain.hall import Hall
 from .finance_repo import SqlFinanceRecords
 from .group_commit import GroupCommitter, WriteMany, unit_entry
 from .halls_repo import SqlHalls

@@ -30,7 +30,7 @@ class InHall(MutableMapping):
         self._rows[key] = row
 
     def __delitem__(self, key) -> None:
-        self[key]  # noqa: B018  (KeyError outside the hall)
+        self[key]
         del self._rows[key]
 
     def __iter__(self) -> Iterator:

@@ -92,7 +92,8 @@ def _finance_rebuilt() -> None:
     )
     columns = "period, status, run_id, closed_by, closed_at"
     op.execute(
-        f"INSERT INTO _new_finance_periods (hall, {columns}) SELECT '{DEFAULT}', {columns} FROM finance_periods"
+        f"INSERT INTO _new_finance_periods (hall, {columns}) "
+        f"SELECT '{DEFAULT}', {columns} FROM finance_periods"
     )
     op.drop_table("finance_periods")
     op.rename_table("_new_finance_periods", "finance_periods")
