@@ -13,7 +13,8 @@ from ...service import reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
 from .. import limits
-from ..keys import DEPS, SETTINGS
+from ..auth import scoped
+from ..keys import SETTINGS
 from . import charts
 from .guard import Ctx, page, wants_json
 
@@ -34,7 +35,7 @@ SHOWN = 500
 
 
 def _reading(ctx: Ctx):
-    return ctx.request.app[DEPS].uow(read_only=True)
+    return scoped(ctx.request).uow(read_only=True)
 
 
 def _month(now) -> str:
@@ -99,7 +100,7 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)
     settings = request.app[SETTINGS]
     run, created = await reconcile_runs.submit(
-        request.app[DEPS].uow,
+        scoped(request).uow,
         data,
         reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
@@ -212,5 +213,5 @@ async def download(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*FINANCE)
 async def close(request: web.Request, ctx: Ctx) -> web.Response:
     period, run_id = request.match_info["period"], str(ctx.form.get("run_id", ""))
-    await reconcile_runs.close_period(request.app[DEPS].uow, period, run_id, actor=ctx.user.name, now=ctx.now)
+    await reconcile_runs.close_period(scoped(request).uow, period, run_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(f"/console/finance/runs/{run_id}", f"{period} 已结账，对账结果已冻结")

@@ -21,6 +21,7 @@ from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Inv
 from ...service import sessions
 from ...service.sessions import Policy, Session
 from .. import limits
+from ..auth import set_scope
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS
 from .templating import nav_for
 
@@ -89,6 +90,16 @@ class Ctx:
     @property
     def engine(self):
         return self.request.app[ENGINE]
+
+    @property
+    def hall(self) -> str | None:
+        """The user's hall (None: every hall, the province view)."""
+        return self.user.hall
+
+    @property
+    def deps(self):
+        """The deps of this user: units of work kept to the user's hall."""
+        return self.request.app[DEPS].for_hall(self.user.hall)
 
     @property
     def now(self):
@@ -234,6 +245,7 @@ def page(*roles: str, body_limit: int = limits.CONSOLE_FORM):
                 if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
                     log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)
                     return error_page(request, 403, "安全校验失败", BAD_CSRF, session)
+            set_scope(request, session.user.hall)
             ctx = Ctx(request, session, read_flash(request), form)
             try:
                 return await handler(request, ctx)

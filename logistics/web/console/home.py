@@ -13,6 +13,7 @@ from ...domain.hall import Hall
 from ...service import dashboard, sessions
 from ...service.sessions import LoginRefused
 from .. import limits
+from ..auth import scoped
 from ..keys import CLOCK, DEPS, SETTINGS
 from . import charts
 from .guard import (
@@ -116,7 +117,7 @@ def tariff_estimate(origin: Hall):
 async def home(request: web.Request, ctx: Ctx) -> web.Response:
     settings = request.app[SETTINGS]
     board = await dashboard.build(
-        request.app[DEPS].uow(read_only=True),
+        scoped(request).uow(read_only=True),
         now=ctx.now,
         ontime_days=settings.ontime_days,
         estimate=tariff_estimate(settings.origin),
