@@ -194,7 +194,7 @@ async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
     ]
     context = {
         "code": code,
-        "origin": request.app[SETTINGS].origin.name,
+        "origin": ctx.own_hall.name,
         "at": cn_time(ctx.now),
         "rows": rows,
     }

@@ -120,7 +120,7 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
         scoped(request).uow(read_only=True),
         now=ctx.now,
         ontime_days=settings.ontime_days,
-        estimate=tariff_estimate(settings.origin),
+        estimate=tariff_estimate(ctx.own_hall),  # zones judged from the user's hall
     )
     return ctx.render("home.html", "工作台", _board(board, ctx.user.role), active="home")
 
