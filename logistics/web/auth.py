@@ -14,18 +14,18 @@ from .errors import Unauthorized
 from .keys import CLOCK, DEPS, ENGINE, SETTINGS
 
 ALL_STAFF = ("dispatcher", "finance", "admin")
-_SCOPE = "certpost.hall_scope"  # the caller's hall, set once the caller is known
+_SCOPE = web.RequestKey("hall_scope", object)  # (the caller's hall,), set once the caller is known
 
 
 def set_scope(request: web.Request, hall: str | None) -> None:
     """The caller's hall (None: every hall): what `scoped` deps keep to for this request."""
-    request[_SCOPE] = hall
+    request[_SCOPE] = (hall,)
 
 
 def scope_of(request: web.Request) -> str | None:
     if _SCOPE not in request:
         raise RuntimeError("the caller's hall is asked for before the caller is known")
-    return request[_SCOPE]
+    return request[_SCOPE][0]
 
 
 def scoped(request: web.Request) -> Deps:

@@ -60,7 +60,9 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
         for r in log
     ]
     roles = [(r, ROLE_TEXT[r]) for r in ROLES]
-    context = {"rows": rows, "audit_rows": audit_rows, "roles": roles}
+    # an admin over every hall may put a new user in one hall (or leave it over every hall)
+    halls = [(h.code, h.name) for h in ctx.halls] if ctx.hall is None and len(ctx.halls) > 1 else []
+    context = {"rows": rows, "audit_rows": audit_rows, "roles": roles, "hall_choices": halls}
     return ctx.render("users.html", "用户与角色", context, active="users")
 
 
@@ -75,6 +77,7 @@ async def create_user(request: web.Request, ctx: Ctx) -> web.Response:
         password=str(ctx.form.get("password", "")),
         actor=ctx.user.name,
         now=ctx.now,
+        hall=str(ctx.form.get("hall", "")).strip() or None,  # a hall's admin creates its own hall's
     )
     return ctx.redirect("/console/admin/users", f"已创建用户 {name.strip()}")
 

@@ -72,26 +72,31 @@ async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
         offset = max(0, int(request.query.get("offset", 0)))
     except ValueError:
         offset = 0
-    async with scoped(request).uow(read_only=True) as uow:
+    deps, hall = scoped(request), ""
+    if ctx.hall is None and request.query.get("hall") in {h.code for h in ctx.halls}:
+        hall = request.query["hall"]  # staff over every hall may look at one
+        deps = deps.for_hall(hall)
+    async with deps.uow(read_only=True) as uow:
         found, total = await uow.console.search_dispatches(
             statuses=statuses, q=q, limit=PAGE_SIZE, offset=offset
         )
         counts = await uow.console.count_by_status()
-    context = _list_page(tab, q, found, total, offset, counts)
+    context = _list_page(tab, q, found, total, offset, counts, hall)
+    choices = [(h.code, h.name) for h in ctx.halls] if ctx.hall is None and len(ctx.halls) > 1 else []
+    context["hall_choices"] = choices
     return ctx.render("dispatches.html", "寄递单", context, active="dispatches")
 
 
-def _tabs(tab: str, q: str, counts: dict) -> list[dict]:
+def _tabs(tab: str, q: str, counts: dict, hall: str = "") -> list[dict]:
     tabs = []
     for key, label, statuses in TABS:
         n = sum(counts.values()) if statuses is None else sum(counts.get(s, 0) for s in statuses)
-        tabs.append(
-            {"on": key == tab, "href": url("/console/dispatches", tab=key, q=q), "label": label, "n": n}
-        )
+        href = url("/console/dispatches", tab=key, q=q, hall=hall)
+        tabs.append({"on": key == tab, "href": href, "label": label, "n": n})
     return tabs
 
 
-def _list_page(tab, q, found, total, offset, counts) -> dict:
+def _list_page(tab, q, found, total, offset, counts, hall: str = "") -> dict:
     rows = [
         {
             "d": d,
@@ -110,13 +115,16 @@ def _list_page(tab, q, found, total, offset, counts) -> dict:
     more = total > offset + PAGE_SIZE
     shown = f"共 {total} 件" + (f"，显示第 {offset + 1}–{min(total, offset + PAGE_SIZE)} 件" if total else "")
     return {
-        "tabs": _tabs(tab, q, counts),
+        "tabs": _tabs(tab, q, counts, hall),
         "tab": tab,
         "q": q,
-        "clear_href": url("/console/dispatches", tab=tab),
+        "hall": hall,
+        "clear_href": url("/console/dispatches", tab=tab, hall=hall),
         "sizes": [(size, _size_text(size)) for size in LABEL_SIZES],
         "rows": rows,
-        "next_href": url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE) if more else "",
+        "next_href": url("/console/dispatches", tab=tab, q=q, hall=hall, offset=offset + PAGE_SIZE)
+        if more
+        else "",
         "shown": shown,
     }
 

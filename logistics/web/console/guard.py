@@ -136,7 +136,7 @@ class Ctx:
         return redirect(self.request, location, flash, kind=kind)
 
 
-HALLS = "certpost.console_halls"  # (the user's hall or None, every hall): for the header and filters
+HALLS = web.RequestKey("console_halls", tuple)  # (the user's hall or None, every hall): header, filters
 PROVINCE = "全省概览（全部大厅）"
 
 
