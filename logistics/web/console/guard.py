@@ -297,8 +297,8 @@ def _domain_error(request: web.Request, ctx: Ctx, e: DomainError) -> web.StreamR
     if wants_json(request):
         errors = [{"field": f, "message": m} for f, m in e.errors] if isinstance(e, InvalidInput) else []
         return web.json_response({"error": message_of(e), "errors": errors}, status=status)
-    if request.method == "POST":
-        return ctx.redirect(back(request), message_of(e), kind="err")
+    if request.method == "POST" and not isinstance(e, NotFound):  # what is not there (or another
+        return ctx.redirect(back(request), message_of(e), kind="err")  # hall's) is a 404 page
     return error_page(request, status, "无法完成", message_of(e), ctx.session)
 
 
