@@ -244,6 +244,34 @@ def cmd_halls_list(args) -> None:
         print(f"{hall.code}\t{hall.name}\t{hall.phone}\t{place}")
 
 
+async def _halls_tariff(settings: Settings, code: str, text: str, from_period: str) -> None:
+    from . import reconcile_engine
+    from .bootstrap import standalone
+    from .domain.errors import InvalidInput
+    from .service import halls
+    from .service.reconcile_runs import check_period
+
+    try:
+        check_period(from_period)
+        reconcile_engine.tariff_of(text)  # TariffError (InvalidInput) naming the key when wrong
+        async with standalone(settings) as deps:
+            await halls.put_tariff(deps.uow(), code, from_period, text, now=deps.clock.now())
+    except InvalidInput as e:
+        raise UsageError("; ".join(f"{f}: {m}" for f, m in e.errors)) from None
+
+
+def cmd_halls_tariff(args) -> None:
+    from pathlib import Path
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise UsageError(f"cannot read tariff file {args.file}: {reason}") from None
+    asyncio.run(_halls_tariff(_settings(args), args.code, text, getattr(args, "from")))
+    print(f"hall {args.code}: tariff {args.file} applies from {getattr(args, 'from')}")
+
+
 async def _db_upgrade(settings: Settings) -> None:
     from .bootstrap import standalone
 
@@ -259,17 +287,19 @@ def cmd_db_upgrade(args) -> None:
 # ---- reconcile (finance): statement + stored shipments + tariff -> report ----------------------
 
 
-async def _stored_shipments(settings: Settings, hall: str) -> tuple:
-    """(the hall, its shipments): a statement is one hall's, its zones judged from that hall's origin."""
+async def _stored_shipments(settings: Settings, hall: str, period: str) -> tuple:
+    """(the hall, its own tariff's TOML for the period or None, its shipments): a statement is one hall's,
+    its zones judged from that hall's origin."""
     from .bootstrap import standalone
     from .service.reconcile_runs import load_shipments
 
     async with standalone(settings) as deps:
         async with deps.uow(read_only=True) as uow:
             found = await uow.halls.get(hall)
+            own_tariff = await uow.halls.tariff_for(hall, period)
         if found is None:
             raise UsageError(f"--hall: no hall {hall} (certpost halls list)")
-        return found, await load_shipments(deps.for_hall(hall).uow(read_only=True))
+        return found, own_tariff, await load_shipments(deps.for_hall(hall).uow(read_only=True))
 
 
 def _one_line(e) -> str:
@@ -312,7 +342,10 @@ def cmd_reconcile(args) -> None:
         raise UsageError(_one_line(e)) from None
     except OSError as e:
         raise UsageError(f"无法读取对账单文件 {args.invoice}：{e.strerror or e}") from None
-    hall, shipments = asyncio.run(_stored_shipments(settings, args.hall or DEFAULT_HALL))
+    stored = _stored_shipments(settings, args.hall or DEFAULT_HALL, args.period)
+    hall, own_tariff, shipments = asyncio.run(stored)
+    if own_tariff is not None and not args.tariff:
+        tariff = reconcile_engine.tariff_of(own_tariff)  # the hall's own (certpost halls tariff)
     progress = _progress_bar()
     upload = Upload(args.period, Path(args.invoice).name, content)
     try:
@@ -436,6 +469,11 @@ def parser() -> argparse.ArgumentParser:
     hall_add.add_argument("--origin", required=True, metavar="JSON", help="as CERTPOST_ORIGIN")
     hall_add.set_defaults(func=cmd_halls_add)
     halls.add_parser("list", help="every hall: code, name, phone, address").set_defaults(func=cmd_halls_list)
+    hall_tariff = halls.add_parser("tariff", help="store a hall's own tariff (TOML) applying from a month")
+    hall_tariff.add_argument("code", metavar="CODE")
+    hall_tariff.add_argument("file", metavar="FILE", help="tariff TOML file (CONTRACT: Tariff file)")
+    hall_tariff.add_argument("--from", required=True, metavar="YYYY-MM", help="the first month it applies to")
+    hall_tariff.set_defaults(func=cmd_halls_tariff)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -49,3 +49,11 @@ async def origin_of(deps: Deps, code: str) -> Hall:
         return deps.settings.origin
     async with deps.uow(read_only=True) as uow:
         return await existing(uow, code)
+
+
+async def put_tariff(uow: UnitOfWork, code: str, from_period: str, toml: str, *, now: datetime) -> None:
+    """The hall's own tariff from `from_period` (YYYY-MM) on; the file is checked by the caller
+    (reconciliation's reader) before it is stored."""
+    async with uow:
+        await existing(uow, code)
+        await uow.halls.put_tariff(code, from_period, toml, now=now)

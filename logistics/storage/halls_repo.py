@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.hall import DEFAULT_HALL, ORIGIN_FIELDS, Hall, origin_json
-from .tables import halls
+from .tables import hall_tariffs, halls
 
 
 class SqlHalls:
@@ -42,3 +43,26 @@ class SqlHalls:
         statement = dialect.insert(halls).on_conflict_do_nothing(index_elements=["code"])
         values = dict(code=hall.code, name=hall.name, origin=origin_json(hall), created_at=now)
         return (await self._conn.execute(statement.values(**values))).rowcount == 1
+
+    async def put_tariff(self, code: str, from_period: str, toml: str, *, now: datetime) -> None:
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        values = dict(
+            hall=code, from_period=from_period, toml=toml, sha256=hashlib.sha256(toml.encode()).hexdigest(),
+            created_at=now,
+        )  # fmt: skip
+        statement = dialect.insert(hall_tariffs).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["hall", "from_period"],
+            set_={"toml": statement.excluded.toml, "sha256": statement.excluded.sha256, "created_at": now},
+        )
+        await self._conn.execute(statement)
+
+    async def tariff_for(self, code: str, period: str) -> str | None:
+        t = hall_tariffs.c
+        query = (
+            select(t.toml)
+            .where(t.hall == code, t.from_period <= period)
+            .order_by(t.from_period.desc())
+            .limit(1)
+        )
+        return await self._conn.scalar(query)

@@ -129,6 +129,16 @@ halls = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+hall_tariffs = Table(
+    "hall_tariffs",
+    metadata,
+    Column("hall", String(32), primary_key=True),
+    Column("from_period", String(7), primary_key=True),  # YYYY-MM: the first month it applies to
+    Column("toml", Text, nullable=False),  # the tariff file as given (itself versioned inside)
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,6 +20,7 @@ AF = {"phone": "07967654321", "province": "江西省", "city": "吉安市", "cou
       "address": "平都镇城东大道1号", "postcode": "343200"}  # fmt: skip
 YX = {"phone": "07967712345", "province": "江西省", "city": "吉安市", "county": "永新县",
       "address": "禾川镇胜利路88号", "postcode": "343400"}  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = {"c-af": {"secret": "af-secret-0123456789", "hall": "AF"},
            "c-yx": {"secret": "yx-secret-0123456789", "hall": "YX"}}  # fmt: skip
 
@@ -57,6 +59,14 @@ def test_the_hall_commands_refuse_bad_input_in_one_line(gw):
     listed = gw.cli("halls", "list")
     assert listed.returncode == 0
     assert [line.split("\t")[0] for line in listed.stdout.strip().splitlines()] == ["default", "AF", "YX"]
+    tariff = gw.dir / "yx-tariff.toml"
+    tariff.write_text((ROOT / "reconciliation" / "default_tariff.toml").read_text(encoding="utf-8"))
+    assert gw.cli("halls", "tariff", "YX", str(tariff), "--from", "2026-10").returncode == 0
+    assert "period" in one_line_refusal(gw.cli("halls", "tariff", "YX", str(tariff), "--from", "2026-13"))
+    assert "ZZ" in one_line_refusal(gw.cli("halls", "tariff", "ZZ", str(tariff), "--from", "2026-10"))
+    broken = gw.dir / "broken.toml"
+    broken.write_text("[[versions]]\nweight_step_g = 'heavy'\n", encoding="utf-8")
+    one_line_refusal(gw.cli("halls", "tariff", "YX", str(broken), "--from", "2026-10"))
     statement = gw.dir / "statement.csv"
     statement.write_text("waybill_no\n", encoding="utf-8")
     refused = gw.cli("reconcile", str(statement), "--period", "2026-10", "--hall", "ZZ")

@@ -29,3 +29,11 @@ class FakeHalls(FakeRepository):
             return False
         t.halls[hall.code] = hall
         return True
+
+    async def put_tariff(self, code: str, from_period: str, toml: str, *, now: datetime) -> None:
+        self._write.hall_tariffs[(code, from_period)] = toml
+
+    async def tariff_for(self, code: str, period: str) -> str | None:
+        t = self._read
+        applying = [p for (c, p) in t.hall_tariffs if c == code and p <= period]
+        return t.hall_tariffs[(code, max(applying))] if applying else None

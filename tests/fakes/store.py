@@ -35,6 +35,7 @@ class Tables:
     notices: dict[str, dict] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     halls: dict[str, Any] = field(default_factory=dict)  # code -> Hall (the default one is implied)
+    hall_tariffs: dict[tuple[str, str], str] = field(default_factory=dict)  # (hall, from YYYY-MM) -> TOML
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

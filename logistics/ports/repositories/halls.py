@@ -20,3 +20,13 @@ class Halls(Protocol):
     async def add(self, hall: Hall, *, now: datetime) -> bool:
         """Store a new hall; False when its code is taken."""
         ...
+
+    async def put_tariff(self, code: str, from_period: str, toml: str, *, now: datetime) -> None:
+        """Store the hall's tariff file applying from `from_period` (YYYY-MM), replacing one given for
+        that same month."""
+        ...
+
+    async def tariff_for(self, code: str, period: str) -> str | None:
+        """The hall's tariff file for `period` (the latest applying from that month or before), or None:
+        the configured tariff."""
+        ...

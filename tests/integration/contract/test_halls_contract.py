@@ -155,3 +155,16 @@ async def test_order_numbers_stay_unique_across_halls(new_uow):
     clash = replace(make_dispatch("OTHER", hall="YX", client_id="c-yx"), order_no=af.order_no)
     with pytest.raises(Exception, match=r"(?i)order|unique|taken"):  # the one unique index, in any hall
         await stored(new_uow, clash)
+
+
+async def test_a_halls_own_tariff_applies_from_its_month(new_uow):
+    async with new_uow() as uow:
+        assert await uow.halls.tariff_for("YX", "2026-10") is None  # the configured tariff
+        await uow.halls.put_tariff("YX", "2026-09", "# september", now=NOW)
+        await uow.halls.put_tariff("YX", "2026-11", "# november", now=NOW)
+        await uow.halls.put_tariff("YX", "2026-11", "# november, corrected", now=NOW)  # replaces
+    async with new_uow.for_hall("AF")(read_only=True) as uow:
+        assert await uow.halls.tariff_for("YX", "2026-08") is None
+        assert await uow.halls.tariff_for("YX", "2026-10") == "# september"
+        assert await uow.halls.tariff_for("YX", "2027-01") == "# november, corrected"
+        assert await uow.halls.tariff_for("AF", "2027-01") is None

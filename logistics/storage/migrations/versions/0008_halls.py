@@ -33,6 +33,14 @@ def upgrade() -> None:
     op.execute(
         halls.insert().values(code=DEFAULT, name=DEFAULT, origin={}, created_at=sa.func.current_timestamp())
     )
+    op.create_table(
+        "hall_tariffs",
+        sa.Column("hall", sa.String(32), primary_key=True),
+        sa.Column("from_period", sa.String(7), primary_key=True),
+        sa.Column("toml", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
     op.add_column("dispatches", _hall_column())
     op.create_index("ix_dispatch_hall_status", "dispatches", ["hall", "status", "updated_at"])
     op.create_index("ix_dispatch_hall_created", "dispatches", ["hall", "created_at"])
@@ -118,4 +126,5 @@ def downgrade() -> None:
     with op.batch_alter_table("finance_periods", recreate="always") as batch:
         batch.drop_column("hall")
         batch.create_primary_key("finance_periods_pkey", ["period"])
+    op.drop_table("hall_tariffs")
     op.drop_table("halls")
