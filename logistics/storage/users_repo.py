@@ -26,7 +26,8 @@ def new_token() -> str:
 
 
 class SqlUsers:
-    """Users are found by token or name whatever the scope; a hall's unit of work lists only its own."""
+    """Users are found by token or name whatever the scope (signing in); a hall's unit of work lists and
+    finds by id only its own."""
 
     def __init__(self, conn: AsyncConnection, hall: str | None = None):
         self._conn, self.hall = conn, hall
@@ -86,11 +87,11 @@ class SqlUsers:
     # ---- console passwords (issue 7); hashing itself is logistics.service.users ----------------------
 
     async def get(self, user_id: int) -> User | None:
-        row = (
-            await self._conn.execute(
-                select(users.c.id, users.c.name, users.c.role, users.c.hall).where(users.c.id == user_id)
-            )
-        ).first()
+        """By id (what the admin pages act on): a hall's unit of work finds only its own users."""
+        query = select(users.c.id, users.c.name, users.c.role, users.c.hall).where(users.c.id == user_id)
+        if self.hall is not None:
+            query = query.where(users.c.hall == self.hall)
+        row = (await self._conn.execute(query)).first()
         return User(*row) if row else None
 
     async def password_of(self, name: str) -> tuple[User, str | None] | None:

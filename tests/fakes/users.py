@@ -71,6 +71,8 @@ class FakeUsers(FakeRepository):
 
     async def get(self, user_id: int) -> User | None:
         row = self._read.users.get(user_id)
+        if row and self._uow.hall is not None and row.get("hall") != self._uow.hall:
+            return None  # a hall finds only its own users by id
         return _user(row) if row else None
 
     async def password_of(self, name: str) -> tuple[User, str | None] | None:

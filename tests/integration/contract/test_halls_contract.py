@@ -137,9 +137,13 @@ async def test_a_hall_lists_only_its_own_users(new_uow):
         await uow.users.add("af-disp", "dispatcher", now=NOW, hall="AF")
         await uow.users.add("yx-disp", "dispatcher", now=NOW, hall="YX")
         await uow.users.add("root", "admin", now=NOW)
+    async with new_uow(read_only=True) as uow:
+        ids = {u["name"]: u["id"] for u in await uow.users.list_all()}
     async with new_uow.for_hall("AF")(read_only=True) as uow:
         assert [u["name"] for u in await uow.users.list_all()] == ["af-disp"]
         assert (await uow.users.by_name("yx-disp")).hall == "YX"  # sign-in finds every user
+        assert await uow.users.get(ids["yx-disp"]) is None  # but the hall's pages act on its own only
+        assert (await uow.users.get(ids["af-disp"])).hall == "AF"
     async with new_uow(read_only=True) as uow:
         assert {u["name"]: u["hall"] for u in await uow.users.list_all()} == {
             "af-disp": "AF", "root": None, "yx-disp": "YX",
