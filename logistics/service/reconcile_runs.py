@@ -146,6 +146,7 @@ def run_view(run) -> dict:
         "tariff": "default" if run.tariff_sha256 == DEFAULT_TARIFF else run.tariff_sha256,
         "created_by": run.created_by,
         "created_at": run.created_at.astimezone(CHINA).isoformat(),
+        "hall": run.hall,
         **run.summary,
     }
 

@@ -114,7 +114,7 @@ async def list_runs(request: web.Request) -> web.Response:
 )
 async def get_run(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
-    text = await reconcile_runs.result_json(_one_hall(request).uow(read_only=True), request.match_info["id"])
+    text = await reconcile_runs.result_json(scoped(request).uow(read_only=True), request.match_info["id"])
     return web.Response(text=text, content_type="application/json", charset="utf-8")
 
 
@@ -131,9 +131,9 @@ async def get_run(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(_one_hall(request).uow(read_only=True), run_id)
+    run = await reconcile_runs.get_run(scoped(request).uow(read_only=True), run_id)  # any of the caller's
     content = await reconcile_runs.report(
-        _one_hall(request).uow(read_only=True), run_id, fmt, reconcile_engine.render
+        scoped(request).uow(read_only=True), run_id, fmt, reconcile_engine.render
     )
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(

@@ -184,6 +184,7 @@ class RunOut(Open):
     period: str
     filename: str
     sha256: str
+    hall: str = Field(description="大厅编码 the hall whose statement it is")
     tariff: str
     created_by: str
     created_at: When

@@ -132,9 +132,11 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/finance/runs/{id}")
 @page(*FINANCE)
 async def run_page(request: web.Request, ctx: Ctx) -> web.Response:
-    run = await reconcile_runs.get_run(_reading(ctx), request.match_info["id"])
-    result = json.loads(await reconcile_runs.result_json(_reading(ctx), run["id"]))
-    status = await reconcile_runs.period_status(_reading(ctx), run["period"])
+    by_id = scoped(request).uow  # a run by id: any of the user's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), request.match_info["id"])
+    result = json.loads(await reconcile_runs.result_json(by_id(read_only=True), run["id"]))
+    own = scoped(request).for_hall(run["hall"]).uow  # the run's hall's month
+    status = await reconcile_runs.period_status(own(read_only=True), run["period"])
     code, dept = request.query.get("code", ""), request.query.get("department", "")
     return ctx.render(
         "finance_run.html",
@@ -205,8 +207,9 @@ def _run_body(run, result, status, code: str, dept: str) -> dict:
 @page(*FINANCE)
 async def download(request: web.Request, ctx: Ctx) -> web.Response:
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(_reading(ctx), run_id)
-    content = await reconcile_runs.report(_reading(ctx), run_id, fmt, reconcile_engine.render)
+    by_id = scoped(request).uow  # a run by id: any of the user's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
+    content = await reconcile_runs.report(by_id(read_only=True), run_id, fmt, reconcile_engine.render)
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(
         body=content,
