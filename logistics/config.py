@@ -161,7 +161,7 @@ class Settings(BaseSettings):
                 if unknown or not isinstance(value.get("secret"), str):
                     raise ValueError(f'clients.{client_id}: a secret string, or {{"secret": …, "hall": …}}')
                 if value.get("hall") is not None:
-                    if not isinstance(value["hall"], str) or not HALL_CODE.match(value["hall"]):
+                    if not isinstance(value["hall"], str) or not HALL_CODE.fullmatch(value["hall"]):
                         raise ValueError(f"clients.{client_id}.hall: not a hall code")
                     halls[client_id] = value["hall"]
                 value = value["secret"]

@@ -54,13 +54,11 @@ def town_in(address: str) -> str:
     return found.group(1) if found else ""
 
 
-def check_hall_code(code: str) -> str:
+def check_hall_code(code: str, field: str = "code") -> str:
     """The code if it is one (1-32 letters, digits, `-`, `_`, starting with a letter or digit), else
-    InvalidInput on `code`."""
-    if not isinstance(code, str) or not HALL_CODE.match(code):
-        raise InvalidInput(
-            [("code", "大厅编码须为 1-32 位字母、数字、- 或 _ (1-32 letters, digits, - or _)")]
-        )
+    InvalidInput on `field`."""
+    if not isinstance(code, str) or not HALL_CODE.fullmatch(code):
+        raise InvalidInput([(field, "大厅编码须为 1-32 位字母、数字、- 或 _ (1-32 letters, digits, - or _)")])
     return code
 
 

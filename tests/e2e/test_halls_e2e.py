@@ -150,6 +150,15 @@ async def test_two_halls_stay_apart_on_the_console_and_in_manifest_numbers(gw):
         )[0]
         == 404
     )
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    for path in (
+        "/api/v1/dispatches?hall=%00",
+        "/api/v1/dispatches?hall=A%0A",
+        "/api/v1/reconciliations?hall=%00",
+    ):
+        assert gw.request("GET", path, headers=admin)[0] == 422, path  # never the database's error
+    status, listed = gw.request("GET", "/api/v1/dispatches?hall=YX", headers=admin)
+    assert [d["id"] for d in listed["dispatches"]] == [ids["YX"]]
     headers = {"Authorization": f"Bearer {af_token}", "Content-Type": "application/json"}
     req = aiohttp.ClientSession()
     try:

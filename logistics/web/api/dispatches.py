@@ -14,6 +14,7 @@ from adapters.common.bodies import read_body
 
 from ...config import Settings
 from ...domain.errors import InvalidInput, NotFound
+from ...domain.hall import HALL_CODE
 from ...domain.model import Dispatch
 from ...domain.status import Status
 from ...ports.repositories.users import User
@@ -152,6 +153,8 @@ async def list_dispatches(request: web.Request) -> web.Response:
     view = _view_for(await staff(request, *READ_ROLES))
     status, limit, offset = _list_query(request.query)
     deps, hall = scoped(request), request.query.get("hall") or None
+    if hall is not None and not HALL_CODE.fullmatch(hall):
+        raise InvalidInput([("hall", "大厅编码须为 1-32 位字母、数字、- 或 _ (not a hall code)")])
     if hall is not None and deps.hall is None:
         deps = deps.for_hall(hall)  # one hall's list, for staff over every hall
     elif hall is not None and hall != deps.hall:

@@ -13,7 +13,7 @@ from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
 from ... import reconcile_engine
 from ...domain.errors import InvalidInput
-from ...domain.hall import DEFAULT_HALL
+from ...domain.hall import DEFAULT_HALL, check_hall_code
 from ...domain.validation import text_problem
 from ...service import halls, reconcile_runs
 from ...service.reconcile_runs import Upload
@@ -74,7 +74,9 @@ def _one_hall(request: web.Request):
     """Statements, runs and months are one hall's: the caller's, or for staff over every hall the one
     named by ?hall= (default: the default hall)."""
     deps = scoped(request)
-    return deps if deps.hall is not None else deps.for_hall(request.query.get("hall") or DEFAULT_HALL)
+    if deps.hall is not None:
+        return deps
+    return deps.for_hall(check_hall_code(request.query.get("hall") or DEFAULT_HALL, "hall"))
 
 
 async def _engine(request: web.Request):

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ... import reconcile_engine
 from ...domain.errors import InvalidInput
-from ...domain.hall import DEFAULT_HALL
+from ...domain.hall import DEFAULT_HALL, check_hall_code
 from ...service import halls, reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
@@ -39,7 +39,9 @@ def one_hall(request: web.Request):
     """Statements, runs and months are one hall's: the user's, or for staff over every hall the one
     named by ?hall= (default: the default hall)."""
     deps = scoped(request)
-    return deps if deps.hall is not None else deps.for_hall(request.query.get("hall") or DEFAULT_HALL)
+    if deps.hall is not None:
+        return deps
+    return deps.for_hall(check_hall_code(request.query.get("hall") or DEFAULT_HALL, "hall"))
 
 
 def _reading(ctx: Ctx):

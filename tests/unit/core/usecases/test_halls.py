@@ -10,7 +10,7 @@ import pytest
 
 from logistics.config import Settings
 from logistics.domain.errors import InvalidInput, NotFound
-from logistics.domain.hall import DEFAULT_HALL, Hall
+from logistics.domain.hall import DEFAULT_HALL, Hall, check_hall_code
 from logistics.service import booking, exceptions_queue, halls, printing, province
 from logistics.service import dispatches as dispatch_service
 from logistics.service.job_contract import BOOK
@@ -140,3 +140,14 @@ def test_clients_may_be_bound_to_a_hall(monkeypatch):
     monkeypatch.setenv("CERTPOST_CLIENTS", '{"bad": {"secret": "s", "hall": "not a code"}}')
     with pytest.raises(ValueError, match=r"clients\.bad\.hall"):
         Settings()
+
+
+@pytest.mark.parametrize("code", ["", "AF\n", "A\x00", "安福", "-AF", "A" * 33, "A F"])
+def test_a_hall_code_is_letters_digits_dash_and_underscore_only(code):
+    with pytest.raises(InvalidInput) as refused:
+        check_hall_code(code, "hall")
+    assert refused.value.errors[0][0] == "hall"
+
+
+def test_a_good_hall_code_passes():
+    assert check_hall_code("AF_01-x") == "AF_01-x"
