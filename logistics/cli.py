@@ -83,7 +83,9 @@ def cmd_approval_sim(args) -> None:
     run_approval_sim(args.host, args.port, cases=args.cases, client=args.client, secret=args.secret)
 
 
-async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
+async def _users_add(
+    settings: Settings, name: str, role: str, password: str | None = None, hall: str | None = None
+) -> str:
     from .bootstrap import standalone
     from .domain.errors import InvalidInput
     from .service import users as user_service
@@ -92,12 +94,14 @@ async def _users_add(settings: Settings, name: str, role: str, password: str | N
         async with deps.uow() as uow:
             if await uow.users.exists(name):
                 raise UsageError(f"user {name} already exists")
+            if hall is not None and await uow.halls.get(hall) is None:
+                raise UsageError(f"--hall: no hall {hall} (certpost halls list)")
         if password is None:
             async with deps.uow() as uow:
-                return await uow.users.add(name, role, now=deps.clock.now())
+                return await uow.users.add(name, role, now=deps.clock.now(), hall=hall)
         try:  # issue 7: with a console password
             return await user_service.create(
-                deps.uow(), name, role, password=password, actor="cli", now=deps.clock.now()
+                deps.uow(), name, role, password=password, actor="cli", now=deps.clock.now(), hall=hall
             )
         except InvalidInput as e:
             raise UsageError("; ".join(m for _, m in e.errors)) from None
@@ -116,7 +120,8 @@ def _password_arg(args) -> str | None:
 def cmd_users_add(args) -> None:
     if not args.name.strip():
         raise UsageError("NAME must not be empty")
-    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role, _password_arg(args)))
+    hall = args.hall.strip() if args.hall is not None else None
+    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role, _password_arg(args), hall))
     print(f"user {args.name} ({args.role}) created; API token:")
     print(token)
 
@@ -189,6 +194,84 @@ def cmd_users_token(args) -> None:
     print(done.token)
 
 
+# ---- halls: many county halls in one deployment ------------------------------------------------
+
+
+def _origin_arg(text: str) -> dict:
+    import json
+
+    try:
+        origin = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"--origin: not valid JSON ({e.msg} at character {e.pos})") from None
+    if not isinstance(origin, dict):
+        raise UsageError("--origin: must be a JSON object (phone, province, city, county, address, postcode)")
+    return origin
+
+
+async def _halls_add(settings: Settings, code: str, name: str, origin: dict) -> None:
+    from .bootstrap import standalone
+    from .domain.errors import Conflict, InvalidInput
+    from .domain.hall import hall_from_origin
+    from .service import halls
+
+    try:
+        hall = hall_from_origin(code, name, origin)
+        async with standalone(settings) as deps:
+            await halls.add(deps.uow(), hall, now=deps.clock.now())
+    except InvalidInput as e:
+        raise UsageError("; ".join(f"{f}: {m}" for f, m in e.errors)) from None
+    except Conflict as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_halls_add(args) -> None:
+    asyncio.run(_halls_add(_settings(args), args.code, args.name, _origin_arg(args.origin)))
+    print(f"hall {args.code} ({args.name}) added")
+
+
+async def _halls_list(settings: Settings) -> list:
+    from .bootstrap import standalone
+    from .service import halls
+
+    async with standalone(settings) as deps:
+        return await halls.listed(deps.uow(read_only=True))
+
+
+def cmd_halls_list(args) -> None:
+    for hall in asyncio.run(_halls_list(_settings(args))):
+        place = f"{hall.province}{hall.city}{hall.county}{hall.address}"
+        print(f"{hall.code}\t{hall.name}\t{hall.phone}\t{place}")
+
+
+async def _halls_tariff(settings: Settings, code: str, text: str, from_period: str) -> None:
+    from . import reconcile_engine
+    from .bootstrap import standalone
+    from .domain.errors import InvalidInput
+    from .service import halls
+    from .service.reconcile_runs import check_period
+
+    try:
+        check_period(from_period)
+        reconcile_engine.tariff_of(text)  # TariffError (InvalidInput) naming the key when wrong
+        async with standalone(settings) as deps:
+            await halls.put_tariff(deps.uow(), code, from_period, text, now=deps.clock.now())
+    except InvalidInput as e:
+        raise UsageError("; ".join(f"{f}: {m}" for f, m in e.errors)) from None
+
+
+def cmd_halls_tariff(args) -> None:
+    from pathlib import Path
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or e
+        raise UsageError(f"cannot read tariff file {args.file}: {reason}") from None
+    asyncio.run(_halls_tariff(_settings(args), args.code, text, getattr(args, "from")))
+    print(f"hall {args.code}: tariff {args.file} applies from {getattr(args, 'from')}")
+
+
 async def _db_upgrade(settings: Settings) -> None:
     from .bootstrap import standalone
 
@@ -219,12 +302,19 @@ def cmd_db_backup(args) -> None:
 # ---- reconcile (finance): statement + stored shipments + tariff -> report ----------------------
 
 
-async def _stored_shipments(settings: Settings) -> list:
+async def _stored_shipments(settings: Settings, hall: str, period: str) -> tuple:
+    """(the hall, its own tariff's TOML for the period or None, its shipments): a statement is one hall's,
+    its zones judged from that hall's origin."""
     from .bootstrap import standalone
     from .service.reconcile_runs import load_shipments
 
     async with standalone(settings) as deps:
-        return await load_shipments(deps.uow(read_only=True))
+        async with deps.uow(read_only=True) as uow:
+            found = await uow.halls.get(hall)
+            own_tariff = await uow.halls.tariff_for(hall, period)
+        if found is None:
+            raise UsageError(f"--hall: no hall {hall} (certpost halls list)")
+        return found, own_tariff, await load_shipments(deps.for_hall(hall).uow(read_only=True))
 
 
 def _one_line(e) -> str:
@@ -253,6 +343,7 @@ def cmd_reconcile(args) -> None:
 
     from . import reconcile_engine
     from .domain.errors import InvalidInput
+    from .domain.hall import DEFAULT_HALL
     from .service.reconcile_runs import Upload, check_period
 
     settings = _settings(args)
@@ -266,14 +357,17 @@ def cmd_reconcile(args) -> None:
         raise UsageError(_one_line(e)) from None
     except OSError as e:
         raise UsageError(f"无法读取对账单文件 {args.invoice}：{e.strerror or e}") from None
-    shipments = asyncio.run(_stored_shipments(settings))
+    stored = _stored_shipments(settings, args.hall or DEFAULT_HALL, args.period)
+    hall, own_tariff, shipments = asyncio.run(stored)
+    if own_tariff is not None and not args.tariff:
+        tariff = reconcile_engine.tariff_of(own_tariff)  # the hall's own (certpost halls tariff)
     progress = _progress_bar()
     upload = Upload(args.period, Path(args.invoice).name, content)
     try:
         result = reconcile_engine.run(
             upload,
             shipments,
-            origin=settings.origin,
+            origin=hall,
             tariff=tariff,
             on_progress=progress,
             limits=reconcile_engine.limits_of(settings),
@@ -350,6 +444,7 @@ def parser() -> argparse.ArgumentParser:
     add = users.add_parser("add", help="create a staff user and print its API token")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--hall", metavar="CODE", help="the hall the user works for (default: every hall)")
     secret = add.add_mutually_exclusive_group()  # issue 7: console sign-in
     secret.add_argument("--password-stdin", action="store_true", help="read a console password from stdin")
     secret.add_argument("--password", help="console password (visible in the process list: prefer stdin)")
@@ -369,6 +464,7 @@ def parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="reconcile a monthly EMS statement")  # finance
     rec.add_argument("invoice", metavar="INVOICE", help="the statement file (CSV or XLSX)")
     rec.add_argument("--period", required=True, help="the month, YYYY-MM")
+    rec.add_argument("--hall", metavar="CODE", help="the hall whose statement it is (default: default)")
     rec.add_argument("--tariff", help="tariff TOML file (default: the built-in tariff)")
     rec.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
     rec.add_argument("--out", help="write the report here (required for xlsx and pdf)")
@@ -378,6 +474,21 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="./certpost-demo", help="output directory (default ./certpost-demo)")
     demo.add_argument("--force", action="store_true", help="reuse a non-empty directory")
     demo.set_defaults(func=cmd_demo)  # ---- end demo
+
+    halls = sub.add_parser("halls", help="county halls (政务服务中心)").add_subparsers(
+        dest="halls_command", required=True
+    )
+    hall_add = halls.add_parser("add", help="add a hall with its own origin (sender)")
+    hall_add.add_argument("code", metavar="CODE", help="1-32 letters, digits, - or _")
+    hall_add.add_argument("--name", required=True, help="the hall's name, printed as sender")
+    hall_add.add_argument("--origin", required=True, metavar="JSON", help="as CERTPOST_ORIGIN")
+    hall_add.set_defaults(func=cmd_halls_add)
+    halls.add_parser("list", help="every hall: code, name, phone, address").set_defaults(func=cmd_halls_list)
+    hall_tariff = halls.add_parser("tariff", help="store a hall's own tariff (TOML) applying from a month")
+    hall_tariff.add_argument("code", metavar="CODE")
+    hall_tariff.add_argument("file", metavar="FILE", help="tariff TOML file (CONTRACT: Tariff file)")
+    hall_tariff.add_argument("--from", required=True, metavar="YYYY-MM", help="the first month it applies to")
+    hall_tariff.set_defaults(func=cmd_halls_tariff)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -13,12 +13,12 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.model import Dispatch
+from ..domain.model import DEFAULT_HALL, Dispatch
 from ..domain.shipped import ShippedParcel  # acceptance dates are the hall's calendar days
 from ..domain.status import Status
 from ..ports import UnitOfWork, UnitOfWorkFactory
@@ -83,6 +83,9 @@ async def submit(
 ) -> tuple[dict, bool]:
     """(the run, created): a new run, or the one already stored for this file, tariff and month."""
     period = check_period(upload.period)
+    if upload.tariff is None:  # the hall's own tariff for that month, if it has one (else the configured)
+        async with new_uow(read_only=True) as uow:
+            upload = replace(upload, tariff=await uow.halls.tariff_for(uow.hall or DEFAULT_HALL, period))
     sha256 = await asyncio.to_thread(lambda: hashlib.sha256(upload.content).hexdigest())
     tariff_sha256 = hashlib.sha256(upload.tariff.encode()).hexdigest() if upload.tariff else DEFAULT_TARIFF
     async with new_uow(read_only=True) as uow:
@@ -143,6 +146,7 @@ def run_view(run) -> dict:
         "tariff": "default" if run.tariff_sha256 == DEFAULT_TARIFF else run.tariff_sha256,
         "created_by": run.created_by,
         "created_at": run.created_at.astimezone(CHINA).isoformat(),
+        "hall": run.hall,
         **run.summary,
     }
 

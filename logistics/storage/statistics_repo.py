@@ -196,8 +196,7 @@ class SqlStatistics:
 
     def _scoped(self, query):
         """Every query over dispatches passes here: the hall scope goes in this one place."""
-        # halls: `if self._hall is not None: query = query.where(d.hall == self._hall)`
-        return query
+        return query if self._hall is None else query.where(d.hall == self._hall)
 
     # The figures of one range are read in two grouped queries, one for the mailed counts and one per
     # stage for the times, kept for the unit of work: each dimension or shape is a fold of those groups
@@ -337,21 +336,22 @@ class SqlStatistics:
     async def department_costs(self, periods: list[str]) -> dict[str, dict[str, int]]:
         if not periods:
             return {}
-        r = reconciliation_runs.c
-        # halls: runs and months are per hall: `.where(<table>.c.hall == self._hall)` on both reads when set
-        frozen = dict(
-            (await self._conn.execute(
-                select(finance_periods.c.period, finance_periods.c.run_id).where(
-                    finance_periods.c.period.in_(periods), finance_periods.c.status == "closed"
-                )
-            )).all()
-        )  # fmt: skip
-        rows = await self._conn.execute(
-            select(r.id, r.period, r.summary).where(r.period.in_(periods)).order_by(r.created_at.desc(), r.id)
-        )
+        r, f = reconciliation_runs.c, finance_periods.c
+        months = select(f.hall, f.period, f.run_id).where(f.period.in_(periods), f.status == "closed")
+        runs = select(r.id, r.hall, r.period, r.summary).where(r.period.in_(periods))
+        if self._hall is not None:  # runs and months are each hall's own
+            months, runs = months.where(f.hall == self._hall), runs.where(r.hall == self._hall)
+        frozen = {(hall, period): run_id for hall, period, run_id in await self._conn.execute(months)}
+        taken: set[tuple[str, str]] = set()
         found: dict[str, dict[str, int]] = {}
-        for run_id, period, summary in rows:
-            if run_id != frozen.get(period, run_id) or (period not in frozen and period in found):
+        for run_id, hall, period, summary in await self._conn.execute(
+            runs.order_by(r.created_at.desc(), r.id)
+        ):
+            key = (hall, period)
+            if run_id != frozen.get(key, run_id) or (key not in frozen and key in taken):
                 continue  # not the closed month's frozen run, or older than the open month's newest
-            found[period] = {s["department_code"]: s["amount_fen"] for s in summary.get("departments", [])}
+            taken.add(key)
+            costs = found.setdefault(period, {})
+            for s in summary.get("departments", []):
+                costs[s["department_code"]] = costs.get(s["department_code"], 0) + s["amount_fen"]
         return found

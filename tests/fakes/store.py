@@ -36,6 +36,8 @@ class Tables:
     reconciliation_runs: list[dict] = field(default_factory=list)  # read by the statistics fake only
     finance_periods: dict[str, dict] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    halls: dict[str, Any] = field(default_factory=dict)  # code -> Hall (the default one is implied)
+    hall_tariffs: dict[tuple[str, str], str] = field(default_factory=dict)  # (hall, from YYYY-MM) -> TOML
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

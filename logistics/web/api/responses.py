@@ -88,6 +88,7 @@ class DispatchOut(Open):
     completed_at: When
     created_at: When
     updated_at: When
+    hall: str = Field(description="大厅编码 the code of the hall the dispatch belongs to")
 
 
 class AuditEventOut(Open):
@@ -183,6 +184,7 @@ class RunOut(Open):
     period: str
     filename: str
     sha256: str
+    hall: str = Field(description="大厅编码 the hall whose statement it is")
     tariff: str
     created_by: str
     created_at: When

@@ -9,11 +9,13 @@ from aiohttp import web
 
 from ... import reconcile_engine
 from ...domain.errors import InvalidInput
-from ...service import reconcile_runs
+from ...domain.hall import DEFAULT_HALL, check_hall_code
+from ...service import halls, reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
 from .. import limits
-from ..keys import DEPS, SETTINGS
+from ..auth import scoped
+from ..keys import SETTINGS
 from . import charts
 from .guard import Ctx, page, wants_json
 
@@ -33,8 +35,17 @@ CODE_TEXT = {
 SHOWN = 500
 
 
+def one_hall(request: web.Request):
+    """Statements, runs and months are one hall's: the user's, or for staff over every hall the one
+    named by ?hall= (default: the default hall)."""
+    deps = scoped(request)
+    if deps.hall is not None:
+        return deps
+    return deps.for_hall(check_hall_code(request.query.get("hall") or DEFAULT_HALL, "hall"))
+
+
 def _reading(ctx: Ctx):
-    return ctx.request.app[DEPS].uow(read_only=True)
+    return one_hall(ctx.request).uow(read_only=True)
 
 
 def _month(now) -> str:
@@ -97,11 +108,13 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     if not content:
         raise InvalidInput([("file", "对账单文件是空的")])
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)
-    settings = request.app[SETTINGS]
+    settings, deps = request.app[SETTINGS], one_hall(request)
+    async with deps.uow(read_only=True) as uow:
+        origin = await halls.existing(uow, deps.hall)  # zones judged from the hall's own origin
     run, created = await reconcile_runs.submit(
-        request.app[DEPS].uow,
+        deps.uow,
         data,
-        reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings)),
+        reconcile_engine.bind(origin, reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
         now=ctx.now,
     )
@@ -121,9 +134,11 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/finance/runs/{id}")
 @page(*FINANCE)
 async def run_page(request: web.Request, ctx: Ctx) -> web.Response:
-    run = await reconcile_runs.get_run(_reading(ctx), request.match_info["id"])
-    result = json.loads(await reconcile_runs.result_json(_reading(ctx), run["id"]))
-    status = await reconcile_runs.period_status(_reading(ctx), run["period"])
+    by_id = scoped(request).uow  # a run by id: any of the user's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), request.match_info["id"])
+    result = json.loads(await reconcile_runs.result_json(by_id(read_only=True), run["id"]))
+    own = scoped(request).for_hall(run["hall"]).uow  # the run's hall's month
+    status = await reconcile_runs.period_status(own(read_only=True), run["period"])
     code, dept = request.query.get("code", ""), request.query.get("department", "")
     return ctx.render(
         "finance_run.html",
@@ -194,8 +209,9 @@ def _run_body(run, result, status, code: str, dept: str) -> dict:
 @page(*FINANCE)
 async def download(request: web.Request, ctx: Ctx) -> web.Response:
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(_reading(ctx), run_id)
-    content = await reconcile_runs.report(_reading(ctx), run_id, fmt, reconcile_engine.render)
+    by_id = scoped(request).uow  # a run by id: any of the user's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
+    content = await reconcile_runs.report(by_id(read_only=True), run_id, fmt, reconcile_engine.render)
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(
         body=content,
@@ -212,5 +228,5 @@ async def download(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*FINANCE)
 async def close(request: web.Request, ctx: Ctx) -> web.Response:
     period, run_id = request.match_info["period"], str(ctx.form.get("run_id", ""))
-    await reconcile_runs.close_period(request.app[DEPS].uow, period, run_id, actor=ctx.user.name, now=ctx.now)
+    await reconcile_runs.close_period(one_hall(request).uow, period, run_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(f"/console/finance/runs/{run_id}", f"{period} 已结账，对账结果已冻结")
