@@ -6,6 +6,8 @@ databases hold exactly this JSON)."""
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from datetime import datetime
 
 from ..domain.cause import read_cause
@@ -40,6 +42,13 @@ def payload(d: Dispatch) -> dict:
     }
 
 
+def recipient_key(name: str) -> str:
+    """What the console's search by the recipient's full name matches: a digest of the name (case, width
+    and spaces ignored), so neither the column, its index nor a search's parameters hold a name."""
+    normal = "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    return hashlib.sha256(("certpost-recipient:" + normal).encode()).hexdigest()[:32]
+
+
 def dispatch_row(d: Dispatch, request_hash: str, response: dict) -> dict:
     """The row of a new dispatch; `response` is the first answer to its intake (replayed to repeats)."""
     return dict(
@@ -54,6 +63,7 @@ def dispatch_row(d: Dispatch, request_hash: str, response: dict) -> dict:
         delivery_method=d.delivery_method.value,
         department_code=d.department_code,
         phone_last4=phone_last4(d.recipient.phone),
+        recipient_key=recipient_key(d.recipient.name),
         order_no=d.order_no,
         waybill_no=d.waybill_no,
         reason=d.reason,

@@ -59,6 +59,7 @@ dispatches = Table(
     Column("delivery_method", String(16), nullable=False),
     Column("department_code", String(64), nullable=False),
     Column("phone_last4", String(4), nullable=False),
+    Column("recipient_key", String(32), nullable=True),  # dispatch_codec.recipient_key (migration 0010)
     Column("order_no", String(40), nullable=False),
     Column("waybill_no", String(32), nullable=True),
     Column("reason", Text, nullable=False, default=""),
@@ -70,6 +71,9 @@ dispatches = Table(
 )
 Index("ix_dispatch_status", dispatches.c.status, dispatches.c.updated_at)
 Index("ix_dispatch_case", dispatches.c.case_no)
+# migration 0010: each leads with the hall where dispatches have one (0008)
+Index("ix_dispatch_hall_updated", dispatches.c.updated_at)
+Index("ix_dispatch_hall_recipient", dispatches.c.recipient_key)
 
 dispatch_events = Table(
     "dispatch_events",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from logistics.domain.model import DeliveryMethod, Dispatch
 from logistics.ports.repositories.console import Attempt
+from logistics.storage.dispatch_codec import recipient_key
 
 from .base import FakeRepository
 from .dispatches import payload_of, sorted_newest_first
@@ -139,7 +140,7 @@ class FakeConsoleRecords(FakeRepository):
     async def search_dispatches(
         self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
     ) -> tuple[list, int]:
-        """As SQL's LIKE on PostgreSQL: case-sensitive (SQLite's LIKE ignores ASCII case)."""
+        """Whole numbers; the full name as `recipient_key` compares it."""
         rows = list(self._read.dispatches.values())
         if statuses:
             rows = [r for r in rows if r["dispatch"].status.value in statuses]
@@ -147,8 +148,8 @@ class FakeConsoleRecords(FakeRepository):
         if q:
             rows = [
                 r for r in rows
-                if q in r["dispatch"].case_no or q in (r["dispatch"].waybill_no or "")
-                or q in r["dispatch"].recipient.name
+                if q in (r["dispatch"].case_no, r["dispatch"].waybill_no)
+                or recipient_key(q) == recipient_key(r["dispatch"].recipient.name)
             ]  # fmt: skip
         found = sorted_newest_first(rows, "updated_at")
         return [copied(d) for d in found[offset : offset + limit]], len(rows)

@@ -71,8 +71,8 @@ class ConsoleRecords(Protocol):
     async def search_dispatches(
         self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
     ) -> tuple[list, int]:
-        """Dispatches by status and a search on case number, waybill number or recipient name,
-        newest first."""
+        """Dispatches by status and a search for a whole case number, waybill number or the
+        recipient's full name, the latest change first."""
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...
