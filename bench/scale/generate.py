@@ -104,7 +104,7 @@ WITH base AS (
          random() AS r4,
          $1::timestamptz - ($2 - i)::float8 / $2 * interval '365 days' - random() * interval '1 hour'
            AS created_at
-  FROM generate_series(1, $2) AS i
+  FROM generate_series(1, $2::bigint) AS i
 ), kinds AS (
   SELECT *, {_kind_expr()} AS kind, 3 + 6 * r1 AS step_h,
          extract(epoch FROM $1::timestamptz - created_at) / 3600 AS age_h
