@@ -94,9 +94,9 @@ def _path_expr() -> str:
 
 
 GIVEN_N, SURNAMES_N = len(GIVEN), len(SURNAMES)
-NAME = f"""substr('{SURNAMES}', 1 + (i * 7919 % {SURNAMES_N}), 1)
+NAME = f"""substr('{SURNAMES}', (1 + i * 7919 % {SURNAMES_N})::int, 1)
   || substr('{GIVEN}', 1 + floor(r3 * {GIVEN_N})::int, 1)
-  || CASE WHEN i % 3 = 0 THEN '' ELSE substr('{GIVEN}', 1 + (i * 104729 % {GIVEN_N}), 1) END"""
+  || CASE WHEN i % 3 = 0 THEN '' ELSE substr('{GIVEN}', (1 + i * 104729 % {GIVEN_N})::int, 1) END"""
 STAGE = f"""
 CREATE UNLOGGED TABLE bench_gen AS
 WITH base AS (
@@ -127,7 +127,7 @@ FROM staged
 
 def _pick(values, index_expr: str) -> str:
     """One of `values` chosen by an integer SQL expression."""
-    return f"({_sql_text_array(values)})[1 + ({index_expr}) % {len(values)}]"
+    return f"({_sql_text_array(values)})[(1 + ({index_expr}) % {len(values)})::int]"
 
 
 COUNTY = _pick(COUNTIES, "hall_no - 1")
