@@ -152,14 +152,14 @@ async def _samples(engine, n: int) -> list[Sample]:
                 {"n": n},
             )
         )
-        hall = literal_column("hall")
+        hall = literal_column("hall").label("hall_code")
         rows = (await conn.execute(select(dispatches, hall).where(dispatches.c.id.in_(ids)))).all()
         found = []
         for row in rows:
             d = dispatch_from_row(row)
             trail = await conn.execute(select(dispatch_events).where(dispatch_events.c.dispatch_id == d.id))
             assert [event_from_row(e) for e in trail], d.id
-            found.append(Sample(row.hall, d.case_no, d.waybill_no, row.phone_last4, d.recipient.name))
+            found.append(Sample(row.hall_code, d.case_no, d.waybill_no, row.phone_last4, d.recipient.name))
     return found
 
 
