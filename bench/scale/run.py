@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -231,8 +232,10 @@ async def main() -> None:
         else "NOTE: no deps.for_hall on this branch: staff reads cover ALL halls (unscoped)"
     )  # fmt: skip
     print(f"{args.samples} runs each, ms; floor = EXPLAIN ANALYZE execution time of the statements it ran")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(HEADER)
     await measure(url, dsn, anchor, args.samples)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
