@@ -4,8 +4,8 @@ A year of a province's work up to `anchor`, spread over the halls: each dispatch
 life as its age allows (a step every 3-9 hours), with the audit events of every step, the carrier's scans
 once it is handed over (about five for a delivered parcel), its tracking row, and a realistic share of
 self-pickups, cancellations, failed bookings, failed deliveries, returns and parcels stuck in transit.
-Rows are in the storage's own format (`storage/dispatch_codec.py`): `run.py` decodes a sample of them
-through it before measuring. The secondary indexes are dropped during the load and rebuilt after it."""
+Ids are time-ordered UUIDv7 as the app's are. Rows are in the storage's own format
+(`storage/dispatch_codec.py`): `run.py` decodes a sample of them through it before measuring. The secondary indexes are dropped during the load and rebuilt after it."""
 
 from __future__ import annotations
 
@@ -116,7 +116,8 @@ WITH base AS (
          least(array_length(path, 1), 1 + floor(age_h / step_h)::int) AS steps, {NAME} AS name
   FROM paths
 )
-SELECT *, md5('d' || i)::uuid::text AS id, 'hall-' || lpad(hall_no::text, 3, '0') AS hall,
+SELECT *, (lpad(to_hex((extract(epoch FROM created_at) * 1000)::bigint), 12, '0') || '7'
+    || substr(md5('d' || i), 1, 3) || '8' || substr(md5('d' || i), 4, 15))::uuid::text AS id, 'hall-' || lpad(hall_no::text, 3, '0') AS hall,
   'AF' || to_char(created_at, 'YYYYMMDD') || lpad(i::text, 7, '0') AS case_no, path[steps] AS status,
   CASE WHEN kind NOT IN ('pickup', 'cancelled', 'booking_failed') AND steps >= 3
        THEN '11' || lpad(i::text, 11, '0') END AS waybill,
