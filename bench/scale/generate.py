@@ -5,7 +5,8 @@ life as its age allows (a step every 3-9 hours), with the audit events of every 
 once it is handed over (about five for a delivered parcel), its tracking row, and a realistic share of
 self-pickups, cancellations, failed bookings, failed deliveries, returns and parcels stuck in transit.
 Ids are time-ordered UUIDv7 as the app's are. Rows are in the storage's own format
-(`storage/dispatch_codec.py`): `run.py` decodes a sample of them through it before measuring. The secondary indexes are dropped during the load and rebuilt after it."""
+(`storage/dispatch_codec.py`): `run.py` decodes a sample of them through it before measuring. The
+secondary indexes are dropped during the load and rebuilt after it."""
 
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ WITH base AS (
   FROM paths
 )
 SELECT *, (lpad(to_hex((extract(epoch FROM created_at) * 1000)::bigint), 12, '0') || '7'
-    || substr(md5('d' || i), 1, 3) || '8' || substr(md5('d' || i), 4, 15))::uuid::text AS id, 'hall-' || lpad(hall_no::text, 3, '0') AS hall,
+    || substr(md5('d' || i), 1, 3) || '8' || substr(md5('d' || i), 4, 15))::uuid::text AS id,
+  'hall-' || lpad(hall_no::text, 3, '0') AS hall,
   'AF' || to_char(created_at, 'YYYYMMDD') || lpad(i::text, 7, '0') AS case_no, path[steps] AS status,
   CASE WHEN kind NOT IN ('pickup', 'cancelled', 'booking_failed') AND steps >= 3
        THEN '11' || lpad(i::text, 11, '0') END AS waybill,
