@@ -138,8 +138,23 @@ DISPATCHES = f"""
 INSERT INTO dispatches (id, client_id, case_no, request_hash, payload, response, status, direction,
   delivery_method, department_code, phone_last4, recipient_key, order_no, waybill_no, reason, created_at,
   updated_at, hall)
-SELECT id, 'approval-' || hall, case_no, md5('r' || i),
-  json_build_object(
+SELECT id, client_id, case_no, md5('r' || i), p.payload,
+  -- the intake's answer (views.dispatch_json): the dispatch as it was received
+  (p.payload::jsonb || jsonb_build_object('id', id, 'case_no', case_no, 'status', 'received',
+     'waybill_no', NULL, 'order_no', order_no, 'reason', '', 'direction', 'outbound',
+     'delivery_method', method, 'department_code', department, 'created_at', {_iso("created_at")},
+     'updated_at', {_iso("created_at")}))::json,
+  status, 'outbound', method, department, right(phone, 4),
+  left(encode(sha256(convert_to('certpost-recipient:' || name, 'UTF8')), 'hex'), 32), order_no, waybill,
+  CASE status WHEN 'delivery_failed' THEN '收件人电话无人接听' WHEN 'returned' THEN '收件人拒收'
+              WHEN 'booking_failed' THEN '收件地址不在服务范围' ELSE '' END,
+  created_at, created_at + (steps - 1) * step_h * interval '1 hour', hall
+FROM (
+  SELECT *, 'approval-' || hall AS client_id, 'CP' || lpad(i::text, 12, '0') AS order_no,
+    CASE WHEN kind = 'pickup' THEN 'pickup' ELSE 'mail' END AS method,
+    {_pick([m[2] for m in MATTERS], "i")} AS department
+  FROM bench_gen
+) AS g, LATERAL (SELECT json_build_object(
     'matter_name', {_pick([m[0] for m in MATTERS], "i")},
     'matter_code', {_pick([m[1] for m in MATTERS], "i")},
     'department_name', {COUNTY} || {_pick([m[3] for m in MATTERS], "i")},
@@ -149,16 +164,8 @@ SELECT id, 'approval-' || hall, case_no, md5('r' || i),
     'items', json_build_array(json_build_object('kind', 'certificate', 'title',
        {_pick([m[4] for m in MATTERS], "i")}, 'number', 'JY' || lpad(i::text, 12, '0'), 'copies', 1)),
     'weight_g', 200 + i % 300, 'declared_value_fen', 0,
-    'completed_at', {_iso("created_at - interval '2 hours'")}, 'village_point_code', NULL),
-  json_build_object('id', id, 'case_no', case_no, 'status', 'received', 'created_at', {_iso("created_at")}),
-  status, 'outbound', CASE WHEN kind = 'pickup' THEN 'pickup' ELSE 'mail' END,
-  {_pick([m[2] for m in MATTERS], "i")}, right(phone, 4),
-  left(encode(sha256(convert_to('certpost-recipient:' || name, 'UTF8')), 'hex'), 32),
-  'CP' || lpad(i::text, 12, '0'), waybill,
-  CASE status WHEN 'delivery_failed' THEN '收件人电话无人接听' WHEN 'returned' THEN '收件人拒收'
-              WHEN 'booking_failed' THEN '收件地址不在服务范围' ELSE '' END,
-  created_at, created_at + (steps - 1) * step_h * interval '1 hour', hall
-FROM bench_gen
+    'completed_at', {_iso("created_at - interval '2 hours'")}, 'village_point_code', NULL) AS payload
+) AS p
 """
 
 STEP_AT = "g.created_at + (s.j - 1) * g.step_h * interval '1 hour'"
