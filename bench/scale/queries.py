@@ -158,6 +158,10 @@ def _is_read(statement: str) -> bool:
     return statement.lstrip().split(None, 1)[0].upper() in {"SELECT", "WITH"}
 
 
+# the session settings of the app's connections (storage/db.py), so the floor plans as the app's reads do
+APP_SESSION = {"jit": "off"}
+
+
 async def explain_ms(conn: asyncpg.Connection, statements: list[tuple[str, tuple]]) -> tuple[float, int]:
     """The summed execution time (ms) of the statements under EXPLAIN ANALYZE, and how many there were
     (transaction control apart)."""

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 from alembic.script import ScriptDirectory
 from generate import generate
-from queries import Capture, Sample, explain_ms, reads, scope, scoped_reads, timed
+from queries import APP_SESSION, Capture, Sample, explain_ms, reads, scope, scoped_reads, timed
 from sqlalchemy import literal_column, select, text
 
 from logistics import bootstrap
@@ -176,7 +176,7 @@ async def measure(url: str, dsn: str, anchor: datetime, n: int) -> list[tuple]:
     capture.install(engine)
     deps = bootstrap.deps(settings, engine=engine)
     samples = await _samples(engine, n)
-    explain = await asyncpg.connect(dsn)
+    explain = await asyncpg.connect(dsn, server_settings=APP_SESSION)
     results = []
     try:
         for read in reads(engine, anchor):
