@@ -115,7 +115,8 @@ def system(
     uow = made.uow
     fast = fast_intake(engine, settings.database_url, plan_intake, enabled=settings.sqlite_fast_writes)
     intake = GroupCommitter(uow, record_intake_batch, fast=fast)
-    committer = GroupCommitter(uow, write_grouped, max_batch=200)
+    # job outcomes, bookings and poll results are kept while the database is away (written when back)
+    committer = GroupCommitter(uow, write_grouped, max_batch=200, keep_while_away=KEPT_WRITES)
     made.writes = SqlWrites(committer)
     # ---- end write path
     built = System(
@@ -133,6 +134,10 @@ def system(
     _schedule_tracking(built, scheduled)
     _schedule_pull(built, scheduled, pull_source)
     return built
+
+
+KEPT_WRITES = 20_000
+"""Job outcomes and other small writes kept in memory while the database is away, at most."""
 
 
 def tracking_handlers(made: Deps) -> dict:

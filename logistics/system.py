@@ -18,6 +18,9 @@ from .service.pull import Puller
 from .storage.group_commit import GroupCommitter
 from .storage.migrate import upgrade
 
+STARTUP_WAIT_S = 30.0
+"""How long a starting gateway waits for a database that is away (restarting) before giving up."""
+
 
 class Part(Protocol):
     async def start(self) -> None: ...
@@ -70,7 +73,7 @@ class System:
             if sender is not None and hasattr(sender, "close"):
                 stack.push_async_callback(sender.close)
             if self.migrate:
-                await upgrade(self.engine)
+                await upgrade(self.engine, wait_s=STARTUP_WAIT_S)
             for part in (self.intake, self.committer):
                 await part.start()
                 stack.push_async_callback(part.stop)

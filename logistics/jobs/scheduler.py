@@ -94,6 +94,7 @@ class LeasedScheduler:
         async def run() -> None:
             if not self.leading:
                 return
+            log.debug("scheduled %s on %s", name, self.holder)  # the scale-out test reads these
             try:
                 await tick()
             except Exception:

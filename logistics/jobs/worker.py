@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock, Writes
 from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater, backoff_s
+from ..storage.outage import database_unavailable
 from ..storage.unit_of_work import SqlUnitOfWork
 from . import queue
 
@@ -68,6 +69,9 @@ class WorkerPool:
         self._batches: set[asyncio.Task] = set()
         self._room = asyncio.Semaphore(max(1, self.batch_in_flight))
         self._single_kinds = [k for k in self.handlers if k not in self.batch_handlers]
+        self._held: set[int] = set()
+        """Jobs claimed by this pool whose outcome is not written yet (it may be kept while the database
+        is away, past the lease): a new claim of one of them is not run again here."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -106,8 +110,8 @@ class WorkerPool:
                 jobs = await self.claim(free, self._single_kinds) if self._single_kinds else []
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be briefly unavailable; keep feeding
-                log.exception("claiming jobs failed")
+            except Exception as e:  # the database may be briefly unavailable; keep feeding
+                _claim_failed(e, "jobs")
                 jobs = []
             for job in jobs:
                 self._ready.put_nowait(job)
@@ -140,7 +144,7 @@ class WorkerPool:
 
     async def claim(self, limit: int, kinds: list[str] | None = None) -> list[Job]:
         async with self.engine.begin() as conn:
-            return await queue.claim(
+            claimed = await queue.claim(
                 conn,
                 worker=self.name,
                 now=self.clock.now(),
@@ -148,6 +152,9 @@ class WorkerPool:
                 kinds=list(self.handlers) if kinds is None else kinds,
                 limit=limit,
             )
+        fresh = [job for job in claimed if job.id not in self._held]  # the others' outcome is on its way
+        self._held.update(job.id for job in fresh)
+        return fresh
 
     async def run_batch_once(self, kind: str) -> int:
         """Claim up to `batch_size` jobs of `kind` and run them as one batch in this task (tests, tools)."""
@@ -183,8 +190,8 @@ class WorkerPool:
                 for _ in range(free):
                     self._room.release()
                 raise
-            except Exception:
-                log.exception("claiming %s jobs failed", kind)
+            except Exception as e:
+                _claim_failed(e, f"{kind} jobs")
                 jobs = []
             for _ in range(free - len(jobs)):
                 self._room.release()
@@ -211,6 +218,7 @@ class WorkerPool:
             except Exception:
                 log.exception("recording a job outcome failed; its lease will run out")
             finally:
+                self._held.discard(job.id)
                 self._room.release()
 
         try:
@@ -218,6 +226,7 @@ class WorkerPool:
         except asyncio.CancelledError:
             for _ in unsettled:  # shutting down: the leases run out and the jobs are claimed again
                 self._room.release()
+            self._held.difference_update(unsettled)
             unsettled.clear()
             raise
         except Exception as e:
@@ -243,6 +252,8 @@ class WorkerPool:
             await self._record(job, worker, e)
         else:
             await self._record(job, worker, None)
+        finally:
+            self._held.discard(job.id)
 
     async def _record(self, job: Job, worker: str, outcome: BaseException | None) -> None:
         """Complete the job (outcome None) or schedule its retry / dead-letter it."""
@@ -255,6 +266,8 @@ class WorkerPool:
             error, retry_after, keep = str(e), e.retry_after_s, e.keep_attempt
         elif isinstance(e, GiveUp):
             error, permanent = str(e), True
+        elif database_unavailable(e):  # not the job's fault: tried again without spending an attempt
+            error, retry_after, keep = f"database unavailable: {type(e).__name__}", 1.0, True
         else:
             error = f"{type(e).__name__}: {e}"
             log.warning("job %s (%s) failed: %s", job.id, job.kind, type(e).__name__, exc_info=e)
@@ -279,6 +292,13 @@ class WorkerPool:
                 "%s retry in %.1f s: %s (attempt %d of %d%s)", subject, retry_after, reason_code(e),
                 job.attempts, job.max_attempts, ", not counted" if keep else "",
             )  # fmt: skip
+
+
+def _claim_failed(e: Exception, what: str) -> None:
+    if database_unavailable(e):  # an outage: one line per attempt, no stack
+        log.warning("claiming %s failed: database unavailable (%s)", what, type(e).__name__)
+    else:
+        log.error("claiming %s failed", what, exc_info=e)
 
 
 def _subject(job: Job) -> str:

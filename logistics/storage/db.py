@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .json_text import json_text
 from .sqlite.engine import create_sqlite_engine
 
+CONNECT_TIMEOUT_S = 10
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -19,10 +21,12 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         return create_sqlite_engine(url)
-    # No JIT: it compiles the dashboard's joins for longer (100+ ms) than they take to run.
+    # pre-ping: a pooled connection that died with a PostgreSQL restart is replaced before use, never
+    # handed to a request; the connect timeout bounds how long a request waits for an unreachable server.
+    # No JIT: it compiled the dashboard's joins for longer (100+ ms) than they take to run.
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=json_text,
-        connect_args={"server_settings": {"jit": "off"}},
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "server_settings": {"jit": "off"}},
     )  # fmt: skip
 
 

@@ -13,16 +13,26 @@ bookings recorded as they come back from the carrier, poll results.
 
 With a `fast` writer (SQLite, `storage.sqlite.FastIntake`) the batch runs instead on the event loop's
 own thread, straight on a DB-API connection, and is answered once the WAL is fsynced; meanwhile the
-next batch is written."""
+next batch is written.
+
+With `keep_while_away` (the job handlers' committer) writes are kept while the database is away
+(`storage.outage`): the round is tried again, with a growing pause, until it commits, and its callers
+wait; later items queue behind it, so they are written in the order they came. Once more than
+`keep_while_away` items wait, new ones are refused at once (DatabaseUnavailable). Intake keeps nothing:
+its clients get a 503 and send the case again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ..ports import UnitOfWork, UnitOfWorkFactory
+from .outage import DatabaseUnavailable, database_unavailable
+
+log = logging.getLogger("certpost.storage")
 
 Batch = Callable[[UnitOfWork, list[Any]], Awaitable[list[Any]]]
 
@@ -43,16 +53,31 @@ class FastBatch(Protocol):
 
 class GroupCommitter:
     def __init__(
-        self, uow: UnitOfWorkFactory, batch: Batch, *, fast: FastBatch | None = None, max_batch: int = 500
+        self,
+        uow: UnitOfWorkFactory,
+        batch: Batch,
+        *,
+        fast: FastBatch | None = None,
+        max_batch: int = 500,
+        keep_while_away: int = 0,
+        retry_max_s: float = 2.0,
     ):
         self.uow, self.batch, self.fast, self.max_batch = uow, batch, fast, max_batch
+        self.keep_while_away, self.retry_max_s = keep_while_away, retry_max_s
         self._queue: asyncio.Queue[tuple[Any, asyncio.Future]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self._kept = 0
+        """Items of the round being tried again while the database is away (0: it is not away)."""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
+        if self._kept:
+            log.warning(
+                "stopping with %d writes kept for the database: their jobs run again once their leases end",
+                self._kept + self._queue.qsize(),
+            )
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -65,8 +90,12 @@ class GroupCommitter:
         """The item's result once it is committed; raises what writing it raised."""
         if self._task is None:  # not started (CLI, tests): a transaction of its own
             return await self._alone(item)
+        if self._kept and self._kept + self._queue.qsize() >= self.keep_while_away:
+            raise DatabaseUnavailable(
+                f"{self._kept + self._queue.qsize()} writes already wait for the database"
+            )
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, future))  # unbounded: never waits
+        self._queue.put_nowait((item, future))  # unbounded while the database is there: never waits
         return await future
 
     async def _alone(self, item: Any) -> Any:
@@ -85,7 +114,7 @@ class GroupCommitter:
                     pending.append(self._queue.get_nowait())
                 items, futures = [item for item, _ in pending], [f for _, f in pending]
                 try:
-                    results = await self._commit(items, futures)
+                    results = await self._commit_kept(items, futures)
                 except Exception as e:  # never let the committer die: answer everyone
                     _answer(futures, [e] * len(futures))
                     continue
@@ -103,6 +132,30 @@ class GroupCommitter:
             if syncing is not None:  # stopping: the last batch is committed, answer it
                 await asyncio.wait([syncing])
 
+    async def _commit_kept(self, items: list[Any], futures: list[asyncio.Future]) -> list[Any] | None:
+        """`_commit`, tried again while the database is away (with `keep_while_away`)."""
+        pause, since = 0.05, None
+        try:
+            while True:
+                try:
+                    results = await self._commit(items, futures)
+                except _Away:
+                    if since is None:
+                        since = asyncio.get_running_loop().time()
+                        log.warning("database unavailable: keeping %d writes until it is back", len(items))
+                    self._kept = len(items)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, self.retry_max_s)
+                    continue
+                if since is not None:
+                    log.info(
+                        "database back after %.1f s: %d kept writes written, %d more queued",
+                        asyncio.get_running_loop().time() - since, len(items), self._queue.qsize(),
+                    )  # fmt: skip
+                return results
+        finally:
+            self._kept = 0
+
     async def _commit(self, items: list[Any], futures: list[asyncio.Future]) -> list[Any] | None:
         """The batch's results once committed (to the OS only, with a fast writer), or None when it
         failed as a whole and each item was then written and answered alone."""
@@ -111,7 +164,11 @@ class GroupCommitter:
                 return await self.fast.write(items)
             async with self.uow() as uow:
                 return await self.batch(uow, items)
-        except Exception:
+        except Exception as e:
+            if database_unavailable(e):  # not the items' fault: one by one would fail each alike
+                if self.keep_while_away:
+                    raise _Away from e  # the whole round is tried again
+                raise  # every caller is answered with it (intake: a 503, and the client sends again)
             if self.fast is None and len(items) == 1:
                 raise  # it was alone already
             await self._one_by_one(items, futures)
@@ -126,11 +183,22 @@ class GroupCommitter:
 
     async def _one_by_one(self, items: list[Any], futures: list[asyncio.Future]) -> None:
         for item, future in zip(items, futures, strict=True):
-            try:
-                result = await self._alone(item)
-            except Exception as e:
-                result = e
+            pause = 0.05
+            while True:
+                try:
+                    result = await self._alone(item)
+                except Exception as e:
+                    if self.keep_while_away and database_unavailable(e):  # went away meanwhile: keep it
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, self.retry_max_s)
+                        continue
+                    result = e
+                break
             _answer([future], [result])
+
+
+class _Away(Exception):
+    """The round failed because the database is away (it is kept and tried again)."""
 
 
 def _answer(futures: list[asyncio.Future], results: list[Any]) -> None:

@@ -75,8 +75,9 @@ class _OnDemand:
 
     async def _open(self) -> AsyncConnection:
         if self._conn is None:
-            self._reading = reading(self.engine)
-            self._conn = await self._reading.__aenter__()
+            opening = reading(self.engine)
+            self._conn = await opening.__aenter__()
+            self._reading = opening  # only once open: a connection that could not be had is not closed
         return self._conn
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from ..storage.outage import RETRY_AFTER_S, database_unavailable
 
 log = logging.getLogger("certpost.web")
 
@@ -45,9 +46,20 @@ async def error_middleware(request: web.Request, handler):
         if e.content_type == "application/json" or e.status < 400:
             raise
         return _http_json(e)
-    except Exception:
+    except Exception as e:
+        if database_unavailable(e):
+            return unavailable(request, e)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal error")
+
+
+def unavailable(request: web.Request, e: BaseException) -> web.Response:
+    """The database is away: 503 and when to try again (nothing was half-written: a transaction that
+    did not commit wrote nothing)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+    response = error_response(503, "service unavailable, retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _http_json(e: web.HTTPException) -> web.Response:

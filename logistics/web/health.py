@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from ..ports import CarrierUnavailable
+from ..storage.outage import RETRY_AFTER_S
 from .keys import ENGINE
 
 Check = Callable[[], Awaitable[object]]
@@ -51,5 +52,7 @@ async def healthz(request: web.Request) -> web.Response:
     report = dict(zip(names, results, strict=True))
     ok = all(r["ok"] for r in results)
     return web.json_response(
-        {"status": "ok" if ok else "failing", "checks": report}, status=200 if ok else 503
+        {"status": "ok" if ok else "failing", "checks": report},
+        status=200 if ok else 503,
+        headers=None if ok else {"Retry-After": str(RETRY_AFTER_S)},
     )

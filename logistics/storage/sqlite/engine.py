@@ -92,9 +92,9 @@ def _setup(engine: Engine, gate: WriteGate | None) -> None:
     def _pragmas(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=15000")  # first: switching a new file to WAL waits for others too
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")  # a commit is on disk before we answer
-        cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

@@ -18,6 +18,7 @@ from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
 from ...service import printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, cn_time, method_text
+from ...storage.outage import database_unavailable
 from ..keys import DEPS, SETTINGS, WORKERS
 from .guard import Ctx, page
 from .templating import url
@@ -260,6 +261,8 @@ async def book_many(request: web.Request, ctx: Ctx) -> web.Response:
             )
             done += 1
         except Exception as e:
+            if database_unavailable(e):
+                raise  # 503, not a refusal with the driver's message in it
             refused.append(str(e))
     wake(request)
     message = f"已提交 {done} 件下单" + (f"；{len(refused)} 件未提交：{refused[0]}" if refused else "")

@@ -9,6 +9,7 @@ import logging
 from aiohttp import web
 
 from ...domain.errors import DomainError
+from ...storage.outage import RETRY_AFTER_S, database_unavailable
 from .guard import STATUS_OF, current_session, error_page, message_of, wants_json
 
 log = logging.getLogger("certpost.console")
@@ -50,7 +51,12 @@ async def console_errors(request: web.Request, handler):
     except DomainError as e:
         status = next((s for cls, s in STATUS_OF.items() if isinstance(e, cls)), 400)
         return await _answer(request, status, message_of(e))
-    except Exception:
+    except Exception as e:
+        if database_unavailable(e):  # 服务暂不可用, and when to try again
+            log.warning("console: database unavailable on %s %s", request.method, request.path)
+            response = await _answer(request, 503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         log.exception("console: unhandled error on %s %s", request.method, request.path)
         return await _answer(request, 500)
 
