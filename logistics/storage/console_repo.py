@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.model import DeliveryMethod, Dispatch
 from ..ports.repositories.console import Attempt
 from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
+from .dispatch_codec import DISPATCH_COLUMNS, recipient_key
 from .dispatch_codec import dispatch_from_row as to_domain
-from .dispatch_codec import recipient_key
 from .tables import UTCDateTime, dispatch_events, dispatches
 
 # what a case number (the API's pattern) or a waybill number may be
@@ -188,7 +188,7 @@ class SqlConsoleRecords:
     ) -> tuple[list, int]:
         """Dispatches by status and a search for a whole case number, waybill number or recipient's
         full name (each served by an index; the name as its digest), the latest change first."""
-        query = select(dispatches)
+        query = select(*DISPATCH_COLUMNS)
         if statuses:
             query = query.where(dispatches.c.status.in_(statuses))
         q = q.strip()

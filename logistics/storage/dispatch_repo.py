@@ -13,6 +13,7 @@ from ..domain.masking import phone_last4
 from ..domain.model import AuditEvent, Dispatch
 from ..ports.repositories.dispatches import CaseKey, NewCase
 from .dispatch_codec import (
+    DISPATCH_COLUMNS,
     dispatch_from_row,
     dispatch_row,
     event_from_row,
@@ -172,7 +173,7 @@ class SqlDispatches:
     async def search(
         self, *, status: str | None = None, q: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Dispatch], int]:
-        query = select(dispatches)
+        query = select(*DISPATCH_COLUMNS)
         if status:
             query = query.where(dispatches.c.status.in_(status.split(",")))
         if q:
