@@ -22,10 +22,11 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         return create_sqlite_engine(url)
     # pre-ping: a pooled connection that died with a PostgreSQL restart is replaced before use, never
-    # handed to a request; the connect timeout bounds how long a request waits for an unreachable server
+    # handed to a request; the connect timeout bounds how long a request waits for an unreachable server.
+    # No JIT: it compiled the dashboard's joins for longer (100+ ms) than they take to run.
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=json_text,
-        connect_args={"timeout": CONNECT_TIMEOUT_S},
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "server_settings": {"jit": "off"}},
     )  # fmt: skip
 
 

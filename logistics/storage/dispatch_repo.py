@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.masking import phone_last4
 from ..domain.model import AuditEvent, Dispatch
 from ..ports.repositories.dispatches import CaseKey, NewCase
-from .dispatch_codec import dispatch_from_row, dispatch_row, event_from_row, event_row, payload
+from .dispatch_codec import (
+    DISPATCH_COLUMNS,
+    dispatch_from_row,
+    dispatch_row,
+    event_from_row,
+    event_row,
+    payload,
+    recipient_key,
+)
 from .job_repo import SqlJobs
 from .tables import dispatch_events, dispatches
 
@@ -155,7 +163,12 @@ class SqlDispatches:
         await self.conn.execute(
             self._scoped(update(dispatches))
             .where(dispatches.c.id == d.id)
-            .values(payload=payload(d), phone_last4=phone_last4(d.recipient.phone), updated_at=d.updated_at)
+            .values(
+                payload=payload(d),
+                phone_last4=phone_last4(d.recipient.phone),
+                recipient_key=recipient_key(d.recipient.name),
+                updated_at=d.updated_at,
+            )
         )
 
     async def add_event(self, dispatch_id: str, event: AuditEvent) -> None:
@@ -183,7 +196,7 @@ class SqlDispatches:
     async def search(
         self, *, status: str | None = None, q: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Dispatch], int]:
-        query = self._scoped(select(dispatches))
+        query = self._scoped(select(*DISPATCH_COLUMNS))
         if status:
             query = query.where(dispatches.c.status.in_(status.split(",")))
         if q:

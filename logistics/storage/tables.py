@@ -59,6 +59,7 @@ dispatches = Table(
     Column("delivery_method", String(16), nullable=False),
     Column("department_code", String(64), nullable=False),
     Column("phone_last4", String(4), nullable=False),
+    Column("recipient_key", String(32), nullable=True),  # dispatch_codec.recipient_key (migration 0010)
     Column("order_no", String(40), nullable=False),
     Column("waybill_no", String(32), nullable=True),
     Column("reason", Text, nullable=False, default=""),
@@ -73,6 +74,9 @@ Index("ix_dispatch_status", dispatches.c.status, dispatches.c.updated_at)
 Index("ix_dispatch_case", dispatches.c.case_no)
 Index("ix_dispatch_hall_status", dispatches.c.hall, dispatches.c.status, dispatches.c.updated_at)
 Index("ix_dispatch_hall_created", dispatches.c.hall, dispatches.c.created_at)
+# migration 0010
+Index("ix_dispatch_hall_updated", dispatches.c.hall, dispatches.c.updated_at)
+Index("ix_dispatch_hall_recipient", dispatches.c.hall, dispatches.c.recipient_key)
 
 dispatch_events = Table(
     "dispatch_events",

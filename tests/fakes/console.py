@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from logistics.domain.model import DeliveryMethod, Dispatch
 from logistics.ports.repositories.console import Attempt
+from logistics.storage.dispatch_codec import recipient_key
 
 from .base import FakeRepository
 from .dispatches import payload_of, sorted_newest_first
@@ -140,7 +141,7 @@ class FakeConsoleRecords(FakeRepository):
         self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0,
         hall: str | None = None,
     ) -> tuple[list, int]:  # fmt: skip
-        """As SQL's LIKE on PostgreSQL: case-sensitive (SQLite's LIKE ignores ASCII case)."""
+        """Whole numbers; the full name as `recipient_key` compares it."""
         rows = list(self._read.dispatches.values())
         if hall:
             rows = [r for r in rows if r["dispatch"].hall == hall]
@@ -150,8 +151,8 @@ class FakeConsoleRecords(FakeRepository):
         if q:
             rows = [
                 r for r in rows
-                if q in r["dispatch"].case_no or q in (r["dispatch"].waybill_no or "")
-                or q in r["dispatch"].recipient.name
+                if q in (r["dispatch"].case_no, r["dispatch"].waybill_no)
+                or recipient_key(q) == recipient_key(r["dispatch"].recipient.name)
             ]  # fmt: skip
         found = sorted_newest_first(rows, "updated_at")
         return [copied(d) for d in found[offset : offset + limit]], len(rows)

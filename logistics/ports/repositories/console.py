@@ -72,8 +72,9 @@ class ConsoleRecords(Protocol):
         self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0,
         hall: str | None = None,
     ) -> tuple[list, int]:  # fmt: skip
-        """Dispatches by status and a search on case number, waybill number or recipient name,
-        newest first; `hall`: only that hall's (a scoped unit of work keeps to its own anyway)."""
+        """Dispatches by status and a search for a whole case number, waybill number or the
+        recipient's full name, the latest change first; `hall`: only that hall's (a scoped unit of work
+        keeps to its own anyway)."""
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...

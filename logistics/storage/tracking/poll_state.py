@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, and_, bindparam, func, or_, select, update
 
 from ...domain.model import Dispatch
 from ...ports.repositories.tracking import PollState
-from ..dispatch_codec import dispatch_from_row
+from ..dispatch_codec import DISPATCH_COLUMNS, dispatch_from_row
 from ..tables import dispatches
 from ..tracking_tables import tracking
 from .base import OnConnection
@@ -134,7 +134,7 @@ class SqlPollStates(OnConnection):
     async def quiet_parcels(self, statuses: list[str], before: datetime) -> list[tuple[Dispatch, datetime]]:
         last_seen = func.coalesce(tracking.c.last_event_at, dispatches.c.updated_at)
         query = (
-            select(dispatches, last_seen.label("last_seen"))
+            select(*DISPATCH_COLUMNS, last_seen.label("last_seen"))
             .select_from(dispatches.outerjoin(tracking, tracking.c.dispatch_id == dispatches.c.id))
             .where(dispatches.c.status.in_(statuses), last_seen < before)
             .order_by(last_seen)

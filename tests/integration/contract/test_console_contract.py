@@ -105,7 +105,7 @@ async def test_a_pickup_code_is_used_once_and_dies_when_replaced_or_expired(new_
         assert await console.pickup_codes_for([]) == {}
 
 
-async def test_the_dispatch_list_searches_case_waybill_and_name_newest_change_first(new_uow):
+async def test_the_dispatch_list_finds_whole_case_and_waybill_numbers_and_full_names(new_uow):
     ds = [make_dispatch(f"AF-{i}", created_at=NOW + timedelta(minutes=i)) for i in range(3)]
     ds.append(make_dispatch("XY-9", recipient=Party("赵六", "13900009999"), created_at=NOW))
     await stored(new_uow, *ds)
@@ -118,11 +118,18 @@ async def test_the_dispatch_list_searches_case_waybill_and_name_newest_change_fi
         console = uow.console
         found, total = await console.search_dispatches(statuses=None)
         assert ([d.case_no for d in found], total) == (["AF-0", "AF-2", "AF-1", "XY-9"], 4)
-        found, total = await console.search_dispatches(statuses=["received"], q=" AF- ", limit=1, offset=1)
-        assert ([d.case_no for d in found], total) == (["AF-1"], 2)
-        assert [d.case_no for d in (await console.search_dispatches(statuses=None, q="赵"))[0]] == ["XY-9"]
-        assert [d.case_no for d in (await console.search_dispatches(statuses=None, q="00013"))[0]] == ["AF-0"]
-        assert (await console.search_dispatches(statuses=None, q="%"))[1] == 0  # no wildcards
+        found, total = await console.search_dispatches(statuses=["received"], limit=1, offset=1)
+        assert ([d.case_no for d in found], total) == (["AF-1"], 3)
+
+        async def cases(q: str, statuses=None) -> list[str]:
+            return [d.case_no for d in (await console.search_dispatches(statuses=statuses, q=q))[0]]
+
+        assert await cases(" AF-1 ") == ["AF-1"]
+        assert await cases("AF-1", ["booked"]) == []
+        assert await cases("1100000000013") == ["AF-0"]
+        assert await cases("赵六") == ["XY-9"] and await cases(" 赵 六") == ["XY-9"]
+        for part in ("AF-", "00013", "赵", "%"):  # a whole number or name, never a part or a wildcard
+            assert await cases(part) == [], part
         assert await console.count_by_status() == {"booked": 1, "received": 3}
 
 

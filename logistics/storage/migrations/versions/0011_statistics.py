@@ -2,13 +2,13 @@
 handovers and deliveries are an index range, not a scan of every event ever recorded
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
