@@ -238,7 +238,8 @@ class Hall:
 
 def _settings(workdir: Path, clients: dict | None = None) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'certpost.db'}", clients={CLIENT: SECRET, **(clients or {})},
+        database_url=f"sqlite+aiosqlite:///{workdir / 'certpost.db'}",
+        clients={CLIENT: SECRET, **(clients or {})},
         carrier="sandbox", sandbox_protocol="ems_open", public_url="", callback_url="", auto_book=False,
         pool_offline=False, job_max_attempts=1000,
     )  # fmt: skip
