@@ -4,6 +4,7 @@ Shared by the PDF and ZPL renderers so both print the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -45,7 +46,13 @@ class LabelContent:
     inbound: bool
 
 
-def label_content(dispatch: Dispatch, origin: Hall, public_url: str) -> LabelContent:
+def sender_of(origin: Hall | Mapping[str, Hall], dispatch: Dispatch) -> Hall:
+    """The hall printed as sender: `origin`, or from a {hall code: Hall} mapping the dispatch's own hall."""
+    return origin[dispatch.hall] if isinstance(origin, Mapping) else origin
+
+
+def label_content(dispatch: Dispatch, origin: Hall | Mapping[str, Hall], public_url: str) -> LabelContent:
+    origin = sender_of(origin, dispatch)
     if not dispatch.waybill_no:
         raise NotBooked(f"寄递单 {dispatch.case_no} 尚未取得运单号")
     citizen = _citizen_lines(dispatch.recipient.name, dispatch.recipient.phone, dispatch.address)

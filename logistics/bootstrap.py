@@ -53,7 +53,8 @@ def deps(
     engine = engine if engine is not None else create_engine(settings.database_url)
     use_fast_paths(engine, settings.sqlite_fast_writes)  # SQLite's one switch (storage/sqlite)
     return Deps(
-        unit_of_work_factory(engine), clock or SystemClock(), settings, carrier=carrier, notifier=notifier,
+        unit_of_work_factory(engine, default_hall=settings.origin), clock or SystemClock(),
+        settings, carrier=carrier, notifier=notifier,
         callback_sender=callback_sender, known_codes=known_codes,
     )  # fmt: skip
 

@@ -83,7 +83,9 @@ def cmd_approval_sim(args) -> None:
     run_approval_sim(args.host, args.port, cases=args.cases, client=args.client, secret=args.secret)
 
 
-async def _users_add(settings: Settings, name: str, role: str, password: str | None = None) -> str:
+async def _users_add(
+    settings: Settings, name: str, role: str, password: str | None = None, hall: str | None = None
+) -> str:
     from .bootstrap import standalone
     from .domain.errors import InvalidInput
     from .service import users as user_service
@@ -92,12 +94,14 @@ async def _users_add(settings: Settings, name: str, role: str, password: str | N
         async with deps.uow() as uow:
             if await uow.users.exists(name):
                 raise UsageError(f"user {name} already exists")
+            if hall is not None and await uow.halls.get(hall) is None:
+                raise UsageError(f"--hall: no hall {hall} (certpost halls list)")
         if password is None:
             async with deps.uow() as uow:
-                return await uow.users.add(name, role, now=deps.clock.now())
+                return await uow.users.add(name, role, now=deps.clock.now(), hall=hall)
         try:  # issue 7: with a console password
             return await user_service.create(
-                deps.uow(), name, role, password=password, actor="cli", now=deps.clock.now()
+                deps.uow(), name, role, password=password, actor="cli", now=deps.clock.now(), hall=hall
             )
         except InvalidInput as e:
             raise UsageError("; ".join(m for _, m in e.errors)) from None
@@ -116,7 +120,8 @@ def _password_arg(args) -> str | None:
 def cmd_users_add(args) -> None:
     if not args.name.strip():
         raise UsageError("NAME must not be empty")
-    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role, _password_arg(args)))
+    hall = args.hall.strip() if args.hall is not None else None
+    token = asyncio.run(_users_add(_settings(args), args.name.strip(), args.role, _password_arg(args), hall))
     print(f"user {args.name} ({args.role}) created; API token:")
     print(token)
 
@@ -189,6 +194,56 @@ def cmd_users_token(args) -> None:
     print(done.token)
 
 
+# ---- halls: many county halls in one deployment ------------------------------------------------
+
+
+def _origin_arg(text: str) -> dict:
+    import json
+
+    try:
+        origin = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"--origin: not valid JSON ({e.msg} at character {e.pos})") from None
+    if not isinstance(origin, dict):
+        raise UsageError("--origin: must be a JSON object (phone, province, city, county, address, postcode)")
+    return origin
+
+
+async def _halls_add(settings: Settings, code: str, name: str, origin: dict) -> None:
+    from .bootstrap import standalone
+    from .domain.errors import Conflict, InvalidInput
+    from .domain.hall import hall_from_origin
+    from .service import halls
+
+    try:
+        hall = hall_from_origin(code, name, origin)
+        async with standalone(settings) as deps:
+            await halls.add(deps.uow(), hall, now=deps.clock.now())
+    except InvalidInput as e:
+        raise UsageError("; ".join(f"{f}: {m}" for f, m in e.errors)) from None
+    except Conflict as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_halls_add(args) -> None:
+    asyncio.run(_halls_add(_settings(args), args.code, args.name, _origin_arg(args.origin)))
+    print(f"hall {args.code} ({args.name}) added")
+
+
+async def _halls_list(settings: Settings) -> list:
+    from .bootstrap import standalone
+    from .service import halls
+
+    async with standalone(settings) as deps:
+        return await halls.listed(deps.uow(read_only=True))
+
+
+def cmd_halls_list(args) -> None:
+    for hall in asyncio.run(_halls_list(_settings(args))):
+        place = f"{hall.province}{hall.city}{hall.county}{hall.address}"
+        print(f"{hall.code}\t{hall.name}\t{hall.phone}\t{place}")
+
+
 async def _db_upgrade(settings: Settings) -> None:
     from .bootstrap import standalone
 
@@ -204,12 +259,17 @@ def cmd_db_upgrade(args) -> None:
 # ---- reconcile (finance): statement + stored shipments + tariff -> report ----------------------
 
 
-async def _stored_shipments(settings: Settings) -> list:
+async def _stored_shipments(settings: Settings, hall: str) -> tuple:
+    """(the hall, its shipments): a statement is one hall's, its zones judged from that hall's origin."""
     from .bootstrap import standalone
     from .service.reconcile_runs import load_shipments
 
     async with standalone(settings) as deps:
-        return await load_shipments(deps.uow(read_only=True))
+        async with deps.uow(read_only=True) as uow:
+            found = await uow.halls.get(hall)
+        if found is None:
+            raise UsageError(f"--hall: no hall {hall} (certpost halls list)")
+        return found, await load_shipments(deps.for_hall(hall).uow(read_only=True))
 
 
 def _one_line(e) -> str:
@@ -238,6 +298,7 @@ def cmd_reconcile(args) -> None:
 
     from . import reconcile_engine
     from .domain.errors import InvalidInput
+    from .domain.hall import DEFAULT_HALL
     from .service.reconcile_runs import Upload, check_period
 
     settings = _settings(args)
@@ -251,14 +312,14 @@ def cmd_reconcile(args) -> None:
         raise UsageError(_one_line(e)) from None
     except OSError as e:
         raise UsageError(f"无法读取对账单文件 {args.invoice}：{e.strerror or e}") from None
-    shipments = asyncio.run(_stored_shipments(settings))
+    hall, shipments = asyncio.run(_stored_shipments(settings, args.hall or DEFAULT_HALL))
     progress = _progress_bar()
     upload = Upload(args.period, Path(args.invoice).name, content)
     try:
         result = reconcile_engine.run(
             upload,
             shipments,
-            origin=settings.origin,
+            origin=hall,
             tariff=tariff,
             on_progress=progress,
             limits=reconcile_engine.limits_of(settings),
@@ -335,6 +396,7 @@ def parser() -> argparse.ArgumentParser:
     add = users.add_parser("add", help="create a staff user and print its API token")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--hall", metavar="CODE", help="the hall the user works for (default: every hall)")
     secret = add.add_mutually_exclusive_group()  # issue 7: console sign-in
     secret.add_argument("--password-stdin", action="store_true", help="read a console password from stdin")
     secret.add_argument("--password", help="console password (visible in the process list: prefer stdin)")
@@ -354,6 +416,7 @@ def parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="reconcile a monthly EMS statement")  # finance
     rec.add_argument("invoice", metavar="INVOICE", help="the statement file (CSV or XLSX)")
     rec.add_argument("--period", required=True, help="the month, YYYY-MM")
+    rec.add_argument("--hall", metavar="CODE", help="the hall whose statement it is (default: default)")
     rec.add_argument("--tariff", help="tariff TOML file (default: the built-in tariff)")
     rec.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
     rec.add_argument("--out", help="write the report here (required for xlsx and pdf)")
@@ -363,6 +426,16 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="./certpost-demo", help="output directory (default ./certpost-demo)")
     demo.add_argument("--force", action="store_true", help="reuse a non-empty directory")
     demo.set_defaults(func=cmd_demo)  # ---- end demo
+
+    halls = sub.add_parser("halls", help="county halls (政务服务中心)").add_subparsers(
+        dest="halls_command", required=True
+    )
+    hall_add = halls.add_parser("add", help="add a hall with its own origin (sender)")
+    hall_add.add_argument("code", metavar="CODE", help="1-32 letters, digits, - or _")
+    hall_add.add_argument("--name", required=True, help="the hall's name, printed as sender")
+    hall_add.add_argument("--origin", required=True, metavar="JSON", help="as CERTPOST_ORIGIN")
+    hall_add.set_defaults(func=cmd_halls_add)
+    halls.add_parser("list", help="every hall: code, name, phone, address").set_defaults(func=cmd_halls_list)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

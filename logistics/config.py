@@ -9,7 +9,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -18,7 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .domain.hall import DEFAULT_HALL, Hall
+from .domain.hall import DEFAULT_HALL, HALL_CODE, Hall
 
 SAMPLE_HALL = Hall(
     name="县政务服务中心",
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     """SQLite only: intake's group commit writes raw rows on the event loop's thread and fsyncs the WAL
     in a thread (`storage.sqlite`); off, it writes through SQLAlchemy as on PostgreSQL."""
     clients: dict[str, str] = Field(default_factory=dict)
+    """CERTPOST_CLIENTS: {client_id: secret}; a value may be {"secret": …, "hall": CODE}."""
+    client_halls: dict[str, str] = Field(default_factory=dict)
+    """{client_id: hall code} of the clients bound to a hall (from CERTPOST_CLIENTS); others: the default."""
     carrier: str = "sandbox"
     """`sandbox` (the built-in EMS simulator over ems_open), `ems_open` or `ems_soap`."""
     sandbox_protocol: str = "ems_open"
@@ -143,6 +146,31 @@ class Settings(BaseSettings):
     ontime_days: float = 3.0
     """A certificate counts as on time when delivered within this many days of completion."""
     # ---- end console
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bound_clients(cls, data):
+        """CERTPOST_CLIENTS values that are {"secret", "hall"} objects: the secret stays in `clients`, the
+        hall goes to `client_halls`."""
+        if not isinstance(data, dict) or not isinstance(data.get("clients"), dict):
+            return data
+        clients, halls = {}, dict(data.get("client_halls") or {})
+        for client_id, value in data["clients"].items():
+            if isinstance(value, dict):
+                unknown = set(value) - {"secret", "hall"}
+                if unknown or not isinstance(value.get("secret"), str):
+                    raise ValueError(f'clients.{client_id}: a secret string, or {{"secret": …, "hall": …}}')
+                if value.get("hall") is not None:
+                    if not isinstance(value["hall"], str) or not HALL_CODE.match(value["hall"]):
+                        raise ValueError(f"clients.{client_id}.hall: not a hall code")
+                    halls[client_id] = value["hall"]
+                value = value["secret"]
+            clients[client_id] = value
+        return {**data, "clients": clients, "client_halls": halls}
+
+    def client_hall(self, client_id: str) -> str:
+        """The hall a machine client's dispatches belong to."""
+        return self.client_halls.get(client_id, DEFAULT_HALL)
 
     @field_validator("origin", mode="before")
     @classmethod

@@ -9,6 +9,9 @@ from enum import StrEnum
 from .cause import Cause, ScanRef, recorded_cause
 from .status import Status, check_transition
 
+DEFAULT_HALL = "default"
+"""The hall a dispatch belongs to when none is named (logistics.domain.hall re-exports it)."""
+
 
 class Direction(StrEnum):
     OUTBOUND = "outbound"  # mail the result to the applicant (EMS orderType 2)
@@ -89,6 +92,7 @@ class Dispatch:
     waybill_no: str | None = None
     reason: str = ""
     updated_at: datetime | None = None
+    hall: str = DEFAULT_HALL  # the code of the hall (政务服务中心) it belongs to
 
     @property
     def needs_carrier(self) -> bool:

@@ -6,7 +6,10 @@
 
 Leaving the block normally commits; an exception rolls everything back. Helpers that run inside a use
 case's transaction take the open `uow` and never enter it again. `deps.uow(read_only=True)` is for
-reads: it takes no write lock (SQLite) and commits nothing."""
+reads: it takes no write lock (SQLite) and commits nothing.
+
+A unit of work may be scoped to one hall (`deps.for_hall(code)`): then no repository returns or changes
+another hall's rows, so a use case given it cannot reach them (another hall's id is not found)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import Any, Protocol, Self, TypeVar
 from .repositories.console import ConsoleRecords
 from .repositories.dispatches import Dispatches
 from .repositories.finance import FinanceRecords
+from .repositories.halls import Halls
 from .repositories.jobs import Jobs
 from .repositories.pool import WaybillPool
 from .repositories.pull import PullCursors
@@ -27,6 +31,9 @@ T = TypeVar("T")
 
 
 class UnitOfWork(Protocol):
+    hall: str | None
+    """The scope: a hall's code (its repositories see and change only that hall's rows), or None."""
+    halls: Halls
     dispatches: Dispatches
     jobs: Jobs
     tracking: TrackingRecords
@@ -43,7 +50,13 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
+    hall: str | None
+
     def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+    def for_hall(self, hall: str | None) -> UnitOfWorkFactory:
+        """Units of work scoped to `hall` (None: every hall)."""
+        ...
 
 
 class Writes(Protocol):

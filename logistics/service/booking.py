@@ -38,6 +38,7 @@ from ..ports import (
 from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
+from .halls import UnknownHall, origin_of
 from .job_contract import BOOK, CANCEL, COMPLETED, POOL_REFILL, SYNC_OFFLINE, GiveUp, Job, RetryLater
 from .resilience import carrier_retry
 from .shipments import shipment_for
@@ -130,8 +131,11 @@ async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Boo
     settled otherwise (booking_failed, or booked offline with a pool number); raises RetryLater / GiveUp."""
     reached: list[bool] = []
     try:
-        shipment = shipment_for(d, deps.settings.origin)
+        shipment = shipment_for(d, await origin_of(deps, d.hall))  # the dispatch's own hall sends it
         return await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
+    except UnknownHall as e:  # a client bound to a hall that was never added
+        await _failed(deps, d, str(e))
+        return None
     except CarrierRejected as e:
         await _failed(deps, d, f"{e.code} {e}".strip())
         return None

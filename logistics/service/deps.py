@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import Settings
@@ -25,6 +25,18 @@ class Deps:
     """The carrier's mapped scan codes; others fall back to in_transit and are counted."""
     writes: Writes | None = None
     """Group commit for the small writes of job handlers (None: a transaction each)."""
+
+    @property
+    def hall(self) -> str | None:
+        """The hall these deps are scoped to (None: every hall)."""
+        return self.uow.hall
+
+    def for_hall(self, hall: str | None) -> Deps:
+        """The same deps whose units of work are scoped to `hall` (None: every hall). Writes go through
+        a transaction of their own (the shared group commit is unscoped)."""
+        if hall == self.uow.hall:
+            return self
+        return replace(self, uow=self.uow.for_hall(hall), writes=None if hall is not None else self.writes)
 
     async def write(self, unit: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         """Run a unit of database writes in a committed transaction, possibly shared with others."""

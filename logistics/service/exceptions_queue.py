@@ -47,6 +47,8 @@ async def _exceptions(uow: UnitOfWork, *, now: datetime, stuck_days: float) -> l
     for job in await uow.jobs.list_jobs(DEAD):
         dispatch_id = await _dispatch_of(uow, job["payload"])
         d = await uow.dispatches.get(dispatch_id) if dispatch_id else None
+        if d is None and uow.hall is not None:
+            continue  # a hall sees its own dispatches' dead jobs only
         out.append(
             _item(
                 "dead_job",

@@ -18,6 +18,7 @@ from ..ports import UnitOfWork, UnitOfWorkFactory
 from .console_text import cn_time
 from .deps import Deps
 from .dispatches import load, move, note
+from .halls import origin_of
 from .users import hash_secret, verify_secret
 
 TEMPLATE = "pickup_code"
@@ -50,12 +51,13 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
         await note(
             uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat()
         )
+    hall = await origin_of(deps, d.hall)  # the hall the citizen collects it at
     params = {
         "matter_name": d.matter_name,
         "code": code,
         "expires_at": cn_time(expires_at),
-        "hall": settings.origin.name,
-        "address": settings.origin.address,
+        "hall": hall.name,
+        "address": hall.address,
     }
     await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=f"pickup:{d.id}:{now.isoformat()}")
     return Issued(d.id, expires_at, d.recipient.phone)

@@ -15,7 +15,7 @@ from datetime import datetime
 from ..domain.cause import Cause
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
-from ..domain.model import Dispatch
+from ..domain.model import DEFAULT_HALL, Dispatch
 from ..domain.status import BOOKED_OR_LATER, Status
 from ..ports import UnitOfWork, UnitOfWorkFactory
 from .dispatches import load, move, note
@@ -92,9 +92,22 @@ async def _record_printed(uow: UnitOfWork, ids: list[str], *, actor: str, now: d
 # ---- handover manifests -------------------------------------------------------------------------
 
 
-def new_manifest_id(now: datetime) -> str:
-    """MF, the hall's date (China time, as printed on the sheet), a random part."""
-    return f"MF{now.astimezone(CHINA):%Y%m%d}-{secrets.token_hex(4).upper()}"
+def new_manifest_id(now: datetime, hall: str = DEFAULT_HALL) -> str:
+    """MF, the hall's date (China time, as printed on the sheet), the hall's code (but the default
+    hall's, as before halls), a random part: two halls' manifest numbers never collide."""
+    code = "" if hall == DEFAULT_HALL else f"{hall.upper()}-"
+    return f"MF{now.astimezone(CHINA):%Y%m%d}-{code}{secrets.token_hex(4).upper()}"
+
+
+def one_hall(found: Sequence[Dispatch]) -> str:
+    """The hall of a manifest's dispatches; InvalidInput when they belong to several (each hall hands
+    over its own parcels, on a sheet with its own name)."""
+    codes = sorted({d.hall for d in found})
+    if len(codes) > 1:
+        listed = ", ".join(codes)
+        message = f"一张交接清单只能包含一个大厅的寄递单 (one hall per manifest: {listed})"
+        raise InvalidInput([("ids", message)])
+    return codes[0]
 
 
 async def print_manifest(
@@ -108,9 +121,10 @@ async def print_manifest(
 ) -> Manifest:
     """The 交接清单 for `ids`; each dispatch gets an audit line naming the manifest."""
     found = await load_ordered(new_uow(read_only=True), ids)
+    hall = one_hall(found)
     refuse_not_booked(found)
     content = await asyncio.to_thread(render, found)
-    manifest_id = new_manifest_id(now)
+    manifest_id = new_manifest_id(now, hall)
 
     async def record(uow: UnitOfWork) -> None:
         for d in await _current(uow, [d.id for d in found]):

@@ -55,17 +55,23 @@ def check_name(name: str) -> str:
 
 
 async def create(
-    uow: UnitOfWork, name: str, role: str, *, password: str | None, actor: str, now: datetime
-) -> str:
-    """The new user's API token. With a password the user can also sign in to the console."""
+    uow: UnitOfWork, name: str, role: str, *, password: str | None, actor: str, now: datetime,
+    hall: str | None = None,
+) -> str:  # fmt: skip
+    """The new user's API token. With a password the user can also sign in to the console. `hall`: the
+    hall the user works for (None: every hall); a unit of work scoped to a hall creates its own users."""
     name, role = check_name(name), check_role(role)
+    hall = uow.hall if uow.hall is not None else hall
     checked = check_password(password, name=name) if password is not None else None
     hashed = await asyncio.to_thread(hash_secret, checked) if checked is not None else None
     async with uow:
+        if hall is not None and await uow.halls.get(hall) is None:
+            raise InvalidInput([("hall", f"没有编码为 {hall} 的大厅 (no such hall)")])
         if await uow.users.exists(name):
             raise Conflict(f"用户 {name} 已存在")
-        token = await uow.users.add(name, role, now=now, password_hash=hashed)
-        await uow.console.audit(at=now, actor=actor, action="user.created", subject=name, role=role)
+        token = await uow.users.add(name, role, now=now, password_hash=hashed, hall=hall)
+        detail = {"role": role, **({"hall": hall} if hall is not None else {})}
+        await uow.console.audit(at=now, actor=actor, action="user.created", subject=name, **detail)
     return token
 
 

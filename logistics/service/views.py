@@ -47,6 +47,7 @@ def dispatch_json(d: Dispatch) -> dict:
         "completed_at": d.completed_at.isoformat(),
         "created_at": created_at,
         "updated_at": updated_at,
+        "hall": d.hall,
     }
 
 

@@ -19,8 +19,20 @@ from .tables import UTCDateTime, dispatch_events, dispatches
 
 
 class SqlConsoleRecords:
-    def __init__(self, conn: AsyncConnection):
-        self._conn = conn
+    """Sessions, sign-in failures and the staff audit log belong to no hall; pickup codes, the dispatch
+    lists and the dashboard's figures keep to the unit of work's hall when it has one."""
+
+    def __init__(self, conn: AsyncConnection, hall: str | None = None):
+        self._conn, self.hall = conn, hall
+
+    def _in_hall(self, query, id_column=None):
+        """`query` kept to the hall's dispatches (`id_column`: the dispatch id its rows belong to)."""
+        if self.hall is None:
+            return query
+        if id_column is None:
+            return query.where(dispatches.c.hall == self.hall)
+        ours = select(dispatches.c.id).where(dispatches.c.id == id_column, dispatches.c.hall == self.hall)
+        return query.where(ours.exists())
 
     # ---- sessions -----------------------------------------------------------------------------------
 
@@ -118,6 +130,10 @@ class SqlConsoleRecords:
         self, dispatch_id: str, *, code_hash: str, now: datetime, expires_at: datetime, by: str
     ) -> None:
         """A new code for the dispatch, replacing any earlier one."""
+        if self.hall is not None:
+            ours = self._in_hall(select(dispatches.c.id).where(dispatches.c.id == dispatch_id))
+            if await self._conn.scalar(ours) is None:
+                raise PermissionError("not a dispatch of this unit of work's hall")
         await self._conn.execute(delete(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
         await self._conn.execute(
             insert(pickup_codes).values(
@@ -133,14 +149,20 @@ class SqlConsoleRecords:
 
     async def pickup_code(self, dispatch_id: str):
         return (
-            await self._conn.execute(select(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
+            await self._conn.execute(
+                self._in_hall(select(pickup_codes), pickup_codes.c.dispatch_id).where(
+                    pickup_codes.c.dispatch_id == dispatch_id
+                )
+            )
         ).first()
 
     async def pickup_codes_for(self, dispatch_ids: list[str]) -> dict:
         if not dispatch_ids:
             return {}
         rows = await self._conn.execute(
-            select(pickup_codes).where(pickup_codes.c.dispatch_id.in_(dispatch_ids))
+            self._in_hall(select(pickup_codes), pickup_codes.c.dispatch_id).where(
+                pickup_codes.c.dispatch_id.in_(dispatch_ids)
+            )
         )
         return {r.dispatch_id: r for r in rows}
 
@@ -151,7 +173,7 @@ class SqlConsoleRecords:
         code's hash, or None when there is no usable code (none, used, expired or out of tries)."""
         t = pickup_codes.c
         result = await self._conn.execute(
-            update(pickup_codes)
+            self._in_hall(update(pickup_codes), t.dispatch_id)
             .where(
                 t.dispatch_id == dispatch_id,
                 t.used_at.is_(None),
@@ -166,7 +188,7 @@ class SqlConsoleRecords:
     async def use_pickup_code(self, dispatch_id: str, *, code_hash: str, now: datetime) -> bool:
         """Mark the code that was checked used, once: False when it was used or replaced meanwhile."""
         result = await self._conn.execute(
-            update(pickup_codes)
+            self._in_hall(update(pickup_codes), pickup_codes.c.dispatch_id)
             .where(
                 pickup_codes.c.dispatch_id == dispatch_id,
                 pickup_codes.c.code_hash == code_hash,
@@ -179,11 +201,14 @@ class SqlConsoleRecords:
     # ---- the dispatch list --------------------------------------------------------------------------
 
     async def search_dispatches(
-        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
-    ) -> tuple[list, int]:
+        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0,
+        hall: str | None = None,
+    ) -> tuple[list, int]:  # fmt: skip
         """Dispatches by status and a search on case number, waybill number or recipient name,
         newest first."""
-        query = select(dispatches)
+        query = self._in_hall(select(dispatches))
+        if hall:  # an admin's filter; a hall's own unit of work is kept to its hall anyway
+            query = query.where(dispatches.c.hall == hall)
         if statuses:
             query = query.where(dispatches.c.status.in_(statuses))
         q = q.strip()
@@ -204,13 +229,15 @@ class SqlConsoleRecords:
 
     async def count_by_status(self) -> dict[str, int]:
         rows = await self._conn.execute(
-            select(dispatches.c.status, func.count()).group_by(dispatches.c.status)
+            self._in_hall(select(dispatches.c.status, func.count())).group_by(dispatches.c.status)
         )
         return dict(rows.all())
 
     async def village_point_dispatches(self) -> list[Dispatch]:
         """The dispatches delivered through village proxy points, oldest first."""
-        query = select(dispatches).where(dispatches.c.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
+        query = self._in_hall(select(dispatches)).where(
+            dispatches.c.delivery_method == DeliveryMethod.VILLAGE_POINT.value
+        )
         return [to_domain(r) for r in await self._conn.execute(query.order_by(dispatches.c.created_at))]
 
     # ---- the dashboard ------------------------------------------------------------------------------
@@ -218,7 +245,9 @@ class SqlConsoleRecords:
     async def received_since(self, since: datetime) -> int:
         return (
             await self._conn.scalar(
-                select(func.count()).select_from(dispatches).where(dispatches.c.created_at >= since)
+                self._in_hall(select(func.count()).select_from(dispatches)).where(
+                    dispatches.c.created_at >= since
+                )
             )
             or 0
         )
@@ -226,12 +255,12 @@ class SqlConsoleRecords:
     async def moves_since(self, since: datetime, statuses: Sequence[str]) -> dict[str, int]:
         """How many status changes to each of `statuses` happened at or after `since`."""
         e = dispatch_events.c
-        rows = await self._conn.execute(
+        query = (
             select(e.to_status, func.count())
             .where(e.at >= since, e.to_status.in_(statuses))
             .where(e.from_status != e.to_status)
-            .group_by(e.to_status)
         )
+        rows = await self._conn.execute(self._in_hall(query, e.dispatch_id).group_by(e.to_status))
         return dict(rows.all())
 
     async def first_moves_to(self, status: str, since: datetime) -> list[tuple[datetime, dict]]:
@@ -244,11 +273,44 @@ class SqlConsoleRecords:
             .subquery()
         )
         rows = await self._conn.execute(
-            select(first.c.at, dispatches.c.payload)
-            .join(dispatches, dispatches.c.id == first.c.dispatch_id)
-            .where(first.c.at >= since)
+            self._in_hall(
+                select(first.c.at, dispatches.c.payload)
+                .join(dispatches, dispatches.c.id == first.c.dispatch_id)
+                .where(first.c.at >= since)
+            )
         )
         return [(_aware(at), payload) for at, payload in rows]
+
+    # ---- the province view (全省概览): one figure per hall -------------------------------------------
+
+    async def count_by_hall_status(self) -> dict[str, dict[str, int]]:
+        """{hall: {status: dispatches}}."""
+        c = dispatches.c
+        rows = await self._conn.execute(
+            self._in_hall(select(c.hall, c.status, func.count())).group_by(c.hall, c.status)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for hall, status, n in rows:
+            found.setdefault(hall, {})[status] = n
+        return found
+
+    async def first_moves_by_hall(self, status: str, since: datetime) -> list[tuple[str, datetime, dict]]:
+        """(hall, first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
+        e = dispatch_events.c
+        first = (
+            select(e.dispatch_id, func.min(e.at).label("at"))
+            .where(e.to_status == status, e.from_status != status)
+            .group_by(e.dispatch_id)
+            .subquery()
+        )
+        rows = await self._conn.execute(
+            self._in_hall(
+                select(dispatches.c.hall, first.c.at, dispatches.c.payload)
+                .join(dispatches, dispatches.c.id == first.c.dispatch_id)
+                .where(first.c.at >= since)
+            )
+        )
+        return [(hall, _aware(at), payload) for hall, at, payload in rows]
 
 
 def _aware(at: datetime) -> datetime:

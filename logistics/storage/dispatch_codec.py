@@ -59,6 +59,7 @@ def dispatch_row(d: Dispatch, request_hash: str, response: dict) -> dict:
         reason=d.reason,
         created_at=d.created_at,
         updated_at=d.created_at,
+        hall=d.hall,
     )
 
 
@@ -87,6 +88,7 @@ def dispatch_from_row(row) -> Dispatch:
         waybill_no=row.waybill_no,
         reason=row.reason,
         updated_at=row.updated_at,
+        hall=row.hall,
     )
 
 

@@ -18,8 +18,20 @@ from .tables import dispatch_events, dispatches
 
 
 class SqlDispatches:
-    def __init__(self, conn: AsyncConnection):
-        self.conn = conn
+    """Scoped to one hall when `hall` is given: no read or change reaches another hall's dispatches or
+    their audit trail (another hall's id is as unknown as one that never existed)."""
+
+    def __init__(self, conn: AsyncConnection, hall: str | None = None):
+        self.conn, self.hall = conn, hall
+
+    def _scoped(self, query):
+        return query if self.hall is None else query.where(dispatches.c.hall == self.hall)
+
+    def _check_hall(self, ds) -> None:
+        if self.hall is not None and any(d.hall != self.hall for d in ds):
+            raise PermissionError(
+                f"a unit of work of hall {self.hall} may not create another hall's dispatch"
+            )
 
     def _insert_ignoring_duplicates(self):
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
@@ -27,6 +39,7 @@ class SqlDispatches:
 
     async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
         """Insert unless (client, case_no) exists; True when this call created it."""
+        self._check_hall([d])
         statement = self._insert_ignoring_duplicates().values(**dispatch_row(d, request_hash, response))
         return (await self.conn.execute(statement)).rowcount == 1
 
@@ -42,7 +55,7 @@ class SqlDispatches:
             wanted = dispatches.c.case_no == any_(cast(literal(cases), ARRAY(String)))
         c = dispatches.c
         rows = await self.conn.execute(
-            select(c.client_id, c.case_no, c.request_hash, c.response).where(wanted)
+            self._scoped(select(c.client_id, c.case_no, c.request_hash, c.response).where(wanted))
         )
         return {
             (r.client_id, r.case_no): (r.request_hash, r.response)
@@ -55,6 +68,7 @@ class SqlDispatches:
         case_no) was stored meanwhile; the ids of the dispatches inserted."""
         if not cases:
             return set()
+        self._check_hall([c.dispatch for c in cases])
         rows = [dispatch_row(c.dispatch, c.request_hash, c.response) for c in cases]
         inserted = set(
             await self.conn.scalars(self._insert_ignoring_duplicates().returning(dispatches.c.id), rows)
@@ -71,18 +85,20 @@ class SqlDispatches:
         """The stored (request_hash, response) of a case, or None."""
         c = dispatches.c
         query = select(c.request_hash, c.response).where(c.client_id == client_id, c.case_no == case_no)
+        query = self._scoped(query)
         return (await self.conn.execute(query)).first()
 
     async def get(self, dispatch_id: str) -> Dispatch | None:
-        row = (await self.conn.execute(select(dispatches).where(dispatches.c.id == dispatch_id))).first()
+        query = self._scoped(select(dispatches).where(dispatches.c.id == dispatch_id))
+        row = (await self.conn.execute(query)).first()
         return dispatch_from_row(row) if row else None
 
     async def get_many(self, ids: list[str]) -> list[Dispatch]:
-        rows = await self.conn.execute(select(dispatches).where(dispatches.c.id.in_(ids)))
+        rows = await self.conn.execute(self._scoped(select(dispatches).where(dispatches.c.id.in_(ids))))
         return [dispatch_from_row(r) for r in rows]
 
     async def find(self, **where) -> Dispatch | None:
-        query = select(dispatches)
+        query = self._scoped(select(dispatches))
         for column, value in where.items():
             query = query.where(dispatches.c[column] == value)
         row = (await self.conn.execute(query.limit(1))).first()
@@ -91,7 +107,7 @@ class SqlDispatches:
     async def save_move(self, before: Dispatch, after: Dispatch, event: AuditEvent) -> bool:
         """Write a status move if nobody moved the dispatch meanwhile; always with its audit event."""
         result = await self.conn.execute(
-            update(dispatches)
+            self._scoped(update(dispatches))
             .where(dispatches.c.id == before.id, dispatches.c.status == before.status.value)
             .values(
                 status=after.status.value,
@@ -120,7 +136,7 @@ class SqlDispatches:
             waybills = {before.id: after.waybill_no for before, after in pairs}
             reasons = {before.id: after.reason for before, after in pairs}
             result = await self.conn.scalars(
-                update(dispatches)
+                self._scoped(update(dispatches))
                 .where(dispatches.c.id.in_(ids), dispatches.c.status == from_status)
                 .values(
                     status=to_status,
@@ -137,7 +153,7 @@ class SqlDispatches:
     async def save_contact(self, d: Dispatch) -> None:
         """Store a corrected recipient and address."""
         await self.conn.execute(
-            update(dispatches)
+            self._scoped(update(dispatches))
             .where(dispatches.c.id == d.id)
             .values(payload=payload(d), phone_last4=phone_last4(d.recipient.phone), updated_at=d.updated_at)
         )
@@ -146,21 +162,28 @@ class SqlDispatches:
         await self.add_events([(dispatch_id, event)])
 
     async def add_events(self, events: list[tuple[str, AuditEvent]]) -> None:
+        if events and self.hall is not None:
+            ours = set(
+                await self.conn.scalars(
+                    self._scoped(select(dispatches.c.id).where(dispatches.c.id.in_({i for i, _ in events})))
+                )
+            )
+            events = [(i, e) for i, e in events if i in ours]
         if events:
             await self.conn.execute(dispatch_events.insert(), [event_row(i, e) for i, e in events])
 
     async def events(self, dispatch_id: str) -> list[AuditEvent]:
-        rows = await self.conn.execute(
-            select(dispatch_events)
-            .where(dispatch_events.c.dispatch_id == dispatch_id)
-            .order_by(dispatch_events.c.id)
-        )
+        query = select(dispatch_events).where(dispatch_events.c.dispatch_id == dispatch_id)
+        if self.hall is not None:
+            ours = self._scoped(select(dispatches.c.id).where(dispatches.c.id == dispatch_id))
+            query = query.where(ours.exists())
+        rows = await self.conn.execute(query.order_by(dispatch_events.c.id))
         return [event_from_row(r) for r in rows]
 
     async def search(
         self, *, status: str | None = None, q: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Dispatch], int]:
-        query = select(dispatches)
+        query = self._scoped(select(dispatches))
         if status:
             query = query.where(dispatches.c.status.in_(status.split(",")))
         if q:

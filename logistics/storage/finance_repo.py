@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.hall import DEFAULT_HALL
 from ..domain.model import Dispatch
 from ..domain.status import Status
 from .dispatch_codec import dispatch_from_row as to_domain
@@ -25,25 +26,41 @@ def _dialect(conn: AsyncConnection):
 
 
 class SqlFinanceRecords:
-    """`ports.FinanceRecords` on one open connection (the unit of work's)."""
+    """`ports.FinanceRecords` on one open connection (the unit of work's). Runs and months belong to one
+    hall: the unit of work's, or the default hall's when it has none (an admin acting for it); reads of
+    shipments keep to the unit of work's hall when it has one."""
 
-    def __init__(self, conn: AsyncConnection):
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, hall: str | None = None):
+        self._conn, self.hall = conn, hall
+        self._own = hall or DEFAULT_HALL
+
+    def _shipments(self, query, id_column=None):
+        if self.hall is None:
+            return query
+        if id_column is None:
+            return query.where(dispatches.c.hall == self.hall)
+        ours = select(dispatches.c.id).where(dispatches.c.id == id_column, dispatches.c.hall == self.hall)
+        return query.where(ours.exists())
 
     # ---- shipments --------------------------------------------------------------------------------
 
     async def waybilled_dispatches(self) -> list[Dispatch]:
         """Every dispatch that ever got a waybill number, whatever its status or month."""
-        rows = await self._conn.execute(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
+        query = self._shipments(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
+        rows = await self._conn.execute(query)
         return [to_domain(r) for r in rows]
 
     async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
         """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
-        rows = await self._conn.execute(
-            select(carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time))
-            .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
-            .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
-        )
+        query = select(
+            carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time)
+        ).where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
+        if self.hall is not None:
+            ours = select(dispatches.c.id).where(
+                dispatches.c.waybill_no == carrier_events.c.waybill_no, dispatches.c.hall == self.hall
+            )
+            query = query.where(ours.exists())
+        rows = await self._conn.execute(query.group_by(carrier_events.c.waybill_no, carrier_events.c.status))
         handed, later = {}, {}
         for waybill_no, status, time in rows:
             target = handed if status == "handed_over" else later
@@ -53,10 +70,11 @@ class SqlFinanceRecords:
 
     async def handover_moves(self) -> dict[str, datetime]:
         """{dispatch id: when the audit trail first moved it to handed_over}."""
+        query = select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at)).where(
+            dispatch_events.c.to_status == Status.HANDED_OVER.value
+        )
         rows = await self._conn.execute(
-            select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at))
-            .where(dispatch_events.c.to_status == Status.HANDED_OVER.value)
-            .group_by(dispatch_events.c.dispatch_id)
+            self._shipments(query, dispatch_events.c.dispatch_id).group_by(dispatch_events.c.dispatch_id)
         )
         return {dispatch_id: at for dispatch_id, at in rows}
 
@@ -67,12 +85,13 @@ class SqlFinanceRecords:
         stmt = (
             _dialect(self._conn)
             .insert(reconciliation_runs)
-            .on_conflict_do_nothing(index_elements=["period", "sha256", "tariff_sha256"])
+            .on_conflict_do_nothing(index_elements=["hall", "period", "sha256", "tariff_sha256"])
         )
-        return (await self._conn.execute(stmt.values(**values))).rowcount == 1
+        return (await self._conn.execute(stmt.values(**values, hall=self._own))).rowcount == 1
 
     async def find_run(self, period: str, sha256: str, tariff_sha256: str):
         query = select(*_RUN_BRIEF).where(
+            reconciliation_runs.c.hall == self._own,
             reconciliation_runs.c.period == period,
             reconciliation_runs.c.sha256 == sha256,
             reconciliation_runs.c.tariff_sha256 == tariff_sha256,
@@ -80,18 +99,21 @@ class SqlFinanceRecords:
         return (await self._conn.execute(query)).first()
 
     async def get_run(self, run_id: str):
-        query = select(*_RUN_BRIEF).where(reconciliation_runs.c.id == run_id)
+        query = select(*_RUN_BRIEF).where(reconciliation_runs.c.id == run_id, self._run_in_hall())
         return (await self._conn.execute(query)).first()
 
     async def run_result(self, run_id: str) -> str | None:
         """The stored JSON report of a run, as text."""
-        query = select(reconciliation_runs.c.result).where(reconciliation_runs.c.id == run_id)
+        query = select(reconciliation_runs.c.result).where(
+            reconciliation_runs.c.id == run_id, self._run_in_hall()
+        )
         return await self._conn.scalar(query)
 
     async def list_runs(self, period: str | None = None) -> list:
         query = select(*_RUN_BRIEF).order_by(
             reconciliation_runs.c.created_at.desc(), reconciliation_runs.c.id
         )
+        query = query.where(reconciliation_runs.c.hall == self._own)
         if period:
             query = query.where(reconciliation_runs.c.period == period)
         return list(await self._conn.execute(query))
@@ -100,20 +122,36 @@ class SqlFinanceRecords:
 
     async def get_period(self, period: str):
         return (
-            await self._conn.execute(select(finance_periods).where(finance_periods.c.period == period))
+            await self._conn.execute(
+                select(finance_periods).where(
+                    finance_periods.c.hall == self._own, finance_periods.c.period == period
+                )
+            )
         ).first()
 
     async def lock_period(self, period: str):
         """The month's row, created open if new, locked until the transaction ends
         (SQLite: BEGIN IMMEDIATE)."""
-        stmt = _dialect(self._conn).insert(finance_periods).on_conflict_do_nothing(index_elements=["period"])
-        await self._conn.execute(stmt.values(period=period, status="open"))
-        query = select(finance_periods).where(finance_periods.c.period == period).with_for_update()
+        stmt = (
+            _dialect(self._conn)
+            .insert(finance_periods)
+            .on_conflict_do_nothing(index_elements=["hall", "period"])
+        )
+        await self._conn.execute(stmt.values(hall=self._own, period=period, status="open"))
+        query = (
+            select(finance_periods)
+            .where(finance_periods.c.hall == self._own, finance_periods.c.period == period)
+            .with_for_update()
+        )
         return (await self._conn.execute(query)).one()
 
     async def close_period(self, period: str, *, run_id: str, by: str, at: datetime) -> None:
         await self._conn.execute(
             update(finance_periods)
-            .where(finance_periods.c.period == period)
+            .where(finance_periods.c.hall == self._own, finance_periods.c.period == period)
             .values(status="closed", run_id=run_id, closed_by=by, closed_at=at)
         )
+
+    def _run_in_hall(self):
+        """A run by id is the hall's own: a scoped unit of work never reads another hall's."""
+        return reconciliation_runs.c.hall == self._own if self.hall is not None else true()

@@ -64,12 +64,15 @@ dispatches = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("hall", String(32), nullable=False, server_default="default"),  # halls.code (migration 0008)
     UniqueConstraint("client_id", "case_no", name="uq_dispatch_client_case"),
     UniqueConstraint("waybill_no", name="uq_dispatch_waybill"),
     UniqueConstraint("order_no", name="uq_dispatch_order"),
 )
 Index("ix_dispatch_status", dispatches.c.status, dispatches.c.updated_at)
 Index("ix_dispatch_case", dispatches.c.case_no)
+Index("ix_dispatch_hall_status", dispatches.c.hall, dispatches.c.status, dispatches.c.updated_at)
+Index("ix_dispatch_hall_created", dispatches.c.hall, dispatches.c.created_at)
 
 dispatch_events = Table(
     "dispatch_events",
@@ -113,6 +116,16 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("hall", String(32), nullable=True),  # NULL: every hall (an admin's province view)
+)
+
+halls = Table(
+    "halls",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("origin", JSON, nullable=False),  # as CERTPOST_ORIGIN; the default hall's is {} (the setting's)
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

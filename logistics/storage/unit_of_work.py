@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..domain.hall import Hall
 from .console_repo import SqlConsoleRecords
 from .db import reading
 from .dispatch_repo import SqlDispatches
 from .finance_repo import SqlFinanceRecords
 from .group_commit import GroupCommitter, WriteMany, unit_entry
+from .halls_repo import SqlHalls
 from .job_repo import SqlJobs
 from .pool_repo import SqlWaybillPool
 from .pull_repo import SqlPullCursors
@@ -24,27 +26,43 @@ T = TypeVar("T")
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine | None, *, read_only: bool = False):
+    """`hall`: the scope. With a hall code, every repository keeps to that hall's rows (another hall's
+    dispatch is not found); None: every hall (background work, an admin without a hall).
+    `default_hall`: the default hall as the settings give it (CERTPOST_ORIGIN)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine | None,
+        *,
+        read_only: bool = False,
+        hall: str | None = None,
+        default_hall: Hall | None = None,
+    ):
         self._engine, self._read_only = engine, read_only
+        self.hall, self._default_hall = hall, default_hall
         self._transaction: AbstractAsyncContextManager[AsyncConnection] | _OnDemand | None = None
 
     @classmethod
-    def on(cls, conn: AsyncConnection) -> SqlUnitOfWork:
+    def on(
+        cls, conn: AsyncConnection, *, hall: str | None = None, default_hall: Hall | None = None
+    ) -> SqlUnitOfWork:
         """The repositories of a transaction that is already open; entering it does nothing."""
-        uow = cls(None)
+        uow = cls(None, hall=hall, default_hall=default_hall)
         uow._bind(conn)
         return uow
 
     def _bind(self, conn: AsyncConnection) -> None:
-        self.dispatches = SqlDispatches(conn)
+        hall = self.hall
+        self.dispatches = SqlDispatches(conn, hall)
         self.jobs = SqlJobs(conn)
-        self.tracking = SqlTrackingRecords(conn)
+        self.tracking = SqlTrackingRecords(conn, hall)
         self.pool = SqlWaybillPool(conn)
-        self.users = SqlUsers(conn)
-        self.console = SqlConsoleRecords(conn)
-        self.finance = SqlFinanceRecords(conn)
+        self.users = SqlUsers(conn, hall)
+        self.console = SqlConsoleRecords(conn, hall)
+        self.finance = SqlFinanceRecords(conn, hall)
         self.pull = SqlPullCursors(conn)
         self.throttle = SqlCitizenFailures(conn)
+        self.halls = SqlHalls(conn, self._default_hall)
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._engine is None:
@@ -104,11 +122,22 @@ class _OnDemand:
             await reading_.__aexit__(*exc_info)
 
 
-def unit_of_work_factory(engine: AsyncEngine) -> Callable[..., SqlUnitOfWork]:
-    def uow(*, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, read_only=read_only)
+class SqlUnitOfWorkFactory:
+    """`ports.UnitOfWorkFactory`: units of work on `engine`, scoped to `hall` (None: every hall)."""
 
-    return uow
+    def __init__(self, engine: AsyncEngine, *, hall: str | None = None, default_hall: Hall | None = None):
+        self.engine, self.hall, self.default_hall = engine, hall, default_hall
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only, hall=self.hall, default_hall=self.default_hall)
+
+    def for_hall(self, hall: str | None) -> SqlUnitOfWorkFactory:
+        """The same factory scoped to `hall` (None: every hall)."""
+        return SqlUnitOfWorkFactory(self.engine, hall=hall, default_hall=self.default_hall)
+
+
+def unit_of_work_factory(engine: AsyncEngine, *, default_hall: Hall | None = None) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(engine, default_hall=default_hall)
 
 
 class SqlWrites:

@@ -26,10 +26,20 @@ def new_token() -> str:
 
 
 class SqlUsers:
-    def __init__(self, conn: AsyncConnection):
-        self._conn = conn
+    """Users are found by token or name whatever the scope; a hall's unit of work lists only its own."""
 
-    async def add(self, name: str, role: str, *, now: datetime, password_hash: str | None = None) -> str:
+    def __init__(self, conn: AsyncConnection, hall: str | None = None):
+        self._conn, self.hall = conn, hall
+
+    async def add(
+        self,
+        name: str,
+        role: str,
+        *,
+        now: datetime,
+        password_hash: str | None = None,
+        hall: str | None = None,
+    ) -> str:
         """Create the user and return its new API token (shown once)."""
         token = new_token()
         await self._conn.execute(
@@ -39,6 +49,7 @@ class SqlUsers:
                 token_hash=token_hash(token),
                 created_at=now,
                 password_hash=password_hash,
+                hall=hall,
             )
         )
         return token
@@ -62,7 +73,9 @@ class SqlUsers:
     async def by_token(self, token: str) -> User | None:
         row = (
             await self._conn.execute(
-                select(users.c.id, users.c.name, users.c.role).where(users.c.token_hash == token_hash(token))
+                select(users.c.id, users.c.name, users.c.role, users.c.hall).where(
+                    users.c.token_hash == token_hash(token)
+                )
             )
         ).first()
         return User(*row) if row else None
@@ -75,18 +88,18 @@ class SqlUsers:
     async def get(self, user_id: int) -> User | None:
         row = (
             await self._conn.execute(
-                select(users.c.id, users.c.name, users.c.role).where(users.c.id == user_id)
+                select(users.c.id, users.c.name, users.c.role, users.c.hall).where(users.c.id == user_id)
             )
         ).first()
         return User(*row) if row else None
 
     async def password_of(self, name: str) -> tuple[User, str | None] | None:
         """(the user, its password hash or None when it has none) by name."""
-        query = select(users.c.id, users.c.name, users.c.role, users.c.password_hash).where(
+        query = select(users.c.id, users.c.name, users.c.role, users.c.hall, users.c.password_hash).where(
             users.c.name == name
         )
         row = (await self._conn.execute(query)).first()
-        return (User(row.id, row.name, row.role), row.password_hash) if row else None
+        return (User(row.id, row.name, row.role, row.hall), row.password_hash) if row else None
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
         result = await self._conn.execute(
@@ -99,7 +112,7 @@ class SqlUsers:
         return result.rowcount == 1
 
     async def by_name(self, name: str) -> User | None:
-        query = select(users.c.id, users.c.name, users.c.role).where(users.c.name == name)
+        query = select(users.c.id, users.c.name, users.c.role, users.c.hall).where(users.c.name == name)
         row = (await self._conn.execute(query)).first()
         return User(*row) if row else None
 
@@ -111,10 +124,14 @@ class SqlUsers:
             users.c.password_hash,
             users.c.token_hash,
             users.c.created_at,
+            users.c.hall,
         )
+        if self.hall is not None:
+            query = query.where(users.c.hall == self.hall)
         rows = await self._conn.execute(query.order_by(users.c.name))
         return [
             {"id": r.id, "name": r.name, "role": r.role, "has_password": bool(r.password_hash),
-             "has_token": not r.token_hash.startswith(REVOKED), "created_at": r.created_at}
+             "has_token": not r.token_hash.startswith(REVOKED), "created_at": r.created_at,
+             "hall": r.hall}
             for r in rows
         ]  # fmt: skip

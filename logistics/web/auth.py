@@ -8,11 +8,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..domain import signing
 from ..domain.errors import Forbidden
 from ..ports.repositories.users import User
+from ..service.deps import Deps
 from ..storage.users_repo import SqlUsers
 from .errors import Unauthorized
-from .keys import CLOCK, ENGINE, SETTINGS
+from .keys import CLOCK, DEPS, ENGINE, SETTINGS
 
 ALL_STAFF = ("dispatcher", "finance", "admin")
+_SCOPE = web.RequestKey("hall_scope", object)  # (the caller's hall,), set once the caller is known
+
+
+def set_scope(request: web.Request, hall: str | None) -> None:
+    """The caller's hall (None: every hall): what `scoped` deps keep to for this request."""
+    request[_SCOPE] = (hall,)
+
+
+def scope_of(request: web.Request) -> str | None:
+    if _SCOPE not in request:
+        raise RuntimeError("the caller's hall is asked for before the caller is known")
+    return request[_SCOPE][0]
+
+
+def scoped(request: web.Request) -> Deps:
+    """The deps of this request's caller: units of work kept to the caller's hall (a staff user's, a
+    bound machine client's; every hall for an admin without one). Only after `staff` or `signed_client`."""
+    return request.app[DEPS].for_hall(scope_of(request))
 
 
 def signed_client(request: web.Request, body: bytes) -> str:
@@ -32,6 +51,7 @@ def signed_client(request: web.Request, body: bytes) -> str:
     )
     if reason:
         raise Unauthorized(reason)
+    set_scope(request, settings.client_hall(client_id))
     return client_id
 
 
@@ -59,4 +79,5 @@ async def staff_of(engine: AsyncEngine, request: web.Request, *roles: str) -> Us
         raise Unauthorized("unknown token")
     if user.role != "admin" and user.role not in roles:
         raise Forbidden(f"role {user.role} may not do this")
+    set_scope(request, user.hall)
     return user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .scope import HallTables
 from .store import Tables
 
 if TYPE_CHECKING:
@@ -16,9 +17,10 @@ class FakeRepository:
 
     @property
     def _read(self) -> Tables:
-        """The tables, for a read: only inside the unit of work (SQL has no connection outside it)."""
+        """The tables, for a read: only inside the unit of work (SQL has no connection outside it); a
+        scoped unit of work sees only its hall's rows (tests/fakes/scope.py)."""
         self._uow.check_open()
-        return self._uow.store.tables
+        return self._scoped(self._uow.store.tables)
 
     @property
     def _write(self) -> Tables:
@@ -26,7 +28,11 @@ class FakeRepository:
         self._uow.check_open()
         if self._uow.read_only:
             raise RuntimeError("a read-only unit of work was asked to write")
-        return self._uow.store.tables
+        return self._scoped(self._uow.store.tables)
+
+    def _scoped(self, tables: Tables) -> Tables:
+        hall = self._uow.hall
+        return tables if hall is None else HallTables(tables, hall)  # type: ignore[return-value]
 
 
 class NotFaked:

@@ -137,10 +137,13 @@ class FakeConsoleRecords(FakeRepository):
     # ---- the dispatch list ---------------------------------------------------------------------
 
     async def search_dispatches(
-        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
-    ) -> tuple[list, int]:
+        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0,
+        hall: str | None = None,
+    ) -> tuple[list, int]:  # fmt: skip
         """As SQL's LIKE on PostgreSQL: case-sensitive (SQLite's LIKE ignores ASCII case)."""
         rows = list(self._read.dispatches.values())
+        if hall:
+            rows = [r for r in rows if r["dispatch"].hall == hall]
         if statuses:
             rows = [r for r in rows if r["dispatch"].status.value in statuses]
         q = q.strip()
@@ -195,3 +198,21 @@ class FakeConsoleRecords(FakeRepository):
             for dispatch_id, at in first.items()
             if at >= since and dispatch_id in t.dispatches
         ]
+
+    async def count_by_hall_status(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for row in self._read.dispatches.values():
+            d = row["dispatch"]
+            per_hall = found.setdefault(d.hall, {})
+            per_hall[d.status.value] = per_hall.get(d.status.value, 0) + 1
+        return found
+
+    async def first_moves_by_hall(self, status: str, since: datetime) -> list[tuple[str, datetime, dict]]:
+        first: dict[str, datetime] = {}
+        for dispatch_id, e in self._changes():
+            if e.to_status.value == status:
+                first[dispatch_id] = min(first.get(dispatch_id, e.at), e.at)
+        t = self._read
+        found = [(t.dispatches[i]["dispatch"], at) for i, at in first.items() if i in t.dispatches]
+        found = [(d, at) for d, at in found if at >= since]
+        return [(d.hall, at, payload_of(d)) for d, at in found]

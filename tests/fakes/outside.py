@@ -35,6 +35,7 @@ class FakeCarrier:
 
     def __init__(self) -> None:
         self.bookings: list[str] = []  # order numbers, one per booking made
+        self.shipments: dict[str, Shipment] = {}
         self.waybills: dict[str, str] = {}  # order number -> its (first) booking's waybill number
         self.lookups: list[str] = []
         self.cancels: list[tuple[str, str | None, str]] = []
@@ -62,6 +63,7 @@ class FakeCarrier:
         if shipment.order_no in self._refused:
             raise self._refused[shipment.order_no]
         self.bookings.append(shipment.order_no)
+        self.shipments[shipment.order_no] = shipment  # the last one booked under the number
         waybill = shipment.waybill_no or f"11{len(self.bookings):011d}"
         self.waybills.setdefault(shipment.order_no, waybill)
         if self._lost_answers:

@@ -34,6 +34,7 @@ class Tables:
     tracking: dict[str, dict] = field(default_factory=dict)
     notices: dict[str, dict] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    halls: dict[str, Any] = field(default_factory=dict)  # code -> Hall (the default one is implied)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

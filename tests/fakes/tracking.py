@@ -65,7 +65,12 @@ class FakeScans(FakeRepository):
                 t.carrier_events[event_id]["applied"] = True
 
     async def events_for(self, waybill_no: str) -> list[StoredScan]:
-        rows = [r for r in self._read.carrier_events.values() if r["waybill_no"] == waybill_no]
+        t = self._read
+        if self._uow.hall is not None and not any(
+            row["dispatch"].waybill_no == waybill_no for row in t.dispatches.values()
+        ):
+            return []  # scans of another hall's parcel
+        rows = [r for r in t.carrier_events.values() if r["waybill_no"] == waybill_no]
         return [_scan(row) for row in reversed(_oldest_first(rows))]
 
     async def dispatches_by_waybill(self, waybill_nos: list[str]) -> dict[str, Dispatch]:

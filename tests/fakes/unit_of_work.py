@@ -12,7 +12,10 @@ an exception restores the snapshot (rollback), a normal exit keeps the changes (
 `store.commits`). A read-only unit takes neither and refuses writes (SQL would silently roll them
 back). A unit is used only inside its `async with` block, as SQL has no connection outside it.
 
-Repositories: dispatches, jobs, tracking, pool, users and console, each kept honest by the contract
+A factory may be scoped to a hall (`for_hall`): its units see only that hall's dispatches and what hangs
+on them (tests/fakes/scope.py), as the SQL repositories do.
+
+Repositories: halls, dispatches, jobs, tracking, pool, users and console, each kept honest by the contract
 tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
 finance, pull and throttle are not faked (no use-case test needs them): any call raises
 NotImplementedError."""
@@ -25,6 +28,7 @@ from typing import Any, Self
 from .base import NotFaked
 from .console import FakeConsoleRecords
 from .dispatches import FakeDispatches
+from .halls import FakeHalls
 from .jobs import FakeJobs
 from .pool import FakeWaybillPool
 from .store import FakeStore, Tables
@@ -35,8 +39,8 @@ NEW, OPEN, CLOSED = "new", "open", "closed"
 
 
 class FakeUnitOfWork:
-    def __init__(self, store: FakeStore, *, read_only: bool = False):
-        self.store, self.read_only = store, read_only
+    def __init__(self, store: FakeStore, *, read_only: bool = False, hall: str | None = None):
+        self.store, self.read_only, self.hall = store, read_only, hall
         self._state = NEW
         self._snapshot: Tables | None = None
         self.dispatches = FakeDispatches(self)
@@ -45,6 +49,7 @@ class FakeUnitOfWork:
         self.pool = FakeWaybillPool(self)
         self.users = FakeUsers(self)
         self.console = FakeConsoleRecords(self)
+        self.halls = FakeHalls(self)
         self.finance = NotFaked("finance")
         self.pull = NotFaked("pull")
         self.throttle = NotFaked("throttle")
@@ -84,8 +89,12 @@ class FakeUnitOfWork:
 class FakeUnitOfWorkFactory:
     """`ports.UnitOfWorkFactory` over one store: every unit it makes sees the same data."""
 
-    def __init__(self, store: FakeStore | None = None):
-        self.store = store or FakeStore()
+    def __init__(self, store: FakeStore | None = None, *, hall: str | None = None):
+        self.store, self.hall = store or FakeStore(), hall
 
     def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store, read_only=read_only)
+        return FakeUnitOfWork(self.store, read_only=read_only, hall=self.hall)
+
+    def for_hall(self, hall: str | None) -> FakeUnitOfWorkFactory:
+        """Units of work over the same store, scoped to `hall` (tests/fakes/scope.py)."""
+        return FakeUnitOfWorkFactory(self.store, hall=hall)

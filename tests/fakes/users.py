@@ -17,7 +17,7 @@ def token_hash(token: str) -> str:
 
 
 def _user(row: dict) -> User:
-    return User(row["id"], row["name"], row["role"])
+    return User(row["id"], row["name"], row["role"], row.get("hall"))
 
 
 class FakeUsers(FakeRepository):
@@ -27,14 +27,22 @@ class FakeUsers(FakeRepository):
                 return row
         return None
 
-    async def add(self, name: str, role: str, *, now: datetime, password_hash: str | None = None) -> str:
+    async def add(
+        self,
+        name: str,
+        role: str,
+        *,
+        now: datetime,
+        password_hash: str | None = None,
+        hall: str | None = None,
+    ) -> str:
         t = self._write
         if self._by(name=name):
             raise IntegrityError(f"users.name {name!r} is taken")
         token = "cp_" + secrets.token_urlsafe(32)
         user_id = t.next_id("users")
         t.users[user_id] = dict(id=user_id, name=name, role=role, token_hash=token_hash(token),
-                                password_hash=password_hash, created_at=now)  # fmt: skip
+                                password_hash=password_hash, created_at=now, hall=hall)  # fmt: skip
         return token
 
     async def replace_token(self, user_id: int) -> str:
@@ -88,6 +96,8 @@ class FakeUsers(FakeRepository):
     async def list_all(self) -> list[dict]:
         return [
             {"id": r["id"], "name": r["name"], "role": r["role"], "has_password": bool(r["password_hash"]),
-             "has_token": r["token_hash"] is not None, "created_at": r["created_at"]}
+             "has_token": r["token_hash"] is not None, "created_at": r["created_at"],
+             "hall": r.get("hall")}
             for r in sorted(self._read.users.values(), key=lambda r: r["name"])
+            if self._uow.hall is None or r.get("hall") == self._uow.hall
         ]  # fmt: skip

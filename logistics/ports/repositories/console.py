@@ -69,10 +69,11 @@ class ConsoleRecords(Protocol):
         ...
 
     async def search_dispatches(
-        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0
-    ) -> tuple[list, int]:
+        self, *, statuses: list[str] | None, q: str = "", limit: int = 100, offset: int = 0,
+        hall: str | None = None,
+    ) -> tuple[list, int]:  # fmt: skip
         """Dispatches by status and a search on case number, waybill number or recipient name,
-        newest first."""
+        newest first; `hall`: only that hall's (a scoped unit of work keeps to its own anyway)."""
         ...
 
     async def count_by_status(self) -> dict[str, int]: ...
@@ -91,4 +92,12 @@ class ConsoleRecords(Protocol):
 
     async def first_moves_to(self, status: str, since: datetime) -> list[tuple[datetime, dict]]:
         """(first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
+        ...
+
+    async def count_by_hall_status(self) -> dict[str, dict[str, int]]:
+        """{hall: {status: dispatches}} (the province view)."""
+        ...
+
+    async def first_moves_by_hall(self, status: str, since: datetime) -> list[tuple[str, datetime, dict]]:
+        """(hall, first move to `status` at or after `since`, the dispatch's payload), one per dispatch."""
         ...

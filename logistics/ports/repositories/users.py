@@ -12,10 +12,19 @@ class User:
     id: int
     name: str
     role: str
+    hall: str | None = None  # the hall the user works for; None: every hall (an admin's province view)
 
 
 class Users(Protocol):
-    async def add(self, name: str, role: str, *, now: datetime, password_hash: str | None = None) -> str:
+    async def add(
+        self,
+        name: str,
+        role: str,
+        *,
+        now: datetime,
+        password_hash: str | None = None,
+        hall: str | None = None,
+    ) -> str:
         """Create the user and return its new API token (shown once)."""
         ...
 

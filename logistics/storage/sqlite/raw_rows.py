@@ -24,7 +24,7 @@ from ..tables import dispatch_events, dispatches, jobs
 DISPATCH_COLUMNS = (
     "id", "client_id", "case_no", "request_hash", "payload", "response", "status", "direction",
     "delivery_method", "department_code", "phone_last4", "order_no", "waybill_no", "reason", "created_at",
-    "updated_at",
+    "updated_at", "hall",
 )  # fmt: skip
 EVENT_COLUMNS = ("dispatch_id", "at", "actor", "cause", "from_status", "to_status", "detail")
 JOB_COLUMNS = (
@@ -95,7 +95,7 @@ class RawRows:
         return (
             d.id, d.client_id, d.case_no, request_hash, self.json(dispatch_codec.payload(d)), response_text,
             d.status.value, d.direction.value, d.delivery_method.value, d.department_code,
-            phone_last4(d.recipient.phone), d.order_no, d.waybill_no, d.reason, stamp, stamp,
+            phone_last4(d.recipient.phone), d.order_no, d.waybill_no, d.reason, stamp, stamp, d.hall,
         )  # fmt: skip
 
     def event(self, dispatch_id: str, e: AuditEvent, stamp: Any) -> tuple:

@@ -27,7 +27,8 @@ class SqlNotices(OnConnection):
         return set(await self._conn.scalars(added, [asdict(n) for n in notices]))
 
     async def get_notice(self, notice_id: str) -> Notice | None:
-        row = (await self._conn.execute(select(notices_table).where(notices_table.c.id == notice_id))).first()
+        query = self._in_hall(select(notices_table), notices_table.c.dispatch_id)
+        row = (await self._conn.execute(query.where(notices_table.c.id == notice_id))).first()
         return None if row is None else Notice(**row._mapping)
 
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None:

@@ -139,4 +139,5 @@ class SqlPollStates(OnConnection):
             .where(dispatches.c.status.in_(statuses), last_seen < before)
             .order_by(last_seen)
         )
+        query = self._in_hall(query)
         return [(dispatch_from_row(row), row.last_seen) for row in await self._conn.execute(query)]

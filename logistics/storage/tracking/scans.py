@@ -83,18 +83,24 @@ class SqlScans(OnConnection):
 
     async def events_for(self, waybill_no: str) -> list[StoredScan]:
         query = select(*_SCAN_COLUMNS).where(carrier_events.c.waybill_no == waybill_no)
+        if self.hall is not None:
+            ours = select(dispatches.c.id).where(
+                dispatches.c.waybill_no == carrier_events.c.waybill_no, dispatches.c.hall == self.hall
+            )
+            query = query.where(ours.exists())
         newest_first = query.order_by(carrier_events.c.time.desc(), carrier_events.c.id.desc())
         return [StoredScan(*row) for row in await self._conn.execute(newest_first)]
 
     async def dispatches_by_waybill(self, waybill_nos: list[str]) -> dict[str, Dispatch]:
-        rows = await self._conn.execute(select(dispatches).where(dispatches.c.waybill_no.in_(waybill_nos)))
+        query = self._in_hall(select(dispatches).where(dispatches.c.waybill_no.in_(waybill_nos)))
+        rows = await self._conn.execute(query)
         return {r.waybill_no: dispatch_from_row(r) for r in rows}
 
     async def move_dispatches(
         self, ids: list[str], *, from_status: str, to_status: str, at: datetime, **changes
     ) -> set[str]:
         result = await self._conn.scalars(
-            update(dispatches)
+            self._in_hall(update(dispatches))
             .where(dispatches.c.id.in_(ids), dispatches.c.status == from_status)
             .values(status=to_status, updated_at=at, **changes)
             .returning(dispatches.c.id)

@@ -21,8 +21,8 @@ from ...service import dispatches as dispatch_service
 from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json, masked_dispatch_json
 from .. import limits
-from ..auth import signed_client, staff
-from ..keys import CLOCK, COMMITTER, DEPS, SETTINGS, WORKERS
+from ..auth import scoped, signed_client, staff
+from ..keys import CLOCK, COMMITTER, SETTINGS, WORKERS
 from .documented import Param, documented
 from .responses import DispatchDetailOut, DispatchListOut, DispatchOut
 from .schemas import CorrectionIn, DispatchIn, parse, parse_dispatch, request_hash, to_domain
@@ -44,7 +44,8 @@ class SignedIntake(NamedTuple):
 def build_intake(settings: Settings, signed: SignedIntake) -> IntakeRequest:
     """Validates a signed body (InvalidInput: 422) and builds its dispatch."""
     parsed = parse_dispatch(signed.body)
-    dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now)
+    hall = settings.client_hall(signed.client_id)
+    dispatch = to_domain(parsed, client_id=signed.client_id, now=signed.now, hall=hall)
     return IntakeRequest(
         dispatch, request_hash(parsed), signed.now, settings.auto_book, settings.job_max_attempts
     )
@@ -112,7 +113,7 @@ def _view_for(user: User) -> Callable[[Dispatch], dict]:
 )
 async def get_dispatch(request: web.Request) -> web.Response:
     client_id, view = await _authorize_reader(request)
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    async with scoped(request).uow(read_only=True) as uow:
         d = await uow.dispatches.get(request.match_info["id"])
         if d is None or (client_id is not None and d.client_id != client_id):
             raise NotFound("no such dispatch")
@@ -144,12 +145,18 @@ async def get_dispatch(request: web.Request) -> web.Response:
             "at most 500 are returned",
         ),
         Param("offset", "query", {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0}),
+        Param("hall", "query", {"type": "string", "maxLength": 32}, "大厅编码 only this hall's dispatches"),
     ),
 )
 async def list_dispatches(request: web.Request) -> web.Response:
     view = _view_for(await staff(request, *READ_ROLES))
     status, limit, offset = _list_query(request.query)
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    deps, hall = scoped(request), request.query.get("hall") or None
+    if hall is not None and deps.hall is None:
+        deps = deps.for_hall(hall)  # one hall's list, for staff over every hall
+    elif hall is not None and hall != deps.hall:
+        return web.json_response({"total": 0, "dispatches": []})
+    async with deps.uow(read_only=True) as uow:
         found, total = await uow.dispatches.search(
             status=status, q=request.query.get("q"), limit=limit, offset=offset
         )
@@ -196,7 +203,7 @@ async def correct(request: web.Request) -> web.Response:
     recipient, address = parse(CorrectionIn, await read_body(request, limits.SMALL_JSON)).domain()
     actor, now = f"staff:{user.name}", request.app[CLOCK].now()
     d = await dispatch_service.correct(
-        request.app[DEPS].uow(),
+        scoped(request).uow(),
         request.match_info["id"],
         actor=actor,
         now=now,
@@ -210,7 +217,7 @@ async def _staff_action(request: web.Request, action) -> Dispatch:
     """Run a dispatcher's action on the dispatch in the path, then wake the workers for its job."""
     user = await staff(request, *DISPATCH_ROLES)
     d = await action(
-        request.app[DEPS].uow(),
+        scoped(request).uow(),
         request.match_info["id"],
         actor=f"staff:{user.name}",
         now=request.app[CLOCK].now(),

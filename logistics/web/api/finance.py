@@ -13,12 +13,13 @@ from adapters.common.bodies import read_body, refuse_declared_over, too_large
 
 from ... import reconcile_engine
 from ...domain.errors import InvalidInput
+from ...domain.hall import DEFAULT_HALL
 from ...domain.validation import text_problem
-from ...service import reconcile_runs
+from ...service import halls, reconcile_runs
 from ...service.reconcile_runs import Upload
 from .. import limits
-from ..auth import staff
-from ..keys import CLOCK, DEPS, SETTINGS
+from ..auth import scoped, staff
+from ..keys import CLOCK, SETTINGS
 from .documented import BINARY, PERIOD, Media, Param, documented
 from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
 from .schemas import CloseIn
@@ -60,17 +61,28 @@ async def create_run(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
     upload = await _read_upload(request)
     run, created = await reconcile_runs.submit(
-        request.app[DEPS].uow,
+        _one_hall(request).uow,
         upload,
-        _engine(request.app[SETTINGS]),
+        await _engine(request),
         actor=user.name,
         now=request.app[CLOCK].now(),
     )
     return web.json_response({**run, "created": created}, status=201 if created else 200)
 
 
-def _engine(settings):
-    return reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings))
+def _one_hall(request: web.Request):
+    """Statements, runs and months are one hall's: the caller's, or for staff over every hall the one
+    named by ?hall= (default: the default hall)."""
+    deps = scoped(request)
+    return deps if deps.hall is not None else deps.for_hall(request.query.get("hall") or DEFAULT_HALL)
+
+
+async def _engine(request: web.Request):
+    """The reconciliation judged from the hall's own origin (its tariff zones)."""
+    settings, deps = request.app[SETTINGS], _one_hall(request)
+    async with deps.uow(read_only=True) as uow:
+        origin = await halls.existing(uow, deps.hall)
+    return reconcile_engine.bind(origin, reconcile_engine.limits_of(settings))
 
 
 @routes.get("/api/v1/reconciliations")
@@ -86,7 +98,7 @@ def _engine(settings):
 async def list_runs(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     runs = await reconcile_runs.list_runs(
-        request.app[DEPS].uow(read_only=True), request.query.get("period") or None
+        _one_hall(request).uow(read_only=True), request.query.get("period") or None
     )
     return web.json_response({"reconciliations": runs})
 
@@ -102,7 +114,7 @@ async def list_runs(request: web.Request) -> web.Response:
 )
 async def get_run(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
-    text = await reconcile_runs.result_json(request.app[DEPS].uow(read_only=True), request.match_info["id"])
+    text = await reconcile_runs.result_json(_one_hall(request).uow(read_only=True), request.match_info["id"])
     return web.Response(text=text, content_type="application/json", charset="utf-8")
 
 
@@ -119,9 +131,9 @@ async def get_run(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(request.app[DEPS].uow(read_only=True), run_id)
+    run = await reconcile_runs.get_run(_one_hall(request).uow(read_only=True), run_id)
     content = await reconcile_runs.report(
-        request.app[DEPS].uow(read_only=True), run_id, fmt, reconcile_engine.render
+        _one_hall(request).uow(read_only=True), run_id, fmt, reconcile_engine.render
     )
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
     return web.Response(
@@ -151,7 +163,7 @@ async def close_period(request: web.Request) -> web.Response:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or text_problem(run_id):
         raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
     status = await reconcile_runs.close_period(
-        request.app[DEPS].uow,
+        _one_hall(request).uow,
         request.match_info["period"],
         run_id,
         actor=user.name,
@@ -174,7 +186,7 @@ async def period_status(request: web.Request) -> web.Response:
     await staff(request, *FINANCE_ROLES)
     return web.json_response(
         await reconcile_runs.period_status(
-            request.app[DEPS].uow(read_only=True), request.match_info["period"]
+            _one_hall(request).uow(read_only=True), request.match_info["period"]
         )
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from functools import partial
 
 from aiohttp import web
@@ -15,11 +16,11 @@ from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall'
 from ...domain.errors import InvalidInput
 from ...domain.hall import Hall
 from ...domain.validation import text_problem
-from ...service import printing
+from ...service import halls, printing
 from .. import limits
-from ..auth import staff
+from ..auth import scoped, staff
 from ..errors import error_response
-from ..keys import CLOCK, DEPS, SETTINGS
+from ..keys import CLOCK, SETTINGS
 from .documented import BINARY, Media, Param, documented
 from .responses import HandoverOut, NotBookedError
 from .schemas import HandoverIn, LabelsIn, ManifestIn
@@ -72,12 +73,12 @@ async def label(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
     size, fmt, dpi = _label_query(request.query)
     if fmt == "zpl":
-        render = partial(_zpl, dpi=dpi, size=size, **_hall(request))
+        render = partial(_zpl, dpi=dpi, size=size, **await _hall(request))
     else:
-        render = partial(_pdf, size=size, **_hall(request))
+        render = partial(_pdf, size=size, **await _hall(request))
     dispatch_id = request.match_info["id"]
     content = await printing.print_label(
-        request.app[DEPS].uow, dispatch_id, render, actor=_actor(user), now=request.app[CLOCK].now()
+        scoped(request).uow, dispatch_id, render, actor=_actor(user), now=request.app[CLOCK].now()
     )
     if fmt == "zpl":
         return web.Response(text=content, content_type="text/plain", headers=_no_store())
@@ -103,9 +104,9 @@ async def label_batch(request: web.Request) -> web.Response:
     if size not in LABEL_SIZES:
         raise InvalidInput([("size", _one_of(LABEL_SIZES))])
     content = await printing.print_labels(
-        request.app[DEPS].uow,
+        scoped(request).uow,
         ids,
-        partial(_pdf, size=size, **_hall(request)),
+        partial(_pdf, size=size, **await _hall(request)),
         actor=_actor(user),
         now=request.app[CLOCK].now(),
     )
@@ -147,9 +148,9 @@ async def manifest(request: web.Request) -> web.Response:
     body = await _json_object(request)
     ids, courier = _ids(body), _courier(body, required=False)
     now = request.app[CLOCK].now()
-    render = partial(_manifest, origin=_hall(request)["origin"], courier=courier, at=now)
+    render = partial(_manifest, origin=(await _hall(request))["origin"], courier=courier, at=now)
     printed = await printing.print_manifest(
-        request.app[DEPS].uow, ids, render, courier=courier, actor=_actor(user), now=now
+        scoped(request).uow, ids, render, courier=courier, actor=_actor(user), now=now
     )
     response = _pdf_response(printed.content, f"manifest-{printed.manifest_id}.pdf")
     response.headers["X-Manifest-Id"] = printed.manifest_id
@@ -177,7 +178,7 @@ async def confirm(request: web.Request) -> web.Response:
     ):
         raise InvalidInput([("manifest_id", "清单编号格式不对 (a string of at most 64 characters)")])
     result = await printing.confirm_handover(
-        request.app[DEPS].uow,
+        scoped(request).uow,
         ids,
         courier=courier,
         manifest_id=manifest_id,
@@ -197,22 +198,27 @@ async def confirm(request: web.Request) -> web.Response:
 # ---- rendering (bound to the hall, run in a thread by the service) ------------------------------
 
 
-def _hall(request: web.Request) -> dict:
+async def _hall(request: web.Request) -> dict:
+    """Every hall's origin by code (each label prints its dispatch's own hall as sender), the public URL."""
     settings = request.app[SETTINGS]
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
-    return {"origin": settings.origin, "public_url": public_url}
+    async with scoped(request).uow(read_only=True) as uow:
+        origins = await halls.origins(uow)
+    return {"origin": origins, "public_url": public_url}
 
 
-def _pdf(dispatches, *, size: str, origin: Hall, public_url: str) -> bytes:
+def _pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str) -> bytes:
     return render_labels(dispatches, size, origin=origin, public_url=public_url)
 
 
-def _zpl(dispatches, *, dpi: int, size: str, origin: Hall, public_url: str) -> str:
+def _zpl(dispatches, *, dpi: int, size: str, origin: Mapping[str, Hall], public_url: str) -> str:
     return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
 
 
-def _manifest(dispatches, *, origin: Hall, courier: str, at) -> bytes:
-    return render_manifest(dispatches, origin=origin, courier=courier, at=at.astimezone(_CHINA))
+def _manifest(dispatches, *, origin: Mapping[str, Hall], courier: str, at) -> bytes:
+    """One hall's manifest (the service refuses a batch of several halls): its hall is the sender."""
+    sender = origin[dispatches[0].hall]
+    return render_manifest(dispatches, origin=sender, courier=courier, at=at.astimezone(_CHINA))
 
 
 # ---- request parsing ----------------------------------------------------------------------------

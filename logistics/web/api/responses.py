@@ -88,6 +88,7 @@ class DispatchOut(Open):
     completed_at: When
     created_at: When
     updated_at: When
+    hall: str = Field(description="大厅编码 the code of the hall the dispatch belongs to")
 
 
 class AuditEventOut(Open):

@@ -21,7 +21,16 @@ from pydantic import (
 
 from ...domain import validation
 from ...domain.errors import InvalidInput
-from ...domain.model import Address, DeliveryMethod, Direction, Dispatch, Item, Party, order_no_for
+from ...domain.model import (
+    DEFAULT_HALL,
+    Address,
+    DeliveryMethod,
+    Direction,
+    Dispatch,
+    Item,
+    Party,
+    order_no_for,
+)
 
 # Strict strips every string (str_strip_whitespace) before its length and pattern are checked. Free text
 # must not hold control or bidi characters, nor only invisible ones (domain.validation): the pattern is
@@ -193,7 +202,7 @@ def request_hash(body: DispatchIn) -> str:
     return hashlib.sha256(body.__pydantic_serializer__.to_json(body)).hexdigest()
 
 
-def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:
+def to_domain(body: DispatchIn, *, client_id: str, now: datetime, hall: str = DEFAULT_HALL) -> Dispatch:
     dispatch_id = str(uuid_utils.uuid7())  # time-ordered: inserts stay on the indexes' last pages
     a = body.address
     address = (
@@ -219,6 +228,7 @@ def to_domain(body: DispatchIn, *, client_id: str, now: datetime) -> Dispatch:
         completed_at=body.completed_at,
         created_at=now,
         village_point_code=body.village_point_code,
+        hall=hall,
         order_no=order_no_for(dispatch_id, body.direction),
     )
 

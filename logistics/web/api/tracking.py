@@ -18,7 +18,7 @@ from ...service import citizen, tracking
 from ...service.citizen_throttle import CitizenThrottle, buckets_for
 from ...service.exceptions_queue import list_exceptions
 from .. import limits
-from ..auth import staff
+from ..auth import scoped, staff
 from ..client_address import Network, client_address
 from ..keys import CLOCK, DEPS, SETTINGS, WORKERS
 from .documented import Media, Param, documented
@@ -155,7 +155,7 @@ def _json(value, status: int = 200, headers: dict | None = None) -> web.Response
 async def exceptions(request: web.Request) -> web.Response:
     await staff(request, "dispatcher")
     settings = request.app[SETTINGS]
-    uow = request.app[DEPS].uow(read_only=True)
+    uow = scoped(request).uow(read_only=True)
     items = await list_exceptions(uow, now=request.app[CLOCK].now(), stuck_days=settings.stuck_days)
     kinds: dict[str, int] = {}
     for item in items:

@@ -9,7 +9,8 @@ from ...ports.repositories.jobs import DEAD
 from ...service import users
 from ...service.console_text import cn_time
 from ...service.users import ROLE_TEXT, ROLES
-from ..keys import DEPS, SETTINGS, WORKERS
+from ..auth import scoped
+from ..keys import SETTINGS, WORKERS
 from .guard import Ctx, page, render_page
 from .pull_status import pull_view
 
@@ -32,8 +33,8 @@ ACTION_TEXT = {
 @routes.get("/console/admin/users")
 @page(*ADMIN)
 async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
-    listed = await users.list_users(request.app[DEPS].uow(read_only=True))
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    listed = await users.list_users(scoped(request).uow(read_only=True))
+    async with scoped(request).uow(read_only=True) as uow:
         log = await uow.console.audit_log(limit=50)
     rows = [
         {
@@ -59,7 +60,9 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
         for r in log
     ]
     roles = [(r, ROLE_TEXT[r]) for r in ROLES]
-    context = {"rows": rows, "audit_rows": audit_rows, "roles": roles}
+    # an admin over every hall may put a new user in one hall (or leave it over every hall)
+    halls = [(h.code, h.name) for h in ctx.halls] if ctx.hall is None and len(ctx.halls) > 1 else []
+    context = {"rows": rows, "audit_rows": audit_rows, "roles": roles, "hall_choices": halls}
     return ctx.render("users.html", "用户与角色", context, active="users")
 
 
@@ -68,12 +71,13 @@ async def users_page(request: web.Request, ctx: Ctx) -> web.Response:
 async def create_user(request: web.Request, ctx: Ctx) -> web.Response:
     name = str(ctx.form.get("name", ""))
     await users.create(
-        request.app[DEPS].uow(),
+        scoped(request).uow(),
         name,
         str(ctx.form.get("role", "")),
         password=str(ctx.form.get("password", "")),
         actor=ctx.user.name,
         now=ctx.now,
+        hall=str(ctx.form.get("hall", "")).strip() or None,  # a hall's admin creates its own hall's
     )
     return ctx.redirect("/console/admin/users", f"已创建用户 {name.strip()}")
 
@@ -103,7 +107,7 @@ def _token_shown_once(ctx: Ctx, title: str, done: users.Reissued, note: str) -> 
 @page(*ADMIN)
 async def reset_password(request: web.Request, ctx: Ctx) -> web.Response:
     done = await users.set_password(
-        request.app[DEPS].uow,
+        scoped(request).uow,
         _user_id(request),
         str(ctx.form.get("password", "")),
         actor=ctx.user.name,
@@ -117,7 +121,7 @@ async def reset_password(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*ADMIN)
 async def new_token(request: web.Request, ctx: Ctx) -> web.Response:
     done = await users.issue_token(
-        request.app[DEPS].uow(), _user_id(request), actor=ctx.user.name, now=ctx.now
+        scoped(request).uow(), _user_id(request), actor=ctx.user.name, now=ctx.now
     )
     return _token_shown_once(ctx, "已签发新令牌", done, f"{done.name} 的旧 API 令牌已失效。")
 
@@ -128,7 +132,7 @@ async def revoke(request: web.Request, ctx: Ctx) -> web.Response:
     user_id = _user_id(request)
     if user_id == ctx.user.id:
         raise Conflict("不能吊销自己的账号；请由另一位管理员操作，或在服务器上使用 certpost users revoke")
-    name = await users.revoke(request.app[DEPS].uow(), user_id, actor=ctx.user.name, now=ctx.now)
+    name = await users.revoke(scoped(request).uow(), user_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(
         "/console/admin/users",
         f"已吊销 {name}：API 令牌已失效，登录会话已全部退出，登录密码已清除。恢复使用请重置密码或签发新令牌",
@@ -140,7 +144,7 @@ async def revoke(request: web.Request, ctx: Ctx) -> web.Response:
 async def change_role(request: web.Request, ctx: Ctx) -> web.Response:
     role = str(ctx.form.get("role", ""))
     name = await users.set_role(
-        request.app[DEPS].uow(), _user_id(request), role, actor=ctx.user.name, now=ctx.now
+        scoped(request).uow(), _user_id(request), role, actor=ctx.user.name, now=ctx.now
     )
     return ctx.redirect("/console/admin/users", f"{name} 的角色已改为 {ROLE_TEXT.get(role, role)}")
 
@@ -153,7 +157,7 @@ JOB_STATE_TEXT = {"pending": "排队中", "running": "执行中", "done": "已�
 @routes.get("/console/admin/system")
 @page(*ADMIN)
 async def system(request: web.Request, ctx: Ctx) -> web.Response:
-    deps, settings = request.app[DEPS], request.app[SETTINGS]
+    deps, settings = scoped(request), request.app[SETTINGS]
     async with deps.uow(read_only=True) as uow:
         pool = await uow.pool.counts()
         jobs = await uow.jobs.counts()
@@ -208,7 +212,7 @@ async def retry_job(request: web.Request, ctx: Ctx) -> web.Response:
         job_id = int(request.match_info["id"])
     except ValueError:
         raise NotFound("没有这个失败任务") from None
-    async with request.app[DEPS].uow() as uow:
+    async with scoped(request).uow() as uow:
         if not await uow.jobs.retry_dead(job_id, now=ctx.now):
             raise NotFound("没有这个失败任务（可能已被重试）")
         await uow.console.audit(at=ctx.now, actor=ctx.user.name, action="job.retry", subject=str(job_id))

@@ -9,7 +9,8 @@ from ...domain.status import Status
 from ...service import pickup, village_points
 from ...service.console_text import cn_time
 from ...service.exceptions_queue import ATTENTION, list_exceptions
-from ..keys import DEPS, SETTINGS
+from ..auth import scoped
+from ..keys import SETTINGS
 from .desk import DESK, ids_of, place, wake
 from .guard import Ctx, page
 
@@ -33,7 +34,7 @@ async def exceptions(request: web.Request, ctx: Ctx) -> web.Response:
     kind = request.query.get("kind", "")
     if kind and kind not in KIND_TEXT and kind not in ATTENTION:
         raise InvalidInput([("kind", f"未知的异常类型 {kind!r}；可选：{'、'.join(KIND_TEXT)}")])
-    uow = request.app[DEPS].uow(read_only=True)
+    uow = scoped(request).uow(read_only=True)
     items = await list_exceptions(uow, now=ctx.now, stuck_days=request.app[SETTINGS].stuck_days)
     counts: dict[str, int] = {}
     for item in items:
@@ -76,11 +77,11 @@ def _row(ctx: Ctx, item: dict) -> dict:
 @page(*DESK)
 async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
     q = request.query.get("q", "").strip()[:64]
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    async with scoped(request).uow(read_only=True) as uow:
         waiting, total = await uow.console.search_dispatches(statuses=["awaiting_pickup"], q=q, limit=200)
         done, _ = await uow.console.search_dispatches(statuses=["picked_up"], limit=10)
     states = await pickup.codes_state(
-        request.app[DEPS].uow(read_only=True), [d.id for d in waiting], now=ctx.now
+        scoped(request).uow(read_only=True), [d.id for d in waiting], now=ctx.now
     )
     context = {"q": q, "waiting": waiting, "states": states, "total": total, "done": done}
     return ctx.render("pickup.html", "窗口自取", context, active="pickup")
@@ -89,7 +90,7 @@ async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.post("/console/pickup/{id}/send")
 @page(*DESK)
 async def pickup_send(request: web.Request, ctx: Ctx) -> web.Response:
-    issued = await pickup.issue(request.app[DEPS], request.match_info["id"], actor=ctx.actor)
+    issued = await pickup.issue(scoped(request), request.match_info["id"], actor=ctx.actor)
     phone = issued.phone[:3] + "****" + issued.phone[-4:] if len(issued.phone) >= 11 else "申请人"
     return ctx.redirect(
         "/console/pickup", f"取件码已通过短信发送至 {phone}，{cn_time(issued.expires_at)} 前有效"
@@ -100,7 +101,7 @@ async def pickup_send(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def pickup_verify(request: web.Request, ctx: Ctx) -> web.Response:
     d = await pickup.release(
-        request.app[DEPS].uow,
+        scoped(request).uow,
         request.match_info["id"],
         str(ctx.form.get("code", "")),
         actor=ctx.actor,
@@ -116,7 +117,7 @@ async def pickup_verify(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/villages")
 @page(*DESK)
 async def villages(request: web.Request, ctx: Ctx) -> web.Response:
-    found = await village_points.points(request.app[DEPS].uow(read_only=True))
+    found = await village_points.points(scoped(request).uow(read_only=True))
     rows = [
         {
             "code": p.code,
@@ -137,7 +138,7 @@ async def villages(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def village(request: web.Request, ctx: Ctx) -> web.Response:
     code = request.match_info["code"]
-    found = await village_points.of_point(request.app[DEPS].uow(read_only=True), code)
+    found = await village_points.of_point(scoped(request).uow(read_only=True), code)
     rows = [
         {
             "d": d,
@@ -154,7 +155,7 @@ async def village(request: web.Request, ctx: Ctx) -> web.Response:
 async def village_confirm(request: web.Request, ctx: Ctx) -> web.Response:
     code = request.match_info["code"]
     result = await village_points.confirm(
-        request.app[DEPS].uow(),
+        scoped(request).uow(),
         code,
         ids_of(ctx),
         clerk=str(ctx.form.get("clerk", "")),
@@ -173,7 +174,7 @@ async def village_confirm(request: web.Request, ctx: Ctx) -> web.Response:
 async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
     """The point's own handover list: a printable page the clerk signs line by line."""
     code = request.match_info["code"]
-    uow = request.app[DEPS].uow(read_only=True)
+    uow = scoped(request).uow(read_only=True)
     found = [d for d in await village_points.of_point(uow, code) if d.status in village_points.AT_OR_TO_POINT]
     if not found:
         raise InvalidInput([("code", f"代办点 {code} 目前没有在途或待交付的证照")])
@@ -193,7 +194,7 @@ async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
     ]
     context = {
         "code": code,
-        "origin": request.app[SETTINGS].origin.name,
+        "origin": ctx.own_hall.name,
         "at": cn_time(ctx.now),
         "rows": rows,
     }

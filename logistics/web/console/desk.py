@@ -3,6 +3,7 @@ booking / retry / cancel, labels one by one or in batches, the handover manifest
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 from aiohttp import web
@@ -16,9 +17,10 @@ from ...domain.model import AuditEvent
 from ...domain.status import Status
 from ...domain.validation import text_problem
 from ...service import dispatches as dispatch_service
-from ...service import printing
+from ...service import halls, printing
 from ...service.console_text import CHINA, DIRECTION_TEXT, cn_time, method_text
-from ..keys import DEPS, SETTINGS, WORKERS
+from ..auth import scoped
+from ..keys import SETTINGS, WORKERS
 from .guard import Ctx, page
 from .templating import url
 
@@ -70,26 +72,31 @@ async def dispatch_list(request: web.Request, ctx: Ctx) -> web.Response:
         offset = max(0, int(request.query.get("offset", 0)))
     except ValueError:
         offset = 0
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    deps, hall = scoped(request), ""
+    if ctx.hall is None and request.query.get("hall") in {h.code for h in ctx.halls}:
+        hall = request.query["hall"]  # staff over every hall may look at one
+        deps = deps.for_hall(hall)
+    async with deps.uow(read_only=True) as uow:
         found, total = await uow.console.search_dispatches(
             statuses=statuses, q=q, limit=PAGE_SIZE, offset=offset
         )
         counts = await uow.console.count_by_status()
-    context = _list_page(tab, q, found, total, offset, counts)
+    context = _list_page(tab, q, found, total, offset, counts, hall)
+    choices = [(h.code, h.name) for h in ctx.halls] if ctx.hall is None and len(ctx.halls) > 1 else []
+    context["hall_choices"] = choices
     return ctx.render("dispatches.html", "寄递单", context, active="dispatches")
 
 
-def _tabs(tab: str, q: str, counts: dict) -> list[dict]:
+def _tabs(tab: str, q: str, counts: dict, hall: str = "") -> list[dict]:
     tabs = []
     for key, label, statuses in TABS:
         n = sum(counts.values()) if statuses is None else sum(counts.get(s, 0) for s in statuses)
-        tabs.append(
-            {"on": key == tab, "href": url("/console/dispatches", tab=key, q=q), "label": label, "n": n}
-        )
+        href = url("/console/dispatches", tab=key, q=q, hall=hall)
+        tabs.append({"on": key == tab, "href": href, "label": label, "n": n})
     return tabs
 
 
-def _list_page(tab, q, found, total, offset, counts) -> dict:
+def _list_page(tab, q, found, total, offset, counts, hall: str = "") -> dict:
     rows = [
         {
             "d": d,
@@ -108,13 +115,16 @@ def _list_page(tab, q, found, total, offset, counts) -> dict:
     more = total > offset + PAGE_SIZE
     shown = f"共 {total} 件" + (f"，显示第 {offset + 1}–{min(total, offset + PAGE_SIZE)} 件" if total else "")
     return {
-        "tabs": _tabs(tab, q, counts),
+        "tabs": _tabs(tab, q, counts, hall),
         "tab": tab,
         "q": q,
-        "clear_href": url("/console/dispatches", tab=tab),
+        "hall": hall,
+        "clear_href": url("/console/dispatches", tab=tab, hall=hall),
         "sizes": [(size, _size_text(size)) for size in LABEL_SIZES],
         "rows": rows,
-        "next_href": url("/console/dispatches", tab=tab, q=q, offset=offset + PAGE_SIZE) if more else "",
+        "next_href": url("/console/dispatches", tab=tab, q=q, hall=hall, offset=offset + PAGE_SIZE)
+        if more
+        else "",
         "shown": shown,
     }
 
@@ -129,7 +139,7 @@ def _size_text(size: str) -> str:
 @routes.get("/console/dispatches/{id}")
 @page(*DESK)
 async def dispatch_page(request: web.Request, ctx: Ctx) -> web.Response:
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    async with scoped(request).uow(read_only=True) as uow:
         d = await dispatch_service.load(uow, request.match_info["id"])
         events = await uow.dispatches.events(d.id)
         scans = await uow.tracking.events_for(d.waybill_no) if d.waybill_no else []
@@ -240,7 +250,7 @@ def _detail_text(detail: dict) -> str:
 @page(*DESK)
 async def book_one(request: web.Request, ctx: Ctx) -> web.Response:
     d = await dispatch_service.request_booking(
-        request.app[DEPS].uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
+        scoped(request).uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
     )
     wake(request)
     return ctx.redirect(f"/console/dispatches/{d.id}", f"{d.case_no} 已提交下单，稍候刷新查看运单号")
@@ -256,7 +266,7 @@ async def book_many(request: web.Request, ctx: Ctx) -> web.Response:
     for dispatch_id in ids:
         try:
             await dispatch_service.request_booking(
-                request.app[DEPS].uow(), dispatch_id, actor=ctx.actor, now=ctx.now
+                scoped(request).uow(), dispatch_id, actor=ctx.actor, now=ctx.now
             )
             done += 1
         except Exception as e:
@@ -276,7 +286,7 @@ def back_to_list(request: web.Request) -> str:
 @page(*DESK)
 async def cancel(request: web.Request, ctx: Ctx) -> web.Response:
     d = await dispatch_service.cancel(
-        request.app[DEPS].uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
+        scoped(request).uow(), request.match_info["id"], actor=ctx.actor, now=ctx.now
     )
     wake(request)
     text = "已取消" if d.status is Status.CANCELLED else "已向邮政申请撤单，完成后状态变为已取消"
@@ -286,13 +296,15 @@ async def cancel(request: web.Request, ctx: Ctx) -> web.Response:
 # ---- labels and manifests -----------------------------------------------------------------------
 
 
-def hall(request: web.Request) -> tuple[Hall, str]:
+async def hall(request: web.Request) -> tuple[dict[str, Hall], str]:
+    """Every hall's origin by code (a label prints its dispatch's own hall as sender), the public URL."""
     settings = request.app[SETTINGS]
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
-    return settings.origin, public_url
+    async with scoped(request).uow(read_only=True) as uow:
+        return await halls.origins(uow), public_url
 
 
-def _labels_pdf(dispatches, *, size: str, origin: Hall, public_url: str) -> bytes:
+def _labels_pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str) -> bytes:
     return render_labels(dispatches, size, origin=origin, public_url=public_url)
 
 
@@ -318,12 +330,12 @@ def _size(value: str) -> str:
 @routes.get("/console/dispatches/{id}/label.pdf")
 @page(*DESK)
 async def label(request: web.Request, ctx: Ctx) -> web.Response:
-    origin, public_url = hall(request)
+    origin, public_url = await hall(request)
     render = partial(
         _labels_pdf, size=_size(request.query.get("size", "100x150")), origin=origin, public_url=public_url
     )
     content = await printing.print_label(
-        request.app[DEPS].uow, request.match_info["id"], render, actor=ctx.actor, now=ctx.now
+        scoped(request).uow, request.match_info["id"], render, actor=ctx.actor, now=ctx.now
     )
     return pdf(content, f"label-{request.match_info['id'][:8]}.pdf")
 
@@ -332,12 +344,12 @@ async def label(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*DESK)
 async def labels_batch(request: web.Request, ctx: Ctx) -> web.Response:
     ids = ids_of(ctx)
-    origin, public_url = hall(request)
+    origin, public_url = await hall(request)
     size = _size(str(ctx.form.get("size", "100x150")))
     render = partial(_labels_pdf, size=size, origin=origin, public_url=public_url)
     try:
         content = await printing.print_labels(
-            request.app[DEPS].uow, ids, render, actor=ctx.actor, now=ctx.now
+            scoped(request).uow, ids, render, actor=ctx.actor, now=ctx.now
         )
     except printing.NotBooked as e:
         raise InvalidInput(
@@ -349,7 +361,7 @@ async def labels_batch(request: web.Request, ctx: Ctx) -> web.Response:
 @routes.get("/console/handover")
 @page(*DESK)
 async def handover_page(request: web.Request, ctx: Ctx) -> web.Response:
-    async with request.app[DEPS].uow(read_only=True) as uow:
+    async with scoped(request).uow(read_only=True) as uow:
         ready, total = await uow.console.search_dispatches(
             statuses=["label_printed", "booked"], limit=printing.MAX_BATCH
         )
@@ -372,14 +384,15 @@ async def manifest(request: web.Request, ctx: Ctx) -> web.Response:
     ids, courier = ids_of(ctx), str(ctx.form.get("courier", "")).strip()[:40]
     if problem := text_problem(courier):
         raise InvalidInput([("courier", problem)])
-    origin, _ = hall(request)
+    origin, _ = await hall(request)
     now = ctx.now
 
-    def render(found) -> bytes:
-        return render_manifest(found, origin=origin, courier=courier, at=now.astimezone(CHINA))
+    def render(found) -> bytes:  # one hall's dispatches (print_manifest refuses several)
+        sender = origin[found[0].hall]
+        return render_manifest(found, origin=sender, courier=courier, at=now.astimezone(CHINA))
 
     printed = await printing.print_manifest(
-        request.app[DEPS].uow, ids, render, courier=courier, actor=ctx.actor, now=now
+        scoped(request).uow, ids, render, courier=courier, actor=ctx.actor, now=now
     )
     return pdf(
         printed.content, f"manifest-{printed.manifest_id}.pdf", **{"X-Manifest-Id": printed.manifest_id}
@@ -396,7 +409,7 @@ async def confirm(request: web.Request, ctx: Ctx) -> web.Response:
         raise InvalidInput([("courier", problem)])
     manifest_id = str(ctx.form.get("manifest_id", "")).strip()[:64] or None
     result = await printing.confirm_handover(
-        request.app[DEPS].uow, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now
+        scoped(request).uow, ids, courier=courier, manifest_id=manifest_id, actor=ctx.actor, now=ctx.now
     )
     text = f"已确认交接 {len(result.handed_over)} 件给揽收员 {courier}"
     if result.skipped:

@@ -9,11 +9,13 @@ from aiohttp import web
 
 from ... import reconcile_engine
 from ...domain.errors import InvalidInput
-from ...service import reconcile_runs
+from ...domain.hall import DEFAULT_HALL
+from ...service import halls, reconcile_runs
 from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
 from .. import limits
-from ..keys import DEPS, SETTINGS
+from ..auth import scoped
+from ..keys import SETTINGS
 from . import charts
 from .guard import Ctx, page, wants_json
 
@@ -33,8 +35,15 @@ CODE_TEXT = {
 SHOWN = 500
 
 
+def one_hall(request: web.Request):
+    """Statements, runs and months are one hall's: the user's, or for staff over every hall the one
+    named by ?hall= (default: the default hall)."""
+    deps = scoped(request)
+    return deps if deps.hall is not None else deps.for_hall(request.query.get("hall") or DEFAULT_HALL)
+
+
 def _reading(ctx: Ctx):
-    return ctx.request.app[DEPS].uow(read_only=True)
+    return one_hall(ctx.request).uow(read_only=True)
 
 
 def _month(now) -> str:
@@ -97,11 +106,13 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
     if not content:
         raise InvalidInput([("file", "对账单文件是空的")])
     data = Upload(str(ctx.form.get("period", "")).strip(), file.filename or "statement", content, None)
-    settings = request.app[SETTINGS]
+    settings, deps = request.app[SETTINGS], one_hall(request)
+    async with deps.uow(read_only=True) as uow:
+        origin = await halls.existing(uow, deps.hall)  # zones judged from the hall's own origin
     run, created = await reconcile_runs.submit(
-        request.app[DEPS].uow,
+        deps.uow,
         data,
-        reconcile_engine.bind(settings.origin, reconcile_engine.limits_of(settings)),
+        reconcile_engine.bind(origin, reconcile_engine.limits_of(settings)),
         actor=ctx.user.name,
         now=ctx.now,
     )
@@ -212,5 +223,5 @@ async def download(request: web.Request, ctx: Ctx) -> web.Response:
 @page(*FINANCE)
 async def close(request: web.Request, ctx: Ctx) -> web.Response:
     period, run_id = request.match_info["period"], str(ctx.form.get("run_id", ""))
-    await reconcile_runs.close_period(request.app[DEPS].uow, period, run_id, actor=ctx.user.name, now=ctx.now)
+    await reconcile_runs.close_period(one_hall(request).uow, period, run_id, actor=ctx.user.name, now=ctx.now)
     return ctx.redirect(f"/console/finance/runs/{run_id}", f"{period} 已结账，对账结果已冻结")

@@ -18,9 +18,11 @@ from multidict import MultiDict, MultiDictProxy
 from adapters.common.bodies import read_form
 
 from ...domain.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidTransition, NotFound
+from ...domain.hall import DEFAULT_HALL
 from ...service import sessions
 from ...service.sessions import Policy, Session
 from .. import limits
+from ..auth import set_scope
 from ..keys import CLOCK, DEPS, ENGINE, SETTINGS
 from .templating import nav_for
 
@@ -91,6 +93,27 @@ class Ctx:
         return self.request.app[ENGINE]
 
     @property
+    def hall(self) -> str | None:
+        """The user's hall (None: every hall, the province view)."""
+        return self.user.hall
+
+    @property
+    def halls(self) -> list:
+        """Every hall (the default one first)."""
+        return self.request.get(HALLS, (None, []))[1]
+
+    @property
+    def own_hall(self):
+        """The user's hall, or for a user over every hall the default hall (CERTPOST_ORIGIN)."""
+        own, listed = self.request.get(HALLS, (None, []))
+        return own or next((h for h in listed if h.code == DEFAULT_HALL), self.request.app[SETTINGS].origin)
+
+    @property
+    def deps(self):
+        """The deps of this user: units of work kept to the user's hall."""
+        return self.request.app[DEPS].for_hall(self.user.hall)
+
+    @property
     def now(self):
         return self.request.app[CLOCK].now()
 
@@ -113,6 +136,28 @@ class Ctx:
         return redirect(self.request, location, flash, kind=kind)
 
 
+HALLS = web.RequestKey("console_halls", tuple)  # (the user's hall or None, every hall): header, filters
+PROVINCE = "全省概览（全部大厅）"
+
+
+async def _halls_of(request: web.Request, code: str | None) -> tuple:
+    async with request.app[DEPS].uow(read_only=True) as uow:
+        listed = await uow.halls.list()
+    own = next((h for h in listed if h.code == code), None) if code is not None else None
+    return own, listed
+
+
+def hall_title(request: web.Request) -> str:
+    """The header's hall: the user's own, the province view for a user over several halls, or (one hall
+    configured) the hall's name as before halls."""
+    own, listed = request.get(HALLS, (None, []))
+    if own is not None:
+        return own.name
+    if len(listed) > 1:
+        return PROVINCE
+    return request.app[SETTINGS].origin.name
+
+
 def render_page(
     request: web.Request,
     template: str,
@@ -132,7 +177,7 @@ def render_page(
         "csrf": csrf,
         "active": active,
         "flash": flash,
-        "hall": request.app[SETTINGS].origin.name,
+        "hall": hall_title(request),
         "nav": nav_for(user.role) if user is not None else [],
     }
     response = aiohttp_jinja2.render_template(template, request, {**(context or {}), **layout}, status=status)
@@ -234,6 +279,8 @@ def page(*roles: str, body_limit: int = limits.CONSOLE_FORM):
                 if not sessions.csrf_ok(session, presented if isinstance(presented, str) else None):
                     log.warning("console: CSRF check failed for %s on %s", session.user.name, request.path)
                     return error_page(request, 403, "安全校验失败", BAD_CSRF, session)
+            set_scope(request, session.user.hall)
+            request[HALLS] = await _halls_of(request, session.user.hall)
             ctx = Ctx(request, session, read_flash(request), form)
             try:
                 return await handler(request, ctx)
@@ -250,8 +297,8 @@ def _domain_error(request: web.Request, ctx: Ctx, e: DomainError) -> web.StreamR
     if wants_json(request):
         errors = [{"field": f, "message": m} for f, m in e.errors] if isinstance(e, InvalidInput) else []
         return web.json_response({"error": message_of(e), "errors": errors}, status=status)
-    if request.method == "POST":
-        return ctx.redirect(back(request), message_of(e), kind="err")
+    if request.method == "POST" and not isinstance(e, NotFound):  # what is not there (or another
+        return ctx.redirect(back(request), message_of(e), kind="err")  # hall's) is a 404 page
     return error_page(request, status, "无法完成", message_of(e), ctx.session)
 
 

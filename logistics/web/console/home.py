@@ -11,8 +11,11 @@ from adapters.common.bodies import read_form
 from ... import reconcile_engine
 from ...domain.hall import Hall
 from ...service import dashboard, sessions
+from ...service import province as province_view
+from ...service.console_text import CHINA, STATUS_SHORT
 from ...service.sessions import LoginRefused
 from .. import limits
+from ..auth import scoped
 from ..keys import CLOCK, DEPS, SETTINGS
 from . import charts
 from .guard import (
@@ -116,10 +119,10 @@ def tariff_estimate(origin: Hall):
 async def home(request: web.Request, ctx: Ctx) -> web.Response:
     settings = request.app[SETTINGS]
     board = await dashboard.build(
-        request.app[DEPS].uow(read_only=True),
+        scoped(request).uow(read_only=True),
         now=ctx.now,
         ontime_days=settings.ontime_days,
-        estimate=tariff_estimate(settings.origin),
+        estimate=tariff_estimate(ctx.own_hall),  # zones judged from the user's hall
     )
     return ctx.render("home.html", "工作台", _board(board, ctx.user.role), active="home")
 
@@ -138,3 +141,35 @@ def _board(b: dashboard.Dashboard, role: str) -> dict:
         "daily": charts.columns(b.daily),
         "by_town": charts.bars(b.by_town[:19]),
     }
+
+
+# ---- the province view (全省概览) ------------------------------------------------------------------
+
+PROVINCE_STATUSES = ("received", "booked", "label_printed", "handed_over", "in_transit", "delivered")
+
+
+@routes.get("/console/province")
+@page()
+async def province_page(request: web.Request, ctx: Ctx) -> web.Response:
+    """The halls side by side; a user of one hall sees only that hall's row."""
+    settings = request.app[SETTINGS]
+    figures = await province_view.compare(
+        scoped(request).uow(read_only=True), now=ctx.now, ontime_days=settings.ontime_days
+    )
+    headers = ["大厅", "编码", "寄递单合计", *(STATUS_SHORT.get(s, s) for s in PROVINCE_STATUSES), "本月下单",
+               "需处理异常", "本月送达", "本月准时率"]  # fmt: skip
+    rows = [
+        [
+            f.hall.name, f.hall.code, f.total, *(f.by_status.get(s, 0) for s in PROVINCE_STATUSES),
+            f.booked_month, f.exceptions, f.delivered_month,
+            f"{f.ontime_rate:.0%}" if f.ontime_rate is not None else "—",
+        ]
+        for f in figures
+    ]  # fmt: skip
+    context = {
+        "headers": headers,
+        "rows": rows,
+        "month": f"{ctx.now.astimezone(CHINA):%Y年%m月}",
+        "ontime_days": f"{settings.ontime_days:g}",
+    }
+    return ctx.render("province.html", "全省概览", context, active="province")

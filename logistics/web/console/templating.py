@@ -33,6 +33,7 @@ BADGE_TONE = {
 }
 NAV = [
     ("home", "/console/", "工作台", ("dispatcher", "finance", "admin")),
+    ("province", "/console/province", "全省概览", ()),
     ("dispatches", "/console/dispatches", "寄递单", ("dispatcher",)),
     ("handover", "/console/handover", "交接揽收", ("dispatcher",)),
     ("exceptions", "/console/exceptions", "异常处理", ("dispatcher",)),
