@@ -24,6 +24,7 @@ from tests.e2e import crawler
 from tests.e2e.gateway import sign
 from tests.e2e.hall import PASSWORD, VILLAGE, console_session, open_hall
 from tests.fixtures.dispatches import intake_body
+from tests.integration.finance.kit import line, statement
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,6 +43,12 @@ NOT_HALL_OWNED = {
     ("POST", "/console/login"), ("POST", "/console/logout"),
     # intake is the signed client's; a bound client's hall is checked below
     ("POST", "/api/v1/dispatches"),
+}  # fmt: skip
+CHECKED_APART = {
+    # a statement naming the default hall's waybills, uploaded by YX's finance (`statement_stays_in_its_hall`)
+    ("POST", "/api/v1/reconciliations"), ("POST", "/console/finance/upload"),
+    # a user created by YX's admin is YX's (`users_stay_in_their_hall`)
+    ("POST", "/console/admin/users"),
 }  # fmt: skip
 
 
@@ -168,7 +175,7 @@ async def add_yx(hall) -> dict[str, str]:
     """Hall YX with its own dispatcher, finance and admin, and three dispatches of its own."""
     deps = hall.app[DEPS]
     async with deps.uow() as uow:
-        await uow.halls.add(YX)
+        await uow.halls.add(YX, now=datetime.now(CHINA))
     now = datetime.now(CHINA)
     tokens = {}
     for role in ("dispatcher", "finance", "admin"):
@@ -192,10 +199,10 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         tokens = await add_yx(hall)
         before = {p.id: (await hall.dispatch(p.id))["status"] for p in parcels}
         runs = await hall.call("GET", "/api/v1/reconciliations", role="finance")
-        run_id = (runs["runs"] if isinstance(runs, dict) else runs)[0]["id"]
+        run_id = runs["reconciliations"][0]["id"]
         async with hall.app[DEPS].uow(read_only=True) as uow:
-            default_user = next(u for u in await uow.users.list() if u.name == "af-desk")
-        other = {"dispatch": None, "run": run_id, "user": str(default_user.id), "job": "1"}
+            default_user = next(u for u in await uow.users.list_all() if u["name"] == "af-desk")
+        other = {"dispatch": None, "run": run_id, "user": str(default_user["id"]), "job": "1"}
         sessions = {}
         try:
             for role in ("dispatcher", "finance", "admin"):
@@ -208,6 +215,8 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         finally:
             for s in sessions.values():
                 await s.close()
+        await statement_stays_in_its_hall(hall, tokens["finance"], parcels)
+        await users_stay_in_their_hall(hall, tokens["admin"])
         after = {p.id: (await hall.dispatch(p.id))["status"] for p in parcels}
         assert after == before, "another hall's staff changed the default hall's dispatches"
         # the controls: the default hall's own dispatcher reads what YX could not
@@ -224,7 +233,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
 async def walk_all(walk: Walk, hall, other: dict) -> None:
     manifest_id = "MF-NOT-YOURS"
     for method, path in routes(hall.app):
-        if (method, path) in NOT_HALL_OWNED:
+        if (method, path) in NOT_HALL_OWNED | CHECKED_APART:
             continue
         ids = [walk.by_status[s] for s in ("received", "booked", "label_printed")]
         body = bodies(method, path, ids, manifest_id)
@@ -246,3 +255,36 @@ async def walk_all(walk: Walk, hall, other: dict) -> None:
                 walk.misses.append(
                     f"{method} {theirs} → {status}, but for an id that never existed → {unknown_status}"
                 )
+
+
+async def statement_stays_in_its_hall(hall, yx_finance: str, parcels) -> None:
+    """YX's finance reconciles a statement that bills the default hall's parcels: none of them is matched
+    (each line is a waybill YX never sent), and the run shows none of the default hall's cases."""
+    shipped = [p for p in parcels if p.waybill_no][:3]
+    form = aiohttp.FormData()
+    form.add_field("period", month())
+    lines = [line(p.waybill_no, f"{month()}-03") for p in shipped]
+    form.add_field("file", statement(*lines), filename="EMS对账单.csv", content_type="text/csv")
+    headers = {"Authorization": f"Bearer {yx_finance}"}
+    run = await hall.call("POST", "/api/v1/reconciliations", data=form, headers=headers, expect=(201,))
+    text = json.dumps(run, ensure_ascii=False)
+    for p in shipped:
+        assert p.id not in text and p.case_no not in text, "YX's run matched the default hall's parcel"
+    report = await hall.call("GET", f"/api/v1/reconciliations/{run['id']}/report.csv", headers=headers)
+    assert not any(p.case_no.encode() in report for p in parcels), "YX's report names a default case"
+
+
+async def users_stay_in_their_hall(hall, yx_admin: str) -> None:
+    """A user created by YX's admin works for YX, whatever hall the form names."""
+    session = console_session()
+    try:
+        await crawler.sign_in(session, hall.base, "yx-admin", PASSWORD)
+        csrf = await crawler.csrf_of(session, f"{hall.base}/console/admin/users")
+        form = {"csrf": csrf, "name": "yx-made", "role": "dispatcher", "hall": "default"}
+        async with session.post(f"{hall.base}/console/admin/users", data=form) as r:
+            assert r.status < 500, await r.text()
+    finally:
+        await session.close()
+    async with hall.app[DEPS].uow(read_only=True) as uow:
+        made = [u for u in await uow.users.list_all() if u["name"] == "yx-made"]
+    assert all(u.get("hall") == "YX" for u in made), made
