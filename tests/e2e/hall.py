@@ -236,9 +236,10 @@ class Hall:
             assert d["status"] == p.status, (p, d["status"])
 
 
-def _settings(workdir: Path) -> Settings:
+def _settings(workdir: Path, clients: dict | None = None) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'certpost.db'}", clients={CLIENT: SECRET},
+        database_url=f"sqlite+aiosqlite:///{workdir / 'certpost.db'}",
+        clients={CLIENT: SECRET, **(clients or {})},
         carrier="sandbox", sandbox_protocol="ems_open", public_url="", callback_url="", auto_book=False,
         pool_offline=False, job_max_attempts=1000,
     )  # fmt: skip
@@ -260,9 +261,10 @@ async def _staff(settings: Settings) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def open_hall(workdir: Path, prepare=None):
-    """The gateway on a loopback socket; `prepare(app)` may add routes before it starts."""
-    settings = _settings(workdir)
+async def open_hall(workdir: Path, prepare=None, clients: dict | None = None):
+    """The gateway on a loopback socket; `prepare(app)` may add routes before it starts; `clients` are
+    machine clients besides the approval system's."""
+    settings = _settings(workdir, clients)
     tokens = await _staff(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
