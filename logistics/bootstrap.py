@@ -122,17 +122,35 @@ def system(
         made, engine, intake, committer, CitizenThrottle(made, Caps.from_settings(settings)), migrate=migrate
     )
     if run_workers:
+        built.instance = instance = _instance(built, carrier)
+        pacer = instance.pacer
         job_handlers = {**booking.job_handlers(made), **tracking_handlers(made), **(handlers or {})}
         batch_handlers = {k: h for k, h in booking.batch_handlers(made).items() if k not in (handlers or {})}
         built.workers = WorkerPool(
             engine, made.clock, job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
             writes=made.writes, batch_size=settings.booking_batch,
             batch_in_flight=booking_in_flight(settings), batch_handlers=batch_handlers,
+            name=instance.id, stop_grace_s=settings.stop_grace_s,
+            before_stop=pacer.drain if pacer is not None else None,
         )  # fmt: skip
     scheduled = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
     _schedule_tracking(built, scheduled)
     _schedule_pull(built, scheduled, pull_source)
     return built
+
+
+def _instance(built: System, carrier: CarrierGateway | None):
+    """This instance among the deployment's; it shares out the guarded carrier's rate, if there is one."""
+    from .jobs.instances import InstanceRegistry
+    from .service.resilience import Pacer
+
+    settings = built.deps.settings
+    pacer = getattr(carrier, "pacer", None) if carrier is not None else None
+    return InstanceRegistry(
+        built.engine, built.deps.clock, heartbeat_s=settings.instance_heartbeat_s,
+        dead_after_s=settings.instance_dead_after_s, pacer=pacer if isinstance(pacer, Pacer) else None,
+        carrier=getattr(carrier, "name", "carrier"),
+    )  # fmt: skip
 
 
 def tracking_handlers(made: Deps) -> dict:
@@ -157,7 +175,8 @@ def _scheduler(built: System):
 
     if built.scheduler is None:
         lease_s = built.deps.settings.scheduler_lease_s
-        built.scheduler = LeasedScheduler(built.engine, built.deps.clock, lease_s=lease_s)
+        holder = built.instance.id if built.instance is not None else None
+        built.scheduler = LeasedScheduler(built.engine, built.deps.clock, lease_s=lease_s, holder=holder)
     return built.scheduler
 
 
