@@ -255,9 +255,20 @@ async def test_a_job_settled_early_is_booked_when_claimed_again_while_its_batch_
     deps, pool = stack(engine, carrier)
     pool.lease_s = 3600  # SLOW's lease outlasts the test's clock moves
     first = asyncio.create_task(pool.run_batch_once(BOOK))  # claims both; SLOW waits at the carrier
+    try:
+        await _claim_early_again(engine, deps, pool, carrier, early, first)
+    finally:
+        release.set()
+        await first
+    assert (await status(engine, slow)).status is Status.BOOKED
+    assert {s for s, _ in (await job_states(engine)).values()} == {queue.DONE}
+    assert sorted(carrier.book_calls) == sorted([early.order_no, slow.order_no])  # each once
+
+
+async def _claim_early_again(engine, deps, pool, carrier, early, first):
     for _ in range(200):
         states = await job_states(engine)
-        if states[f"{early.id}#1"][0] == queue.PENDING:
+        if states[f"{early.id}#1"] == (queue.PENDING, 1):
             break  # EARLY settled (retry later) while its batch still runs
         await asyncio.sleep(0.02)
     else:
@@ -267,9 +278,5 @@ async def test_a_job_settled_early_is_booked_when_claimed_again_while_its_batch_
         await pool.run_batch_once(BOOK)
     assert not first.done()
     fresh = await status(engine, early)
-    assert fresh.status is Status.BOOKED and fresh.waybill_no == carrier.orders[early.order_no]
-    release.set()
-    await first
-    assert (await status(engine, slow)).status is Status.BOOKED
-    assert {s for s, _ in (await job_states(engine)).values()} == {queue.DONE}
-    assert sorted(carrier.book_calls) == sorted([early.order_no, slow.order_no])  # each once
+    assert fresh.status is Status.BOOKED, (fresh.status, await job_states(engine))
+    assert fresh.waybill_no == carrier.orders[early.order_no]
