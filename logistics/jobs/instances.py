@@ -42,7 +42,7 @@ def shares(demands: dict[str, int]) -> dict[str, float]:
     instance so an idle one's first calls are not starved (the fractions add up to 1)."""
     if not demands:
         return {}
-    base = 1.0 + 0.1 * sum(demands.values()) / len(demands)
+    base = 1.0 + 0.02 * sum(demands.values()) / len(demands)
     weights = {i: d + base for i, d in demands.items()}
     total = sum(weights.values())
     return {i: w / total for i, w in weights.items()}
@@ -111,7 +111,7 @@ class InstanceRegistry:
         pacer = self.pacer
         news = pacer.take_news() if pacer is not None else None
         async with self.engine.begin() as conn:
-            demand = pacer.waiting if pacer is not None else 0
+            demand = pacer.demand if pacer is not None else 0
             await repo.heartbeat(
                 conn,
                 self.id,
@@ -128,7 +128,9 @@ class InstanceRegistry:
             demands = {p.id: p.demand for p in peers} | {self.id: demand}
             pause_s = (pace.resume_at - self.clock.now()).total_seconds() if pace and pace.resume_at else 0.0
             rate = pace.rate_per_s if pace is not None else None
-            pacer.apply_share(shares(demands)[self.id], deployment_rate=rate, pause_s=pause_s)
+            pacer.apply_share(
+                shares(demands)[self.id], live=len(demands), deployment_rate=rate, pause_s=pause_s
+            )
         mono = time.monotonic()
         if self._connected_since is None:
             self._connected_since = mono

@@ -74,9 +74,12 @@ class Pacer:
         self.configured = rate_per_s
         self.rate_per_s = rate_per_s  # this instance's pace; None: unpaced
         self.fraction = 1.0  # this instance's share of the deployment's rate
+        self._live = 1  # instances sharing the carrier
+        self._deployment_rate: float | None = None  # the rate they learned together (adaptive)
         self.max_wait_s, self.min_rate_per_s = max_wait_s, min_rate_per_s
         self.increase_per_s, self.decrease, self.default_pause_s = increase_per_s, decrease, default_pause_s
-        self.waiting = 0  # calls waiting for their turn: this instance's demand
+        self.waiting = 0  # calls waiting for their turn
+        self.queued = 0  # calls waiting to get in line (the guarded carrier's concurrency limit)
         self.draining = False  # shutting down: no call starts any more
         self.on_news: Callable[[], None] | None = None  # told when a throttle should reach the others soon
         self._news = PaceNews()
@@ -88,6 +91,11 @@ class Pacer:
         self._sent = 0  # calls let through so far: their sequence numbers
         self._cut_after = -1  # calls up to this number were sent before the last rate cut
         self._accepted: deque[float] = deque(maxlen=256)  # when recent calls were accepted (adaptive)
+
+    @property
+    def demand(self) -> int:
+        """Calls this instance has waiting for the carrier: its claim on the deployment's rate."""
+        return self.waiting + self.queued
 
     def _expected_wait(self, now: float) -> float:
         queued = self.waiting / self.rate_per_s if self.rate_per_s else 0.0
@@ -161,11 +169,17 @@ class Pacer:
             self._tell()
             return
         accepted = sum(1 for t in self._accepted if t > now - 1.0)  # in the last second
-        # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
-        pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
-        self._set_rate(max(self.min_rate_per_s * self.fraction, pace))
+        if self._live > 1:  # one of several instances: cut the deployment's rate, then take our share
+            learned = self._deployment_rate
+            total = accepted * self._live if learned is None else learned * self.decrease
+            self._news.cut_to = max(self.min_rate_per_s, total)
+            self._set_rate(self._news.cut_to * self.fraction)
+        else:
+            # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
+            pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
+            self._set_rate(max(self.min_rate_per_s, pace))
+            self._news.cut_to = self.rate_per_s
         self._cut_after = self._sent
-        self._news.cut_to = max(self.min_rate_per_s, self.rate_per_s / self.fraction)
         cut = "carrier %s throttled us: pace cut to %.2f req/s, paused %.1f s"
         log.warning(cut, self.name, self.rate_per_s, pause)
         self._tell()
@@ -187,12 +201,13 @@ class Pacer:
         return news
 
     def apply_share(
-        self, fraction: float, *, deployment_rate: float | None = None, pause_s: float = 0.0
+        self, fraction: float, *, live: int = 1, deployment_rate: float | None = None, pause_s: float = 0.0
     ) -> None:
         """Run at `fraction` of the deployment's rate: the configured one, or (adaptive) the one learned by
         all instances (None: none learned yet, keep ours); pause for `pause_s` (a Retry-After another
         instance was given)."""
         self.fraction = max(1e-6, min(1.0, fraction))
+        self._live, self._deployment_rate = max(1, live), deployment_rate
         if not self.adaptive:
             self._set_rate(self.configured * self.fraction)
         elif deployment_rate is not None:
@@ -279,8 +294,15 @@ class GuardedCarrier:
                 seq = await pacer.acquire()
                 async with self.semaphore:
                     return await attempt(seq, args, kwargs)
-            async with self.semaphore:
+            pacer.queued += 1
+            try:
+                await self.semaphore.acquire()
+            finally:
+                pacer.queued -= 1
+            try:
                 return await attempt(await pacer.acquire(), args, kwargs)
+            finally:
+                self.semaphore.release()
 
         async def attempt(seq: int, args, kwargs):
             try:
