@@ -29,8 +29,9 @@ from ..storage import instance_repo as repo
 
 log = logging.getLogger("certpost.instances")
 
-CUT_ROUND_S = 1.0
-"""Throttles within this long of a cut (by any instance) are the same burst's: they do not cut again."""
+CUT_ROUND_S = 2.0
+"""Throttles within this long of a cut (by any instance) are the same burst's: they do not cut again
+(the other instances hear of a cut at their next heartbeat)."""
 
 
 def new_instance_id() -> str:
@@ -144,7 +145,9 @@ class InstanceRegistry:
             await repo.pause_until(conn, self.carrier, until, now=now)
         if self.pacer.adaptive:
             if news.cut_to is not None:
-                await repo.cut_pace(conn, self.carrier, news.cut_to, now=now, round_s=CUT_ROUND_S)
+                await repo.cut_pace(
+                    conn, self.carrier, news.cut_to, now=now, round_s=max(CUT_ROUND_S, 2 * self.heartbeat_s)
+                )
             elif news.accepted:
                 current = await repo.read_pace(conn, self.carrier)
                 if current.rate_per_s:

@@ -207,6 +207,8 @@ class Pacer:
         all instances (None: none learned yet, keep ours); pause for `pause_s` (a Retry-After another
         instance was given)."""
         self.fraction = max(1e-6, min(1.0, fraction))
+        if deployment_rate != self._deployment_rate:  # a new round: throttles of calls sent before it
+            self._cut_after = max(self._cut_after, self._sent)  # were answers to the old rate
         self._live, self._deployment_rate = max(1, live), deployment_rate
         if not self.adaptive:
             self._set_rate(self.configured * self.fraction)
