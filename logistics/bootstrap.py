@@ -131,12 +131,26 @@ def system(
             writes=made.writes, batch_size=settings.booking_batch,
             batch_in_flight=booking_in_flight(settings), batch_handlers=batch_handlers,
             name=instance.id, stop_grace_s=settings.stop_grace_s,
-            before_stop=pacer.drain if pacer is not None else None,
+            before_stop=pacer.drain if pacer is not None else None, batch_room=_batch_room(settings, pacer),
         )  # fmt: skip
     scheduled = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
     _schedule_tracking(built, scheduled)
     _schedule_pull(built, scheduled, pull_source)
     return built
+
+
+def _batch_room(settings: Settings, pacer):
+    """With a configured carrier rate shared among instances, the bookings this instance keeps open follow
+    its current share: a quarter lease's worth of it (at least one batch), so none outwaits its lease."""
+    if pacer is None or not settings.carrier_rate_per_s:
+        return None
+    ceiling = booking_in_flight(settings)
+
+    def room() -> int:
+        share = pacer.rate_per_s or settings.carrier_rate_per_s
+        return min(ceiling, max(settings.booking_batch, int(share * settings.job_lease_s / 4)))
+
+    return room
 
 
 def _instance(built: System, carrier: CarrierGateway | None):

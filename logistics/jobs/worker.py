@@ -58,6 +58,9 @@ class WorkerPool:
     """Jobs of batch kinds running at once (their leases run while they wait for the carrier)."""
     batch_linger_s: float = 0.02
     """How long the batch feeder waits for more free room before claiming a small batch."""
+    batch_room: Callable[[], int] | None = None
+    """How many batch jobs may run at once now (at most `batch_in_flight`): with a carrier rate shared
+    among instances, what this instance's share serves well within a lease."""
     name: str = ""
     """Whose lease the claimed jobs carry: the instance's id (jobs/instances.py), so that when the
     instance is known dead its jobs are handed back."""
@@ -69,6 +72,7 @@ class WorkerPool:
     def __post_init__(self):
         self.name = self.name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._running = 0  # single jobs being run now
+        self._in_flight = 0  # batch jobs claimed and not settled
         self._wake = asyncio.Event()
         self._batch_wake = asyncio.Event()
         self._idle = asyncio.Semaphore(self.concurrency)
@@ -185,6 +189,7 @@ class WorkerPool:
         for _ in jobs:
             await self._room.acquire()
         if jobs:
+            self._in_flight += len(jobs)
             await self._run_batch(kind, jobs)
         return len(jobs)
 
@@ -207,6 +212,14 @@ class WorkerPool:
                 else:
                     await self._room.acquire()
                 free += 1
+            if self.batch_room is not None:
+                allowed = min(free, self.batch_room() - self._in_flight)
+                for _ in range(free - max(allowed, 0)):
+                    self._room.release()
+                if allowed < 1:
+                    await asyncio.sleep(self.idle_poll_s)
+                    continue
+                free = allowed
             try:
                 jobs = await self.claim(free, [kind])
             except asyncio.CancelledError:
@@ -219,6 +232,7 @@ class WorkerPool:
             for _ in range(free - len(jobs)):
                 self._room.release()
             if jobs:
+                self._in_flight += len(jobs)
                 task = asyncio.create_task(self._run_batch(kind, jobs), name=f"batch-{kind}")
                 self._batches.add(task)
                 task.add_done_callback(self._batches.discard)
@@ -241,13 +255,15 @@ class WorkerPool:
             except Exception:
                 log.exception("recording a job outcome failed; its lease will run out")
             finally:
+                self._in_flight -= 1
                 self._room.release()
 
         try:
             await asyncio.wait_for(self.batch_handlers[kind](jobs, self.name, settle), self.lease_s * 0.9)
         except asyncio.CancelledError:
-            for _ in unsettled:  # shutting down: the leases run out and the jobs are claimed again
+            for _ in unsettled:  # shutting down: `stop` hands the jobs back
                 self._room.release()
+            self._in_flight -= len(unsettled)
             unsettled.clear()
             raise
         except Exception as e:
