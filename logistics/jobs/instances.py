@@ -111,19 +111,19 @@ class InstanceRegistry:
         now = self.clock.now()
         pacer = self.pacer
         news = pacer.take_news() if pacer is not None else None
-        async with self.engine.begin() as conn:
-            demand = pacer.demand if pacer is not None else 0
-            await repo.heartbeat(
-                conn,
-                self.id,
-                host=self.host,
-                pid=self.pid,
-                started_at=self.started_at,
-                now=now,
-                demand=demand,
-            )
-            peers = await repo.live(conn, now=now, dead_after_s=self.dead_after_s)
-            pace = await self._share_pace(conn, news, now) if pacer is not None else None
+        demand = pacer.demand if pacer is not None else 0
+        try:
+            async with self.engine.begin() as conn:
+                await repo.heartbeat(
+                    conn, self.id, host=self.host, pid=self.pid, started_at=self.started_at, now=now,
+                    demand=demand,
+                )  # fmt: skip
+                peers = await repo.live(conn, now=now, dead_after_s=self.dead_after_s)
+                pace = await self._share_pace(conn, news, now) if pacer is not None else None
+        except BaseException:
+            if pacer is not None:  # the database was away: tell the others next time
+                pacer.keep_news(news)
+            raise
         self.live = [p.id for p in peers]
         if pacer is not None:
             demands = {p.id: p.demand for p in peers} | {self.id: demand}

@@ -200,6 +200,13 @@ class Pacer:
         news, self._news = self._news, PaceNews()
         return news
 
+    def keep_news(self, news: PaceNews) -> None:
+        """News taken but not delivered (the database was away): hand it over with the next."""
+        fresh = self._news
+        fresh.cut_to = fresh.cut_to if fresh.cut_to is not None else news.cut_to
+        fresh.pause_end = max(fresh.pause_end, news.pause_end)
+        fresh.accepted += news.accepted
+
     def apply_share(
         self, fraction: float, *, live: int = 1, deployment_rate: float | None = None, pause_s: float = 0.0
     ) -> None:

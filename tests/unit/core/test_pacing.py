@@ -137,3 +137,16 @@ async def test_draining_sends_the_waiting_calls_back_unsent():
         with pytest.raises(CarrierThrottled) as caught:
             await task
         assert caught.value.code == "stopping" and caught.value.refused and is_wait(caught.value)
+
+
+async def test_news_the_deployment_did_not_hear_is_told_next_time():
+    pacer = Pacer(None)
+    for _ in range(3):
+        await pacer.acquire()
+        pacer.accepted()
+    pacer.throttled(await pacer.acquire(), 2.0)
+    news = pacer.take_news()
+    assert news.cut_to == 3 and news.accepted == 3 and news.pause_end > 0
+    pacer.keep_news(news)  # the heartbeat's transaction failed
+    again = pacer.take_news()
+    assert (again.cut_to, again.accepted, again.pause_end) == (news.cut_to, news.accepted, news.pause_end)
