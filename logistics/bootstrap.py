@@ -124,12 +124,16 @@ def system(
         made, engine, intake, committer, CitizenThrottle(made, Caps.from_settings(settings)), migrate=migrate
     )
     if run_workers:
+        built.instance = instance = _instance(built, carrier)
+        pacer = instance.pacer
         job_handlers = {**booking.job_handlers(made), **tracking_handlers(made), **(handlers or {})}
         batch_handlers = {k: h for k, h in booking.batch_handlers(made).items() if k not in (handlers or {})}
         built.workers = WorkerPool(
             engine, made.clock, job_handlers, concurrency=settings.workers, lease_s=settings.job_lease_s,
             writes=made.writes, batch_size=settings.booking_batch,
             batch_in_flight=booking_in_flight(settings), batch_handlers=batch_handlers,
+            name=instance.id, stop_grace_s=settings.stop_grace_s,
+            before_stop=pacer.drain if pacer is not None else None, batch_room=_batch_room(settings, pacer),
         )  # fmt: skip
     scheduled = settings.scheduler and run_workers if run_scheduler is None else run_scheduler
     _schedule_tracking(built, scheduled)
@@ -139,6 +143,34 @@ def system(
 
 KEPT_WRITES = 20_000
 """Job outcomes and other small writes kept in memory while the database is away, at most."""
+
+
+def _batch_room(settings: Settings, pacer):
+    """With a configured carrier rate shared among instances, the bookings this instance keeps open follow
+    its current share: a quarter lease's worth of it (at least one batch), so none outwaits its lease."""
+    if pacer is None or not settings.carrier_rate_per_s:
+        return None
+    ceiling = booking_in_flight(settings)
+
+    def room() -> int:
+        share = pacer.rate_per_s or settings.carrier_rate_per_s
+        return min(ceiling, max(settings.booking_batch, int(share * settings.job_lease_s / 4)))
+
+    return room
+
+
+def _instance(built: System, carrier: CarrierGateway | None):
+    """This instance among the deployment's; it shares out the guarded carrier's rate, if there is one."""
+    from .jobs.instances import InstanceRegistry
+    from .service.resilience import Pacer
+
+    settings = built.deps.settings
+    pacer = getattr(carrier, "pacer", None) if carrier is not None else None
+    return InstanceRegistry(
+        built.engine, built.deps.clock, heartbeat_s=settings.instance_heartbeat_s,
+        dead_after_s=settings.instance_dead_after_s, pacer=pacer if isinstance(pacer, Pacer) else None,
+        carrier=getattr(carrier, "name", "carrier"),
+    )  # fmt: skip
 
 
 def tracking_handlers(made: Deps) -> dict:
@@ -163,7 +195,8 @@ def _scheduler(built: System):
 
     if built.scheduler is None:
         lease_s = built.deps.settings.scheduler_lease_s
-        built.scheduler = LeasedScheduler(built.engine, built.deps.clock, lease_s=lease_s)
+        holder = built.instance.id if built.instance is not None else None
+        built.scheduler = LeasedScheduler(built.engine, built.deps.clock, lease_s=lease_s, holder=holder)
     return built.scheduler
 
 

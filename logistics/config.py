@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     """Which protocol the gateway speaks to the built-in simulator: `ems_open` or `ems_soap`."""
     sandbox_rate_per_s: float | None = None
     carrier_rate_per_s: float | None = None
-    """Requests per second the carrier allows us; we pace our calls to it instead of collecting 429s."""
+    """Requests per second the carrier allows the whole deployment; we pace our calls to it instead of
+    collecting 429s. Several instances on one database share it out (each runs at its share, weighted by
+    the calls it has waiting, recomputed every heartbeat). Unset: the pace is learned from 429s, shared
+    through the database like the carrier's Retry-After."""
     pool_offline: bool = True
     """While the carrier is unreachable, book with a pre-allocated waybill number (needs a protocol
     with number allocation, e.g. ems_soap) and report it to the carrier when it is back."""
@@ -92,7 +95,15 @@ class Settings(BaseSettings):
     callback_timeout_s: float = 10.0
     stuck_days: float = 3.0
     scheduler: bool = True
-    scheduler_lease_s: float = 30.0
+    scheduler_lease_s: float = 9.0
+    """The periodic work's lease, renewed every third of it: after its holder dies another instance takes
+    it over within `scheduler_lease_s * 4 / 3` (12 s by default)."""
+    instance_heartbeat_s: float = 1.0
+    """How often an instance heartbeats (`instances`) and recomputes its share of the carrier's rate."""
+    instance_dead_after_s: float = 10.0
+    """An instance whose heartbeat is older than this is dead: its claimed jobs go back to the queue."""
+    stop_grace_s: float = 5.0
+    """On a graceful stop, how long running jobs may take to finish before they are handed back."""
     poll_tick_s: float = 15.0
     poll_sweep_limit: int = 5000
     poll_hold_s: float = 900.0

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .jobs.instances import InstanceRegistry
 from .jobs.scheduler import LeasedScheduler
 from .jobs.worker import WorkerPool
 from .service import pool
@@ -46,6 +47,8 @@ class System:
     """Group commit of the job handlers' small writes (`deps.writes`)."""
     citizen_throttle: CitizenThrottle
     workers: WorkerPool | None = None
+    instance: InstanceRegistry | None = None
+    """This instance among the deployment's: heartbeat, carrier rate share, dead peers' jobs handed back."""
     scheduler: LeasedScheduler | None = None
     """Leader-leased periodic work: the tracking poll sweep and pull intake."""
     puller: Puller | None = None
@@ -77,6 +80,9 @@ class System:
             for part in (self.intake, self.committer):
                 await part.start()
                 stack.push_async_callback(part.stop)
+            if self.instance is not None:
+                await self.instance.start()
+                stack.push_async_callback(self.instance.stop)  # after the workers handed their jobs back
             if self.workers is not None:
                 await self.workers.start()
                 stack.push_async_callback(self.workers.stop)

@@ -92,6 +92,14 @@ def routes(sandbox: Sandbox, pusher: Pusher) -> list[web.RouteDef]:
     async def orders(request: web.Request) -> web.Response:
         return web.json_response({"orders": state.orders()})
 
+    async def limiter(request: web.Request) -> web.Response:
+        bucket = sandbox.limiter
+        if bucket is None:
+            return web.json_response({"rate_per_s": None, "accepted": None, "refused": None})
+        return web.json_response(
+            {"rate_per_s": bucket.rate, "accepted": bucket.accepted, "refused": bucket.refused}
+        )
+
     async def subscribe(request: web.Request) -> web.Response:
         url = str((await _json(request)).get("url", ""))
         if not url.startswith(("http://", "https://")):
@@ -111,6 +119,7 @@ def routes(sandbox: Sandbox, pusher: Pusher) -> list[web.RouteDef]:
         web.post("/_control/faults", faults),
         web.delete("/_control/faults", clear_faults),
         web.get("/_control/orders", orders),
+        web.get("/_control/limiter", limiter),
         web.post("/_control/subscribers", subscribe),
         web.get("/_control/subscribers", subscribers),
         web.get("/_control/pushes", pushes),

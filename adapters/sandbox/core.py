@@ -25,6 +25,7 @@ class TokenBucket:
         self.rate, self.capacity = rate, max(1.0, rate)
         self._tokens, self._monotonic = self.capacity, monotonic
         self._last = monotonic()
+        self.accepted = self.refused = 0  # calls let through / answered 429 (GET /_control/limiter)
 
     def take(self) -> float | None:
         """None if the call may go ahead, else the seconds until it could."""
@@ -33,7 +34,9 @@ class TokenBucket:
         self._last = now
         if self._tokens >= 1:
             self._tokens -= 1
+            self.accepted += 1
             return None
+        self.refused += 1
         return (1 - self._tokens) / self.rate
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..ports import Clock, Writes
 from ..service.job_contract import COMPLETED, GiveUp, Job, RetryLater, backoff_s
+from ..storage import instance_repo
 from ..storage.outage import database_unavailable
 from ..storage.unit_of_work import SqlUnitOfWork
 from . import queue
@@ -58,14 +59,27 @@ class WorkerPool:
     """Jobs of batch kinds running at once (their leases run while they wait for the carrier)."""
     batch_linger_s: float = 0.02
     """How long the batch feeder waits for more free room before claiming a small batch."""
+    batch_room: Callable[[], int] | None = None
+    """How many batch jobs may run at once now (at most `batch_in_flight`): with a carrier rate shared
+    among instances, what this instance's share serves well within a lease."""
+    name: str = ""
+    """Whose lease the claimed jobs carry: the instance's id (jobs/instances.py), so that when the
+    instance is known dead its jobs are handed back."""
+    stop_grace_s: float = 5.0
+    """On stop, how long the jobs already running may take to finish before they are released."""
+    before_stop: Callable[[], None] | None = None
+    """Called first on stop (the carrier's pacer drains: the calls waiting for their turn go back)."""
 
     def __post_init__(self):
-        self.name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.name = self.name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._running = 0  # single jobs being run now
+        self._in_flight = 0  # batch jobs claimed and not settled
         self._wake = asyncio.Event()
         self._batch_wake = asyncio.Event()
         self._idle = asyncio.Semaphore(self.concurrency)
         self._ready: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
+        self._feeders: list[asyncio.Task] = []
         self._batches: set[asyncio.Task] = set()
         self._room = asyncio.Semaphore(max(1, self.batch_in_flight))
         self._single_kinds = [k for k in self.handlers if k not in self.batch_handlers]
@@ -80,24 +94,42 @@ class WorkerPool:
     async def start(self) -> None:
         if not self.handlers:
             return
-        self._tasks = [asyncio.create_task(self._feed(), name="job-feeder")]
-        self._tasks += [
+        self._feeders = [asyncio.create_task(self._feed(), name="job-feeder")]
+        self._feeders += [
             asyncio.create_task(self._feed_batches(kind), name=f"batch-feeder-{kind}")
             for kind in self.batch_handlers
         ]
-        self._tasks += [
-            asyncio.create_task(self._work(), name=f"worker-{i}") for i in range(self.concurrency)
-        ]
+        self._tasks = [asyncio.create_task(self._work(), name=f"worker-{i}") for i in range(self.concurrency)]
 
     async def stop(self) -> None:
-        tasks = self._tasks + list(self._batches)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self._tasks = []
-        self._batches = set()
+        """Claim no more; hand the claimed jobs not started back at once; let the running ones finish for
+        up to `stop_grace_s`, then cancel them and hand them back too (their attempts given back: a
+        booking that may have reached the carrier is looked up first, its dispatch being in `booking`)."""
+        await _cancel(self._feeders)
+        self._feeders = []
+        if self.before_stop is not None:
+            self.before_stop()
+        unstarted = 0
+        while not self._ready.empty():
+            self._ready.get_nowait()
+            unstarted += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_grace_s
+        # single jobs have no task of their own to wait on: look every 50 ms
+        while (self._running or self._batches) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        await _cancel(self._tasks + list(self._batches))
+        self._tasks, self._batches = [], set()
+        try:
+            async with self.engine.begin() as conn:
+                released = await instance_repo.release_jobs(
+                    conn, [self.name], now=self.clock.now(), give_back_attempt=True
+                )
+        except Exception as e:
+            log.warning("stopping: could not hand back the claimed jobs (%s); their leases will run out", e)
+            return
+        if released:
+            log.info("stopping: %d claimed job(s) handed back (%d not started)", released, unstarted)
 
     async def _feed(self) -> None:
         while True:
@@ -125,6 +157,7 @@ class WorkerPool:
     async def _work(self) -> None:
         while True:
             job = await self._ready.get()
+            self._running += 1
             try:
                 await self._run(job, self.name)
             except asyncio.CancelledError:
@@ -132,6 +165,7 @@ class WorkerPool:
             except Exception:
                 log.exception("recording a job outcome failed; its lease will run out")
             finally:
+                self._running -= 1
                 self._idle.release()
 
     async def _write(self, unit):
@@ -162,6 +196,7 @@ class WorkerPool:
         for _ in jobs:
             await self._room.acquire()
         if jobs:
+            self._in_flight += len(jobs)
             await self._run_batch(kind, jobs)
         return len(jobs)
 
@@ -184,6 +219,14 @@ class WorkerPool:
                 else:
                     await self._room.acquire()
                 free += 1
+            if self.batch_room is not None:
+                allowed = min(free, self.batch_room() - self._in_flight)
+                for _ in range(free - max(allowed, 0)):
+                    self._room.release()
+                if allowed < 1:
+                    await asyncio.sleep(self.idle_poll_s)
+                    continue
+                free = allowed
             try:
                 jobs = await self.claim(free, [kind])
             except asyncio.CancelledError:
@@ -196,6 +239,7 @@ class WorkerPool:
             for _ in range(free - len(jobs)):
                 self._room.release()
             if jobs:
+                self._in_flight += len(jobs)
                 task = asyncio.create_task(self._run_batch(kind, jobs), name=f"batch-{kind}")
                 self._batches.add(task)
                 task.add_done_callback(self._batches.discard)
@@ -219,14 +263,16 @@ class WorkerPool:
                 log.exception("recording a job outcome failed; its lease will run out")
             finally:
                 self._held.discard(job.id)
+                self._in_flight -= 1
                 self._room.release()
 
         try:
             await asyncio.wait_for(self.batch_handlers[kind](jobs, self.name, settle), self.lease_s * 0.9)
         except asyncio.CancelledError:
-            for _ in unsettled:  # shutting down: the leases run out and the jobs are claimed again
+            for _ in unsettled:  # shutting down: `stop` hands the jobs back
                 self._room.release()
             self._held.difference_update(unsettled)
+            self._in_flight -= len(unsettled)
             unsettled.clear()
             raise
         except Exception as e:
@@ -299,6 +345,14 @@ def _claim_failed(e: Exception, what: str) -> None:
         log.warning("claiming %s failed: database unavailable (%s)", what, type(e).__name__)
     else:
         log.error("claiming %s failed", what, exc_info=e)
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await t
 
 
 def _subject(job: Job) -> str:

@@ -132,7 +132,11 @@ async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Boo
     reached: list[bool] = []
     try:
         shipment = shipment_for(d, await origin_of(deps, d.hall))  # the dispatch's own hall sends it
-        return await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
+        booking = await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
+        if await _waybill_taken(deps, d, booking.waybill_no):
+            await _collided(deps, d, booking)
+            return None
+        return booking
     except UnknownHall as e:  # a client bound to a hall that was never added
         await _failed(deps, d, str(e))
         return None
@@ -151,6 +155,30 @@ async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Boo
     except NotSupported as e:
         await _failed(deps, d, str(e))
         raise GiveUp(str(e)) from e
+
+
+async def _waybill_taken(deps: Deps, d: Dispatch, waybill_no: str) -> bool:
+    """Whether another dispatch holds the waybill number the carrier gave `d` (it issued one twice)."""
+    async with deps.uow(read_only=True) as uow:
+        holder = await uow.dispatches.find(waybill_no=waybill_no)
+    return holder is not None and holder.id != d.id
+
+
+async def _collided(deps: Deps, d: Dispatch, booking: Booking) -> None:
+    """The carrier gave `d` a waybill number another dispatch holds: its order is cancelled at the carrier
+    (or, if that fails, reported in the reason for staff to cancel by hand) and `d` ends in
+    `booking_failed` with the reason, for staff to look at and book again."""
+    waybill = booking.waybill_no
+    try:
+        await deps.carrier.cancel(d.order_no, waybill, "28")
+        outcome = "该邮政订单已撤销"
+    except CarrierError as e:
+        outcome = f"该邮政订单未能自动撤销（{e.code or type(e).__name__}），请联系邮政撤销订单 {d.order_no}"
+    log.error(
+        "order %s: the carrier returned waybill %s, which another dispatch holds; booking failed (%s)",
+        d.order_no, waybill, "cancelled at the carrier" if outcome == "该邮政订单已撤销" else "not cancelled",
+    )  # fmt: skip
+    await _failed(deps, d, f"邮政返回的运单号 {waybill} 与已有邮件重复；{outcome}")
 
 
 def _name(deps: Deps) -> str:
@@ -267,33 +295,46 @@ async def handle_book_batch(
     mine: dict[str, Job] = {}
     for job in jobs:
         dispatch_id = job.payload["dispatch_id"]
-        if dispatch_id in busy or dispatch_id in mine:
-            await settle(job, RetryLater("this dispatch is being booked by another job", 5))
+        if dispatch_id in busy or dispatch_id in mine:  # a wait, not a failure: it spends no attempt
+            await settle(
+                job, RetryLater("this dispatch is being booked by another job", 5, keep_attempt=True)
+            )
         else:
             mine[dispatch_id] = job
     busy.update(mine)
+    ours = set(mine)  # the dispatches this batch holds in `busy`
+
+    async def done(job: Job, outcome) -> None:
+        # The dispatch is free the moment its job settles (the job may be claimed again at once, by a
+        # later batch that then holds it), not when this whole batch is over.
+        dispatch_id = job.payload["dispatch_id"]
+        if dispatch_id in ours:
+            ours.discard(dispatch_id)
+            busy.discard(dispatch_id)
+        await settle(job, outcome)
+
     try:
         plan = await deps.write(lambda uow: _start_many(uow, mine, worker=worker, now=now))
         for job, outcome in plan.settled:
-            await settle(job, outcome)
+            await done(job, outcome)
 
         async def one(job: Job, d: Dispatch, suspect: bool) -> None:
             try:
                 booking = await _carrier_step(job, deps, d, suspect)
                 if booking is not None:
                     await recorder.record(job, d, booking, worker)
-                    await settle(job, COMPLETED)
+                    await done(job, COMPLETED)
                     return
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                await settle(job, e)
+                await done(job, e)
                 return
-            await settle(job, None)
+            await done(job, None)
 
         await asyncio.gather(*(one(job, d, suspect) for job, d, suspect in plan.to_book))
     finally:
-        busy.difference_update(mine)
+        busy.difference_update(ours)
 
 
 class _Plan:

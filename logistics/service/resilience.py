@@ -7,10 +7,13 @@ no rate is configured, finds the carrier's pace by itself; the breaker counts fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..ports import (
     CarrierAuthError,
@@ -26,6 +29,17 @@ from .job_contract import RetryLater
 log = logging.getLogger("certpost.carrier")
 
 
+@dataclass
+class PaceNews:
+    """What one instance's pacer learned since the deployment last heard from it (see `Pacer.take_news`)."""
+
+    cut_to: float | None = None
+    """A deployment-wide rate this instance's throttles call for (its cut pace over its share)."""
+    pause_end: float = 0.0
+    """Monotonic time until which the carrier asked us to wait (Retry-After)."""
+    accepted: int = 0
+
+
 class Pacer:
     """Paces the calls to one carrier.
 
@@ -37,7 +51,12 @@ class Pacer:
     throttle (429, "busy") pauses all calls for its Retry-After, the waiting ones keeping their order
     and spacing. While the pace adapts, a call that would wait longer than `max_wait_s` is not queued:
     it fails at once with a local throttle (nothing sent), to be tried again later (a job's lease runs
-    while it waits). A configured rate queues every call."""
+    while it waits). A configured rate queues every call.
+
+    Several instances share one carrier (jobs/instances.py): each pacer then runs at its `fraction` of the
+    deployment's rate (`apply_share`, recomputed as instances come and go), and what it learns (a cut, a
+    Retry-After, accepted calls) is handed to the deployment (`take_news`). Calls wait in order; a changed
+    rate or pause applies to the waiting ones at once."""
 
     def __init__(
         self,
@@ -52,38 +71,89 @@ class Pacer:
     ):
         self.name = name
         self.adaptive = rate_per_s is None
-        self.rate_per_s = rate_per_s  # None: unpaced
+        self.configured = rate_per_s
+        self.rate_per_s = rate_per_s  # this instance's pace; None: unpaced
+        self.fraction = 1.0  # this instance's share of the deployment's rate
+        self._live = 1  # instances sharing the carrier
+        self._deployment_rate: float | None = None  # the rate they learned together (adaptive)
         self.max_wait_s, self.min_rate_per_s = max_wait_s, min_rate_per_s
         self.increase_per_s, self.decrease, self.default_pause_s = increase_per_s, decrease, default_pause_s
+        self.waiting = 0  # calls waiting for their turn
+        self.queued = 0  # calls waiting to get in line (the guarded carrier's concurrency limit)
+        self.draining = False  # shutting down: no call starts any more
+        self.on_news: Callable[[], None] | None = None  # told when a throttle should reach the others soon
+        self._news = PaceNews()
         self._next = 0.0  # earliest start of the next call
+        self._last_start = 0.0
         self._resume_at = 0.0  # no call starts before this (Retry-After)
-        self._shift = 0.0  # all pauses so far: how far they pushed the calls waiting for their turn
+        self._turn = asyncio.Lock()  # FIFO: calls start in the order they came
+        self._changed = asyncio.Event()  # the rate or the pause changed: waiting calls look again
         self._sent = 0  # calls let through so far: their sequence numbers
         self._cut_after = -1  # calls up to this number were sent before the last rate cut
         self._accepted: deque[float] = deque(maxlen=256)  # when recent calls were accepted (adaptive)
 
+    @property
+    def demand(self) -> int:
+        """Calls this instance has waiting for the carrier: its claim on the deployment's rate."""
+        return self.waiting + self.queued
+
+    def _expected_wait(self, now: float) -> float:
+        queued = self.waiting / self.rate_per_s if self.rate_per_s else 0.0
+        return max(0.0, max(self._next, self._resume_at) - now) + queued
+
     async def acquire(self) -> int:
         """Wait for this call's turn; returns its sequence number (for `throttled`)."""
-        now = time.monotonic()
-        start = max(now, self._next, self._resume_at)
-        if start - now > self.max_wait_s and self.adaptive:
-            raise CarrierThrottled(
-                f"{self.name}: the carrier's pace has no room for this call now", code="paced",
-                retry_after=start - now, refused=True,
-            )  # fmt: skip
-        if self.rate_per_s:
-            self._next = start + 1.0 / self.rate_per_s
-        shift = self._shift
-        while start > now:
-            await asyncio.sleep(start - now)
-            start += self._shift - shift  # a pause set meanwhile pushes every waiting call back, in order
-            shift, now = self._shift, time.monotonic()
+        if self.adaptive:
+            wait = self._expected_wait(time.monotonic())
+            if wait > self.max_wait_s:
+                raise CarrierThrottled(
+                    f"{self.name}: the carrier's pace has no room for this call now", code="paced",
+                    retry_after=wait, refused=True,
+                )  # fmt: skip
+        self.waiting += 1
+        try:
+            async with self._turn:
+                while True:
+                    if self.draining:
+                        raise CarrierThrottled(
+                            f"{self.name}: this instance is stopping", code="stopping", retry_after=0.0,
+                            refused=True,
+                        )  # fmt: skip
+                    now = time.monotonic()
+                    start = max(self._next, self._resume_at)
+                    if start <= now:
+                        break
+                    self._changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), start - now)
+                if self.rate_per_s:
+                    interval = 1.0 / self.rate_per_s
+                    on_time = self._next >= self._resume_at and now - self._next < interval
+                    self._next = (
+                        self._next if on_time else now
+                    ) + interval  # late timers do not slow the pace
+                self._last_start = now
+        finally:
+            self.waiting -= 1
         self._sent += 1
         return self._sent
+
+    def _set_rate(self, rate_per_s: float | None) -> None:
+        if rate_per_s == self.rate_per_s:
+            return
+        self.rate_per_s = rate_per_s
+        self._next = self._last_start + 1.0 / rate_per_s if rate_per_s else 0.0
+        self._changed.set()
+
+    def _pause(self, pause_s: float, now: float) -> None:
+        if now + pause_s > self._resume_at:
+            self._resume_at = now + pause_s
+            self._changed.set()
 
     def accepted(self) -> None:
         if self.adaptive:
             self._accepted.append(time.monotonic())
+            self._news.accepted += 1
             if self.rate_per_s:
                 self.rate_per_s += self.increase_per_s / self.rate_per_s
 
@@ -92,23 +162,67 @@ class Pacer:
         answer, HTTP 429) an adaptive pace is cut too."""
         now = time.monotonic()
         pause = retry_after if retry_after is not None else self.default_pause_s
-        resume = now + pause
-        if resume > self._resume_at:
-            push = resume - max(now, self._resume_at)
-            self._shift += push
-            if self._next > now:
-                self._next += push
-            self._resume_at = resume
+        self._pause(pause, now)
+        self._news.pause_end = max(self._news.pause_end, now + pause)
         if not (self.adaptive and slow_down) or seq <= self._cut_after:
             log.info("carrier %s throttled us; paused %.1f s", self.name, pause)
+            self._tell()
             return
         accepted = sum(1 for t in self._accepted if t > now - 1.0)  # in the last second
-        # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
-        pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
-        self.rate_per_s = max(self.min_rate_per_s, pace)
+        if self._live > 1:  # one of several instances: cut the deployment's rate, then take our share
+            learned = self._deployment_rate
+            total = accepted * self._live if learned is None else learned * self.decrease
+            self._news.cut_to = max(self.min_rate_per_s, total)
+            self._set_rate(self._news.cut_to * self.fraction)
+        else:
+            # First throttle: go at what the carrier accepted; later ones cut that by a quarter.
+            pace = accepted if self.rate_per_s is None else min(accepted, self.rate_per_s) * self.decrease
+            self._set_rate(max(self.min_rate_per_s, pace))
+            self._news.cut_to = self.rate_per_s
         self._cut_after = self._sent
         cut = "carrier %s throttled us: pace cut to %.2f req/s, paused %.1f s"
         log.warning(cut, self.name, self.rate_per_s, pause)
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.on_news is not None:
+            self.on_news()
+
+    def drain(self) -> None:
+        """Shutting down: the calls waiting for their turn fail at once with a local throttle (nothing
+        sent), so their jobs go back to the queue for another instance."""
+        self.draining = True
+        self._changed.set()
+
+    # ---- one carrier for several instances (driven by jobs/instances.py) ----
+
+    def take_news(self) -> PaceNews:
+        news, self._news = self._news, PaceNews()
+        return news
+
+    def keep_news(self, news: PaceNews) -> None:
+        """News taken but not delivered (the database was away): hand it over with the next."""
+        fresh = self._news
+        fresh.cut_to = fresh.cut_to if fresh.cut_to is not None else news.cut_to
+        fresh.pause_end = max(fresh.pause_end, news.pause_end)
+        fresh.accepted += news.accepted
+
+    def apply_share(
+        self, fraction: float, *, live: int = 1, deployment_rate: float | None = None, pause_s: float = 0.0
+    ) -> None:
+        """Run at `fraction` of the deployment's rate: the configured one, or (adaptive) the one learned by
+        all instances (None: none learned yet, keep ours); pause for `pause_s` (a Retry-After another
+        instance was given)."""
+        self.fraction = max(1e-6, min(1.0, fraction))
+        if deployment_rate != self._deployment_rate:  # a new round: throttles of calls sent before it
+            self._cut_after = max(self._cut_after, self._sent)  # were answers to the old rate
+        self._live, self._deployment_rate = max(1, live), deployment_rate
+        if not self.adaptive:
+            self._set_rate(self.configured * self.fraction)
+        elif deployment_rate is not None:
+            self._set_rate(max(self.min_rate_per_s, deployment_rate) * self.fraction)
+        if pause_s > 0:
+            self._pause(pause_s, time.monotonic())
 
 
 class CircuitBreaker:
@@ -189,8 +303,15 @@ class GuardedCarrier:
                 seq = await pacer.acquire()
                 async with self.semaphore:
                     return await attempt(seq, args, kwargs)
-            async with self.semaphore:
+            pacer.queued += 1
+            try:
+                await self.semaphore.acquire()
+            finally:
+                pacer.queued -= 1
+            try:
                 return await attempt(await pacer.acquire(), args, kwargs)
+            finally:
+                self.semaphore.release()
 
         async def attempt(seq: int, args, kwargs):
             try:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -112,6 +113,7 @@ jobs = Table(
     UniqueConstraint("dedupe_key", name="uq_job_dedupe"),
 )
 Index("ix_job_claim", jobs.c.state, jobs.c.run_after)
+Index("ix_job_locked_by", jobs.c.locked_by)
 
 users = Table(
     "users",
@@ -150,6 +152,28 @@ leases = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(64), nullable=False),
     Column("until", UTCDateTime(), nullable=False),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("demand", Integer, nullable=False, default=0),  # carrier calls waiting for their turn
+)
+"""The running gateway instances (jobs/instances.py): each heartbeats; a stale one is dead."""
+
+carrier_pace = Table(
+    "carrier_pace",
+    metadata,
+    Column("carrier", String(32), primary_key=True),
+    Column("rate_per_s", Float, nullable=True),  # learned from 429s, the whole deployment's; None: unpaced
+    Column("cut_at", UTCDateTime(), nullable=True),
+    Column("resume_at", UTCDateTime(), nullable=True),  # the carrier's last Retry-After, for every instance
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 waybill_pool = Table(

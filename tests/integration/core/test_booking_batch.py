@@ -154,7 +154,8 @@ async def test_a_mixed_batch_settles_each_job_as_one_by_one_would(engine):
     for key, state in states.items():
         by_dispatch.setdefault(key.split("#")[0], []).append(state)
     assert by_dispatch[busy.id] == [(queue.PENDING, 1)]
-    assert sorted(by_dispatch[twice.id]) == [(queue.DONE, 1), (queue.PENDING, 1)]  # the second waits
+    # the second waits, spending no attempt (a wait is no failure: it never dead-letters the job)
+    assert sorted(by_dispatch[twice.id]) == [(queue.DONE, 1), (queue.PENDING, 0)]
     for d in [*ok, booked, cancelled, rejected, earlier]:
         assert by_dispatch[d.id] == [(queue.DONE, 1)]
 
@@ -224,3 +225,58 @@ async def test_running_batches_concurrently_books_each_dispatch_once(engine):
     assert sorted(carrier.book_calls) == sorted(d.order_no for d in ds)
     assert len(set(carrier.book_calls)) == len(ds)
     assert {(await status(engine, d)).status for d in ds} == {Status.BOOKED}
+
+
+class HeldCarrier(Carrier):
+    """`fail_first[case]` bookings of a case fail transiently; a case in `held` waits for its event."""
+
+    def __init__(self, *, fail_first: dict[str, int], held: dict[str, asyncio.Event]):
+        super().__init__()
+        self.fail_first, self.held = dict(fail_first), held
+
+    async def book(self, shipment):
+        case = self.case_of[shipment.order_no]
+        if case in self.held:
+            await self.held[case].wait()
+        if self.fail_first.get(case, 0) > 0:
+            self.fail_first[case] -= 1
+            raise CarrierUnavailable("502", code="502")
+        return await super().book(shipment)
+
+
+async def test_a_job_settled_early_is_booked_when_claimed_again_while_its_batch_still_runs(engine):
+    """Issue 14: a job that settles early used to be refused by its own process ("being booked") while
+    the rest of its batch ran, spending an attempt each time, until it was dead-lettered with its dispatch
+    left in `booking` for good."""
+    release = asyncio.Event()
+    carrier = HeldCarrier(fail_first={"EARLY": booking.IN_PROCESS_ATTEMPTS}, held={"SLOW": release})
+    early = await add(engine, carrier, "EARLY")  # max_attempts=3
+    slow = await add(engine, carrier, "SLOW")
+    deps, pool = stack(engine, carrier)
+    pool.lease_s = 3600  # SLOW's lease outlasts the test's clock moves
+    first = asyncio.create_task(pool.run_batch_once(BOOK))  # claims both; SLOW waits at the carrier
+    try:
+        await _claim_early_again(engine, deps, pool, carrier, early, first)
+    finally:
+        release.set()
+        await first
+    assert (await status(engine, slow)).status is Status.BOOKED
+    assert {s for s, _ in (await job_states(engine)).values()} == {queue.DONE}
+    assert sorted(carrier.book_calls) == sorted([early.order_no, slow.order_no])  # each once
+
+
+async def _claim_early_again(engine, deps, pool, carrier, early, first):
+    for _ in range(200):
+        states = await job_states(engine)
+        if states[f"{early.id}#1"] == (queue.PENDING, 1):
+            break  # EARLY settled (retry later) while its batch still runs
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("EARLY never settled")
+    for _ in range(3):  # claimed again by the same process, as often as it has attempts
+        deps.clock.t += timedelta(minutes=10)
+        await pool.run_batch_once(BOOK)
+    assert not first.done()
+    fresh = await status(engine, early)
+    assert fresh.status is Status.BOOKED, (fresh.status, await job_states(engine))
+    assert fresh.waybill_no == carrier.orders[early.order_no]

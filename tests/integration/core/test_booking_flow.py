@@ -188,3 +188,38 @@ async def test_a_rejected_dispatch_is_corrected_by_staff_and_retried(stack):
         await dispatch_service.correct(
             unit_of_work_factory(engine)(), d["id"], actor="staff:li", now=now, address=good
         )
+
+
+async def test_a_waybill_number_the_carrier_issued_twice_ends_in_booking_failed_and_is_cancelled(stack):
+    """Issue 14: a waybill number colliding with a stored one used to dead-letter the job, leaving the
+    dispatch in `booking` for good and the carrier's order orphaned."""
+    from sqlalchemy import select, update
+
+    from adapters.ems.s10 import make_waybill_no
+    from adapters.sandbox.app import STATE
+    from logistics.storage.tables import dispatches, jobs
+    from logistics.web.keys import ENGINE
+
+    holder = await stack.submit("DUP-0", delivery_method="pickup", address=None)
+    for _ in range(100):  # the number pool's first refill (SOAP) has taken its numbers
+        async with stack.app[ENGINE].connect() as conn:
+            refills = set(await conn.scalars(select(jobs.c.state).where(jobs.c.kind == "pool_refill")))
+        if refills <= {"done", "dead"}:
+            break
+        await asyncio.sleep(0.1)
+    sim = stack.sim_runner.app[STATE]
+    issued_next = make_waybill_no(sim._prefix, sim._next_serial, sim._suffix)  # the next number it issues
+    async with stack.app[ENGINE].begin() as conn:  # as if a number from an earlier carrier account
+        await conn.execute(
+            update(dispatches).where(dispatches.c.id == holder["id"]).values(waybill_no=issued_next)
+        )
+    d = await stack.submit("DUP-1")
+    [state] = await stack.settle([d["id"]], done=("booking_failed",), wait_s=30)
+    assert issued_next in state["reason"] and "重复" in state["reason"] and "已撤销" in state["reason"]
+    [order] = (await stack.control("GET", "/orders"))["orders"]
+    assert order["waybill_no"] == issued_next
+    assert order["status"] in ("cancelled", "CANCELLED", "canceled")  # no orphan order at the carrier
+    assert (await stack.dispatch(holder["id"]))["waybill_no"] == issued_next  # the holder keeps its number
+    async with stack.app[ENGINE].connect() as conn:
+        states = set(await conn.scalars(select(jobs.c.state).where(jobs.c.kind == "book")))
+    assert states == {"done"}  # nothing dead-lettered

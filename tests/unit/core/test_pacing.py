@@ -101,3 +101,52 @@ async def test_faults_open_the_breaker_and_its_refusals_are_waits():
     await asyncio.sleep(0.25)
     assert await carrier.find_booking("A") is None  # the trial call closes it
     assert carrier.breaker.state == "closed"
+
+
+def test_the_live_instances_shares_add_up_to_the_whole_rate_and_follow_demand():
+    from logistics.jobs.instances import shares
+
+    even = shares({"a": 30, "b": 30, "c": 30})
+    assert even == pytest.approx({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3})
+    skewed = shares({"a": 200, "b": 0, "c": 0})
+    assert sum(skewed.values()) == pytest.approx(1.0)
+    assert skewed["a"] > 0.9 and 0 < skewed["b"] == skewed["c"]  # an idle one still gets a little
+    assert shares({"a": 0}) == {"a": 1.0}
+
+
+async def test_a_new_share_applies_to_the_calls_already_waiting():
+    pacer = Pacer(10.0)
+    pacer.apply_share(1 / 10, live=10)  # 1 req/s
+    await pacer.acquire()
+    started = time.monotonic()
+    waiting = asyncio.create_task(pacer.acquire())
+    await asyncio.sleep(0.1)
+    assert not waiting.done() and pacer.demand == 1
+    pacer.apply_share(1.0)  # the others went away: 10 req/s, the waiting call goes at once
+    await waiting
+    assert time.monotonic() - started < 0.3
+
+
+async def test_draining_sends_the_waiting_calls_back_unsent():
+    pacer = Pacer(1.0)
+    await pacer.acquire()
+    waiting = [asyncio.create_task(pacer.acquire()) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    pacer.drain()
+    for task in waiting:
+        with pytest.raises(CarrierThrottled) as caught:
+            await task
+        assert caught.value.code == "stopping" and caught.value.refused and is_wait(caught.value)
+
+
+async def test_news_the_deployment_did_not_hear_is_told_next_time():
+    pacer = Pacer(None)
+    for _ in range(3):
+        await pacer.acquire()
+        pacer.accepted()
+    pacer.throttled(await pacer.acquire(), 2.0)
+    news = pacer.take_news()
+    assert news.cut_to == 3 and news.accepted == 3 and news.pause_end > 0
+    pacer.keep_news(news)  # the heartbeat's transaction failed
+    again = pacer.take_news()
+    assert (again.cut_to, again.accepted, again.pause_end) == (news.cut_to, news.accepted, news.pause_end)

@@ -2,7 +2,7 @@
 statistic) the console's list, search and dashboard need at a million dispatches
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from logistics.storage.dispatch_codec import recipient_key
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
