@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.model import Dispatch
 from ..domain.status import Status
-from .dispatch_codec import dispatch_from_row as to_domain
+from ..ports.repositories.finance import Waybilled
 from .finance_tables import finance_periods, reconciliation_runs
 from .tables import dispatch_events, dispatches
 from .tracking_tables import carrier_events
@@ -32,20 +31,30 @@ class SqlFinanceRecords:
 
     # ---- shipments --------------------------------------------------------------------------------
 
-    async def waybilled_dispatches(self) -> list[Dispatch]:
-        """Every dispatch that ever got a waybill number, whatever its status or month."""
-        rows = await self._conn.execute(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
-        return [to_domain(r) for r in rows]
+    async def waybilled(self) -> list[Waybilled]:
+        """Every dispatch that ever got a waybill number, whatever its status or month: its columns and
+        the few payload fields reconciliation needs, taken out of the JSON by the database."""
+        p, d = dispatches.c.payload, dispatches.c
+        rows = await self._conn.execute(
+            select(
+                d.id, d.waybill_no, d.department_code, p["department_name"].as_string(),
+                p["weight_g"].as_integer(), p["declared_value_fen"].as_integer(),
+                p[("address", "province")].as_string(), p[("address", "city")].as_string(),
+                p[("address", "county")].as_string(), d.status,
+            ).where(d.waybill_no.is_not(None))
+        )  # fmt: skip
+        return list(map(Waybilled._make, rows))
 
     async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
         """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
         rows = await self._conn.execute(
-            select(carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time))
+            select(carrier_events.c.waybill_no, carrier_events.c.status, self._min_time(carrier_events.c.time))
             .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
             .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
         )
         handed, later = {}, {}
-        for waybill_no, status, time in rows:
+        for waybill_no, status, stored in rows:
+            time = self._time(stored)
             target = handed if status == "handed_over" else later
             if waybill_no not in target or time < target[waybill_no]:
                 target[waybill_no] = time
@@ -54,11 +63,24 @@ class SqlFinanceRecords:
     async def handover_moves(self) -> dict[str, datetime]:
         """{dispatch id: when the audit trail first moved it to handed_over}."""
         rows = await self._conn.execute(
-            select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at))
+            select(dispatch_events.c.dispatch_id, self._min_time(dispatch_events.c.at))
             .where(dispatch_events.c.to_status == Status.HANDED_OVER.value)
             .group_by(dispatch_events.c.dispatch_id)
         )
-        return {dispatch_id: at for dispatch_id, at in rows}
+        return {dispatch_id: self._time(at) for dispatch_id, at in rows}
+
+    def _min_time(self, column):
+        """min(column); on SQLite as the stored text, which `_time` parses several times faster than the
+        column type's own converter (a month holds hundreds of thousands of scans)."""
+        if self._conn.dialect.name == "sqlite":
+            return type_coerce(func.min(column), String)
+        return func.min(column)
+
+    @staticmethod
+    def _time(value: datetime | str) -> datetime:
+        if isinstance(value, str):  # SQLite's UTC text, as UTCDateTime stores it
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value
 
     # ---- runs -------------------------------------------------------------------------------------
 

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from ...domain.model import Dispatch
+
+class Waybilled(NamedTuple):
+    """What reconciliation needs of a dispatch that got a waybill number (not the whole dispatch)."""
+
+    id: str
+    waybill_no: str
+    department_code: str
+    department_name: str
+    weight_g: int
+    declared_value_fen: int
+    province: str
+    city: str
+    county: str
+    status: str
 
 
 class FinanceRecords(Protocol):
-    async def waybilled_dispatches(self) -> list[Dispatch]:
+    async def waybilled(self) -> list[Waybilled]:
         """Every dispatch that ever got a waybill number, whatever its status or month."""
         ...
 
