@@ -5,9 +5,12 @@ the other formats are rendered from it, so a closed month's reports never change
 
 from __future__ import annotations
 
-import json
+import io
 from datetime import date
 from functools import cache
+from typing import BinaryIO
+
+import orjson
 
 from reconciliation import (
     Finding,
@@ -18,13 +21,12 @@ from reconciliation import (
     default_tariff,
     load_tariff,
     reconcile,
-    write_report,
 )
 from reconciliation.allocation import DepartmentShare, Totals
 from reconciliation.findings import Findings
-from reconciliation.report_json import result_to_dict
-from reconciliation.reports import MEDIA_TYPES
-from reconciliation.statement import Progress
+from reconciliation.report_json import json_report, result_to_dict
+from reconciliation.reports import DISPUTES, MEDIA_TYPES, write_report, write_report_to
+from reconciliation.statement import LineFields, Progress
 from reconciliation.xlsx_guard import Limits
 
 from .config import Settings
@@ -32,6 +34,9 @@ from .domain.hall import Hall
 from .service.reconcile_runs import Outcome, Reconcile, Upload
 
 FORMATS = tuple(MEDIA_TYPES)
+__all__ = ["write_report"]  # for callers that render a rebuilt result
+DISPUTES_FORMAT = DISPUTES
+DISPUTES_MEDIA_TYPE = MEDIA_TYPES["xlsx"]
 
 
 @cache
@@ -85,36 +90,66 @@ def bind(origin: Hall, limits: Limits | None = None) -> Reconcile:
 
     def reconcile_upload(upload: Upload, shipments: list[ShippedParcel]) -> Outcome:
         result = run(upload, shipments, origin=origin, limits=limits)
-        report = result_to_dict(result)
-        summary = {k: v for k, v in report.items() if k != "findings"}
+        summary = result_to_dict(result, findings=False)
+        del summary["dispute_lines"]
         summary["disputes"] = len(result.disputes)
-        return Outcome(json.dumps(report, ensure_ascii=False), summary)
+        return Outcome(json_report(result).decode(), summary)
 
     return reconcile_upload
 
 
 def render(result_json: str, fmt: str) -> bytes:
+    out = io.BytesIO()
+    render_to(result_json, fmt, out)
+    return out.getvalue()
+
+
+def render_to(result_json: str, fmt: str, out: BinaryIO) -> None:
+    """A stored run's report written to `out` as it is made (the JSON is the stored text itself)."""
     if fmt == "json":
-        return result_json.encode("utf-8")
-    return write_report(result_from_json(result_json), fmt)
+        for start in range(0, len(result_json), _TEXT_CHUNK):
+            out.write(result_json[start : start + _TEXT_CHUNK].encode("utf-8"))
+        return
+    write_report_to(result_from_json(result_json), fmt, out)
+
+
+_TEXT_CHUNK = 1 << 20
 
 
 def result_from_json(text: str) -> Result:
-    data = json.loads(text)
+    data = orjson.loads(text)
     t, s = data["totals"], data["statement"]
     findings = Findings([], [], [], [])
-    for f in data["findings"]:
+    names = {}
+    for f in data.pop("findings"):
         findings.append(_finding(f))
+        if f.get("department_name"):
+            names[f["department_code"]] = f["department_name"]
+    departments = []
+    for d in data["departments"]:
+        if d.get("department_name"):
+            names[d["department_code"]] = d["department_name"]
+        departments.append(DepartmentShare(**{k: v for k, v in d.items() if k != "department_name"}))
     return Result(
         period=data["period"],
         totals=Totals(**t),
         findings=findings,
-        departments=[DepartmentShare(**d) for d in data["departments"]],
+        departments=departments,
         statement=StatementInfo(
             s["filename"], s["format"], s["encoding"], s["header_row"], s["declared_total_fen"]
         ),
         warnings=tuple(data["warnings"]),
+        department_names=names,
+        dispute_lines={d["line_no"]: _line_cells(d) for d in data.get("dispute_lines", ())},
     )
+
+
+def _line_cells(d: dict) -> LineFields:
+    """The statement cells the dispute list shows (the rest of a line is in its finding)."""
+    return LineFields(
+        None, d["province"], d["city"], d["county"], None, d["postage_fen"], d["insurance_fen"],
+        d["other_fen"], None,
+    )  # fmt: skip
 
 
 def _finding(f: dict) -> Finding:

@@ -56,10 +56,24 @@ def result_to_dict(result: Result, *, findings: bool = True) -> dict:
             "declared_total_fen": s.declared_total_fen,
         },
         "warnings": list(result.warnings),
+        "dispute_lines": [_line_cells(n, c) for n, c in sorted(result.dispute_lines.items())],
     }
     if not findings:
         del report["findings"]
     return report
+
+
+def _line_cells(line_no: int, c) -> dict:
+    """A disputed line's own cells, for the dispute list of a stored run."""
+    return {
+        "line_no": line_no,
+        "province": c.province,
+        "city": c.city,
+        "county": c.county,
+        "postage_fen": c.postage_fen,
+        "insurance_fen": c.insurance_fen,
+        "other_fen": c.other_fen,
+    }
 
 
 def finding_to_dict(f: Finding, department_name: str = "") -> dict:
