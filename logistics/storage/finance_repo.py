@@ -48,7 +48,9 @@ class SqlFinanceRecords:
     async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
         """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
         rows = await self._conn.execute(
-            select(carrier_events.c.waybill_no, carrier_events.c.status, self._min_time(carrier_events.c.time))
+            select(
+                carrier_events.c.waybill_no, carrier_events.c.status, self._min_time(carrier_events.c.time)
+            )
             .where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
             .group_by(carrier_events.c.waybill_no, carrier_events.c.status)
         )

@@ -79,7 +79,9 @@ CASES = {
         "超过 2000000 行",
     ),
     "a cell past the column cap, as Excel writes cells": (
-        lambda: bad.replaced({bad.SHEET: bad.sheet_xml('<row r="7"><c r="A7"><v>1</v></c><c r="CW7"/></row>')}),
+        lambda: bad.replaced(
+            {bad.SHEET: bad.sheet_xml('<row r="7"><c r="A7"><v>1</v></c><c r="CW7"/></row>')}
+        ),
         "第 7 行超过 100 列",
     ),
 }

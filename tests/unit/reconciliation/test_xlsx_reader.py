@@ -74,7 +74,9 @@ def _openpyxl_statement(data: bytes):
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
-        return _collect_xlsx(sheet.iter_rows(values_only=True), None, "statement", accepted_headers(None), None)
+        return _collect_xlsx(
+            sheet.iter_rows(values_only=True), None, "statement", accepted_headers(None), None
+        )
     finally:
         book.close()
 
