@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-
-class Waybilled(NamedTuple):
-    """What reconciliation needs of a dispatch that got a waybill number (not the whole dispatch)."""
-
-    id: str
-    waybill_no: str
-    department_code: str
-    department_name: str
-    weight_g: int
-    declared_value_fen: int
-    province: str
-    city: str
-    county: str
-    status: str
+from ...domain.shipped import ShippedParcel
 
 
 class FinanceRecords(Protocol):
-    async def waybilled(self) -> list[Waybilled]:
-        """Every dispatch that ever got a waybill number, whatever its status or month."""
-        ...
-
-    async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
-        """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
-        ...
-
-    async def handover_moves(self) -> dict[str, datetime]:
-        """{dispatch id: when the audit trail first moved it to handed_over}."""
+    async def shipped_parcels(self) -> list[ShippedParcel]:
+        """Every dispatch that ever got a waybill number, whatever its status or month, as reconciliation
+        sees it; accepted on the China day of the carrier's first handed_over scan, else the hall's
+        first handover move, else the carrier's first later scan (None: never handed over)."""
         ...
 
     async def insert_run(self, **values) -> bool:
