@@ -78,7 +78,7 @@ class SqlFinanceRecords:
             .outerjoin(later, later.c.key == d.waybill_no)
             .where(d.waybill_no.is_not(None))
         )
-        rows = await self._conn.execute(query)
+        rows = (await self._conn.execute(query)).all()  # fetched at once, not row by row
         days: dict = {None: None}
         cancelled = Status.CANCELLED.value
         parcels = []
