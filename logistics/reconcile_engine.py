@@ -90,8 +90,7 @@ def bind(origin: Hall, limits: Limits | None = None) -> Reconcile:
 
     def reconcile_upload(upload: Upload, shipments: list[ShippedParcel]) -> Outcome:
         result = run(upload, shipments, origin=origin, limits=limits)
-        summary = result_to_dict(result, findings=False)
-        del summary["dispute_lines"]
+        summary = result_to_dict(result, findings=False, dispute_lines=False)
         summary["disputes"] = len(result.disputes)
         return Outcome(json_report(result).decode(), summary)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from itertools import islice
 from typing import BinaryIO
 
 import orjson
@@ -15,12 +16,12 @@ import orjson
 from .engine import Result
 from .findings import Finding, Findings
 
-CHUNK_LINES = 20_000  # findings per write
+CHUNK_LINES = 4_096  # findings per write: a few MB at a time
 _WAYBILL_HEAD = b'{"waybill_no":"'
 _LINE_NO = b'"line_no":0,'
 
 
-def result_to_dict(result: Result, *, findings: bool = True) -> dict:
+def result_to_dict(result: Result, *, findings: bool = True, dispute_lines: bool = True) -> dict:
     t = result.totals
     s = result.statement
     report = {
@@ -56,10 +57,14 @@ def result_to_dict(result: Result, *, findings: bool = True) -> dict:
             "declared_total_fen": s.declared_total_fen,
         },
         "warnings": list(result.warnings),
-        "dispute_lines": [_line_cells(n, c) for n, c in sorted(result.dispute_lines.items())],
+        "dispute_lines": [_line_cells(n, c) for n, c in result.dispute_lines.items()]
+        if dispute_lines
+        else [],
     }
     if not findings:
         del report["findings"]
+    if not dispute_lines:
+        del report["dispute_lines"]
     return report
 
 
@@ -102,16 +107,24 @@ def json_report(result: Result) -> bytes:
 
 def write_json(result: Result, out: BinaryIO) -> None:
     """The report, the findings in file order, as the contract's keys in the contract's order."""
-    head = orjson.dumps({"period": result.period, **result_to_dict(result, findings=False)})
-    # {"period":…,"totals":{…},  then the findings, then the rest
+    head = orjson.dumps(result_to_dict(result, findings=False, dispute_lines=False))
+    # {"period":…,"totals":{…},  then the findings, then the rest, then the disputed lines' cells
     totals_end = head.index(b',"departments":')
     out.write(head[:totals_end] + b',"findings":[')
+    _write_joined(out, _finding_pieces(result))
+    out.write(b"]" + head[totals_end:-1] + b',"dispute_lines":[')
+    lines = iter(result.dispute_lines.items())  # in row order, as the engine and a stored run keep them
+    chunks = iter(lambda: list(islice(lines, CHUNK_LINES)), [])
+    _write_joined(out, (b",".join(orjson.dumps(_line_cells(n, c)) for n, c in chunk) for chunk in chunks))
+    out.write(b"]}")
+
+
+def _write_joined(out: BinaryIO, pieces: Iterator[bytes]) -> None:
     first = True
-    for piece in _finding_pieces(result):
+    for piece in pieces:
         if piece:
             out.write(piece if first else b"," + piece)
             first = False
-    out.write(b"]" + head[totals_end:])
 
 
 def _finding_pieces(result: Result) -> Iterator[bytes]:

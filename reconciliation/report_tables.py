@@ -39,7 +39,7 @@ DEPARTMENT_COLUMNS = ("部门", "部门名称", "计费件数", "计费金额(�
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _FIXED_STAMP = datetime(2000, 1, 1)
-CHUNK_LINES = 20_000
+CHUNK_LINES = 4_096  # findings per write
 
 
 def safe_text(value: str) -> str:
