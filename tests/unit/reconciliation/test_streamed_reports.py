@@ -7,6 +7,8 @@ import csv
 import functools
 import io
 import json
+import shutil
+import subprocess
 import tempfile
 import tracemalloc
 import zipfile
@@ -118,6 +120,14 @@ def test_the_dispute_list_is_the_disputed_lines_in_the_statements_layout(result)
     total = dict(zip(COLUMNS, rows[-1], strict=True))
     assert total["邮件号"] == "合计" and total["申请退还(元)"] == result.totals.disputed_fen / 100
     assert total["核对结论"] == f"{len(disputed)} 条"
+
+
+def test_the_pdf_names_the_departments(result):
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    pdf = write_report(result, "pdf")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "安福县市场监督管理局" in text and "部门名称" in text
 
 
 def test_unknown_formats_name_the_dispute_list_too(result):
