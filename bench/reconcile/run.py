@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="also time reading the statement in turn")
     parser.add_argument("--skip-engine", action="store_true")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as it is measured, also into a file
     CACHE.mkdir(exist_ok=True)
     if not args.skip_engine:
         engine(args)
