@@ -338,7 +338,8 @@ def _progress_bar():
 def cmd_reconcile(args) -> None:
     from pathlib import Path
 
-    from reconciliation import load_tariff, write_report
+    from reconciliation import load_tariff
+    from reconciliation.reports import write_report_to
     from reconciliation.wording import yuan_text
 
     from . import reconcile_engine
@@ -347,7 +348,7 @@ def cmd_reconcile(args) -> None:
     from .service.reconcile_runs import Upload, check_period
 
     settings = _settings(args)
-    if args.format in ("xlsx", "pdf") and not args.out:
+    if args.format in ("xlsx", "pdf", "disputes") and not args.out:
         raise UsageError(f"{args.format} 是二进制格式，请用 --out PATH 指定输出文件")
     try:
         check_period(args.period)
@@ -377,15 +378,16 @@ def cmd_reconcile(args) -> None:
     finally:
         if progress:
             sys.stderr.write("\n")
-    report = write_report(result, args.format)
     for warning in result.warnings:
         print(f"certpost: 提示：{warning}", file=sys.stderr)
     if not args.out:
-        sys.stdout.buffer.write(report + (b"\n" if args.format == "json" else b""))
+        write_report_to(result, args.format, sys.stdout.buffer)
+        sys.stdout.buffer.write(b"\n" if args.format == "json" else b"")
         sys.stdout.flush()
         return
     try:
-        Path(args.out).write_bytes(report)
+        with open(args.out, "wb", buffering=1024 * 1024) as out:  # written as it is made, never whole
+            write_report_to(result, args.format, out)
     except OSError as e:
         raise UsageError(f"无法写入 {args.out}：{e.strerror or e}") from None
     t = result.totals
@@ -466,8 +468,13 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--period", required=True, help="the month, YYYY-MM")
     rec.add_argument("--hall", metavar="CODE", help="the hall whose statement it is (default: default)")
     rec.add_argument("--tariff", help="tariff TOML file (default: the built-in tariff)")
-    rec.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
-    rec.add_argument("--out", help="write the report here (required for xlsx and pdf)")
+    rec.add_argument(
+        "--format",
+        choices=("json", "csv", "xlsx", "pdf", "disputes"),
+        default="json",
+        help="disputes: the dispute list for EMS (争议清单, XLSX in the statement's layout)",
+    )
+    rec.add_argument("--out", help="write the report here (required for xlsx, pdf and disputes)")
     rec.set_defaults(func=cmd_reconcile)
 
     demo = sub.add_parser("demo", help="run the whole story on the embedded defaults")  # ---- demo

@@ -5,17 +5,20 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
+
+import numpy as np
 
 from logistics.domain.errors import InvalidInput
 from logistics.domain.hall import Hall
 
 from . import parallel
 from .allocation import DepartmentShare, Totals, allocate
-from .findings import Finding, Findings
+from .findings import DISPUTABLE, Finding, Findings
 from .matching import Matcher, Period, ShippedParcel
-from .statement import Progress, read_statement
+from .statement import LineFields, Progress, read_statement
 from .tariff import Tariff
 from .wording import yuan_text
 from .xlsx_guard import Limits
@@ -38,6 +41,12 @@ class Result:
     departments: list[DepartmentShare]  # by department code; UNKNOWN holds lines we never booked
     statement: StatementInfo
     warnings: tuple[str, ...] = ()
+    department_names: Mapping[str, str] = field(default_factory=dict)  # code -> 安福县市场监督管理局
+    # the statement's own cells of each disputed line, by row: what the dispute list shows EMS
+    dispute_lines: Mapping[int, LineFields] = field(default_factory=dict)
+
+    def department_name(self, code: str) -> str:
+        return self.department_names.get(code, "")
 
     @property
     def disputes(self) -> list[Finding]:
@@ -74,7 +83,8 @@ def reconcile(
                 statement, filename=filename, mapping=mapping, on_progress=on_progress, limits=limits
             )
             matcher = Matcher(tariff, origin, month)
-            findings = matcher.match(read, shipments)
+            prepared = matcher.prepare(shipments)
+            findings = matcher.match(read, prepared)
         else:  # the statement is read in a child process while this one prepares the shipments
             try:
                 matcher = Matcher(tariff, origin, month)
@@ -99,10 +109,29 @@ def reconcile(
             f"对账单合计行为 {yuan_text(read.declared_total_fen)}，"
             f"明细之和为 {yuan_text(read.billed_fen)}，两者不符"
         )
+    names = department_names(prepared.shipments)
+    disputed = _disputed_lines(findings, read)
     info = StatementInfo(
         read.filename, read.file_format, read.encoding, read.header_row, read.declared_total_fen
     )
-    return Result(str(month), totals, findings, departments, info, tuple(warnings))
+    return Result(str(month), totals, findings, departments, info, tuple(warnings), names, disputed)
+
+
+def _disputed_lines(findings: Findings, read) -> dict[int, LineFields]:
+    """{row: the line's cells} of the statement lines whose finding is disputed."""
+    # a judgement is a finding from `accepted_on` on: (accepted_on, code, billed, expected, difference, …)
+    groups = [g for g, j in enumerate(findings.judgement_of) if j[1] in DISPUTABLE and j[4] > 0]
+    if not groups:
+        return {}
+    disputed = np.flatnonzero(np.isin(np.asarray(findings.groups), groups)).tolist()
+    fields, line_nos = read.fields, read.line_nos
+    return {line_nos[i]: fields[i] for i in disputed}
+
+
+def department_names(shipments: Iterable[ShippedParcel]) -> dict[str, str]:
+    """{department code: its name}, the latest name a shipment carried for the code."""
+    codes = map(attrgetter("department_code"), shipments)
+    return {c: n for c, n in zip(codes, map(attrgetter("department_name"), shipments), strict=True) if n}
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -51,12 +51,13 @@ def pdf_report(result: Result) -> bytes:
         story.append(Paragraph(f"注意：{escape(warning)}", body))
 
     story.append(Paragraph("二、部门分摊", heading))
-    rows = [("部门", "计费件数", "计费金额(元)", "按资费应收(元)", "未计费件数")]
+    rows = [("部门", "部门名称", "计费件数", "计费金额(元)", "按资费应收(元)", "未计费件数")]
     rows += [
-        (d.department_code, d.parcels, yuan(d.amount_fen), yuan(d.expected_fen), d.not_billed)
+        (d.department_code, Paragraph(escape(result.department_name(d.department_code)), cell), d.parcels,
+         yuan(d.amount_fen), yuan(d.expected_fen), d.not_billed)
         for d in result.departments
-    ]
-    story.append(_table(rows, font, (40 * mm, 25 * mm, 35 * mm, 35 * mm, 25 * mm)))
+    ]  # fmt: skip
+    story.append(_table(rows, font, (30 * mm, 60 * mm, 25 * mm, 35 * mm, 35 * mm, 25 * mm)))
 
     disputes = result.disputes
     story.append(
@@ -65,11 +66,11 @@ def pdf_report(result: Result) -> bytes:
             heading,
         )
     )
-    story += _findings_table(disputes, font, cell, body)
+    story += _findings_table(disputes, font, cell, body, result.department_name)
 
     others = [f for f in result.findings if f.code != Code.OK and not f.disputed]
     story.append(Paragraph(f"四、其他差异（共 {len(others)} 条，供核实）", heading))
-    story += _findings_table(others, font, cell, body)
+    story += _findings_table(others, font, cell, body, result.department_name)
 
     story.append(Paragraph("五、签字确认", heading))
     story.append(
@@ -98,7 +99,9 @@ def pdf_report(result: Result) -> bytes:
     return out.getvalue()
 
 
-def _findings_table(findings: list[Finding], font: str, cell: ParagraphStyle, body: ParagraphStyle) -> list:
+def _findings_table(
+    findings: list[Finding], font: str, cell: ParagraphStyle, body: ParagraphStyle, name: Callable[[str], str]
+) -> list:
     if not findings:
         return [Paragraph("无", body)]
     rows: list[tuple] = [
@@ -109,7 +112,7 @@ def _findings_table(findings: list[Finding], font: str, cell: ParagraphStyle, bo
             (
                 f.waybill_no,
                 CODE_NAMES[f.code],
-                f.department_code,
+                Paragraph(escape(name(f.department_code) or f.department_code), cell),
                 f.line_no or "",
                 f.accepted_on or "",
                 ZONE_NAMES.get(f.zone or "", ""),

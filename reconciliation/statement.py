@@ -10,8 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import zipfile
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -304,42 +302,12 @@ def _plain_waybill(cell: str) -> bool:
 def _read_xlsx(
     data: bytes, name: str, accepted: dict, on_progress: Progress | None, limits: xlsx_guard.Limits
 ) -> Statement:
-    """The streaming reader (xlsx.py); openpyxl for what it does not handle. Both read only what
-    xlsx_guard let through, and openpyxl only sheets whose rows and columns are within the caps."""
+    """calamine (Rust) reads the first worksheet, once xlsx_guard has let the archive through and every
+    sheet's grid is within the caps (calamine builds the whole grid before the first row is seen)."""
     archive = xlsx_guard.open_checked(data, limits)
-    try:
-        sheet = xlsx.Sheet(archive, limits)
-        return _collect_xlsx(sheet.rows(), sheet.max_row, name, accepted, on_progress)
-    except xlsx.Unsupported:
-        xlsx_guard.check_sheet_shapes(archive, limits)
-        return _read_xlsx_openpyxl(data, name, accepted, on_progress)
-
-
-# What openpyxl raises for a damaged or odd file (ParseError is a SyntaxError).
-_OPENPYXL_FAILURES = (
-    zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError, AttributeError, SyntaxError,
-    EOFError, zlib.error, NotImplementedError,
-)  # fmt: skip
-
-
-def _read_xlsx_openpyxl(data: bytes, name: str, accepted: dict, on_progress: Progress | None) -> Statement:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except _OPENPYXL_FAILURES as e:
-        raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
-    try:
-        if not book.worksheets:
-            raise xlsx_guard.refused("找不到工作表")
-        sheet = book.worksheets[0]
-        return _collect_xlsx(sheet.iter_rows(values_only=True), sheet.max_row, name, accepted, on_progress)
-    except StatementError:
-        raise
-    except _OPENPYXL_FAILURES as e:
-        raise StatementError(f"不是有效的 .xlsx 文件（{e}）") from None
-    finally:
-        book.close()
+    xlsx_guard.check_sheet_areas(archive, limits)
+    sheet = xlsx.first_sheet(data, archive.namelist())
+    return _collect_xlsx(sheet.rows(), sheet.max_row, name, accepted, on_progress)
 
 
 def _collect_xlsx(

@@ -1,9 +1,9 @@
 """Checks on an uploaded .xlsx before any parser reads it, and caps that hold while it is read.
 
 An .xlsx is a ZIP of XML parts, so a small upload can stand for gigabytes (a styles.xml that inflates
-1000:1), for millions of cells in one row, or for an XML entity bomb. Whatever reads the sheet (the
-streaming reader in xlsx.py, openpyxl as its fallback, or a later reader), it first goes through
-`open_checked`, which refuses, before anything is inflated for real:
+1000:1), for millions of cells in one row, or for an XML entity bomb. Whatever reads the sheet
+(calamine, in xlsx.py), it first goes through `open_checked`, which refuses, before anything is
+inflated for real:
 
 - a file that is not a ZIP, or whose directory lists too many members;
 - a member whose declared size is over the cap, a total over the cap, or a large member that compresses
@@ -13,10 +13,9 @@ streaming reader in xlsx.py, openpyxl as its fallback, or a later reader), it fi
   part's prolog, the only place an XML parser accepts one.
 
 Declared sizes can lie: `capped` reads a member in chunks and stops at its declared size and at the
-cap, and Python's zipfile itself never inflates past the declared size (then fails the CRC check), so
-openpyxl, which reads through zipfile, is held to the same sizes. Rows and columns are capped by the
-reader as it streams (`Limits.max_rows`, `Limits.max_columns`); `check_sheet_shapes` applies the same
-caps, streaming, before a sheet is handed to a reader that builds whole rows (openpyxl).
+cap. calamine builds a sheet's whole grid, from its first used cell to its last, before the first row
+is seen: `check_sheet_areas` (run next) holds every cell within `Limits.max_rows` and
+`Limits.max_columns`, the shared strings within their cap, and the grid to a few times the cells in it.
 
 Every refusal is a StatementError whose message says what is wrong, e.g.
 "XLSX 文件异常：xl/styles.xml 解压后超过 200 MB".
@@ -226,15 +225,139 @@ def check_sheet_shapes(archive: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS
             _check_shape(archive, name, limits)
 
 
+def check_sheet_areas(archive: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Before a reader that builds the whole sheet as a grid (calamine: rows × columns from the first used
+    cell to the last) gets the file: every cell within the row and column caps, and a grid not much
+    larger than the cells in it (a cell at A1 and one at CV2000000 would make 200 million).
+
+    Where every cell carries its reference (Excel, WPS and every library we know write one), the
+    references are read with a regular expression over the inflated XML, a few times faster than a
+    parser; a part with a cell without one is checked by `check_sheet_shapes`, cell by cell."""
+    for name in archive.namelist():
+        if name.lower().endswith(".xml") and not _check_area_fast(archive, name, limits):
+            _check_shape(archive, name, limits)
+
+
+# The markup Excel, WPS and the libraries write: unprefixed tags, each row and each cell with its
+# reference as its first attribute. Text in XML escapes "<", so only markup matches; a part written any
+# other way is left to the cell-by-cell check. The scans look for what would break a bound found so
+# far (a cell beyond the last row, a column beyond the widest), so a usual sheet is read at memory speed.
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)[0-9]+"')
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*?([0-9]+)"')
+_PREFIXED = re.compile(rb":(?:c|row|dimension|si)[\s/>]")
+_ODD_TAG = re.compile(rb"<(?:c|row)[>/\t\n\r]")  # a cell or row tag not followed by a space
+_ODD_REF = re.compile(rb'<c r="[^A-Z]')  # a reference not in capitals
+_CHUNK = MB
+
+
+def _check_area_fast(archive: zipfile.ZipFile, name: str, limits: Limits) -> bool:
+    """False when the part is not written the usual way (the caller checks it cell by cell)."""
+    cells = strings = max_row = max_col = 0
+    wider = beyond = None  # patterns of a cell past the widest column / the last row so far
+    with capped(archive, name, limits) as src:
+        rest = b""
+        while True:
+            chunk = src.read(_CHUNK)
+            text = rest + chunk
+            cut = text.rfind(b">") + 1 if chunk else len(text)  # a tag is never cut in two
+            text, rest = text[:cut], text[cut:]
+            for dimension in _DIMENSION.findall(text):  # the sheet's own claim of its size
+                if int(dimension) > limits.max_rows:
+                    raise too_many_rows(name, limits)
+            if _PREFIXED.search(text) or _ODD_TAG.search(text) or _ODD_REF.search(text):
+                return False
+            strings += text.count(b"<si")
+            if strings > limits.max_shared_strings:
+                raise refused(f"{name} 的字符串超过 {limits.max_shared_strings} 个")
+            tags = text.count(b"<c ")
+            if text.count(b'<c r="') != tags:
+                return False
+            cells += tags
+            rows = _ROW_NUMBER.findall(text)
+            if len(rows) != text.count(b"<row "):
+                return False
+            if rows:
+                top = max(map(int, rows))
+                if top > limits.max_rows:
+                    raise too_many_rows(name, limits)
+                if top > max_row:
+                    max_row, beyond = top, _cell_row_above(top)
+            if tags and (beyond is None or beyond.search(text)):
+                return False  # a cell below every row: the careful check words it
+            if tags and (wider is None or wider.search(text)):
+                for column in set(_CELL_COLUMN.findall(text)):
+                    number = _column_number(column)
+                    if number > limits.max_columns:
+                        row = re.search(rb'<c r="' + column + rb'([0-9]+)"', text).group(1)
+                        raise too_many_columns(name, int(row), limits)
+                    if number > max_col:
+                        max_col, wider = number, _cell_column_above(column)
+            if not chunk:
+                break
+    _check_grid(name, max_row, max_col, cells)
+    return True
+
+
+def _cell_row_above(row: int) -> re.Pattern:
+    """A cell reference whose row number is greater than `row`."""
+    return re.compile(rb'<c r="[A-Z]+(?:' + _above(str(row).encode(), b"0123456789") + rb')"')
+
+
+def _cell_column_above(column: bytes) -> re.Pattern:
+    """A cell reference whose column is after `column`."""
+    return re.compile(rb'<c r="(?:' + _above(column, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") + rb")[0-9]")
+
+
+def _above(value: bytes, alphabet: bytes) -> bytes:
+    """A regular expression for the strings over `alphabet` (no leading zero) ordered after `value`."""
+    any_one = b"[" + alphabet[:1] + b"-" + alphabet[-1:] + b"]"
+    first = b"[" + alphabet[1:2] + b"-" + alphabet[-1:] + b"]" if alphabet[:1] == b"0" else any_one
+    longer = first + any_one + b"{" + str(len(value)).encode() + b",}"
+    options = [longer]
+    for i in range(len(value)):
+        position = alphabet.index(value[i : i + 1])
+        if position + 1 < len(alphabet):
+            after = b"[" + alphabet[position + 1 : position + 2] + b"-" + alphabet[-1:] + b"]"
+            options.append(value[:i] + after + any_one + b"{" + str(len(value) - i - 1).encode() + b"}")
+    return b"|".join(options)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+GRID_SLACK = 1_000_000  # cells any sheet's grid may have beyond 4 per cell it holds
+
+
+def _check_grid(name: str, max_row: int, max_col: int, cells: int) -> None:
+    if max_row * max_col > 4 * cells + GRID_SLACK:
+        raise refused(f"{name} 的单元格分布异常（{max_row} 行 × {max_col} 列，只有 {cells} 个单元格）")
+
+
 def _check_shape(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
-    rows = cells = 0
+    rows = cells = total = max_row = max_col = 0
     try:
         with capped(archive, name, limits) as src:
             for _, element in etree.iterparse(src, tag=(_ROW, _CELL), **PARSER_OPTIONS):
                 if element.tag == _CELL:
                     cells += 1
+                    total += 1
                     if cells > limits.max_columns:
                         raise too_many_columns(name, rows + 1, limits)
+                    ref = _REF.match(element.get("r") or "")
+                    if ref:
+                        column, row = _column_number(ref[1].encode()), int(ref[2])
+                        if column > limits.max_columns:
+                            raise too_many_columns(name, row, limits)
+                        if row > limits.max_rows:
+                            raise too_many_rows(name, limits)
+                        max_row, max_col = max(max_row, row), max(max_col, column)
+                    else:
+                        max_row, max_col = max(max_row, rows + 1), max(max_col, cells)
                     continue
                 rows += 1
                 number = element.get("r")
@@ -246,3 +369,7 @@ def _check_shape(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
                     del element.getparent()[0]
     except etree.XMLSyntaxError as e:
         raise refused(f"{name} 不是有效的 XML（{e}）") from None
+    _check_grid(name, max(max_row, rows), max_col, total)
+
+
+_REF = re.compile(r"^([A-Za-z]+)([0-9]+)$")

@@ -97,13 +97,15 @@ def csv_bytes(rows: list[list[str]], encoding: str = "gbk") -> bytes:
 
 
 def xlsx_file(rows: list[list[str]], path: str) -> None:
-    from openpyxl import Workbook
+    """As Excel saves it: a shared-string table, numeric waybills, a title row and a totals row."""
+    import xlsxwriter
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("对账单")
-    sheet.append(["2026年10月 EMS 政务邮件对账单"])
-    sheet.append(HEADER.split(","))
-    for r in rows:
-        sheet.append([int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), float(r[6]), float(r[7]), 0, float(r[9])])
-    sheet.append(["合计"])
-    book.save(path)
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("对账单")
+    sheet.write_row(0, 0, ["2026年10月 EMS 政务邮件对账单"])
+    sheet.write_row(1, 0, HEADER.split(","))
+    for i, r in enumerate(rows, 2):
+        cells = [int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), float(r[6]), float(r[7]), 0, float(r[9])]
+        sheet.write_row(i, 0, cells)
+    sheet.write_row(len(rows) + 2, 0, ["合计"])
+    book.close()

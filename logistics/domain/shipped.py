@@ -19,3 +19,4 @@ class ShippedParcel:
     county: str
     accepted_on: date | None  # China date of the handed_over scan
     cancelled: bool = False
+    department_name: str = ""  # 安福县市场监督管理局, as the approval system sent it

@@ -18,9 +18,8 @@ from datetime import datetime
 
 from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.model import DEFAULT_HALL, Dispatch
+from ..domain.model import DEFAULT_HALL
 from ..domain.shipped import ShippedParcel  # acceptance dates are the hall's calendar days
-from ..domain.status import Status
 from ..ports import UnitOfWork, UnitOfWorkFactory
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -55,24 +54,10 @@ def check_period(text: str) -> str:
 
 
 async def load_shipments(uow: UnitOfWork) -> list[ShippedParcel]:
-    """Every dispatch with a waybill number, of every month (the engine judges the period)."""
+    """Every dispatch with a waybill number, of every month (the engine judges the period); accepted on
+    the carrier's handed_over scan, else the hall's handover move, else a later scan."""
     async with uow:
-        found = await uow.finance.waybilled_dispatches()
-        scans, later_scans = await uow.finance.first_scans()
-        moves = await uow.finance.handover_moves()
-    return [
-        shipped(d, scans.get(d.waybill_no) or moves.get(d.id) or later_scans.get(d.waybill_no)) for d in found
-    ]
-
-
-def shipped(d: Dispatch, accepted_at: datetime | None) -> ShippedParcel:
-    """`accepted_at`: the carrier's handed_over scan, else the hall's handover move, else a later scan."""
-    a = d.address
-    accepted_on = accepted_at.astimezone(CHINA).date() if accepted_at else None
-    return ShippedParcel(
-        d.waybill_no or "", d.department_code, d.weight_g, d.declared_value_fen,
-        a.province, a.city, a.county, accepted_on, d.status is Status.CANCELLED,
-    )  # fmt: skip
+        return await uow.finance.shipped_parcels()
 
 
 # ---- runs -------------------------------------------------------------------------------------

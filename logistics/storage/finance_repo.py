@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select, true, update
+import orjson
+from sqlalchemy import Date, String, cast, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.hall import DEFAULT_HALL
-from ..domain.model import Dispatch
+from ..domain.shipped import ShippedParcel
 from ..domain.status import Status
-from .dispatch_codec import dispatch_from_row as to_domain
 from .finance_tables import finance_periods, reconciliation_runs
 from .tables import dispatch_events, dispatches
 from .tracking_tables import carrier_events
@@ -23,6 +23,29 @@ _RUN_BRIEF = [c for c in reconciliation_runs.c if c.name != "result"]
 
 def _dialect(conn: AsyncConnection):
     return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+_FIELDS = ("department_name", "weight_g", "declared_value_fen", ("address", "province"), ("address", "city"),
+           ("address", "county"))  # fmt: skip
+
+
+def _payload_fields(payload, sqlite_db: bool) -> list:
+    if sqlite_db:
+        paths = ["$." + (f if isinstance(f, str) else ".".join(f)) for f in _FIELDS]
+        return [func.json_extract(payload, *paths, type_=String)]
+    return [
+        payload[f].as_integer() if f in ("weight_g", "declared_value_fen") else payload[f].as_string()
+        for f in _FIELDS
+    ]
+
+
+def _day(value: str | date) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _first(key, time, where):
+    """(key, first) per key: the earliest `time` of the rows matching `where`."""
+    return select(key.label("key"), func.min(time).label("first")).where(where).group_by(key).subquery()
 
 
 class SqlFinanceRecords:
@@ -44,39 +67,62 @@ class SqlFinanceRecords:
 
     # ---- shipments --------------------------------------------------------------------------------
 
-    async def waybilled_dispatches(self) -> list[Dispatch]:
-        """Every dispatch that ever got a waybill number, whatever its status or month."""
-        query = self._shipments(select(dispatches).where(dispatches.c.waybill_no.is_not(None)))
-        rows = await self._conn.execute(query)
-        return [to_domain(r) for r in rows]
-
-    async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
-        """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
-        query = select(
-            carrier_events.c.waybill_no, carrier_events.c.status, func.min(carrier_events.c.time)
-        ).where(carrier_events.c.status.in_(("handed_over", *_LATER_SCANS)))
-        if self.hall is not None:
-            ours = select(dispatches.c.id).where(
-                dispatches.c.waybill_no == carrier_events.c.waybill_no, dispatches.c.hall == self.hall
-            )
-            query = query.where(ours.exists())
-        rows = await self._conn.execute(query.group_by(carrier_events.c.waybill_no, carrier_events.c.status))
-        handed, later = {}, {}
-        for waybill_no, status, time in rows:
-            target = handed if status == "handed_over" else later
-            if waybill_no not in target or time < target[waybill_no]:
-                target[waybill_no] = time
-        return handed, later
-
-    async def handover_moves(self) -> dict[str, datetime]:
-        """{dispatch id: when the audit trail first moved it to handed_over}."""
-        query = select(dispatch_events.c.dispatch_id, func.min(dispatch_events.c.at)).where(
-            dispatch_events.c.to_status == Status.HANDED_OVER.value
+    async def shipped_parcels(self) -> list[ShippedParcel]:
+        """Every dispatch that ever got a waybill number, whatever its status or month, as reconciliation
+        sees it, in one query: the payload fields it needs taken out of the JSON by the database, and
+        the acceptance day (China time) of the carrier's first handed_over scan, else the hall's first
+        handover move, else the first later scan."""
+        d, events, moves = dispatches.c, carrier_events.c, dispatch_events.c
+        handed = _first(events.waybill_no, events.time, events.status == "handed_over")
+        later = _first(events.waybill_no, events.time, events.status.in_(_LATER_SCANS))
+        moved = _first(moves.dispatch_id, moves.at, moves.to_status == Status.HANDED_OVER.value)
+        accepted = func.coalesce(handed.c.first, moved.c.first, later.c.first)
+        sqlite_db = self._conn.dialect.name == "sqlite"
+        day = (
+            func.date(accepted, "+8 hours")
+            if sqlite_db
+            else cast(func.timezone("Asia/Shanghai", accepted), Date)
         )
-        rows = await self._conn.execute(
-            self._shipments(query, dispatch_events.c.dispatch_id).group_by(dispatch_events.c.dispatch_id)
+        query = (
+            select(d.waybill_no, d.department_code, *_payload_fields(d.payload, sqlite_db), d.status, day)
+            .outerjoin_from(dispatches, handed, handed.c.key == d.waybill_no)
+            .outerjoin(moved, moved.c.key == d.id)
+            .outerjoin(later, later.c.key == d.waybill_no)
+            .where(d.waybill_no.is_not(None))
         )
-        return {dispatch_id: at for dispatch_id, at in rows}
+        query = self._shipments(query)
+        rows = (await self._conn.execute(query)).all()  # fetched at once, not row by row
+        days: dict = {None: None}
+        cancelled = Status.CANCELLED.value
+        parcels = []
+        for row in rows:
+            if sqlite_db:  # one JSON array of the fields: the payload parsed once, not once per field
+                waybill_no, department_code, fields, status, accepted_on = row
+                name, weight_g, value_fen, province, city, county = orjson.loads(fields)
+            else:
+                (
+                    waybill_no,
+                    department_code,
+                    name,
+                    weight_g,
+                    value_fen,
+                    province,
+                    city,
+                    county,
+                    status,
+                    accepted_on,
+                ) = row
+            if accepted_on not in days:
+                days[accepted_on] = (
+                    date.fromisoformat(accepted_on) if isinstance(accepted_on, str) else accepted_on
+                )
+            parcels.append(
+                ShippedParcel(
+                    waybill_no, department_code, weight_g, value_fen or 0, province, city, county,
+                    days[accepted_on], status == cancelled, name or "",
+                )
+            )  # fmt: skip
+        return parcels
 
     # ---- runs -------------------------------------------------------------------------------------
 

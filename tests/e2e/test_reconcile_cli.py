@@ -3,6 +3,7 @@
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -76,6 +77,8 @@ def files(tmp_path, db):
 def certpost(db, cwd, *args) -> subprocess.CompletedProcess:
     url, _ = db
     env = {"CERTPOST_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    if os.environ.get("PYTHONPATH"):  # a worktree's code, not the installed copy
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     cmd = [sys.executable, "-m", "logistics.cli", *args]
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, timeout=120)
 
@@ -122,6 +125,31 @@ def test_reports_are_written_to_out(db, files, fmt, magic):
     else:
         assert db[1]["over"] in content.decode("utf-8-sig")
     assert result.stdout == b"" and "2026-10" in result.stderr.decode()
+
+
+def test_the_dispute_list_for_ems_is_written_to_out(db, files):
+    from python_calamine import CalamineWorkbook
+
+    _, w = db
+    args = ("reconcile", "october.csv", "--period", "2026-10", "--format", "disputes", "--out", "d.xlsx")
+    result = certpost(db, files, *args)
+    assert result.returncode == 0, result.stderr.decode()
+    rows = CalamineWorkbook.from_path(str(files / "d.xlsx")).get_sheet_by_name("争议清单").to_python()
+    header = rows[0]
+    lines = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:-1]}
+    assert set(lines) == {w["over"], w["cancelled"], "1199000000009"}  # the ok line is no dispute
+    over = lines[w["over"]]
+    assert (over["寄达县"], over["应收合计(元)"], over["核对结论"], over["申请退还(元)"]) == (
+        "安福县",
+        9.5,
+        "多收",
+        1.5,
+    )
+    assert over["部门名称"] == "安福县市场监督管理局"
+    assert lines[w["cancelled"]]["核对结论"] == "已取消仍计费"
+    assert rows[-1][0] == "合计" and rows[-1][header.index("应收合计(元)")] == 9.5 + 8.0 + 8.0
+    refused = certpost(db, files, "reconcile", "october.csv", "--period", "2026-10", "--format", "disputes")
+    assert refused.returncode == 2 and "--out" in refused.stderr.decode()
 
 
 def test_csv_may_go_to_stdout(db, files):

@@ -5,20 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from ...domain.model import Dispatch
+from ...domain.shipped import ShippedParcel
 
 
 class FinanceRecords(Protocol):
-    async def waybilled_dispatches(self) -> list[Dispatch]:
-        """Every dispatch that ever got a waybill number, whatever its status or month."""
-        ...
-
-    async def first_scans(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
-        """({waybill: first handed_over scan}, {waybill: first later scan}) from the carrier's events."""
-        ...
-
-    async def handover_moves(self) -> dict[str, datetime]:
-        """{dispatch id: when the audit trail first moved it to handed_over}."""
+    async def shipped_parcels(self) -> list[ShippedParcel]:
+        """Every dispatch that ever got a waybill number, whatever its status or month, as reconciliation
+        sees it; accepted on the China day of the carrier's first handed_over scan, else the hall's
+        first handover move, else the carrier's first later scan (None: never handed over)."""
         ...
 
     async def insert_run(self, **values) -> bool:

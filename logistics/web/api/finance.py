@@ -19,6 +19,7 @@ from ...service import halls, reconcile_runs
 from ...service.reconcile_runs import Upload
 from .. import limits
 from ..auth import scoped, staff
+from ..downloads import send_report
 from ..keys import CLOCK, SETTINGS
 from .documented import BINARY, PERIOD, Media, Param, documented
 from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
@@ -130,21 +131,35 @@ async def get_run(request: web.Request) -> web.Response:
     params=(Param("fmt", "path", {"enum": ["json", "csv", "xlsx", "pdf"]}),),
     responses={200: Media({m: BINARY for m in reconcile_engine.MEDIA_TYPES.values()}), 404: None},
 )
-async def download(request: web.Request) -> web.Response:
+async def download(request: web.Request) -> web.StreamResponse:
     await staff(request, *FINANCE_ROLES)
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
-    run = await reconcile_runs.get_run(scoped(request).uow(read_only=True), run_id)  # any of the caller's
-    content = await reconcile_runs.report(
-        scoped(request).uow(read_only=True), run_id, fmt, reconcile_engine.render
-    )
+    by_id = scoped(request).uow  # a run by id: any of the caller's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
+    text = await reconcile_runs.result_json(by_id(read_only=True), run_id)
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
-    return web.Response(
-        body=content,
-        headers={
-            "Content-Type": reconcile_engine.MEDIA_TYPES[fmt],
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
-    )
+    return await send_report(request, text, fmt, name)
+
+
+@routes.get("/api/v1/reconciliations/{id}/disputes.xlsx")
+@documented(
+    summary_zh="下载争议清单（发给 EMS）",
+    summary_en="The dispute list for EMS",
+    security="staff",
+    tag="finance",
+    roles=FINANCE_ROLES,
+    responses={200: Media({reconcile_engine.DISPUTES_MEDIA_TYPE: BINARY}), 404: None},
+    description="The disputed lines in the statement's own columns, with our finding, the amount we "
+    "accept, the amount claimed back and the evidence per line, and a totals row (XLSX).",
+)
+async def download_disputes(request: web.Request) -> web.StreamResponse:
+    await staff(request, *FINANCE_ROLES)
+    run_id = request.match_info["id"]
+    by_id = scoped(request).uow  # a run by id: any of the caller's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
+    text = await reconcile_runs.result_json(by_id(read_only=True), run_id)
+    name = f"disputes-{run['period']}-{run_id[:8]}.xlsx"
+    return await send_report(request, text, reconcile_engine.DISPUTES_FORMAT, name)
 
 
 @routes.post("/api/v1/periods/{period}/close")

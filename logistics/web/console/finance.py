@@ -3,7 +3,8 @@ table, downloads, closing the month. Thin pages over logistics.service.reconcile
 
 from __future__ import annotations
 
-import json
+import asyncio
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from ...service.console_text import CHINA, yuan
 from ...service.reconcile_runs import Upload
 from .. import limits
 from ..auth import scoped
+from ..downloads import send_report
 from ..keys import SETTINGS
 from . import charts
 from .guard import Ctx, page, wants_json
@@ -32,7 +34,7 @@ CODE_TEXT = {
     "cancelled_but_billed": "已取消仍计费",
     "out_of_period": "不属本期",
 }
-SHOWN = 500
+PAGE_SIZE = 100
 
 
 def one_hall(request: web.Request):
@@ -136,52 +138,73 @@ async def upload(request: web.Request, ctx: Ctx) -> web.Response:
 async def run_page(request: web.Request, ctx: Ctx) -> web.Response:
     by_id = scoped(request).uow  # a run by id: any of the user's halls'
     run = await reconcile_runs.get_run(by_id(read_only=True), request.match_info["id"])
-    result = json.loads(await reconcile_runs.result_json(by_id(read_only=True), run["id"]))
+    index = reconcile_engine.cached_index(run["id"])
+    if index is None:
+        text = await reconcile_runs.result_json(by_id(read_only=True), run["id"])
+        index = await asyncio.to_thread(reconcile_engine.FindingsIndex, text)
+        reconcile_engine.keep_index(run["id"], index)
     own = scoped(request).for_hall(run["hall"]).uow  # the run's hall's month
     status = await reconcile_runs.period_status(own(read_only=True), run["period"])
-    code, dept = request.query.get("code", ""), request.query.get("department", "")
+    q = request.query
+    chosen = {
+        "code": q.get("code", ""),
+        "department": q.get("department", ""),
+        "waybill": q.get("waybill", ""),
+    }
+    try:
+        number = int(q.get("page", "1"))
+    except ValueError:
+        number = 1
+    shown, total, number, pages = index.page(**chosen, page=number, size=PAGE_SIZE)
     return ctx.render(
         "finance_run.html",
         f"{run['period']} 对账结果",
-        _run_body(run, result, status, code, dept),
+        _run_body(run, index.names, status, chosen, (shown, total, number, pages)),
         active="finance",
     )
 
 
-def _run_body(run, result, status, code: str, dept: str) -> dict:
-    t = result["totals"]
+def _department(code: str, names: dict[str, str]) -> str:
+    """安福县市场监督管理局（SCJGJ）, or the code alone when no name is known."""
+    name = names.get(code or "", "")
+    return f"{name}（{code}）" if name else (code or "—")
+
+
+def _run_body(run, names: dict[str, str], status, chosen: dict, found: tuple) -> dict:
+    shown, total, number, pages = found
+    t = run["totals"]
     codes = t.get("codes", {})
     chart = charts.bars(
         [(CODE_TEXT.get(k, k), v) for k, v in sorted(codes.items(), key=lambda kv: -kv[1]) if v]
     )
-    departments = result["departments"]
-    dept_rows = [[d["department_code"], d["parcels"], yuan(d["amount_fen"])] for d in departments]
-    findings = [
-        f
-        for f in result["findings"]
-        if (not code or f["code"] == code) and (not dept or f["department_code"] == dept)
+    departments = run.get("departments", [])
+    dept_rows = [
+        [_department(d["department_code"], names), d["parcels"], yuan(d["amount_fen"])] for d in departments
     ]
-    depts = sorted({f["department_code"] for f in result["findings"] if f["department_code"]})
     rows = [
         {
             "code": f["code"],
             "before": [f["line_no"] or "—", f["waybill_no"]],
             "code_text": CODE_TEXT.get(f["code"], f["code"]),
-            "cells": [f["department_code"] or "—", yuan(f["billed_fen"]), yuan(f["expected_fen"])],
+            "cells": [
+                _department(f["department_code"], names),
+                yuan(f["billed_fen"]),
+                yuan(f["expected_fen"]),
+            ],
             "difference": _money(f["difference_fen"]),
             "detail": f["detail"],
         }
-        for f in findings[:SHOWN]
+        for f in shown
     ]
-    more = f"共 {len(findings)} 条" + (
-        f"，显示前 {SHOWN} 条（完整清单请下载）" if len(findings) > SHOWN else ""
-    )
+    more = f"共 {total} 条" + (f"，第 {number}/{pages} 页" if pages > 1 else "")
     facts = [
         ("对账单", run["filename"]),
         ("上传人", run["created_by"]),
         ("上传时间", _minute(run["created_at"])),
         ("文件 SHA-256", run["sha256"][:16] + "…"),
     ]
+    base = f"/console/finance/runs/{run['id']}"
+    filters = {k: v for k, v in chosen.items() if v}
     return {
         "run": run,
         "totals": t,
@@ -197,31 +220,57 @@ def _run_body(run, result, status, code: str, dept: str) -> dict:
             yuan(sum(d["amount_fen"] for d in departments)),
         ),
         "code_options": [(k, v, codes.get(k, 0)) for k, v in CODE_TEXT.items()],
-        "depts": depts,
-        "code": code,
-        "dept": dept,
+        "depts": [(d, _department(d, names)) for d in sorted(names)],
+        "code": chosen["code"],
+        "dept": chosen["department"],
+        "waybill": chosen["waybill"],
         "rows": rows,
         "more": more,
+        "pager": _pager(base, filters, number, pages),
+    }
+
+
+def _pager(base: str, filters: dict, number: int, pages: int) -> dict | None:
+    """Links to the first, previous, next and last page, keeping the filters."""
+    if pages <= 1:
+        return None
+
+    def link(n: int) -> str:
+        return f"{base}?{urlencode({**filters, 'page': n})}#findings"
+
+    return {
+        "number": number,
+        "pages": pages,
+        "first": link(1) if number > 1 else None,
+        "prev": link(number - 1) if number > 1 else None,
+        "next": link(number + 1) if number < pages else None,
+        "last": link(pages) if number < pages else None,
     }
 
 
 @routes.get(r"/console/finance/runs/{id}/report.{fmt:json|csv|xlsx|pdf}")
 @page(*FINANCE)
-async def download(request: web.Request, ctx: Ctx) -> web.Response:
+async def download(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     run_id, fmt = request.match_info["id"], request.match_info["fmt"]
     by_id = scoped(request).uow  # a run by id: any of the user's halls'
     run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
-    content = await reconcile_runs.report(by_id(read_only=True), run_id, fmt, reconcile_engine.render)
+    text = await reconcile_runs.result_json(by_id(read_only=True), run_id)
     name = f"reconciliation-{run['period']}-{run_id[:8]}.{fmt}"
-    return web.Response(
-        body=content,
-        headers={
-            "Content-Type": reconcile_engine.MEDIA_TYPES[fmt],
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return await send_report(request, text, fmt, name, _PRIVATE)
+
+
+@routes.get("/console/finance/runs/{id}/disputes.xlsx")
+@page(*FINANCE)
+async def download_disputes(request: web.Request, ctx: Ctx) -> web.StreamResponse:
+    run_id = request.match_info["id"]
+    by_id = scoped(request).uow  # a run by id: any of the user's halls'
+    run = await reconcile_runs.get_run(by_id(read_only=True), run_id)
+    text = await reconcile_runs.result_json(by_id(read_only=True), run_id)
+    name = f"disputes-{run['period']}-{run_id[:8]}.xlsx"
+    return await send_report(request, text, reconcile_engine.DISPUTES_FORMAT, name, _PRIVATE)
+
+
+_PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 @routes.post("/console/finance/periods/{period}/close")

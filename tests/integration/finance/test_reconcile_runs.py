@@ -53,7 +53,9 @@ async def test_shipments_come_from_stored_dispatches_with_acceptance_in_china_ti
         engine, handed_over_at=at("2026-10-31T09:00:00+08:00"), scan_at=at("2026-11-01T01:30:00+08:00")
     )
     moved = await stored(engine, handed_over_at=at("2026-10-05T23:59:00+08:00"), weight_g=1200)
-    booked_only = await stored(engine, declared_value_fen=5000, department_code="ZRZYJ")
+    booked_only = await stored(
+        engine, declared_value_fen=5000, department_code="ZRZYJ", department_name="安福县自然资源局"
+    )
     cancelled = await stored(engine, cancelled=True)
     far = await stored(
         engine,
@@ -71,6 +73,10 @@ async def test_shipments_come_from_stored_dispatches_with_acceptance_in_china_ti
     assert shipments[booked_only.waybill_no].accepted_on is None
     only = shipments[booked_only.waybill_no]
     assert (only.department_code, only.weight_g, only.declared_value_fen) == ("ZRZYJ", 200, 5000)
+    assert (only.department_name, shipments[moved.waybill_no].department_name) == (
+        "安福县自然资源局",
+        "安福县市场监督管理局",
+    )
     assert shipments[cancelled.waybill_no].cancelled is True
     assert not shipments[scanned.waybill_no].cancelled
     far_away = shipments[far.waybill_no]

@@ -21,6 +21,7 @@ DIMENSION_BOMB = bad.sheet_xml('<row r="1"><c><v>1</v></c></row>').replace(
     b"<sheetData>", b'<dimension ref="A1:J3000000"/><sheetData>'
 )
 STYLES_BOMB, SHEET_BOMB = "xl/styles.xml 解压后超过 20 MB", "sheet1.xml 解压后超过 200 MB"
+SPARSE = '<row r="1"><c{a}><v>1</v></c></row><row r="1999999"><c{b}><v>1</v></c></row>'
 TOO_WIDE, BILLION = "sheet1.xml 第 1 行超过 100 列", "sheet1.xml 含有 DTD/实体声明"
 CASES = {
     "styles.xml inflating to 1.5 GiB": (lambda: bad.inflating(bad.STYLES, 1536), STYLES_BOMB),
@@ -64,6 +65,25 @@ CASES = {
         r"sheet1\.xml 不是有效的 XML",
     ),
     "too many members": (lambda: bad.many_members(1_001), "压缩包内文件过多（1001 个，上限 1000 个）"),
+    # calamine builds the grid from the first used cell to the last: two cells 200 million apart
+    "a sparse grid, as Excel writes cells": (
+        lambda: bad.replaced({bad.SHEET: bad.sheet_xml(SPARSE.format(a=' r="A1"', b=' r="CV1999999"'))}),
+        r"sheet1\.xml 的单元格分布异常（1999999 行 × 100 列",
+    ),
+    "a sparse grid, a cell without its reference": (
+        lambda: bad.replaced({bad.SHEET: bad.sheet_xml(SPARSE.format(a="", b=' r="CV1999999"'))}),
+        r"sheet1\.xml 的单元格分布异常（1999999 行 × 100 列",
+    ),
+    "a cell below every row": (
+        lambda: bad.replaced({bad.SHEET: bad.sheet_xml('<row r="1"><c r="A2000001"><v>1</v></c></row>')}),
+        "超过 2000000 行",
+    ),
+    "a cell past the column cap, as Excel writes cells": (
+        lambda: bad.replaced(
+            {bad.SHEET: bad.sheet_xml('<row r="7"><c r="A7"><v>1</v></c><c r="CW7"/></row>')}
+        ),
+        "第 7 行超过 100 列",
+    ),
 }
 
 
