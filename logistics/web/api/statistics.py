@@ -10,8 +10,8 @@ from ...domain.errors import InvalidInput
 from ...service import statistics, supervision
 from ...service.console_text import CHINA, cn_today
 from ...service.statistics import Statistics, Times
-from ..auth import staff
-from ..keys import CLOCK, DEPS, SETTINGS
+from ..auth import scoped, staff
+from ..keys import CLOCK, SETTINGS
 from .documented import PERIOD, Param, documented
 from .responses import Open, When
 
@@ -181,7 +181,7 @@ async def get_statistics(request: web.Request) -> web.Response:
     await staff(request, *READ_ROLES)
     chosen = _chosen(request)
     limits = request.app[SETTINGS].limits()
-    s = await statistics.build(request.app[DEPS].uow(read_only=True), chosen, limits=limits)
+    s = await statistics.build(scoped(request).uow(read_only=True), chosen, limits=limits)
     return web.json_response(statistics_json(s))
 
 
@@ -228,7 +228,7 @@ async def list_breaches(request: web.Request) -> web.Response:
         q.get("stage", ""), q.get("department", ""), q.get("matter", ""), q.get("open") == "1"
     )
     found = await supervision.find(
-        request.app[DEPS].uow(read_only=True), start=chosen.start, end=chosen.end,
+        scoped(request).uow(read_only=True), start=chosen.start, end=chosen.end,
         limits=request.app[SETTINGS].limits(), now=request.app[CLOCK].now(), filters=filters, page=page,
         per_page=per_page,
     )  # fmt: skip

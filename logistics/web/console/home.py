@@ -126,7 +126,7 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
         estimate=tariff_estimate(ctx.own_hall),  # zones judged from the user's hall
     )
     context = _board(board, ctx.user.role)
-    context["breaches"] = await statistics_page.dashboard_breaches(request.app[DEPS], settings, ctx.now)
+    context["breaches"] = await statistics_page.dashboard_breaches(ctx.deps, settings, ctx.now)
     return ctx.render("home.html", "工作台", context, active="home")
 
 

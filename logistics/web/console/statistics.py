@@ -12,7 +12,7 @@ from ...domain.service_limits import ServiceLimits
 from ...service import statistics, supervision
 from ...service.console_text import STATUS_SHORT, cn_time, cn_today, yuan
 from ...service.statistics import MonthRange, Times
-from ..keys import DEPS, SETTINGS
+from ..keys import SETTINGS
 from . import charts, stat_charts
 from .guard import Ctx, page
 from .statistics_xlsx import stream, write_breaches, write_statistics
@@ -32,7 +32,7 @@ def _limits(ctx: Ctx) -> ServiceLimits:
 
 
 async def _statistics(ctx: Ctx, chosen: MonthRange) -> statistics.Statistics:
-    return await statistics.build(ctx.request.app[DEPS].uow(read_only=True), chosen, limits=_limits(ctx))
+    return await statistics.build(ctx.deps.uow(read_only=True), chosen, limits=_limits(ctx))
 
 
 def _days(value: float | None) -> str:
@@ -131,7 +131,7 @@ def limits_text(limits: ServiceLimits) -> str:
 @page(*READERS)
 async def supervision_page(request: web.Request, ctx: Ctx) -> web.Response:
     chosen, f = _chosen(ctx), _filters(ctx)
-    limits, deps = _limits(ctx), request.app[DEPS]
+    limits, deps = _limits(ctx), ctx.deps
     found = await supervision.find(
         deps.uow(read_only=True), start=chosen.start, end=chosen.end, limits=limits, now=ctx.now,
         filters=f, page=_page_no(ctx),
@@ -215,7 +215,7 @@ async def dashboard_breaches(deps, settings, now) -> dict:
 async def supervision_xlsx(request: web.Request, ctx: Ctx) -> web.StreamResponse:
     chosen, f = _chosen(ctx), _filters(ctx)
     found = await supervision.find(
-        request.app[DEPS].uow(read_only=True), start=chosen.start, end=chosen.end, limits=_limits(ctx),
+        ctx.deps.uow(read_only=True), start=chosen.start, end=chosen.end, limits=_limits(ctx),
         now=ctx.now, filters=f, per_page=10**9,
     )  # fmt: skip
     items = found.items
