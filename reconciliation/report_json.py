@@ -115,7 +115,8 @@ def write_json(result: Result, out: BinaryIO) -> None:
     out.write(b"]" + head[totals_end:-1] + b',"dispute_lines":[')
     lines = iter(result.dispute_lines.items())  # in row order, as the engine and a stored run keep them
     chunks = iter(lambda: list(islice(lines, CHUNK_LINES)), [])
-    _write_joined(out, (b",".join(orjson.dumps(_line_cells(n, c)) for n, c in chunk) for chunk in chunks))
+    # one array per chunk, its brackets cut: one buffer each, not one per line
+    _write_joined(out, (orjson.dumps([_line_cells(n, c) for n, c in chunk])[1:-1] for chunk in chunks))
     out.write(b"]}")
 
 

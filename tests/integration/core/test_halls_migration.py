@@ -29,7 +29,7 @@ async def _single_hall_rows(engine):
     async with engine.begin() as conn:
         for d in (a, b):
             row = dispatch_row(d, "h-" + d.case_no, dispatch_json(d))
-            del row["hall"]
+            del row["hall"], row["recipient_key"]  # 0008 and 0010 add them
             await conn.execute(insert(dispatches).values(**row))
         event = AuditEvent(NOW, "system", "received", None, Status.RECEIVED)
         await conn.execute(insert(dispatch_events).values(**event_row(a.id, event)))
