@@ -24,6 +24,7 @@ from logistics.service.exceptions_queue import list_exceptions
 from logistics.storage.tracking import SqlCitizenLookup
 from logistics.web.console.desk import PAGE_SIZE, TABS
 from logistics.web.console.home import tariff_estimate
+from logistics.web.console.statistics import dashboard_breaches
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,13 @@ def reads(engine: AsyncEngine, anchor: datetime) -> list[Read]:
         )
 
     async def board(deps: Deps, s: Sample):
-        # web/console/home.home
+        # web/console/home.home: the figures and the supervision card (智能监管)
         settings = deps.settings
-        return await dashboard.build(
+        figures = await dashboard.build(
             deps.uow(read_only=True), now=anchor, ontime_days=settings.ontime_days,
             estimate=tariff_estimate(settings.origin),
         )  # fmt: skip
+        return figures, await dashboard_breaches(deps, settings, anchor)
 
     return [
         Read("citizen: waybill + phone last 4", 20, by_waybill, scoped=False),

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from logistics.domain.china_time import CHINA
+from logistics.domain.hall import Hall
 from logistics.service.views import dispatch_json
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
@@ -159,3 +160,22 @@ async def test_the_dashboard_counts_recent_breaches_and_links_the_worst(hall):
     assert re.search(r'超时件数</div><div class="stat-value">2<', card)
     assert card.count(f'href="/console/dispatches/{late.id}"') == 2
     assert "/console/supervision?from=" in card
+
+
+async def test_over_many_halls_the_dashboard_links_supervision_instead_of_counting(hall):
+    """A province's breaches take seconds to judge at a million dispatches: staff over every hall find
+    them on the supervision page; a hall's own staff see the count on their dashboard."""
+    async with hall.app[DEPS].uow() as uow:
+        await uow.halls.add(
+            Hall(code="YX", name="永新县政务服务中心", phone="07967712345", province="江西省",
+                 city="吉安市", county="永新县", address="禾川镇胜利路88号", postcode="343400"),
+            now=datetime.now(CHINA),
+        )  # fmt: skip
+    http = await _signed_in(hall, "dispatcher")
+    try:
+        status, _, body = await _get(http, f"{hall.base}/console/")
+    finally:
+        await http.close()
+    card = body.decode()[body.decode().index("智能监管") :]
+    assert status == 200 and "超时件数" not in card
+    assert "/console/supervision?from=" in card and "/console/province" in card
