@@ -27,6 +27,7 @@ from .repositories.statistics import Statistics
 from .repositories.throttle import CitizenFailures
 from .repositories.tracking import TrackingRecords
 from .repositories.users import Users
+from .repositories.village import VillagePoints
 
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ class UnitOfWork(Protocol):
     pull: PullCursors
     throttle: CitizenFailures
     statistics: Statistics
+    village_points: VillagePoints
 
     async def __aenter__(self) -> Self: ...
 

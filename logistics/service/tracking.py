@@ -15,12 +15,14 @@ from ..domain.cause import Cause, ScanRef
 from ..domain.errors import Conflict
 from ..domain.model import AuditEvent, Dispatch
 from ..domain.status import TERMINAL, TRANSITIONS, Status
+from ..domain.village import arrival_status
 from ..ports import TrackEvent, UnitOfWork
 from ..ports.repositories.tracking import PollState, StoredScan
 from .notifications import announce
 from .occurrence import Occurrence
 
 CARRIER_ACTOR = "carrier"
+CARRIER_DONE = TERMINAL | {Status.AWAITING_PICKUP}  # a village point's parcel: the carrier's part is over
 _REASON_STATUSES = frozenset({Status.DELIVERY_FAILED, Status.RETURNING, Status.RETURNED})
 
 
@@ -54,7 +56,7 @@ class Progress:
             "dispatch_id": self.dispatch_id,
             "last_event_at": self.last_event_at,
             "applied_at": self.applied_at,
-            "active": False if self.status in TERMINAL else None,
+            "active": False if self.status in CARRIER_DONE else None,
         }
 
 
@@ -147,7 +149,7 @@ def _apply(
         if applied_at is not None and scan.time < applied_at:
             continue  # older than the newest applied scan: stored for the record only
         last_event_at = max(last_event_at or scan.time, scan.time)
-        status = Status(scan.status)
+        status = arrival_status(d, Status(scan.status))
         if not applies(d.status, status, scan.time, applied_at):
             continue
         if status != d.status:

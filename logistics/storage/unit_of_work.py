@@ -22,6 +22,7 @@ from .statistics_repo import SqlStatistics
 from .throttle_repo import SqlCitizenFailures
 from .tracking import SqlTrackingRecords
 from .users_repo import SqlUsers
+from .village_repo import SqlVillagePoints
 
 T = TypeVar("T")
 
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.throttle = SqlCitizenFailures(conn)
         self.statistics = SqlStatistics(conn, hall)
         self.halls = SqlHalls(conn, self._default_hall)
+        self.village_points = SqlVillagePoints(conn, hall)
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._engine is None:

@@ -38,6 +38,8 @@ class Tables:
     counters: dict[str, int] = field(default_factory=dict)
     halls: dict[str, Any] = field(default_factory=dict)  # code -> Hall (the default one is implied)
     hall_tariffs: dict[tuple[str, str], str] = field(default_factory=dict)  # (hall, from YYYY-MM) -> TOML
+    village_points: dict[tuple[str, str], Any] = field(default_factory=dict)  # (hall, code) -> point
+    village_point_access: dict[int, dict] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

@@ -35,6 +35,7 @@ from .statistics import FakeStatistics
 from .store import FakeStore, Tables
 from .tracking import FakeTrackingRecords
 from .users import FakeUsers
+from .village import FakeVillagePoints
 
 NEW, OPEN, CLOSED = "new", "open", "closed"
 
@@ -55,6 +56,7 @@ class FakeUnitOfWork:
         self.pull = NotFaked("pull")
         self.throttle = NotFaked("throttle")
         self.statistics = FakeStatistics(self)
+        self.village_points = FakeVillagePoints(self)
 
     def check_open(self) -> None:
         if self._state != OPEN:
