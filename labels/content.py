@@ -12,6 +12,7 @@ from logistics.domain.errors import Conflict
 from logistics.domain.hall import Hall
 from logistics.domain.masking import mask_address, mask_name, mask_phone
 from logistics.domain.model import Address, Direction, Dispatch, Item
+from logistics.domain.village import VillagePoint, for_point
 
 PRODUCT = "政务专递"
 PAYMENT = "寄付月结"
@@ -51,18 +52,40 @@ def sender_of(origin: Hall | Mapping[str, Hall], dispatch: Dispatch) -> Hall:
     return origin[dispatch.hall] if isinstance(origin, Mapping) else origin
 
 
-def label_content(dispatch: Dispatch, origin: Hall | Mapping[str, Hall], public_url: str) -> LabelContent:
+Points = Mapping[tuple[str, str], VillagePoint]
+"""The village points parcels are addressed to, by (hall, code)."""
+
+
+def point_of(dispatch: Dispatch, points: Points | None) -> VillagePoint | None:
+    """The village point a dispatch for a point goes to, when it has an address to print."""
+    if not points or not for_point(dispatch):
+        return None
+    point = points.get((dispatch.hall, dispatch.village_point_code or ""))
+    return point if point is not None and point.addressable else None
+
+
+def label_content(
+    dispatch: Dispatch, origin: Hall | Mapping[str, Hall], public_url: str, points: Points | None = None
+) -> LabelContent:
+    """`points`: a parcel for a village point is addressed to the point (its name, town and address, the
+    clerk's phone masked), the citizen named only masked, beside the point's name."""
     origin = sender_of(origin, dispatch)
     if not dispatch.waybill_no:
         raise NotBooked(f"寄递单 {dispatch.case_no} 尚未取得运单号")
-    citizen = _citizen_lines(dispatch.recipient.name, dispatch.recipient.phone, dispatch.address)
+    point = point_of(dispatch, points)
+    if point is not None:
+        citizen = _point_lines(dispatch.recipient.name, point)
+        citizen_address = point.address
+    else:
+        citizen = _citizen_lines(dispatch.recipient.name, dispatch.recipient.phone, dispatch.address)
+        citizen_address = dispatch.address
     hall = _hall_lines(origin)
     inbound = dispatch.direction is Direction.INBOUND
-    destination = origin.postal_address if inbound else dispatch.address
+    destination = origin.postal_address if inbound else citizen_address
     return LabelContent(
         waybill_no=dispatch.waybill_no,
         sorting=sorting_text(destination.province, destination.city, destination.county),
-        destination_town=destination.town,
+        destination_town=point.town if point is not None and not inbound else destination.town,
         recipient=hall if inbound else citizen,
         sender=citizen if inbound else hall,
         case_no=dispatch.case_no,
@@ -84,6 +107,13 @@ def _citizen_lines(name: str, phone: str, address: Address) -> PartyLines:
     head = f"{mask_name(name)}  {mask_phone(phone)}"
     place = f"{address.province}{address.city}{address.county}{address.town}"
     return PartyLines(head, place + mask_address(address.detail), address.postcode)
+
+
+def _point_lines(citizen_name: str, point: VillagePoint) -> PartyLines:
+    a = point.address
+    head = f"{mask_name(citizen_name)}（{point.name}）  {mask_phone(point.clerk_phone)}"
+    town = a.town or point.town
+    return PartyLines(head, f"{a.province}{a.city}{a.county}{town}{a.detail}", a.postcode)
 
 
 @lru_cache(maxsize=16)

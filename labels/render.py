@@ -11,7 +11,7 @@ from reportlab.pdfgen.canvas import Canvas
 from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
-from .content import label_content
+from .content import Points, label_content
 from .fonts import load_font
 from .layout import SIZES_MM, layout_for
 from .manifest import render_manifest_pdf
@@ -31,13 +31,16 @@ def render_labels(
     origin: Hall,
     public_url: str,
     font_path: str | None = None,
+    points: Points | None = None,
 ) -> bytes:
     """One PDF: a label per page at its exact size, or four per A4 page for laser printers; given order."""
     if size == SHEET:
-        return render_sheet(dispatches, origin=origin, public_url=public_url, font_path=font_path)
+        return render_sheet(
+            dispatches, origin=origin, public_url=public_url, font_path=font_path, points=points
+        )
     layout = layout_for(size)
     font = load_font(font_path)
-    contents = [label_content(d, origin, public_url) for d in dispatches]
+    contents = [label_content(d, origin, public_url, points) for d in dispatches]
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(layout.width, layout.height), invariant=1)
     canvas.setTitle("EMS 电子运单")
@@ -51,9 +54,17 @@ def render_labels(
 
 
 def render_zpl(
-    dispatches: Sequence[Dispatch], *, dpi: int, origin: Hall, public_url: str, size: str = "100x150"
+    dispatches: Sequence[Dispatch],
+    *,
+    dpi: int,
+    origin: Hall,
+    public_url: str,
+    size: str = "100x150",
+    points: Points | None = None,
 ) -> str:
-    return render_zpl_labels(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
+    return render_zpl_labels(
+        dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size, points=points
+    )
 
 
 def render_manifest(
@@ -81,7 +92,8 @@ class PdfLabelRenderer:
     def __init__(self, origin: Hall, public_url: str, *, font_path: str | None = None):
         self.origin, self.public_url, self.font_path = origin, public_url, font_path
 
-    def render(self, dispatches: list[Dispatch], size: str) -> bytes:
+    def render(self, dispatches: list[Dispatch], size: str, points: Points | None = None) -> bytes:
         return render_labels(
-            dispatches, size, origin=self.origin, public_url=self.public_url, font_path=self.font_path
-        )
+            dispatches, size, origin=self.origin, public_url=self.public_url, font_path=self.font_path,
+            points=points,
+        )  # fmt: skip

@@ -15,7 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
-from .content import label_content
+from .content import Points, label_content
 from .fonts import load_font
 from .layout import layout_for
 from .pdfsave import save_binary
@@ -43,11 +43,16 @@ def cell_origins() -> list[tuple[float, float, float]]:
 
 
 def render_sheet(
-    dispatches: Sequence[Dispatch], *, origin: Hall, public_url: str, font_path: str | None = None
+    dispatches: Sequence[Dispatch],
+    *,
+    origin: Hall,
+    public_url: str,
+    font_path: str | None = None,
+    points: Points | None = None,
 ) -> bytes:
     layout = layout_for(LABEL_SIZE)
     font = load_font(font_path)
-    contents = [label_content(d, origin, public_url) for d in dispatches]
+    contents = [label_content(d, origin, public_url, points) for d in dispatches]
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=1)
     canvas.setTitle("EMS 电子运单（A4）")

@@ -15,7 +15,7 @@ from logistics.domain.hall import Hall
 from logistics.domain.model import Dispatch
 
 from .barcodes import code128_bars
-from .content import PAYMENT, PRODUCT, LabelContent, label_content
+from .content import PAYMENT, PRODUCT, LabelContent, Points, label_content
 from .layout import Box, LabelLayout, TextSlot, layout_for
 from .waybill import spaced_digits
 
@@ -34,12 +34,13 @@ def render_zpl_labels(
     public_url: str,
     size: str = "100x150",
     printer_font: str = DEFAULT_FONT,
+    points: Points | None = None,
 ) -> str:
     if dpi not in DOTS_PER_MM:
         raise ValueError(f"unsupported printer resolution {dpi} dpi; expected one of {sorted(DOTS_PER_MM)}")
     layout = layout_for(size)
     page = _Page(layout, DOTS_PER_MM[dpi], printer_font)
-    return "".join(page.label(label_content(d, origin, public_url)) for d in dispatches)
+    return "".join(page.label(label_content(d, origin, public_url, points)) for d in dispatches)
 
 
 def field_data(text: str) -> str:

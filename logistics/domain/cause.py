@@ -38,6 +38,7 @@ class Cause(StrEnum):
     PICKED_UP = "picked up at the counter (pickup code verified)"
     DELIVERED_AT_VILLAGE_POINT = "delivered at the village point"
     VILLAGE_POINT_CLERK_CONFIRMED = "village point clerk confirmed"
+    HANDED_OVER_AT_VILLAGE_POINT = "handed over at the village point (pickup code verified)"
     CARRIER_SCAN = "carrier scan"  # recorded with its scan: see `recorded_cause`
 
     @property
@@ -73,6 +74,7 @@ _TEXT: dict[Cause, str] = {
     Cause.PICKED_UP: "窗口自取（取件码核验通过）",
     Cause.DELIVERED_AT_VILLAGE_POINT: "村级代办点签收",
     Cause.VILLAGE_POINT_CLERK_CONFIRMED: "代办点经办人确认交付",
+    Cause.HANDED_OVER_AT_VILLAGE_POINT: "代办点交付申请人（取件码核验通过）",
     Cause.CARRIER_SCAN: "邮政轨迹扫描",
 }
 

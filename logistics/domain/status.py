@@ -49,9 +49,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # A parcel for a village proxy point that the point receives waits there for the citizen (the carrier's
 # "delivered" read as awaiting_pickup: domain.village.arrival_status), wherever "delivered" may come from.
-TRANSITIONS.update(
-    {s: nxt | {S.AWAITING_PICKUP} for s, nxt in TRANSITIONS.items() if S.DELIVERED in nxt}
-)
+TRANSITIONS.update({s: nxt | {S.AWAITING_PICKUP} for s, nxt in TRANSITIONS.items() if S.DELIVERED in nxt})
 
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 """No further move is possible: tracking stops here."""

@@ -137,7 +137,9 @@ def for_point(d: Dispatch) -> bool:
 
 
 def receiver_name(citizen_name: str, point: VillagePoint) -> str:
-    """The name the carrier and the label see: the citizen's masked, then the point's (欧**明（严田村代办点）)."""
+    """The name the carrier and the label see: the citizen's masked, then the point's.
+
+    欧阳小明 at 严田村代办点: 欧**明（严田村代办点）."""
     return f"{mask_name(citizen_name)}（{point.name}）"
 
 

@@ -38,10 +38,10 @@ from ..ports import (
 from . import pool
 from .deps import Deps
 from .dispatches import load, move, move_many, note
-from .halls import UnknownHall, origin_of
+from .halls import UnknownHall
 from .job_contract import BOOK, CANCEL, COMPLETED, POOL_REFILL, SYNC_OFFLINE, GiveUp, Job, RetryLater
 from .resilience import carrier_retry
-from .shipments import shipment_for
+from .shipments import shipment_of
 
 log = logging.getLogger("certpost.booking")
 
@@ -131,7 +131,7 @@ async def _carrier_step(job: Job, deps: Deps, d: Dispatch, suspect: bool) -> Boo
     settled otherwise (booking_failed, or booked offline with a pool number); raises RetryLater / GiveUp."""
     reached: list[bool] = []
     try:
-        shipment = shipment_for(d, await origin_of(deps, d.hall))  # the dispatch's own hall sends it
+        shipment = await shipment_of(deps, d)  # its own hall sends it (to its village point, if any)
         booking = await book_once(deps.carrier, shipment, look_first=suspect, reached=reached)
         if await _waybill_taken(deps, d, booking.waybill_no):
             await _collided(deps, d, booking)

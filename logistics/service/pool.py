@@ -15,10 +15,9 @@ from ..ports import CarrierError, CarrierRejected, NotSupported
 from ..ports.repositories.pool import FREE
 from .deps import Deps
 from .dispatches import load, move, note
-from .halls import origin_of
 from .job_contract import POOL_REFILL, SYNC_OFFLINE, GiveUp, Job
 from .resilience import carrier_retry
-from .shipments import shipment_for
+from .shipments import shipment_of
 
 log = logging.getLogger("certpost.pool")
 SYSTEM = "system:pool"
@@ -66,7 +65,7 @@ async def handle_sync(job: Job, deps: Deps) -> None:
     """Book an offline dispatch at the carrier under its pool number, then report its print data."""
     async with deps.uow(read_only=True) as uow:
         d = await load(uow, job.payload["dispatch_id"])
-    shipment = shipment_for(d, await origin_of(deps, d.hall))
+    shipment = await shipment_of(deps, d)
     try:
         booking = await deps.carrier.find_booking(d.order_no) or await deps.carrier.book(shipment)
         try:

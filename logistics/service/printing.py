@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from ..domain.cause import Cause
 from ..domain.china_time import CHINA
@@ -18,9 +19,12 @@ from ..domain.errors import Conflict, InvalidInput
 from ..domain.model import DEFAULT_HALL, Dispatch
 from ..domain.status import BOOKED_OR_LATER, Status
 from ..ports import UnitOfWork, UnitOfWorkFactory
+from . import village_points
 from .dispatches import load, move, note
 
-Render = Callable[[list[Dispatch]], bytes | str]
+Render = Callable[..., bytes | str]
+"""`render(dispatches)`; for labels of parcels to village points `render(dispatches, points=...)` with
+their points by (hall, code), which a label is addressed to instead of the citizen's home."""
 
 MAX_BATCH = 500
 _RACE_RETRIES = 3
@@ -75,6 +79,9 @@ async def _print(
     new_uow: UnitOfWorkFactory, found: list[Dispatch], render: Render, *, actor: str, now: datetime
 ) -> bytes | str:
     refuse_not_booked(found)
+    async with new_uow(read_only=True) as uow:
+        points = await village_points.points_of(uow, found)
+    render = partial(render, points=points) if points else render
     content = await asyncio.to_thread(render, found)
     await _in_transaction(new_uow, _record_printed, [d.id for d in found], actor=actor, now=now)
     return content

@@ -24,6 +24,7 @@ from ..domain.china_time import CHINA
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.signing import sign_headers
 from ..ports.repositories.pull import Reject
+from . import village_points
 from .deps import Deps
 from .intake import IntakeRequest, IntakeResult, record_intake_batch
 from .job_contract import backoff_s
@@ -183,6 +184,21 @@ class Puller:
                 rejects.append(self._reject(after, pos, _case_no(item), reason, errors, now))
         return valid, rejects
 
+    async def _to_known_points(self, after, valid: list, rejects: list[Reject], now: datetime) -> list:
+        """The valid items less those for a village point their hall does not have (rejected, as a pushed
+        intake is refused)."""
+        kept = []
+        for pos, req in valid:
+            try:
+                await village_points.check_intake(
+                    self.deps.uow.for_hall(req.dispatch.hall)(read_only=True), req.dispatch
+                )
+            except InvalidInput as e:
+                rejects.append(self._reject(after, pos, req.dispatch.case_no, "invalid", e.errors, now))
+                continue
+            kept.append((pos, req))
+        return kept
+
     @staticmethod
     def _reject(after, pos, case_no, reason, errors, now) -> Reject:
         fields = [{"field": f, "message": m} for f, m in errors]
@@ -194,6 +210,7 @@ class Puller:
         a conflict."""
         now = self.deps.clock.now()
         valid, rejects = self._prepare(after, page, now)
+        valid = await self._to_known_points(after, valid, rejects, now)
         to = page.next_cursor if page.next_cursor is not None else after
         try:
             async with self.deps.uow() as uow:

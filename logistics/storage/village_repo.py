@@ -14,6 +14,7 @@ from ..ports.repositories.village import ClerkAccess
 from .village_tables import village_point_access as va
 from .village_tables import village_points as vp
 
+
 def _point(row) -> VillagePoint:
     a = {k: str((row.address or {}).get(k) or "") for k in ADDRESS_FIELDS}
     return VillagePoint(
@@ -22,6 +23,7 @@ def _point(row) -> VillagePoint:
         clerk_name=row.clerk_name, clerk_phone=row.clerk_phone, active=bool(row.active), hall=row.hall,
         created_at=row.created_at, updated_at=row.updated_at,
     )  # fmt: skip
+
 
 def _values(p: VillagePoint) -> dict:
     a = p.address
@@ -32,11 +34,13 @@ def _values(p: VillagePoint) -> dict:
         active=p.active, updated_at=p.updated_at,
     )  # fmt: skip
 
+
 def _access(row) -> ClerkAccess:
     return ClerkAccess(
         row.id, row.hall, row.point_code, row.created_at, row.created_by, row.revoked_at, row.revoked_by,
         row.last_used_at, row.failures, row.failed_since,
     )  # fmt: skip
+
 
 class SqlVillagePoints:
     def __init__(self, conn: AsyncConnection, hall: str | None):
@@ -81,13 +85,17 @@ class SqlVillagePoints:
     async def save(self, point: VillagePoint) -> bool:
         if not self._in_scope(point.hall):
             return False
-        statement = update(vp).where(vp.c.hall == point.hall, vp.c.code == point.code).values(**_values(point))
+        statement = (
+            update(vp).where(vp.c.hall == point.hall, vp.c.code == point.code).values(**_values(point))
+        )
         return (await self._conn.execute(statement)).rowcount == 1
 
     async def add_access(self, hall: str, code: str, *, token_hash: str, now: datetime, by: str) -> int:
         if not self._in_scope(hall):
             raise PermissionError("a scoped unit of work may not write another hall's rows")
-        values = dict(token_hash=token_hash, hall=hall, point_code=code, created_at=now, created_by=by, failures=0)
+        values = dict(
+            token_hash=token_hash, hall=hall, point_code=code, created_at=now, created_by=by, failures=0
+        )
         return (await self._conn.execute(va.insert().values(**values).returning(va.c.id))).scalar_one()
 
     async def accesses(self, hall: str, code: str) -> list[ClerkAccess]:
@@ -101,7 +109,9 @@ class SqlVillagePoints:
             return False
         statement = (
             update(va)
-            .where(va.c.id == access_id, va.c.hall == hall, va.c.point_code == code, va.c.revoked_at.is_(None))
+            .where(
+                va.c.id == access_id, va.c.hall == hall, va.c.point_code == code, va.c.revoked_at.is_(None)
+            )
             .values(revoked_at=now, revoked_by=by)
         )
         return (await self._conn.execute(statement)).rowcount == 1

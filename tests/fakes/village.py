@@ -67,12 +67,12 @@ class FakeVillagePoints(FakeRepository):
         return access_id
 
     def _rows(self):
-        return [
-            row for row in self._read.village_point_access.values() if self._in_scope(row["access"].hall)
-        ]
+        return [row for row in self._read.village_point_access.values() if self._in_scope(row["access"].hall)]
 
     async def accesses(self, hall: str, code: str) -> list[ClerkAccess]:
-        found = [r["access"] for r in self._rows() if (r["access"].hall, r["access"].point_code) == (hall, code)]
+        found = [
+            r["access"] for r in self._rows() if (r["access"].hall, r["access"].point_code) == (hall, code)
+        ]
         return copied(sorted(found, key=lambda a: -a.id))
 
     async def revoke_access(self, hall: str, code: str, access_id: int, *, now: datetime, by: str) -> bool:

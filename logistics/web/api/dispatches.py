@@ -17,13 +17,15 @@ from ...domain.errors import InvalidInput, NotFound
 from ...domain.hall import HALL_CODE
 from ...domain.model import Dispatch
 from ...domain.status import Status
+from ...domain.village import for_point
 from ...ports.repositories.users import User
 from ...service import dispatches as dispatch_service
+from ...service import village_points
 from ...service.intake import IntakeRequest
 from ...service.views import dispatch_json, event_json, masked_dispatch_json
 from .. import limits
 from ..auth import scoped, signed_client, staff
-from ..keys import CLOCK, COMMITTER, SETTINGS, WORKERS
+from ..keys import CLOCK, COMMITTER, DEPS, SETTINGS, WORKERS
 from .documented import Param, documented
 from .responses import DispatchDetailOut, DispatchListOut, DispatchOut
 from .schemas import CorrectionIn, DispatchIn, parse, parse_dispatch, request_hash, to_domain
@@ -72,7 +74,11 @@ async def intake(request: web.Request) -> web.Response:
     settings, now = request.app[SETTINGS], request.app[CLOCK].now()
     body = await read_body(request, settings.max_body_bytes)
     client_id = signed_client(request, body)
-    result = await request.app[COMMITTER].submit(build_intake(settings, SignedIntake(body, client_id, now)))
+    intake_request = build_intake(settings, SignedIntake(body, client_id, now))
+    if for_point(intake_request.dispatch):  # a point its hall has (422 otherwise)
+        d = intake_request.dispatch
+        await village_points.check_intake(request.app[DEPS].for_hall(d.hall).uow(read_only=True), d)
+    result = await request.app[COMMITTER].submit(intake_request)
     if result.queued and WORKERS in request.app:
         request.app[WORKERS].wake()
     body = result.body.encode() if result.body is not None else pydantic_core.to_json(result.response)

@@ -207,12 +207,12 @@ async def _hall(request: web.Request) -> dict:
     return {"origin": origins, "public_url": public_url}
 
 
-def _pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str) -> bytes:
-    return render_labels(dispatches, size, origin=origin, public_url=public_url)
+def _pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str, points=None) -> bytes:
+    return render_labels(dispatches, size, origin=origin, public_url=public_url, points=points)
 
 
-def _zpl(dispatches, *, dpi: int, size: str, origin: Mapping[str, Hall], public_url: str) -> str:
-    return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size)
+def _zpl(dispatches, *, dpi: int, size: str, origin: Mapping[str, Hall], public_url: str, points=None) -> str:
+    return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size, points=points)
 
 
 def _manifest(dispatches, *, origin: Mapping[str, Hall], courier: str, at) -> bytes:

@@ -307,8 +307,8 @@ async def hall(request: web.Request) -> tuple[dict[str, Hall], str]:
         return await halls.origins(uow), public_url
 
 
-def _labels_pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str) -> bytes:
-    return render_labels(dispatches, size, origin=origin, public_url=public_url)
+def _labels_pdf(dispatches, *, size: str, origin: Mapping[str, Hall], public_url: str, points=None) -> bytes:
+    return render_labels(dispatches, size, origin=origin, public_url=public_url, points=points)
 
 
 def pdf(content: bytes, filename: str, **headers) -> web.Response:

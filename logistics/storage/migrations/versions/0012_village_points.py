@@ -37,7 +37,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "village_point_access",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("hall", sa.String(32), nullable=False),
         sa.Column("point_code", sa.String(64), nullable=False),
