@@ -11,7 +11,7 @@ from ..service import pull
 from ..storage.tracking import SqlCitizenLookup
 from ..system import System
 from . import api_docs, citizen, console, limits, openapi
-from .api import dispatches, finance, labels, statistics, tracking
+from .api import dispatches, finance, labels, statistics, tracking, village
 from .auth import admins_only
 from .client_address import networks
 from .errors import error_middleware
@@ -50,6 +50,7 @@ def create_app(system: System, *, sandbox: web.Application | None = None) -> web
     app.add_routes(labels.routes)
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
     app.add_routes(statistics.routes)  # statistics and supervision (issue 17)
+    app.add_routes(village.routes)  # village proxy points (issue 15)
     console.install(app)  # issue 7: the back-office console at /console/
     openapi.install(app)  # issue 16: /openapi.json, built from the router when first asked
     app.add_routes(api_docs.routes)  # /api/docs renders it

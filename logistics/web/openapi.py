@@ -67,6 +67,7 @@ TAGS = [
     {"name": "tracking", "description": "查询与异常 Citizen tracking, exceptions, operations"},
     {"name": "finance", "description": "对账与结账 Reconciliation and closing a month"},
     {"name": "statistics", "description": "统计分析与智能监管 Statistics and supervision"},
+    {"name": "village points", "description": "乡村代办点 Village proxy points and their clerks' access"},
     {"name": "carrier", "description": "承运商推送 EMS trace pushes (sealed with the carrier's key)"},
 ]
 
