@@ -10,7 +10,7 @@ from aiohttp import web
 from ..service import pull
 from ..storage.tracking import SqlCitizenLookup
 from ..system import System
-from . import api_docs, citizen, console, limits, openapi
+from . import api_docs, citizen, clerk, console, limits, openapi
 from .api import dispatches, finance, labels, statistics, tracking, village
 from .auth import admins_only
 from .client_address import networks
@@ -51,6 +51,7 @@ def create_app(system: System, *, sandbox: web.Application | None = None) -> web
     app.add_routes(finance.routes)  # reconciliation runs, closing a month
     app.add_routes(statistics.routes)  # statistics and supervision (issue 17)
     app.add_routes(village.routes)  # village proxy points (issue 15)
+    app.add_routes(clerk.routes)  # the village point clerk's phone page
     console.install(app)  # issue 7: the back-office console at /console/
     openapi.install(app)  # issue 16: /openapi.json, built from the router when first asked
     app.add_routes(api_docs.routes)  # /api/docs renders it
