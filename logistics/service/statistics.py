@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ..domain.errors import InvalidInput
@@ -142,6 +142,7 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
         days = {stage: await s.stage_days(stage, start, end) for stage in ("handover", "delivery")}
         departments, matters = await s.names()
         costs = await s.department_costs(chosen.months)
+        point_names = {p.code: p.name for p in await uow.village_points.list()}
     cost_by: dict[str, int] = defaultdict(int)
     for month in costs.values():
         for code, fen in month.items():
@@ -174,7 +175,7 @@ async def build(uow: UnitOfWork, chosen: MonthRange, *, limits: ServiceLimits) -
         range=chosen,
         by_month=by_month,
         by_town=mailed["town"],
-        by_village_point=mailed["village_point"],
+        by_village_point=[replace(c, name=point_names.get(c.key, c.name)) for c in mailed["village_point"]],
         by_department=mailed["department"],
         by_matter=mailed["matter"],
         handover=stage_times("handover", hours["handover"], days["handover"], limits),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import admin, counter, desk, finance, home, statistics, templating
+from . import admin, counter, desk, finance, home, statistics, templating, villages
 from .errors import console_errors
 
 STATIC = Path(__file__).parent / "static"
@@ -16,6 +16,6 @@ STATIC = Path(__file__).parent / "static"
 def install(app: web.Application) -> None:
     templating.setup(app)
     app.middlewares.append(console_errors)  # inside the JSON error middleware: console errors are pages
-    for module in (home, desk, counter, finance, admin, statistics):
+    for module in (home, desk, counter, villages, finance, admin, statistics):
         app.add_routes(module.routes)
     app.router.add_static("/console/static", STATIC, append_version=False)

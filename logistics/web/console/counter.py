@@ -1,17 +1,16 @@
-"""The exceptions queue, self-pickup at the counter, and village proxy points."""
+"""The exceptions queue and self-pickup at the counter (village proxy points: villages.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from ...domain.errors import InvalidInput
-from ...domain.status import Status
-from ...service import pickup, village_points
+from ...service import pickup
 from ...service.console_text import cn_time
 from ...service.exceptions_queue import ATTENTION, list_exceptions
 from ..auth import scoped
 from ..keys import SETTINGS
-from .desk import DESK, ids_of, place, wake
+from .desk import DESK
 from .guard import Ctx, page
 
 routes = web.RouteTableDef()
@@ -109,93 +108,3 @@ async def pickup_verify(request: web.Request, ctx: Ctx) -> web.Response:
         max_attempts=request.app[SETTINGS].pickup_code_attempts,
     )
     return ctx.redirect("/console/pickup", f"取件码核验通过：{d.case_no} 已由 {d.recipient.name} 领取")
-
-
-# ---- village proxy points -----------------------------------------------------------------------
-
-
-@routes.get("/console/villages")
-@page(*DESK)
-async def villages(request: web.Request, ctx: Ctx) -> web.Response:
-    found = await village_points.points(scoped(request).uow(read_only=True))
-    rows = [
-        {
-            "code": p.code,
-            "cells": [
-                "、".join(sorted(p.towns)) or "—",
-                p.total,
-                p.open,
-                p.to_confirm,
-                p.by_status.get("delivered", 0),
-            ],
-        }
-        for p in found
-    ]
-    return ctx.render("villages.html", "村级代办点", {"rows": rows}, active="villages")
-
-
-@routes.get("/console/villages/{code}")
-@page(*DESK)
-async def village(request: web.Request, ctx: Ctx) -> web.Response:
-    code = request.match_info["code"]
-    found = await village_points.of_point(scoped(request).uow(read_only=True), code)
-    rows = [
-        {
-            "d": d,
-            "can_confirm": d.status in village_points.AT_OR_TO_POINT or d.status is Status.DELIVERED,
-            "cells": [d.waybill_no or "—", d.recipient.name, d.recipient.phone, place(d), d.matter_name],
-        }
-        for d in found
-    ]
-    return ctx.render("village.html", f"村级代办点 {code}", {"code": code, "rows": rows}, active="villages")
-
-
-@routes.post("/console/villages/{code}/confirm")
-@page(*DESK)
-async def village_confirm(request: web.Request, ctx: Ctx) -> web.Response:
-    code = request.match_info["code"]
-    result = await village_points.confirm(
-        scoped(request).uow(),
-        code,
-        ids_of(ctx),
-        clerk=str(ctx.form.get("clerk", "")),
-        actor=ctx.actor,
-        now=ctx.now,
-    )
-    wake(request)
-    text = f"代办点 {code}：已确认送达 {len(result.delivered)} 件"
-    if result.skipped:
-        text += f"；{len(result.skipped)} 件尚未交寄，未处理"
-    return ctx.redirect(f"/console/villages/{code}", text, kind="warn" if result.skipped else "ok")
-
-
-@routes.get("/console/villages/{code}/handover")
-@page(*DESK)
-async def village_handover(request: web.Request, ctx: Ctx) -> web.Response:
-    """The point's own handover list: a printable page the clerk signs line by line."""
-    code = request.match_info["code"]
-    uow = scoped(request).uow(read_only=True)
-    found = [d for d in await village_points.of_point(uow, code) if d.status in village_points.AT_OR_TO_POINT]
-    if not found:
-        raise InvalidInput([("code", f"代办点 {code} 目前没有在途或待交付的证照")])
-    rows = [
-        [
-            n,
-            d.case_no,
-            d.waybill_no or "",
-            d.recipient.name,
-            d.recipient.phone,
-            d.matter_name,
-            "、".join(i.title for i in d.items),
-            "",
-            "",
-        ]
-        for n, d in enumerate(found, 1)
-    ]
-    context = {
-        "code": code,
-        "origin": ctx.own_hall.name,
-        "at": cn_time(ctx.now),
-        "rows": rows,
-    }
-    return ctx.render("village_handover.html", f"代办点 {code} 交接单", context, active="villages")

@@ -9,8 +9,8 @@ from aiohttp import web
 from adapters.common.bodies import read_form
 
 from ... import reconcile_engine
-from ...domain.hall import Hall
-from ...service import dashboard, sessions
+from ...domain.hall import DEFAULT_HALL, Hall
+from ...service import dashboard, sessions, village_points
 from ...service import province as province_view
 from ...service.console_text import CHINA, STATUS_SHORT
 from ...service.sessions import LoginRefused
@@ -127,7 +127,21 @@ async def home(request: web.Request, ctx: Ctx) -> web.Response:
     )
     context = _board(board, ctx.user.role)
     context["breaches"] = await statistics_page.dashboard_breaches(ctx.deps, settings, ctx.now)
+    context["villages"] = await _villages(request, ctx)
     return ctx.render("home.html", "工作台", context, active="home")
+
+
+async def _villages(request: web.Request, ctx: Ctx) -> list[dict]:
+    """The village card: each point with parcels on their way or waiting there (the desk's roles)."""
+    if ctx.user.role not in ("dispatcher", "admin"):
+        return []
+    found = await village_points.figures(scoped(request).uow(read_only=True), ctx.hall)
+    return [
+        {"name": f.name, "code": f.code, "hall": f.point.hall if f.point else ctx.hall or DEFAULT_HALL,
+         "to": f.count(village_points.TO_POINT), "at": f.count(village_points.AT_POINT)}
+        for f in found
+        if f.open
+    ][:12]  # fmt: skip
 
 
 def _board(b: dashboard.Dashboard, role: str) -> dict:
