@@ -1,7 +1,7 @@
 """The gateway with its EMS simulator in this process, on a loopback socket, and a hall full of dispatches
 in every status, each driven there through the real flows: signed intake, booking through the
 simulator, labels, manifest and handover, carrier scans pushed by the simulator, the counter's pickup
-code, a village point's confirmation, cancellation."""
+code, a village point's clerk handing a parcel over against the citizen's code, cancellation."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ PASSWORD = "hall-desk-2026"
 WAIT_S = 60.0
 STAFF = {"dispatcher": "desk", "finance": "money", "admin": "boss"}
 VILLAGE = "AF-ZH-WT01"
+POINT = {
+    "code": VILLAGE, "name": "王屯村代办点", "town": "洲湖镇", "clerk_name": "李经办",
+    "clerk_phone": "13907960001",
+    "address": {"province": "江西省", "city": "吉安市", "county": "安福县", "town": "洲湖镇",
+                "detail": "王屯村村委会", "postcode": "343200"},
+}  # fmt: skip
 UNREACHABLE = "不可达村1号"  # the simulator refuses this address
 CARRIER_STAGES = {"in_transit", "out_for_delivery", "delivered", "delivery_failed", "returned"}
 KINDS = {
@@ -50,12 +56,12 @@ PLAN = {  # kind -> the statuses its dispatches are driven to
              "out_for_delivery", "delivered", "delivery_failed", "returning", "returned", "cancelled",
              "cancelled_booked"],
     "village": ["received", "booked", "label_printed", "handed_over", "in_transit", "out_for_delivery",
-                "delivery_failed", "delivered", "cancelled"],
+                "delivery_failed", "awaiting_pickup", "picked_up", "cancelled"],
     "pickup": ["awaiting_pickup", "picked_up", "cancelled"],
     "inbound": ["received", "booked", "booking_failed", "label_printed", "handed_over", "in_transit",
                 "delivered", "delivery_failed", "returned", "cancelled"],
 }  # fmt: skip
-AFTER_HANDOVER = CARRIER_STAGES | {"returning", "village_confirmed"}
+AFTER_HANDOVER = CARRIER_STAGES | {"returning", "at_point", "village_released"}
 HANDED = AFTER_HANDOVER | {"handed_over"}
 PRINTED = HANDED | {"label_printed"}
 BOOKED = PRINTED | {"booked", "cancelled_booked"}
@@ -75,8 +81,11 @@ class Parcel:
 
     @property
     def stage(self) -> str:
-        """The step that brings it there: a village point's parcel is delivered by the clerk's word."""
-        return "village_confirmed" if (self.kind, self.target) == ("village", "delivered") else self.target
+        """The step that brings it there: a village point's parcel waits at the point once the carrier
+        delivers it there, and is picked up when the point's clerk checks the citizen's code."""
+        if self.kind == "village" and self.target in ("awaiting_pickup", "picked_up"):
+            return "at_point" if self.target == "awaiting_pickup" else "village_released"
+        return self.target
 
 
 @dataclass
@@ -117,6 +126,7 @@ class Hall:
     # ---- the story
 
     async def populate(self) -> list[Parcel]:
+        await self.call("POST", "/api/v1/village-points", json=POINT, expect=(201,))
         for kind, targets in PLAN.items():
             for target in targets:
                 p = Parcel(kind, target)
@@ -159,12 +169,16 @@ class Hall:
         await self.call("POST", "/api/v1/manifests/confirm", json=body)
 
     async def scans(self, parcels: list[Parcel]) -> None:
-        stage_of = {"returning": "delivery_failed", "village_confirmed": "out_for_delivery"}
+        stage_of = {"returning": "delivery_failed", "at_point": "delivered", "village_released": "delivered"}
         for p in parcels:
             stage = stage_of.get(p.stage, p.stage)
             if stage in CARRIER_STAGES:
                 await self.control("POST", f"/parcels/{p.waybill_no}/advance", json={"to": stage})
-        wanted = {"returning": "delivery_failed", "village_confirmed": "out_for_delivery"}
+        wanted = {
+            "returning": "delivery_failed",
+            "at_point": "awaiting_pickup",
+            "village_released": "awaiting_pickup",
+        }
         await self.wait(parcels, lambda p, d: d["status"] == wanted.get(p.stage, p.status), "take its scans")
         returning = [p for p in parcels if p.target == "returning"]
         for p in returning:
@@ -216,7 +230,8 @@ class Hall:
     # ---- at the console (a dispatcher's signed-in session)
 
     async def console_steps(self, desk: aiohttp.ClientSession) -> None:
-        """What only the console does: the pickup code at the counter, a village point's confirmation."""
+        """What only the console (and the clerk's page) does: the pickup code at the counter, a village
+        point's clerk handing a parcel over."""
         for p in [p for p in self.parcels if p.target == "picked_up"]:
             csrf = await crawler.csrf_of(desk, f"{self.base}/console/pickup")
             async with desk.post(f"{self.base}/console/pickup/{p.id}/send", data={"csrf": csrf}) as r:
@@ -226,14 +241,29 @@ class Hall:
             form = {"csrf": csrf, "code": code}
             async with desk.post(f"{self.base}/console/pickup/{p.id}/verify", data=form) as r:
                 assert r.status == 200, await r.text()
-        village = [p for p in self.parcels if p.stage == "village_confirmed"]
-        csrf = await crawler.csrf_of(desk, f"{self.base}/console/villages/{VILLAGE}")
-        form = [("csrf", csrf), ("clerk", "李经办"), *(("ids", p.id) for p in village)]
-        async with desk.post(f"{self.base}/console/villages/{VILLAGE}/confirm", data=form) as r:
-            assert r.status == 200, await r.text()
+        for p in [p for p in self.parcels if p.stage == "village_released"]:
+            await self.village_release(desk, p)
         for p in self.parcels:
             d = await self.dispatch(p.id)
             assert d["status"] == p.status, (p, d["status"])
+
+    async def village_release(self, desk: aiohttp.ClientSession, p: Parcel) -> None:
+        """The citizen's code sent from the counter's page, the clerk's link issued by staff, and the
+        clerk hands the parcel over on the clerk's page."""
+        csrf = await crawler.csrf_of(desk, f"{self.base}/console/pickup")
+        async with desk.post(f"{self.base}/console/pickup/{p.id}/send", data={"csrf": csrf}) as r:
+            assert r.status == 200, await r.text()
+        sms = await self.control("GET", "/sms")
+        code = [x for x in sms["messages"] if x["template"] == "pickup_code"][-1]["params"]["code"]
+        access = await self.call("POST", f"/api/v1/village-points/{VILLAGE}/access", expect=(201,))
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+            async with phone.get(self.base + access["link"]) as r:
+                page = await r.text()
+                assert r.status == 200 and p.id in page, page[:300]
+            form_csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            form = {"csrf": form_csrf, "id": p.id, "code": code}
+            async with phone.post(f"{self.base}/clerk/release", data=form) as r:
+                assert r.status == 200 and "已交付" in await r.text()
 
 
 def _settings(workdir: Path, clients: dict | None = None) -> Settings:

@@ -22,7 +22,7 @@ from logistics.service import users
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.gateway import sign
-from tests.e2e.hall import PASSWORD, VILLAGE, console_session, open_hall
+from tests.e2e.hall import PASSWORD, POINT, VILLAGE, console_session, open_hall
 from tests.fixtures.dispatches import intake_body
 from tests.integration.finance.kit import line, statement
 
@@ -33,7 +33,10 @@ YX = HallOrigin(
     county="永新县", address="禾川镇胜利路88号", postcode="343400",
 )  # fmt: skip
 YX_CLIENT, YX_SECRET = "c-yx", "isolation-yx-secret-0123456789"
-UNKNOWN = {"dispatch": str(uuid.uuid4()), "run": str(uuid.uuid4()), "user": "987654321", "job": "987654321"}
+UNKNOWN = {
+    "dispatch": str(uuid.uuid4()), "run": str(uuid.uuid4()), "user": "987654321", "job": "987654321",
+    "access": "987654321",
+}  # fmt: skip
 UNKNOWN_VILLAGE = "ZZ-NO-WHERE01"
 
 NOT_HALL_OWNED = {
@@ -43,12 +46,17 @@ NOT_HALL_OWNED = {
     ("POST", "/console/login"), ("POST", "/console/logout"),
     # intake is the signed client's; a bound client's hall is checked below
     ("POST", "/api/v1/dispatches"),
+    # the village clerk's page: no staff account, a point's own access link (tests/e2e/test_village_e2e.py)
+    ("GET", "/clerk"), ("GET", "/clerk/enter"), ("POST", "/clerk/enter"), ("POST", "/clerk/release"),
+    ("POST", "/clerk/leave"),
 }  # fmt: skip
 CHECKED_APART = {
     # a statement naming the default hall's waybills, uploaded by YX's finance (`statement_stays_in_its_hall`)
     ("POST", "/api/v1/reconciliations"), ("POST", "/console/finance/upload"),
     # a user created by YX's admin is YX's (`users_stay_in_their_hall`)
     ("POST", "/console/admin/users"),
+    # a village point registered or imported by YX is YX's, whatever code it has (`points_stay_in_their_hall`)
+    ("POST", "/api/v1/village-points"), ("POST", "/console/villages"), ("POST", "/console/villages/import"),
 }  # fmt: skip
 
 
@@ -142,6 +150,8 @@ def kind_of(path: str) -> str:
         return "run"
     if "/admin/users/" in path:
         return "user"
+    if "/access/" in path:
+        return "access"
     if "/dispatches/" in path or "/pickup/" in path:
         return "dispatch"
     raise AssertionError(f"{path}: a path parameter of a kind the isolation walk does not know; classify it")
@@ -158,7 +168,6 @@ def bodies(method: str, path: str, ids: list[str], manifest_id: str) -> object:
         "/console/handover/confirm": [*(("ids", i) for i in ids), ("courier", "邮政揽投员"),
                                       ("manifest_id", manifest_id)],
         "/console/dispatches/book": [*(("ids", i) for i in ids)],
-        "/console/villages/{code}/confirm": [*(("ids", i) for i in ids), ("clerk", "李经办")],
         "/console/pickup/{id}/verify": [("code", "123456")],
         "/api/v1/dispatches/{id}": {"recipient": {"name": "改名", "phone": "13912345678"}},
     }  # fmt: skip
@@ -202,7 +211,11 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         run_id = runs["reconciliations"][0]["id"]
         async with hall.app[DEPS].uow(read_only=True) as uow:
             default_user = next(u for u in await uow.users.list_all() if u["name"] == "af-desk")
-        other = {"dispatch": None, "run": run_id, "user": str(default_user["id"]), "job": "1"}
+        link = await hall.call("POST", f"/api/v1/village-points/{VILLAGE}/access", expect=(201,))
+        other = {
+            "dispatch": None, "run": run_id, "user": str(default_user["id"]), "job": "1",
+            "access": str(link["id"]),
+        }  # fmt: skip
         sessions = {}
         try:
             for role in ("dispatcher", "finance", "admin"):
@@ -217,6 +230,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
                 await s.close()
         await statement_stays_in_its_hall(hall, tokens["finance"], parcels)
         await users_stay_in_their_hall(hall, tokens["admin"])
+        await points_stay_in_their_hall(hall, tokens["dispatcher"], link["token"])
         after = {p.id: (await hall.dispatch(p.id))["status"] for p in parcels}
         assert after == before, "another hall's staff changed the default hall's dispatches"
         # the controls: the default hall's own dispatcher reads what YX could not
@@ -288,3 +302,20 @@ async def users_stay_in_their_hall(hall, yx_admin: str) -> None:
     async with hall.app[DEPS].uow(read_only=True) as uow:
         made = [u for u in await uow.users.list_all() if u["name"] == "yx-made"]
     assert all(u.get("hall") == "YX" for u in made), made
+
+
+async def points_stay_in_their_hall(hall, yx_dispatcher: str, default_link: str) -> None:
+    """YX lists none of the default hall's points; registering the same code makes YX's own point and
+    leaves the default hall's as it was; the default hall's clerk link still works and shows its parcels."""
+    yx = {"Authorization": f"Bearer {yx_dispatcher}"}
+    listed = await hall.call("GET", "/api/v1/village-points", headers=yx)
+    assert VILLAGE not in json.dumps(listed), listed
+    await hall.call("GET", "/api/v1/village-points?hall=default", headers=yx, expect=(404,))
+    mine = {**POINT, "name": "永新的同号代办点"}
+    made = await hall.call("POST", "/api/v1/village-points", json=mine, headers=yx, expect=(201,))
+    assert made["hall"] == "YX"
+    theirs = await hall.call("GET", f"/api/v1/village-points/{VILLAGE}")
+    assert (theirs["hall"], theirs["name"]) == ("default", POINT["name"])
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+        async with phone.get(f"{hall.base}/clerk/enter?token={default_link}") as r:
+            assert r.status == 200 and POINT["name"] in await r.text()

@@ -53,6 +53,10 @@ TITLE = "代办点取件"
 routes = web.RouteTableDef()
 
 
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
 def _csrf(token: str) -> str:
     return hmac.new(token.encode(), b"certpost-clerk-form", hashlib.sha256).hexdigest()[:32]
 
@@ -123,7 +127,7 @@ async def enter_by_link(request: web.Request) -> web.StreamResponse:
         await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
         return _refused(e, 403)
-    return _with_cookie(request, web.HTTPSeeOther("/clerk"), token)
+    return _with_cookie(request, _see_other("/clerk"), token)
 
 
 @routes.post("/clerk/enter")
@@ -133,7 +137,7 @@ async def enter_by_code(request: web.Request) -> web.StreamResponse:
         await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
         return _refused(e, 403)
-    return _with_cookie(request, web.HTTPSeeOther("/clerk"), token)
+    return _with_cookie(request, _see_other("/clerk"), token)
 
 
 @routes.get("/clerk")
@@ -172,11 +176,11 @@ async def release(request: web.Request) -> web.StreamResponse:
         return await _listing(request, clerk, token, 404, message="该证照不在本代办点", kind="warn")
     except Conflict as e:
         return await _listing(request, clerk, token, 409, message=str(e), kind="warn")
-    return web.HTTPSeeOther("/clerk?done=1")
+    return _see_other("/clerk?done=1")
 
 
 @routes.post("/clerk/leave")
 async def leave(request: web.Request) -> web.StreamResponse:
-    response = web.HTTPSeeOther("/clerk")
+    response = _see_other("/clerk")
     response.del_cookie(COOKIE, path="/clerk")
     return response
