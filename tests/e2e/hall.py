@@ -232,7 +232,7 @@ class Hall:
     async def console_steps(self, desk: aiohttp.ClientSession) -> None:
         """What only the console (and the clerk's page) does: the pickup code at the counter, a village
         point's clerk handing a parcel over."""
-        for p in [p for p in self.parcels if p.target == "picked_up"]:
+        for p in [p for p in self.parcels if (p.kind, p.target) == ("pickup", "picked_up")]:
             csrf = await crawler.csrf_of(desk, f"{self.base}/console/pickup")
             async with desk.post(f"{self.base}/console/pickup/{p.id}/send", data={"csrf": csrf}) as r:
                 assert r.status == 200, await r.text()
@@ -259,7 +259,7 @@ class Hall:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
             async with phone.get(self.base + access["link"]) as r:
                 page = await r.text()
-                assert r.status == 200 and p.id in page, page[:300]
+                assert r.status == 200 and p.id in page, page[-800:]
             form_csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
             form = {"csrf": form_csrf, "id": p.id, "code": code}
             async with phone.post(f"{self.base}/clerk/release", data=form) as r:

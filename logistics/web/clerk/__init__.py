@@ -14,6 +14,7 @@ import hmac
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 from aiohttp import web
 
 from adapters.common.bodies import read_body
@@ -62,7 +63,7 @@ def _csrf(token: str) -> str:
 
 
 def _page(status: int = 200, **context) -> web.Response:
-    context = {"title": TITLE, "css": CSS, "point": None, "message": "", "kind": "ok", **context}
+    context = {"title": TITLE, "css": Markup(CSS), "point": None, "message": "", "kind": "ok", **context}
     if context["point"] is not None:
         context["title"] = f"{context['point'].name} · 代办点取件"
     return web.Response(
