@@ -1,5 +1,5 @@
-"""Console use cases on SQLite and PostgreSQL: sessions and lock-out, pickup codes, village points,
-users, the dashboard."""
+"""Console use cases on SQLite and PostgreSQL: sessions and lock-out, pickup codes, users, the dashboard
+(village points: test_village_points.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from logistics.config import Settings
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import DeliveryMethod
 from logistics.domain.status import Status
-from logistics.service import dashboard, pickup, sessions, users, village_points
+from logistics.service import dashboard, pickup, sessions, users
 from logistics.service import dispatches as dispatch_service
 from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
@@ -229,38 +229,6 @@ async def test_no_code_for_a_mailed_dispatch_or_without_an_sms_gateway(engine):
         await pickup.issue(deps_for(engine, Clock(), Sms()), d.id, actor="s")
     with pytest.raises(Conflict, match="短信"):
         await pickup.issue(deps_for(engine, Clock(), None), d.id, actor="s")
-
-
-# ---- village points -----------------------------------------------------------------------------
-
-
-async def test_village_points_group_their_certificates_and_the_clerk_confirms_delivery(engine):
-    village = {"delivery_method": DeliveryMethod.VILLAGE_POINT}
-    a = await stored(engine, "VP1", Status.HANDED_OVER, village_point_code="P-01", **village)
-    b = await stored(engine, "VP2", None, village_point_code="P-01", **village)
-    c = await stored(engine, "VP3", Status.HANDED_OVER, village_point_code="P-02", **village)
-    await stored(engine, "MAIL1", Status.HANDED_OVER)
-    async with engine.connect() as conn:
-        points = {p.code: p for p in await village_points.points(SqlUnitOfWork.on(conn))}
-    assert set(points) == {"P-01", "P-02"}
-    assert points["P-01"].total == 2 and points["P-01"].to_confirm == 1 and points["P-02"].to_confirm == 1
-    with pytest.raises(InvalidInput):
-        await village_points.confirm(
-            unit_of_work_factory(engine)(), "P-01", [c.id], clerk="李", actor="staff:li", now=NOW
-        )
-    with pytest.raises(InvalidInput):
-        await village_points.confirm(
-            unit_of_work_factory(engine)(), "P-01", [a.id], clerk=" ", actor="staff:li", now=NOW
-        )
-    result = await village_points.confirm(
-        unit_of_work_factory(engine)(), "P-01", [a.id, b.id], clerk="李代办", actor="staff:li", now=NOW
-    )
-    assert [d.id for d in result.delivered] == [a.id] and [d.id for d in result.skipped] == [b.id]
-    async with engine.connect() as conn:
-        events = await SqlDispatches(conn).events(a.id)
-        assert (await SqlDispatches(conn).get(a.id)).status is Status.DELIVERED
-    assert events[-1].detail == {"village_point_code": "P-01", "clerk": "李代办"}
-    assert events[-2].to_status is Status.DELIVERED and events[-2].actor == "staff:li"
 
 
 # ---- dashboard ----------------------------------------------------------------------------------
