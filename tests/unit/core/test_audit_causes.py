@@ -38,6 +38,7 @@ def test_the_stored_strings_are_those_of_today():
         "manifest printed", "handed over", "handover confirmed", "pickup code sent", "pickup code rejected",
         "picked up at the counter (pickup code verified)", "delivered at the village point",
         "village point clerk confirmed", "carrier scan",
+        "handed over at the village point (pickup code verified)",
     }  # fmt: skip
 
 
