@@ -1,5 +1,6 @@
 """The back-office console in headless Chromium over a real `certpost serve`: a dispatcher books, prints,
-hands over, hands a certificate out at the counter and confirms a village point's deliveries; finance
+hands over, hands a certificate out at the counter and runs a village point (its page, access link and
+handover list; the clerk's own page: test_village_e2e.py); finance
 uploads the statement and closes the month; a dispatcher is refused finance; lock-out; CSRF.
 Every page visited is saved to screenshots/ at the project root."""
 
@@ -44,6 +45,15 @@ def gw(tmp_path_factory):
         body = intake_body(f"CON-MAIL-{n}")
         body["address"]["town"] = town
         gateway.ids.append(gateway.submit(body)[1]["id"])
+    point = {
+        "code": "AF-ZH-WT01", "name": "王屯村代办点", "town": "洲湖镇", "clerk_name": "李代办",
+        "clerk_phone": "13907960001",
+        "address": {"province": "江西省", "city": "吉安市", "county": "安福县", "town": "洲湖镇",
+                    "detail": "王屯村村委会", "postcode": "343200"},
+    }  # fmt: skip
+    headers = {"Authorization": f"Bearer {gateway.tokens['desk']}", "Content-Type": "application/json"}
+    body = json.dumps(point, ensure_ascii=False).encode()
+    assert gateway.request("POST", "/api/v1/village-points", body, headers)[0] == 201
     gateway.village = gateway.submit(intake_body("CON-VIL-1", **VILLAGE))[1]["id"]
     gateway.pickup = gateway.submit(intake_body("CON-PICK-1", delivery_method="pickup"))[1]["id"]
     yield gateway
@@ -135,16 +145,15 @@ async def _dispatcher_day(gw):
             await browser.close()
 
 
-def test_self_pickup_against_the_sms_code_and_a_village_point_confirms(gw):
+def test_self_pickup_against_the_sms_code_and_a_village_point_s_page(gw):
     import asyncio
 
-    asyncio.run(_counter(gw))
     token = gw.tokens["desk"]
+    waybill = dispatch(gw, token, gw.village)["waybill_no"]
+    assert gw.control("POST", f"/parcels/{waybill}/advance", {"to": "delivered"})[0] == 200
+    wait_for(lambda: dispatch(gw, token, gw.village)["status"] == "awaiting_pickup")
+    asyncio.run(_counter(gw))
     assert dispatch(gw, token, gw.pickup)["status"] == "picked_up"
-    village = dispatch(gw, token, gw.village)
-    assert village["status"] == "delivered"
-    causes = [e["cause"] for e in village["events"]]
-    assert "village point clerk confirmed" in causes
     pickup_causes = [e["cause"] for e in dispatch(gw, token, gw.pickup)["events"]]
     assert "pickup code sent" in pickup_causes and "pickup code rejected" in pickup_causes
 
@@ -158,33 +167,38 @@ async def _counter(gw):
             page = await new_page(browser, gw)
             await sign_in(page, gw, "desk")
             await page.goto(f"{gw.base}/console/pickup")
-            await page.click('button:has-text("发送取件码")')
+            await page.click(f'form[action="/console/pickup/{gw.pickup}/send"] button')
             assert "取件码已通过短信发送至 138****1234" in await page.inner_text(".flash")
             sms = [m for m in gw.control("GET", "/sms")[1]["messages"] if m["template"] == "pickup_code"]
             code = sms[-1]["params"]["code"]
             assert len(code) == 6 and code.isdigit()
             wrong = "000000" if code != "000000" else "111111"
-            await page.fill("input[name=code]", wrong)
-            await page.click('button:has-text("核验并交付")')
+            verify = f'form[action="/console/pickup/{gw.pickup}/verify"]'
+            await page.fill(f"{verify} input[name=code]", wrong)
+            await page.click(f"{verify} button")
             assert "取件码不正确" in await page.inner_text(".flash")
             await shot(page, "11-pickup-wrong-code")
-            await page.fill("input[name=code]", code)
-            await page.click('button:has-text("核验并交付")')
+            await page.fill(f"{verify} input[name=code]", code)
+            await page.click(f"{verify} button")
             assert "取件码核验通过" in await page.inner_text(".flash")
             await shot(page, "12-pickup-done")
 
             await page.goto(f"{gw.base}/console/villages")
-            assert "AF-ZH-WT01" in await page.inner_text("main")
+            assert "王屯村代办点" in await page.inner_text("main")
             await shot(page, "13-village-points")
-            await page.goto(f"{gw.base}/console/villages/AF-ZH-WT01/handover")
-            assert "村级代办点证照交接单" in await page.inner_text("main")
-            await shot(page, "14-village-handover-sheet")
-            await page.goto(f"{gw.base}/console/villages/AF-ZH-WT01")
-            await page.check("input.pick")
-            await page.fill("#clerk", "李代办")
-            await page.click("text=确认已送达申请人")
-            assert "已确认送达 1 件" in await page.inner_text(".flash")
-            await shot(page, "15-village-confirmed")
+            await page.click("text=王屯村代办点")
+            text = await page.inner_text("main")
+            assert "AF-ZH-WT01" in text and "待领取" in text and "王*明" in text and "王小明" not in text
+            await page.click("text=生成新的访问链接")
+            link = await page.input_value("#new-link")
+            assert "/clerk/enter?token=" in link
+            await shot(page, "14-village-access-link")
+            await page.goto(f"{gw.base}/console/villages/AF-ZH-WT01?hall=default")
+            sheet = await page.request.get(f"{gw.base}/console/villages/AF-ZH-WT01/handover.pdf?hall=default")
+            assert sheet.ok and (await sheet.body()).startswith(b"%PDF")
+            await page.click('button:has-text("收回")')
+            assert "访问链接已收回" in await page.inner_text(".flash")
+            await shot(page, "15-village-point")
         finally:
             await browser.close()
 
