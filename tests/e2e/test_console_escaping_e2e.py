@@ -70,12 +70,18 @@ async def test_hostile_text_in_dispatches_users_and_forms_shows_escaped_on_every
                 "ESC-VILLAGE",
                 recipient={"name": IMG, "phone": "13807961234"},
                 delivery_method="village_point",
-                village_point_code=IMG,
+                village_point_code="ESC-VP",
             ),
             "pickup": intake_body(
                 "ESC-PICKUP", recipient={"name": SCRIPT, "phone": "13807961234"}, delivery_method="pickup"
             ),
         }
+        point = {
+            "code": "ESC-VP", "name": IMG, "town": SCRIPT, "clerk_name": SCRIPT, "clerk_phone": "13907960001",
+            "address": {"province": "江西省", "city": "吉安市", "county": "安福县", "town": SCRIPT,
+                        "detail": IMG, "postcode": "343200"},
+        }  # fmt: skip
+        await hall.call("POST", "/api/v1/village-points", json=point, expect=(201,))
         ids = {}
         for kind, body in bodies.items():
             raw = json.dumps(body, ensure_ascii=False).encode()
@@ -113,8 +119,7 @@ async def test_hostile_text_in_dispatches_users_and_forms_shows_escaped_on_every
                 *(f"/console/dispatches/{i}" for i in ids.values()),
                 "/console/pickup",
                 "/console/villages",
-                f"/console/villages/{quote(IMG)}",
-                f"/console/villages/{quote(IMG)}/handover",
+                "/console/villages/ESC-VP?hall=default",
                 "/console/exceptions",
                 "/console/admin/users",
             ):
@@ -142,8 +147,7 @@ async def test_hostile_text_in_dispatches_users_and_forms_shows_escaped_on_every
         f"/console/dispatches/{ids['pickup']}": [SCRIPT],
         "/console/pickup": [SCRIPT, f"{'ESC-PICKUP'} 的取件码"],
         "/console/villages": [IMG],
-        f"/console/villages/{quote(IMG)}": [f"代办点 {IMG} 的证照", IMG],
-        f"/console/villages/{quote(IMG)}/handover": [f"代办点：{IMG}", IMG],
+        "/console/villages/ESC-VP?hall=default": [f"村级代办点 {IMG}", SCRIPT, f"{IMG}（ESC-VP）"],
         "/console/admin/users": [
             USER,
             f"{USER} 的新密码",
