@@ -116,7 +116,7 @@ def _actor(user: User) -> str:
     roles=ROLES,
     params=(HALL,),
     request=VillagePointIn,
-    responses={201: VillagePointOut, 409: Error, 422: InvalidError},
+    responses={201: VillagePointOut, 404: Error, 409: Error, 422: InvalidError},
     description="409: the hall already has this code. 422 names each bad field.",
 )
 async def create(request: web.Request) -> web.Response:
@@ -137,7 +137,7 @@ async def create(request: web.Request) -> web.Response:
     tag="village points",
     roles=ROLES,
     params=(HALL,),
-    responses={200: VillagePointListOut},
+    responses={200: VillagePointListOut, 404: Error, 422: InvalidError},
 )
 async def list_points(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)
@@ -154,7 +154,7 @@ async def list_points(request: web.Request) -> web.Response:
     tag="village points",
     roles=ROLES,
     params=(CODE, HALL),
-    responses={200: VillagePointOut, 404: Error},
+    responses={200: VillagePointOut, 404: Error, 422: InvalidError},
 )
 async def get_point(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)
@@ -194,7 +194,7 @@ async def patch_point(request: web.Request) -> web.Response:
     tag="village points",
     roles=ROLES,
     params=(CODE, HALL),
-    responses={201: AccessOut, 404: Error},
+    responses={201: AccessOut, 404: Error, 422: InvalidError},
     description="The token is shown once; the clerk opens `link` on a phone (no staff account needed).",
 )
 async def issue_access(request: web.Request) -> web.Response:
@@ -215,7 +215,7 @@ async def issue_access(request: web.Request) -> web.Response:
     tag="village points",
     roles=ROLES,
     params=(CODE, HALL, Param("access_id", "path", {"type": "integer"}, "the link's id", required=True)),
-    responses={204: None, 404: Error},
+    responses={204: None, 404: Error, 422: InvalidError},
 )
 async def revoke_access(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)
