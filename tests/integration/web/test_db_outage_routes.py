@@ -31,6 +31,9 @@ NO_DATABASE = {  # answered from memory: the same answer with the database away
     ("GET", "/openapi.json"), ("GET", "/api/docs"), ("GET", "/track"), ("GET", "/console/login"),
     ("GET", "/console/static"), ("GET", "/console"),
     ("POST", "/console/login"),  # refused before the database: no form, so no CSRF token
+    # the village clerk's page without an access link: its entry form, or refused before the database
+    ("GET", "/clerk"), ("GET", "/clerk/enter"), ("POST", "/clerk/enter"), ("POST", "/clerk/release"),
+    ("POST", "/clerk/leave"),
 }  # fmt: skip
 
 
