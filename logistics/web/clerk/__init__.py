@@ -12,10 +12,11 @@ import base64
 import hashlib
 import hmac
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import jinja2
-from markupsafe import Markup
 from aiohttp import web
+from markupsafe import Markup
 
 from adapters.common.bodies import read_body
 
@@ -115,8 +116,6 @@ def _with_cookie(request: web.Request, response: web.StreamResponse, token: str)
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
     raw = await read_body(request, limits.CONSOLE_LOGIN)
     return dict(parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=10))
 
