@@ -21,6 +21,7 @@ from ...service import village_clerk, village_points
 from ...service.console_text import cn_time
 from .. import limits
 from ..auth import scoped
+from ..keys import SETTINGS
 from .desk import DESK, pdf
 from .guard import Ctx, page, render_page
 from .village_file import read_points
@@ -155,7 +156,7 @@ async def issue_access(request: web.Request, ctx: Ctx) -> web.Response:
     """The new link, on this one page only (only its digest is stored)."""
     hall, code = _hall(request, ctx), request.match_info["code"]
     _, token = await village_clerk.issue(scoped(request).uow, hall, code, actor=ctx.actor, now=ctx.now)
-    base = f"{request.scheme}://{request.host}"
+    base = request.app[SETTINGS].public_url.rstrip("/") or f"{request.scheme}://{request.host}"
     context = {"link": f"{base}/clerk/enter?token={token}", "token": token, "back": _at(code, hall)}
     return render_page(
         request, "village_access.html", "代办点访问链接", context, user=ctx.user, csrf=ctx.csrf,
