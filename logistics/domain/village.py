@@ -17,6 +17,13 @@ CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 ADDRESS_FIELDS = ("province", "city", "county", "town", "detail", "postcode")
 FIELDS = ("code", "name", "town", "clerk_name", "clerk_phone")
 _LIMITS = {"code": 64, "name": 60, "town": 60, "clerk_name": 40, "clerk_phone": 20}
+LABELS = {
+    "code": "代办点编码", "name": "代办点名称", "town": "所属乡镇", "clerk_name": "经办人",
+    "clerk_phone": "经办人电话", "address": "地址", "address.province": "省", "address.city": "市",
+    "address.county": "县（区）", "address.town": "地址中的乡镇", "address.detail": "详细地址",
+    "address.postcode": "邮编",
+}  # fmt: skip
+"""Each field's name as staff read it: every message names its field."""
 _ADDRESS_LIMITS = {"province": 40, "city": 40, "county": 40, "town": 60, "detail": 200, "postcode": 6}
 
 
@@ -49,21 +56,21 @@ def point_problems(values: Mapping[str, object], *, partial: bool = False) -> li
         problems += _text(name, values.get(name), _LIMITS[name])
     code = values.get("code")
     if isinstance(code, str) and code and not problems_for(problems, "code") and not CODE.match(code):
-        problems.append(("code", "代办点编码只能由字母、数字、- 和 _ 组成（最多 64 位）"))
+        problems.append(("code", "代办点编码只能由字母、数字、- 和 _ 组成，以字母或数字开头（最多 64 位）"))
     phone = values.get("clerk_phone")
     if isinstance(phone, str) and phone and not problems_for(problems, "clerk_phone") and not is_phone(phone):
-        problems.append(("clerk_phone", "经办人电话格式不对（手机号或固定电话）"))
+        problems.append(("clerk_phone", "经办人电话：格式不对（手机号或固定电话）"))
     if partial and "address" not in values:
         return problems
     address = values.get("address")
     if not isinstance(address, Mapping):
-        return [*problems, ("address", "请填写代办点地址（省、市、县、乡镇、详细地址、邮编）")]
+        return [*problems, ("address", "地址：请填写代办点地址（省、市、县、乡镇、详细地址、邮编）")]
     for name in ADDRESS_FIELDS:
         required = name not in ("town",)
         problems += _text(f"address.{name}", address.get(name), _ADDRESS_LIMITS[name], required=required)
     postcode = address.get("postcode")
     if isinstance(postcode, str) and postcode and not is_postcode(postcode.strip()):
-        problems.append(("address.postcode", "邮编应为 6 位数字"))
+        problems.append(("address.postcode", "邮编：应为 6 位数字"))
     return problems
 
 
@@ -72,15 +79,16 @@ def problems_for(problems: list[tuple[str, str]], field: str) -> bool:
 
 
 def _text(field: str, value: object, limit: int, *, required: bool = True) -> list[tuple[str, str]]:
+    label = LABELS[field]
     if value is None or (isinstance(value, str) and not value.strip()):
-        return [(field, "必填")] if required else []
+        return [(field, f"{label}：必填")] if required else []
     if not isinstance(value, str):
-        return [(field, "应为文本")]
+        return [(field, f"{label}：应为文本")]
     value = value.strip()
     if len(value) > limit:
-        return [(field, f"最多 {limit} 个字")]
+        return [(field, f"{label}：最多 {limit} 个字")]
     problem = text_problem(value)
-    return [(field, problem)] if problem else []
+    return [(field, f"{label}：{problem}")] if problem else []
 
 
 def point_from(values: Mapping[str, object], *, hall: str, now: datetime) -> VillagePoint:

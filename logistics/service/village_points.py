@@ -26,6 +26,7 @@ TO_POINT = frozenset(
 AT_POINT = frozenset({Status.AWAITING_PICKUP})
 OPEN = TO_POINT | AT_POINT | {Status.RECEIVED, Status.BOOKING, Status.BOOKING_FAILED}
 MAX_IMPORT_ROWS = 2000
+MAX_SHOWN = 12  # problems named in one refusal (the console shows them in one message)
 
 
 @dataclass
@@ -139,13 +140,16 @@ async def import_rows(
     problems: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     for number, values in rows:
-        problems += [(f"第 {number} 行 {f}", m) for f, m in point_problems(values)]
+        problems += [(f"第 {number} 行 {f}", f"第 {number} 行 {m}") for f, m in point_problems(values)]
         code = str(values.get("code") or "").strip()
         if code and code in seen:
-            problems.append((f"第 {number} 行 code", f"代办点编码 {code} 与第 {seen[code]} 行重复"))
+            message = f"第 {number} 行 代办点编码：{code} 与第 {seen[code]} 行重复"
+            problems.append((f"第 {number} 行 code", message))
         seen.setdefault(code, number)
     if problems:
-        raise InvalidInput(problems[:200])
+        more = f"……共 {len(problems)} 处错误；" if len(problems) > MAX_SHOWN else ""
+        note = ("file", f"{more}整份清单未导入，请改正后重新导入")
+        raise InvalidInput([*problems[:MAX_SHOWN], note])
     points = [point_from(values, hall=hall, now=now) for _, values in rows]
     result = Imported([], [])
     async with uow:

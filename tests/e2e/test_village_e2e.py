@@ -249,3 +249,55 @@ async def _phone(gw, access: dict, d: dict, code: str) -> None:
             assert not external
         finally:
             await browser.close()
+
+
+HEADER = ["代办点编码", "代办点名称", "乡镇", "省", "市", "县", "详细地址", "邮编", "经办人", "经办人电话"]
+
+
+def row(code: str, name: str, phone: str = "13907960002") -> list[str]:
+    return [code, name, "平都镇", "江西省", "吉安市", "安福县", f"{name}村委会", "343200", "王经办", phone]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["安福县村级代办点清单"])  # a title row before the header
+    for n, cells in enumerate(rows, start=1):
+        sheet.write_row(n, 0, cells)
+    sheet.write_number(2, 9, 13907960003)  # a phone Excel keeps as a number
+    book.close()
+    return buffer.getvalue()
+
+
+def test_a_point_list_is_imported_whole_or_refused_naming_rows_and_fields(gw):
+    bad_csv = "\n".join(",".join(r) for r in [HEADER, row("IM-01", "东村"), row("IM-02", "西村", "12")])
+    good = [HEADER, row("IM-03", "南村"), row("IM-04", "北村")]
+
+    async def upload(content: bytes, filename: str) -> str:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as desk:
+            await crawler.sign_in(desk, gw.base, "desk", PASSWORD)
+            csrf = await crawler.csrf_of(desk, f"{gw.base}/console/villages")
+            form = aiohttp.FormData()
+            form.add_field("csrf", csrf)
+            form.add_field("file", content, filename=filename)
+            async with desk.post(f"{gw.base}/console/villages/import", data=form) as r:
+                assert r.status == 200
+                return await r.text()
+
+    refused = asyncio.run(upload(bad_csv.encode("gbk"), "清单.csv"))
+    assert "第 3 行 经办人电话" in refused and "整份清单未导入" in refused
+    codes = [p["code"] for p in call(gw, "GET", "/api/v1/village-points")[1]["village_points"]]
+    assert "IM-01" not in codes  # nothing half-imported
+    done = asyncio.run(upload(xlsx(good), "清单.xlsx"))
+    assert "导入完成：新增 2 个" in done
+    status, point = call(gw, "GET", "/api/v1/village-points/IM-03")
+    assert (
+        status == 200 and point["clerk_phone"] == "13907960003" and point["address"]["detail"] == "南村村委会"
+    )
+    not_xlsx = asyncio.run(upload(b"PK\x03\x04 not a zip", "坏.xlsx"))
+    assert "XLSX 文件异常" in not_xlsx or "不是有效的 .xlsx" in not_xlsx

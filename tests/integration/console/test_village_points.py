@@ -66,7 +66,8 @@ async def test_an_import_is_stored_whole_or_refused_naming_each_row_and_field(en
     with pytest.raises(InvalidInput) as refused:
         rows = [(2, POINT), (3, {**second, "clerk_phone": "x"}), (4, {**POINT, "name": "重复"})]
         await village_points.import_rows(new_uow(), rows, hall="default", actor="s", now=NOW)
-    assert {f for f, _ in refused.value.errors} == {"第 3 行 clerk_phone", "第 4 行 code"}
+    assert {f for f, _ in refused.value.errors} == {"第 3 行 clerk_phone", "第 4 行 code", "file"}
+    assert "第 3 行 经办人电话" in refused.value.errors[0][1]
     assert await village_points.listed(new_uow(read_only=True)) == []
     done = await village_points.import_rows(
         new_uow(), [(2, POINT), (3, second)], hall="default", actor="s", now=NOW
