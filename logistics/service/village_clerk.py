@@ -1,8 +1,9 @@
 """A village point's clerk: an access link per point that staff issue and revoke (only a digest of its
 secret is kept), the parcels waiting at the point, and handing one over against the citizen's one-time
 pickup code (`pickup.release`: its expiry and attempt limit apply). Every step is audited, naming the
-point and its clerk. A link that staff revoked, or whose point was deactivated, stops working at once;
-too many wrong codes through one link lock it for a while."""
+point and its clerk. A link that staff revoked stops working at once (a deactivated point takes no new
+parcels, but its clerk still hands over those already there); too many wrong codes through one link lock
+it for a while."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ FAILURE_WINDOW = timedelta(minutes=30)  # ... within this long lock the link for
 
 
 class AccessRefused(Forbidden):
-    """The link is unknown, revoked, or its point is inactive (said alike: 链接无效)."""
+    """The link is unknown or revoked (said alike: 链接无效)."""
 
 
 class Locked(DomainError):
@@ -84,14 +85,14 @@ async def revoke(
 
 
 async def enter(new_uow: UnitOfWorkFactory, token: str, *, now: datetime) -> Clerk:
-    """The clerk behind a link's secret; AccessRefused when it is unknown, revoked or the point inactive,
-    Locked while too many wrong codes were tried through it."""
+    """The clerk behind a link's secret; AccessRefused when it is unknown or revoked, Locked while too many
+    wrong codes were tried through it."""
     if not token or len(token) > 100:
         raise AccessRefused("链接无效或已被收回，请联系政务服务中心")
     async with new_uow(read_only=True) as uow:
         access = await uow.village_points.access_by_hash(token_digest(token))
         point = await uow.village_points.get(access.hall, access.point_code) if access else None
-    if access is None or access.revoked_at is not None or point is None or not point.active:
+    if access is None or access.revoked_at is not None or point is None:
         raise AccessRefused("链接无效或已被收回，请联系政务服务中心")
     if _locked(access, now):
         raise Locked("取件码输错次数过多，请 30 分钟后再试")
