@@ -172,3 +172,20 @@ def test_limits_refuse_bad_settings_naming_the_key():
 def test_a_midnight_deadline_reads_as_the_end_of_the_day_before():
     assert supervision.deadline_text(datetime(2026, 10, 22, tzinfo=CHINA)) == "2026-10-21 24:00"
     assert supervision.deadline_text(datetime(2026, 10, 22, 3, 30, tzinfo=CHINA)) == "2026-10-22 03:30"
+
+
+async def test_a_registered_village_point_is_counted_under_its_name(world):
+    from logistics.domain.village import point_from
+
+    point = point_from(
+        {"code": "VP01", "name": "严田村代办点", "town": "平都镇", "clerk_name": "李",
+         "clerk_phone": "13907960001",
+         "address": {"province": "江西省", "city": "吉安市", "county": "安福县", "detail": "村委会",
+                     "postcode": "343200"}},
+        hall="default", now=NOW,
+    )  # fmt: skip
+    async with world() as uow:
+        await uow.village_points.add(point)
+    s = await statistics.build(world(read_only=True), month_range("2026-10", None, today=date(2026, 11, 5)),
+                               limits=LIMITS_)  # fmt: skip
+    assert [(c.key, c.name, c.count) for c in s.by_village_point] == [("VP01", "严田村代办点", 1)]
