@@ -109,11 +109,9 @@ def _locked(access: ClerkAccess, now: datetime) -> bool:
 
 async def waiting(new_uow: UnitOfWorkFactory, clerk: Clerk) -> list[Dispatch]:
     """The parcels waiting at the clerk's point for their citizens, oldest first."""
-    async with new_uow.for_hall(clerk.point.hall)(read_only=True) as uow:
-        listed = await uow.console.village_point_dispatches()
-    return [
-        d for d in listed if d.village_point_code == clerk.point.code and d.status is Status.AWAITING_PICKUP
-    ]
+    point = clerk.point
+    async with new_uow.for_hall(point.hall)(read_only=True) as uow:
+        return await uow.village_points.parcels(point.hall, point.code, [Status.AWAITING_PICKUP.value])
 
 
 async def hand_over(

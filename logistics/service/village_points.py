@@ -206,13 +206,11 @@ async def figures(uow: UnitOfWork, hall: str | None = None) -> list[PointFigures
     points with open parcels first."""
     async with uow:
         registry = await uow.village_points.list(hall)
-        listed_ = await uow.console.village_point_dispatches()
+        counts = await uow.village_points.parcel_counts(hall)
     found: dict[tuple[str, str], PointFigures] = {(p.hall, p.code): PointFigures(p.code, p) for p in registry}
-    for d in listed_:
-        if hall is not None and d.hall != hall:
-            continue
-        key = (d.hall, d.village_point_code or "—")
-        found.setdefault(key, PointFigures(key[1])).by_status[d.status.value] += 1
+    for (point_hall, code, status), n in counts.items():
+        key = (point_hall, code or "—")
+        found.setdefault(key, PointFigures(key[1])).by_status[status] += n
     return sorted(found.values(), key=lambda f: (-f.open, f.code))
 
 
@@ -220,10 +218,6 @@ async def parcels(
     uow: UnitOfWork, hall: str, code: str, statuses: frozenset[Status] | None = None
 ) -> list[Dispatch]:
     """The point's parcels (of `statuses` only, when given), oldest first."""
+    chosen = sorted(s.value for s in statuses) if statuses is not None else None
     async with uow:
-        listed_ = await uow.console.village_point_dispatches()
-    return [
-        d
-        for d in listed_
-        if d.hall == hall and d.village_point_code == code and (statuses is None or d.status in statuses)
-    ]
+        return await uow.village_points.parcels(hall, code, chosen)

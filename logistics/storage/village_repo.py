@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, or_, select, tuple_, update
+from sqlalchemy import case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.model import Address
+from ..domain.model import Address, DeliveryMethod, Dispatch
 from ..domain.village import ADDRESS_FIELDS, VillagePoint
 from ..ports.repositories.village import ClerkAccess
+from .dispatch_codec import DISPATCH_COLUMNS
+from .dispatch_codec import dispatch_from_row as to_domain
+from .tables import dispatches as d
 from .village_tables import village_point_access as va
 from .village_tables import village_points as vp
 
@@ -125,6 +128,30 @@ class SqlVillagePoints:
         await self._conn.execute(
             update(va).where(va.c.id == access_id, self._scoped(va.c.hall)).values(last_used_at=now)
         )
+
+    def _for_points(self, query, hall: str | None):
+        query = query.where(d.c.delivery_method == DeliveryMethod.VILLAGE_POINT.value)
+        if self._hall is not None:
+            query = query.where(d.c.hall == self._hall)
+        return query.where(d.c.hall == hall) if hall is not None else query
+
+    async def parcel_counts(self, hall: str | None = None) -> dict[tuple[str, str, str], int]:
+        if hall is not None and not self._in_scope(hall):
+            return {}
+        code = d.c.payload["village_point_code"].as_string()
+        query = self._for_points(select(d.c.hall, code, d.c.status, func.count()), hall)
+        rows = await self._conn.execute(query.group_by(d.c.hall, code, d.c.status))
+        return {(h, c or "", s): n for h, c, s, n in rows}
+
+    async def parcels(self, hall: str, code: str, statuses: list[str] | None = None) -> list[Dispatch]:
+        if not self._in_scope(hall):
+            return []
+        query = self._for_points(select(*DISPATCH_COLUMNS), hall).where(
+            d.c.payload["village_point_code"].as_string() == code
+        )
+        if statuses is not None:
+            query = query.where(d.c.status.in_(statuses))
+        return [to_domain(r) for r in await self._conn.execute(query.order_by(d.c.created_at))]
 
     async def access_failed(self, access_id: int, *, now: datetime, window_start: datetime) -> int:
         stale = or_(va.c.failed_since.is_(None), va.c.failed_since < window_start)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from logistics.domain.model import DeliveryMethod
 from logistics.domain.village import VillagePoint
 from logistics.ports.repositories.village import ClerkAccess
 
@@ -92,6 +93,29 @@ class FakeVillagePoints(FakeRepository):
         row = self._write.village_point_access.get(access_id)
         if row is not None and self._in_scope(row["access"].hall):
             row["access"] = replace(row["access"], last_used_at=now)
+
+    def _point_dispatches(self, hall: str | None):
+        return [
+            r["dispatch"]
+            for r in self._read.dispatches.values()
+            if r["dispatch"].delivery_method is DeliveryMethod.VILLAGE_POINT
+            and self._in_scope(r["dispatch"].hall)
+            and (hall is None or r["dispatch"].hall == hall)
+        ]
+
+    async def parcel_counts(self, hall: str | None = None) -> dict[tuple[str, str, str], int]:
+        found: dict[tuple[str, str, str], int] = {}
+        for dispatch in self._point_dispatches(hall):
+            key = (dispatch.hall, dispatch.village_point_code or "", dispatch.status.value)
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    async def parcels(self, hall: str, code: str, statuses: list[str] | None = None) -> list:
+        found = [
+            x for x in self._point_dispatches(hall)
+            if x.village_point_code == code and (statuses is None or x.status.value in statuses)
+        ]  # fmt: skip
+        return copied(sorted(found, key=lambda x: x.created_at))
 
     async def access_failed(self, access_id: int, *, now: datetime, window_start: datetime) -> int:
         row = self._write.village_point_access.get(access_id)

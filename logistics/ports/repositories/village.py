@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ...domain.model import Dispatch
 from ...domain.village import VillagePoint
 
 
@@ -60,6 +61,14 @@ class VillagePoints(Protocol):
         ...
 
     async def access_used(self, access_id: int, *, now: datetime) -> None: ...
+
+    async def parcel_counts(self, hall: str | None = None) -> dict[tuple[str, str, str], int]:
+        """{(hall, point code, status): dispatches for that point} in scope (of `hall` only, when given)."""
+        ...
+
+    async def parcels(self, hall: str, code: str, statuses: list[str] | None = None) -> list[Dispatch]:
+        """The dispatches for the point (of `statuses` only, when given), oldest first."""
+        ...
 
     async def access_failed(self, access_id: int, *, now: datetime, window_start: datetime) -> int:
         """Count one wrong pickup code tried through the link; failures older than `window_start` are

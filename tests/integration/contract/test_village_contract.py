@@ -75,3 +75,28 @@ async def test_access_links_are_found_by_digest_revoked_once_and_count_failures(
     async with new_uow(read_only=True) as uow:
         revoked, live = [await uow.village_points.access_by_hash(h * 64) for h in "ab"]
         assert revoked.revoked_at == NOW and live.revoked_at is None and live.last_used_at == later
+
+
+async def test_each_points_parcels_are_counted_and_listed_by_status_in_scope(new_uow):
+    from logistics.domain.model import DeliveryMethod
+    from tests.fixtures.dispatches import make_dispatch
+
+    from .conftest import stored
+
+    village = {"delivery_method": DeliveryMethod.VILLAGE_POINT}
+    a = make_dispatch("A1", hall="AF", village_point_code="P-01", created_at=NOW, **village)
+    b = make_dispatch("A2", hall="AF", village_point_code="P-01", created_at=NOW + timedelta(1), **village)
+    c = make_dispatch("Y1", hall="YX", client_id="c-yx", village_point_code="P-01", **village)
+    await stored(new_uow, b, a, c, make_dispatch("M1", hall="AF"))
+    async with new_uow(read_only=True) as uow:
+        assert await uow.village_points.parcel_counts() == {
+            ("AF", "P-01", "received"): 2,
+            ("YX", "P-01", "received"): 1,
+        }
+        assert await uow.village_points.parcel_counts("YX") == {("YX", "P-01", "received"): 1}
+        assert [x.case_no for x in await uow.village_points.parcels("AF", "P-01")] == ["A1", "A2"]
+        assert await uow.village_points.parcels("AF", "P-01", ["awaiting_pickup"]) == []
+        assert await uow.village_points.parcels("AF", "P-02") == []
+    async with new_uow.for_hall("YX")(read_only=True) as uow:
+        assert await uow.village_points.parcel_counts() == {("YX", "P-01", "received"): 1}
+        assert await uow.village_points.parcels("AF", "P-01") == []
