@@ -198,6 +198,15 @@ async def points_of(uow: UnitOfWork, found: Iterable[Dispatch]) -> dict[tuple[st
     return await uow.village_points.get_many(keys) if keys else {}
 
 
+async def pickup_place(uow: UnitOfWork, d: Dispatch) -> VillagePoint | None:
+    """Where the citizen collects a parcel that waits for them: its village point (for the pickup-code
+    SMS, the point's name and address rather than the hall's), or None: the hall's counter. In the open
+    unit of work."""
+    if not for_point(d):
+        return None
+    return await uow.village_points.get(d.hall, d.village_point_code or "")
+
+
 # ---- parcels per point --------------------------------------------------------------------------
 
 

@@ -124,3 +124,15 @@ async def test_the_figures_count_each_points_parcels_by_status_under_its_name():
     found = {f.code: f for f in await village_points.figures(world.uow(read_only=True))}
     assert found["VP-YT01"].name == "严田村代办点" and found["VP-YT01"].count(village_points.TO_POINT) == 1
     assert found["OLD-1"].point is None and found["OLD-1"].name == "OLD-1" and found["OLD-1"].open == 1
+
+
+async def test_a_parcel_at_a_point_is_collected_there_and_a_counter_parcel_at_the_hall():
+    world = fake_world()
+    await registered(world)
+    async with world.uow(read_only=True) as uow:
+        place = await village_points.pickup_place(uow, make_dispatch("V1", **VILLAGE))
+        assert (place.name, place.address.detail) == ("严田村代办点", "严田村村委会")
+        assert (
+            await village_points.pickup_place(uow, make_dispatch("P1", delivery_method=DeliveryMethod.PICKUP))
+            is None
+        )
