@@ -37,7 +37,7 @@ STEP_TIMEOUT_S = 20.0
 WATCHDOG_GRACE_S = 15.0
 BOOKING_PENDING = frozenset({"received", "booking"})
 EXPECTED = {  # status in the gateway once the simulator's scans have arrived
-    "delivered": {"delivered"},
+    "delivered": {"delivered", "awaiting_pickup"},  # a village point's parcel waits there for its citizen
     "delivery_failed": {"delivery_failed"},
     "in_transit": {"in_transit"},
 }
@@ -351,6 +351,9 @@ class Story:
     # -- the approval system
 
     async def intake(self) -> None:
+        for point in demo_data.VILLAGE_POINTS:  # staff register the hall's village points first
+            await self._call("POST", "/api/v1/village-points", json=point, headers=self.staff["dispatcher"],
+                             expect=(201,))  # fmt: skip
         for sample in self.samples:
             body = json.dumps(sample.body, ensure_ascii=False).encode()
             headers = demo_data.signed_headers(CLIENT_ID, self.secret, body, int(time.time()))

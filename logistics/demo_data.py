@@ -36,6 +36,12 @@ def _address(town: str, detail: str, *, county="安福县", city="吉安市", po
             "postcode": postcode}  # fmt: skip
 
 
+VILLAGE_POINTS = [  # registered by staff before the approval system sends parcels there
+    {"code": "AF-ZZ-01", "name": "章庄村便民服务代办点", "town": "章庄乡", "clerk_name": "罗秀英",
+     "clerk_phone": "13907963456", "address": _address("章庄乡", "章庄村便民服务代办点")},
+]  # fmt: skip
+
+
 def _body(case_no: str, completed_at: str, **fields) -> dict:
     body = {
         "case_no": case_no,
@@ -83,7 +89,7 @@ def samples(day: str, completed_at: str) -> list[Sample]:
             items=[{"kind": "certificate", "title": "不动产权证书", "number": "赣(2026)安福县不动产权第0012345号"}],  # noqa: E501
             weight_g=800,
         ), advance_to="in_transit", printed=True),
-        Sample("village", "村级代办点（章庄乡），已送达代办点", _body(
+        Sample("village", "村级代办点（章庄乡），已到代办点待领取", _body(
             case(4), completed_at,
             matter_name="残疾人证换领", matter_code="11360829MB1234567X4000335001",
             department_code="CLJ", department_name="安福县残疾人联合会",
