@@ -16,8 +16,9 @@ from reportlab.pdfgen.canvas import Canvas
 from logistics.domain.hall import Hall
 from logistics.domain.masking import mask_name
 from logistics.domain.model import Direction, Dispatch
+from logistics.domain.village import VillagePoint
 
-from .content import NotBooked
+from .content import NotBooked, Points, point_of
 from .fonts import LabelFont, load_font
 from .pdfsave import save_binary
 from .textfit import fit_text
@@ -46,12 +47,14 @@ def render_manifest_pdf(
     courier: str,
     at: datetime,
     font_path: str | None = None,
+    points: Points | None = None,
 ) -> bytes:
+    """`points`: a parcel for a village point goes to the point's town (content.point_of)."""
     missing = [d.case_no for d in dispatches if not d.waybill_no]
     if missing:
         raise NotBooked(f"尚未取得运单号：{'、'.join(missing)}")
     font = load_font(font_path)
-    rows = [_row(n, d) for n, d in enumerate(dispatches, start=1)]
+    rows = [_row(n, d, point_of(d, points)) for n, d in enumerate(dispatches, start=1)]
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=1)
     canvas.setTitle("邮件交接清单")
@@ -66,14 +69,15 @@ def render_manifest_pdf(
     return buffer.getvalue()
 
 
-def _row(number: int, d: Dispatch) -> tuple[str, ...]:
+def _row(number: int, d: Dispatch, point: VillagePoint | None = None) -> tuple[str, ...]:
     inbound = d.direction is Direction.INBOUND
+    town = (point.address.town or point.town) if point is not None else d.address.town or d.address.county
     return (
         str(number),
         d.waybill_no or "",
         d.case_no,
         mask_name(d.recipient.name),
-        d.address.town or d.address.county,
+        town,
         "取件" if inbound else "寄出",
         f"{d.weight_g / 1000:.3f}",
     )

@@ -74,8 +74,11 @@ def render_manifest(
     courier: str,
     at: datetime,
     font_path: str | None = None,
+    points: Points | None = None,
 ) -> bytes:
-    return render_manifest_pdf(dispatches, origin=origin, courier=courier, at=at, font_path=font_path)
+    return render_manifest_pdf(
+        dispatches, origin=origin, courier=courier, at=at, font_path=font_path, points=points
+    )
 
 
 def clear_caches() -> None:

@@ -130,6 +130,9 @@ async def print_manifest(
     found = await load_ordered(new_uow(read_only=True), ids)
     hall = one_hall(found)
     refuse_not_booked(found)
+    async with new_uow(read_only=True) as uow:
+        points = await village_points.points_of(uow, found)
+    render = partial(render, points=points) if points else render
     content = await asyncio.to_thread(render, found)
     manifest_id = new_manifest_id(now, hall)
 

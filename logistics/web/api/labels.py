@@ -215,10 +215,12 @@ def _zpl(dispatches, *, dpi: int, size: str, origin: Mapping[str, Hall], public_
     return render_zpl(dispatches, dpi=dpi, origin=origin, public_url=public_url, size=size, points=points)
 
 
-def _manifest(dispatches, *, origin: Mapping[str, Hall], courier: str, at) -> bytes:
+def _manifest(dispatches, *, origin: Mapping[str, Hall], courier: str, at, points=None) -> bytes:
     """One hall's manifest (the service refuses a batch of several halls): its hall is the sender."""
     sender = origin[dispatches[0].hall]
-    return render_manifest(dispatches, origin=sender, courier=courier, at=at.astimezone(_CHINA))
+    return render_manifest(
+        dispatches, origin=sender, courier=courier, at=at.astimezone(_CHINA), points=points
+    )
 
 
 # ---- request parsing ----------------------------------------------------------------------------

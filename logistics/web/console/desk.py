@@ -388,9 +388,9 @@ async def manifest(request: web.Request, ctx: Ctx) -> web.Response:
     origin, _ = await hall(request)
     now = ctx.now
 
-    def render(found) -> bytes:  # one hall's dispatches (print_manifest refuses several)
+    def render(found, points=None) -> bytes:  # one hall's dispatches (print_manifest refuses several)
         sender = origin[found[0].hall]
-        return render_manifest(found, origin=sender, courier=courier, at=now.astimezone(CHINA))
+        return render_manifest(found, origin=sender, courier=courier, at=now.astimezone(CHINA), points=points)
 
     printed = await printing.print_manifest(
         scoped(request).uow, ids, render, courier=courier, actor=ctx.actor, now=now

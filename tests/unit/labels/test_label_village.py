@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from labels_testkit import ORIGIN, PUBLIC_URL, make_dispatch
+from labels_testkit import ORIGIN, PUBLIC_URL, make_dispatch, need, pdf_text, write
 
 from labels.content import label_content
+from labels.manifest import render_manifest_pdf
 from labels.zpl import render_zpl_labels
 from logistics.domain.model import DeliveryMethod, Party
 from logistics.domain.village import point_from
@@ -56,3 +57,12 @@ def test_without_its_point_or_its_address_the_label_keeps_the_citizens_own_addre
         village_dispatch(hall="YX"), ORIGIN, PUBLIC_URL, {("default", "VP-YT01"): POINT}
     )
     assert "严田" not in other_hall.recipient.head
+
+
+def test_the_halls_manifest_lists_a_point_parcel_under_the_points_town(tmp_path):
+    need("pdftotext")
+    at, points = datetime(2026, 11, 5, 10), {("default", "VP-YT01"): POINT}
+    pdf = render_manifest_pdf([village_dispatch()], origin=ORIGIN, courier="张师傅", at=at, points=points)
+    text = "".join(pdf_text(write(tmp_path, pdf)).split())
+    assert "严田镇" in text and "欧**明" in text
+    assert "洲湖镇" not in text and "欧阳小明" not in text
