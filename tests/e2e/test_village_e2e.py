@@ -89,22 +89,35 @@ def booked(gw, case_no: str) -> dict:
 
 
 def at_point(gw, case_no: str, d: dict | None = None) -> dict:
-    """A parcel for the point, booked and delivered to the point by the simulator."""
+    """A parcel for the point, booked and delivered to the point by the simulator (`seen`: the pickup
+    codes sent to the citizen before it got there)."""
     d = d or booked(gw, case_no)
+    gw.seen = len(pickup_codes(gw))
     assert gw.control("POST", f"/parcels/{d['waybill_no']}/advance", {"to": "delivered"})[0] == 200
     return wait_until(gw, d["id"], lambda d: d["status"] == "awaiting_pickup")
 
 
-async def send_code(gw, dispatch_id: str) -> str:
-    """The citizen's pickup code, sent from the counter's page (a new one replaces any sent before)."""
+def pickup_codes(gw) -> list[str]:
+    messages = gw.control("GET", "/sms")[1]["messages"]
+    return [
+        m["params"]["code"] for m in messages if m["template"] == "pickup_code" and m["phone_last4"] == "1234"
+    ]
+
+
+async def send_code(gw, dispatch_id: str, seen: int) -> str:
+    """The citizen's live pickup code: the one sent automatically when the parcel reached the point (once
+    the gateway sends one), else one sent from the counter's page. `seen`: codes sent before."""
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        if len(codes := pickup_codes(gw)) > seen:
+            return codes[-1]
+        await asyncio.sleep(0.2)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as desk:
         await crawler.sign_in(desk, gw.base, "desk", PASSWORD)
         csrf = await crawler.csrf_of(desk, f"{gw.base}/console/pickup")
         async with desk.post(f"{gw.base}/console/pickup/{dispatch_id}/send", data={"csrf": csrf}) as r:
             assert r.status == 200 and "取件码已通过短信发送" in await r.text()
-    messages = gw.control("GET", "/sms")[1]["messages"]
-    mine = [m for m in messages if m["template"] == "pickup_code" and m["phone_last4"] == "1234"]
-    return mine[-1]["params"]["code"]
+    return pickup_codes(gw)[-1]
 
 
 def test_the_point_is_registered_once_with_its_fields_checked(gw):
@@ -144,7 +157,7 @@ def test_intake_refuses_an_unknown_point_and_books_a_known_one_to_the_point(gw, 
 
 def test_the_clerk_hands_the_parcel_over_against_the_citizens_code(gw):
     d = at_point(gw, "VP-E2E-2")
-    code = asyncio.run(send_code(gw, d["id"]))
+    code = asyncio.run(send_code(gw, d["id"], gw.seen))
     status, access = call(gw, "POST", f"/api/v1/village-points/{CODE}/access")
     assert status == 201 and access["link"].startswith("/clerk/enter?token=")
     asyncio.run(_clerk_session(gw, access, d, code))
@@ -209,7 +222,7 @@ def test_the_points_own_handover_list_prints_its_parcels_masked(gw, tmp_path):
 @browser_only[1]
 def test_the_clerks_page_on_a_phone(gw):
     d = at_point(gw, "VP-E2E-4")
-    code = asyncio.run(send_code(gw, d["id"]))
+    code = asyncio.run(send_code(gw, d["id"], gw.seen))
     status, access = call(gw, "POST", f"/api/v1/village-points/{CODE}/access")
     assert status == 201
     asyncio.run(_phone(gw, access, d, code))
