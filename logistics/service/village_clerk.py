@@ -99,6 +99,16 @@ async def enter(new_uow: UnitOfWorkFactory, token: str, *, now: datetime) -> Cle
     return Clerk(access, point)
 
 
+async def opened(new_uow: UnitOfWorkFactory, clerk: Clerk, *, now: datetime) -> None:
+    """The clerk opened the point's page with its link (audited; the link's last use noted)."""
+    async with new_uow.for_hall(clerk.point.hall)() as uow:
+        await uow.village_points.access_used(clerk.access.id, now=now)
+        await uow.console.audit(
+            at=now, actor=clerk.actor, action="village_access.opened",
+            subject=_audit_subject(clerk.point.hall, clerk.point.code), access_id=clerk.access.id,
+        )  # fmt: skip
+
+
 def _locked(access: ClerkAccess, now: datetime) -> bool:
     return (
         access.failures >= FAILURE_LIMIT

@@ -124,9 +124,10 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def enter_by_link(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token", "")
     try:
-        await _clerk(request, token)
+        clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
         return _refused(e, 403)
+    await village_clerk.opened(request.app[DEPS].uow, clerk, now=request.app[CLOCK].now())
     return _with_cookie(request, _see_other("/clerk"), token)
 
 
@@ -134,9 +135,10 @@ async def enter_by_link(request: web.Request) -> web.StreamResponse:
 async def enter_by_code(request: web.Request) -> web.StreamResponse:
     token = (await _form(request)).get("token", "").strip()
     try:
-        await _clerk(request, token)
+        clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
         return _refused(e, 403)
+    await village_clerk.opened(request.app[DEPS].uow, clerk, now=request.app[CLOCK].now())
     return _with_cookie(request, _see_other("/clerk"), token)
 
 

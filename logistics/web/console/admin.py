@@ -27,6 +27,12 @@ ACTION_TEXT = {
     "user.role": "变更角色",
     "user.token": "签发新令牌",
     "user.revoked": "吊销账号",
+    "village_point.created": "登记代办点",
+    "village_point.changed": "修改代办点",
+    "village_point.imported": "导入代办点清单",
+    "village_access.issued": "生成代办点访问链接",
+    "village_access.revoked": "收回代办点访问链接",
+    "village_access.opened": "代办点经办人打开取件页面",
 }
 
 

@@ -91,6 +91,10 @@ async def test_the_point_receives_the_parcel_and_its_clerk_hands_it_over_against
     await pickup.issue(deps_for(engine, Clock(), sms), d.id, actor="staff:li", code="135790")
     access_id, token = await village_clerk.issue(new_uow, "default", "P-01", actor="staff:li", now=NOW)
     clerk = await village_clerk.enter(new_uow, token, now=NOW)
+    await village_clerk.opened(new_uow, clerk, now=NOW)
+    async with new_uow(read_only=True) as uow:
+        (line,) = await uow.console.audit_log(action_prefix="village_access.opened")
+    assert (line.actor, line.subject) == ("village:P-01:李代办", "default/P-01")
     assert [p.id for p in await village_clerk.waiting(new_uow, clerk)] == [d.id]
     later = NOW + timedelta(hours=6)
     with pytest.raises(InvalidInput):
