@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from logistics.domain.masking import mask_phone, phone_last4
+from logistics.domain.sms_text import render
 
 
 class RecordingNotifier:
@@ -28,6 +29,7 @@ class RecordingNotifier:
                 "phone_last4": phone_last4(phone),
                 "template": template,
                 "params": dict(params),
+                "text": render(template, params),
                 "at": datetime.now(UTC).isoformat(),
             }
         )

@@ -38,6 +38,8 @@ def test_the_stored_strings_are_those_of_today():
         "manifest printed", "handed over", "handover confirmed", "pickup code sent", "pickup code rejected",
         "picked up at the counter (pickup code verified)", "delivered at the village point",
         "village point clerk confirmed", "carrier scan",
+        "pickup code to be printed on a slip", "pickup slip printed", "SMS delivered (provider receipt)",
+        "SMS not delivered (provider receipt)",
     }  # fmt: skip
 
 
