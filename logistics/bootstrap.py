@@ -341,6 +341,7 @@ def notifier_from_settings(settings: Settings, sandbox: web.Application | None =
                 templates=dict(settings.aliyun_sms_templates),
                 region=settings.aliyun_sms_region,
                 timeout_s=settings.sms_timeout_s,
+                throttle_retry_s=settings.aliyun_sms_throttle_retry_s,
             )
         )
     if settings.sms == "simulator" and sandbox is not None:

@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     aliyun_sms_templates: dict[str, str] = Field(default_factory=dict)
     """{message kind: approved TemplateCode}: pickup_code (required), booked, out_for_delivery, delivered,
     delivery_failed. A kind without a code is not sent (its notice says so)."""
+    aliyun_sms_throttle_retry_s: float = 60.0
+    """After Aliyun's flow control (isv.BUSINESS_LIMIT_CONTROL: per number per minute/hour/day), wait
+    at least this long before trying again."""
     aliyun_sms_receipt_token: str = ""
     """Shared token in the receipt URL configured at Aliyun (POST /api/v1/sms/aliyun/receipts?token=…);
     empty: receipts are not accepted."""

@@ -52,7 +52,7 @@ class AliyunSmsNotifier:
             raise SmsUnavailable(f"not reachable: {type(e).__name__}", code="unreachable") from None
         if status >= 500:
             raise SmsUnavailable(f"HTTP {status}", code=f"http_{status}")
-        return parse_send_response(status, body)
+        return parse_send_response(status, body, throttle_retry_s=self.settings.throttle_retry_s)
 
     async def close(self) -> None:
         if self._own_session and self._session is not None:

@@ -54,11 +54,11 @@ THROTTLE_RETRY_S = 60.0
 """Flow control per number is counted per minute at the least: no sooner than this."""
 
 
-def error_for(code: str, message: str = "") -> SmsError:
+def error_for(code: str, message: str = "", *, throttle_retry_s: float = THROTTLE_RETRY_S) -> SmsError:
     """The core's error for one of dysmsapi's `Code`s (never `OK`)."""
     text = f"aliyun sms: {code}"
     if code in THROTTLED:
-        return SmsThrottled(text, code=code, retry_after=THROTTLE_RETRY_S)
+        return SmsThrottled(text, code=code, retry_after=throttle_retry_s)
     if code in REJECTED:
         return SmsRejected(text, code=code)
     if code in MISCONFIGURED:

@@ -23,6 +23,8 @@ class AliyunSmsSettings:
     templates: dict[str, str]
     region: str = "cn-hangzhou"
     timeout_s: float = 10.0
+    throttle_retry_s: float = 60.0
+    """After flow control (isv.BUSINESS_LIMIT_CONTROL …), try again no sooner than this."""
 
 
 def timestamp(now: datetime) -> str:
@@ -56,7 +58,7 @@ def send_request(
     return signed(form, s.access_key_secret, "POST")
 
 
-def parse_send_response(status: int, body: bytes) -> str:
+def parse_send_response(status: int, body: bytes, *, throttle_retry_s: float = 60.0) -> str:
     """The BizId of an accepted message; the mapped SmsError otherwise."""
     try:
         answer = json.loads(body)
@@ -66,7 +68,7 @@ def parse_send_response(status: int, body: bytes) -> str:
         raise SmsUnavailable(f"aliyun sms: HTTP {status}, not a JSON answer", code=f"http_{status}")
     if answer["Code"] == "OK":
         return str(answer.get("BizId", ""))
-    raise error_for(answer["Code"], str(answer.get("Message", "")))
+    raise error_for(answer["Code"], str(answer.get("Message", "")), throttle_retry_s=throttle_retry_s)
 
 
 @dataclass(frozen=True)
