@@ -112,7 +112,7 @@ def sms_params(d: Dispatch, public_url: str, occurrence: Occurrence) -> dict:
         "matter_name": clip(d.matter_name),
         "waybill_no": d.waybill_no or "",
         "track_url": track,
-        "reason": clip(occurrence.reason) or "原因待邮政确认",
+        "reason": clip(occurrence.reason),
     }
 
 
