@@ -14,6 +14,7 @@ from logistics.ports import SmsMisconfigured, SmsRejected, SmsThrottled
 from logistics.service import pickup, pickup_delivery
 from logistics.service.dispatches import move, move_many
 from logistics.service.job_contract import PICKUP_CODE, GiveUp, RetryLater
+from logistics.service.sms_receipts import SmsReceipt, record_receipts
 from tests.fakes import fake_world
 from tests.fixtures.dispatches import NOW
 
@@ -189,3 +190,17 @@ async def test_the_job_does_nothing_once_the_parcel_was_collected_or_cancelled()
         await move(uow, d, S.CANCELLED, at=NOW, actor=CLERK, cause="setup")
     await pickup_delivery.handle_pickup_code(await the_job(world), world.deps)
     assert world.notifier.messages == [] and (await stored(world, d.id)).status is S.CANCELLED
+
+
+async def test_receipts_are_recorded_once_and_an_undelivered_code_goes_on_a_slip():
+    world = fake_world()
+    d = await moved_to_counter(world)
+    await pickup_delivery.handle_pickup_code(await the_job(world), world.deps)
+    [message] = world.notifier.messages
+    failed = SmsReceipt(message["key"], False, "MK:0001", "aliyun")
+    unknown = SmsReceipt("no-such-notice", True, "", "aliyun")
+    assert await record_receipts(world.deps, [failed, failed, unknown]) == 1
+    causes = [cause for _, _, cause in await trail(world, d.id)]
+    assert causes.count("SMS not delivered (provider receipt)") == 1
+    state = (await states(world, d))[d.id]
+    assert state.startswith(pickup.TO_PRINT) and "MK:0001" in state
