@@ -126,8 +126,8 @@ async def handle_sms(job: Job, deps: Deps) -> None:
     if deps.notifier is not None:
         params = sms_params(d, deps.settings.public_url, occurrence_for(job.payload, notice, d))
         try:
-            await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
-            outcome = "sent"
+            biz_id = await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
+            outcome = f"sent: {biz_id}" if biz_id else "sent"
         except SmsTemplateMissing:
             outcome = "skipped: no template configured"
         except SmsRejected as e:

@@ -93,13 +93,14 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
         await uow.tracking.add_notice(notice)
     params = await pickup_params(deps, d, code, expires_at)
     try:
-        await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=notice_id)
+        biz_id = await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=notice_id)
     except SmsError as e:
         async with deps.uow() as uow:
             await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=f"failed: {e.code}")
         raise
     async with deps.uow() as uow:
-        await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome="sent")
+        outcome = f"sent: {biz_id}" if biz_id else "sent"  # the provider's id of the message
+        await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=outcome)
         await uow.console.clear_pickup_slip(d.id)
         await note(
             uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat(),
