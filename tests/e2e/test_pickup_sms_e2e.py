@@ -238,3 +238,12 @@ async def test_aliyun_sms_signed_retried_refused_to_a_slip_and_receipts_recorded
             )
         finally:
             gw.stop()
+
+
+def test_aliyun_without_its_keys_refuses_to_start_naming_what_is_missing(tmp_path):
+    gw = Gateway(tmp_path, CERTPOST_SMS="aliyun", CERTPOST_ALIYUN_SMS_SIGN_NAME=SIGN)
+    result = gw.cli("serve", "--port", str(free_port()))
+    assert result.returncode == 2
+    [reason] = result.stderr.strip().splitlines()
+    assert "aliyun_sms_access_key_id" in reason and "aliyun_sms_templates.pickup_code" in reason
+    assert "aliyun_sms_sign_name" not in reason
