@@ -34,9 +34,10 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         d = await uow.dispatches.get(job.payload["dispatch_id"])
         code = await uow.console.pickup_code(d.id) if d else None
         slip = (await uow.console.pickup_slips_for([d.id])).get(d.id) if d else None
+        events = await uow.dispatches.events(d.id) if d else []
     if d is None or d.status is not Status.AWAITING_PICKUP:
         return  # picked up or cancelled meanwhile
-    if _staff_took_over(code, slip, moved_at):
+    if _done_since(events, moved_at) or _staff_took_over(code, slip, moved_at):
         return
     if deps.notifier is None:
         return await queue_slip(deps, d, NO_SMS)
@@ -49,6 +50,15 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         raise GiveUp(f"SMS configuration: {e.code}", code=f"sms_{e.code}") from None
     except SmsUnavailable as e:
         await _retry_or_slip(job, deps, d, e)
+
+
+_SETTLED = {Cause.PICKUP_CODE_SENT, Cause.PICKUP_SLIP_QUEUED, Cause.PICKUP_SLIP_PRINTED}
+
+
+def _done_since(events, moved_at: datetime) -> bool:
+    """A code went out (or to the slip queue) since the move: a job run again after a crash that came
+    between its send and its completion sends nothing twice."""
+    return any(e.at >= moved_at and e.cause in _SETTLED for e in events)
 
 
 def _staff_took_over(code, slip, moved_at: datetime) -> bool:

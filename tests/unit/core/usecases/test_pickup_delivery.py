@@ -204,3 +204,14 @@ async def test_receipts_are_recorded_once_and_an_undelivered_code_goes_on_a_slip
     assert causes.count("SMS not delivered (provider receipt)") == 1
     state = (await states(world, d))[d.id]
     assert state.startswith(pickup.TO_PRINT) and "MK:0001" in state
+
+
+async def test_a_job_run_again_after_its_code_went_out_sends_nothing_twice():
+    """A crash between the send and the job's completion: the job is claimed again."""
+    world = fake_world()
+    d = await moved_to_counter(world)
+    again = await the_job(world)
+    await pickup_delivery.handle_pickup_code(again, world.deps)
+    await pickup_delivery.handle_pickup_code(again, world.deps)
+    [message] = world.notifier.messages
+    assert (await release(world, d, message["params"]["code"])).status is S.PICKED_UP
