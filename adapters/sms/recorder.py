@@ -34,6 +34,9 @@ class RecordingNotifier:
             }
         )
 
+    async def was_sent(self, phone: str, key: str, at: datetime) -> bool:
+        return key in self._keys
+
 
 def sms_log_handler(notifier: RecordingNotifier):
     """GET handler listing what was "sent" (masked phones), for the simulator's control API."""

@@ -149,3 +149,6 @@ class Notifier(Protocol):
     Failures raise `ports.sms.SmsError` subclasses."""
 
     async def send(self, phone: str, template: str, params: dict, *, key: str) -> str | None: ...
+
+    # optional: `was_sent(phone, key, at) -> bool` tells whether the message sent under `key` around `at`
+    # reached the provider (asked after an attempt whose answer was lost)

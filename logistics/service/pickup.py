@@ -29,6 +29,8 @@ from .job_contract import SMS
 from .users import hash_secret, verify_secret
 
 TEMPLATE = "pickup_code"
+AMBIGUOUS = "timeout"
+"""The SmsUnavailable code of an attempt that may have reached the provider (its answer was lost)."""
 
 
 TO_PRINT = "取件码待打印"
@@ -70,7 +72,9 @@ async def pickup_params(deps: Deps, d: Dispatch, code: str, expires_at: datetime
     }
 
 
-async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None) -> Issued:
+async def issue(
+    deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None, notice_id: str | None = None
+) -> Issued:
     """Send a fresh code to the applicant by SMS; an earlier code stops working. The code's hash and the
     SMS notice are stored first, so a failed send (SmsError, raised) leaves no working code unknown to
     anyone; the audit line is written once the provider accepted the message."""
@@ -80,7 +84,7 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
     code = code or new_code()
     hashed = await asyncio.to_thread(hash_secret, code)
     expires_at = now + timedelta(hours=settings.pickup_code_hours)
-    notice_id = str(uuid.uuid4())
+    notice_id = notice_id or str(uuid.uuid4())
     async with deps.uow() as uow:
         d = await load(uow, dispatch_id)
         if d.status is not Status.AWAITING_PICKUP:
@@ -107,6 +111,31 @@ async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = 
             notice_id=notice_id,
         )  # fmt: skip
     return Issued(d.id, expires_at, d.recipient.phone)
+
+
+async def confirm_sent(deps: Deps, d: Dispatch, notice_id: str, *, actor: str) -> bool:
+    """After an attempt whose answer was lost (a timeout), ask the provider whether that message went
+    out; if it did, its code (still the stored one) is recorded as sent and no new message goes."""
+    lookup = getattr(deps.notifier, "was_sent", None)
+    async with deps.uow(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(notice_id)
+        code = await uow.console.pickup_code(d.id)
+    if lookup is None or notice is None or notice.outcome != f"failed: {AMBIGUOUS}" or code is None:
+        return False
+    if code.created_at != notice.created_at or code.used_at is not None:
+        return False  # another code replaced it since
+    if not await lookup(d.recipient.phone, notice_id, notice.created_at):
+        return False
+    async with deps.uow() as uow:
+        await uow.tracking.finish_notice(
+            notice_id, now=deps.clock.now(), outcome="sent: confirmed by provider"
+        )
+        await uow.console.clear_pickup_slip(d.id)
+        await note(
+            uow, d, at=notice.created_at, actor=actor, cause=Cause.PICKUP_CODE_SENT,
+            expires_at=code.expires_at.isoformat(), notice_id=notice_id,
+        )  # fmt: skip
+    return True
 
 
 async def release(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -20,7 +21,7 @@ from ..ports import SmsError, SmsMisconfigured, SmsRejected, SmsUnavailable
 from .deps import Deps
 from .dispatches import load, note
 from .job_contract import PICKUP_CODE, GiveUp, Job, RetryLater, backoff_s
-from .pickup import SYSTEM, collection_place, hash_secret, issue, new_code
+from .pickup import SYSTEM, collection_place, confirm_sent, hash_secret, issue, new_code
 
 log = logging.getLogger("certpost.pickup")
 
@@ -41,8 +42,10 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         return
     if deps.notifier is None:
         return await queue_slip(deps, d, NO_SMS)
+    if job.attempts > 1 and await confirm_sent(deps, d, attempt_notice(job, job.attempts - 1), actor=SYSTEM):
+        return  # the previous attempt's message did go out: nothing sent twice
     try:
-        await issue(deps, d.id, actor=SYSTEM)
+        await issue(deps, d.id, actor=SYSTEM, notice_id=attempt_notice(job, job.attempts))
     except SmsRejected as e:
         await queue_slip(deps, d, f"短信未能发送（{e.code or '被拒绝'}）")
     except SmsMisconfigured as e:
@@ -50,6 +53,11 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         raise GiveUp(f"SMS configuration: {e.code}", code=f"sms_{e.code}") from None
     except SmsUnavailable as e:
         await _retry_or_slip(job, deps, d, e)
+
+
+def attempt_notice(job: Job, attempt: int) -> str:
+    """The notice (the provider's OutId) of one attempt of the job, known again on the next attempt."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"certpost:{PICKUP_CODE}:{job.id}:{attempt}"))
 
 
 _SETTLED = {Cause.PICKUP_CODE_SENT, Cause.PICKUP_SLIP_QUEUED, Cause.PICKUP_SLIP_PRINTED}

@@ -6,7 +6,8 @@
   (取件通知单) printed from the console is a PDF whose code (read back by pdftotext) releases the parcel;
 - with Alibaba Cloud SMS (`CERTPOST_SMS=aliyun`) against its loopback simulator, which checks every
   signature as Aliyun does: flow control is retried and the code then goes out once, an illegal number sends
-  the code to the slip queue, and delivery receipts pushed back are recorded in the audit trail."""
+  the code to the slip queue, a message whose answer was lost is looked up (QuerySendDetails) instead of
+  sent twice, and delivery receipts pushed back are recorded in the audit trail."""
 
 from __future__ import annotations
 
@@ -199,6 +200,7 @@ async def test_aliyun_sms_signed_retried_refused_to_a_slip_and_receipts_recorded
             "CERTPOST_ALIYUN_SMS_TEMPLATES": json.dumps(CODES),
             "CERTPOST_ALIYUN_SMS_RECEIPT_TOKEN": RECEIPT_TOKEN,
             "CERTPOST_ALIYUN_SMS_THROTTLE_RETRY_S": "0.5",
+            "CERTPOST_SMS_TIMEOUT_S": "2",
             **FAST_RETRIES,
         }
         gw = Gateway(tmp_path, **env)
@@ -211,7 +213,9 @@ async def test_aliyun_sms_signed_retried_refused_to_a_slip_and_receipts_recorded
                 sim._faults.append("throttle")  # the next send meets flow control
                 a = self_pickup(gw, "SMS-ALI-1")
                 [message] = wait_for(lambda: sim.messages, "the code through Aliyun")
-                codes = [r["code"] for r in sim.requests if r["out_id"] == message["out_id"]]
+                codes = [
+                    r["code"] for r in sim.requests if r["out_id"] == message["out_id"]
+                ]  # one OutId a try
                 throttled = [r for r in sim.requests if r["code"] == "isv.BUSINESS_LIMIT_CONTROL"]
                 assert codes == ["OK"] and len(throttled) == 1  # retried with a new notice, sent once
                 assert message["template_code"] == CODES["pickup_code"] and message["phone_last4"] == "1234"
@@ -227,6 +231,17 @@ async def test_aliyun_sms_signed_retried_refused_to_a_slip_and_receipts_recorded
                 await crawler.sign_in(http, gw.base, staff.name, PASSWORD)
                 page = await staff.counter(http)
                 assert "取件码待打印" in page and "isv.MOBILE_NUMBER_ILLEGAL" in page
+
+                sim._faults.append("sent_then_timeout")  # the message goes, its answer is lost
+                sent_before = len(sim.messages)
+                c = self_pickup(gw, "SMS-ALI-3")
+                wait_for(
+                    lambda: "pickup code sent" in staff.causes(c), "the lost answer confirmed", timeout=90
+                )
+                assert len(sim.messages) == sent_before + 1  # asked (QuerySendDetails), not sent twice
+                assert [r for r in sim.requests if r["action"] == "QuerySendDetails" and r["code"] == "OK"]
+                await staff.verify(http, c, sim.messages[-1]["params"]["code"])
+                assert staff.dispatch(c)["status"] == "picked_up"
 
                 status, _ = gw.request("POST", "/api/v1/sms/aliyun/receipts?token=wrong", b"[]")
                 assert status == 403

@@ -12,7 +12,14 @@ import aiohttp
 
 from logistics.ports import SmsUnavailable
 
-from .mapping import AliyunSmsSettings, parse_send_response, send_request
+from .mapping import (
+    SENT_STATUSES,
+    AliyunSmsSettings,
+    parse_query_response,
+    parse_send_response,
+    query_request,
+    send_request,
+)
 
 
 class AliyunSmsNotifier:
@@ -42,17 +49,41 @@ class AliyunSmsNotifier:
         form = send_request(
             self.settings, phone, template, params, out_id=key, now=self._now(), nonce=str(uuid.uuid4())
         )
+        status, body = await self._post(form)
+        return parse_send_response(status, body, throttle_retry_s=self.settings.throttle_retry_s)
+
+    async def was_sent(self, phone: str, key: str, at: datetime) -> bool:
+        """Whether the provider took the message sent under OutId `key` at `at` (QuerySendDetails of
+        that day: waiting for its receipt or delivered)."""
+        page, seen = 1, 0
+        while True:
+            form = query_request(
+                self.settings, phone, sent_on=at, now=self._now(), nonce=str(uuid.uuid4()), page=page
+            )
+            items, total = parse_query_response(*await self._post(form))
+            if any(i.get("OutId") == key and i.get("SendStatus") in SENT_STATUSES for i in items):
+                return True
+            seen += len(items)
+            if not items or seen >= total:
+                return False
+            page += 1
+
+    async def _post(self, form: dict[str, str]) -> tuple[int, bytes]:
+        """One bounded POST. Not connected: nothing was sent ("unreachable"); a lost answer may hide a
+        message the provider took ("timeout": ask `was_sent` before sending again)."""
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 async with self._http().post(self.settings.endpoint, data=form) as response:
                     status, body = response.status, await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
+            raise SmsUnavailable(f"not reachable: {type(e).__name__}", code="unreachable") from None
         except TimeoutError:
             raise SmsUnavailable(f"no answer within {self.settings.timeout_s:g} s", code="timeout") from None
         except aiohttp.ClientError as e:
-            raise SmsUnavailable(f"not reachable: {type(e).__name__}", code="unreachable") from None
+            raise SmsUnavailable(f"answer lost: {type(e).__name__}", code="timeout") from None
         if status >= 500:
             raise SmsUnavailable(f"HTTP {status}", code=f"http_{status}")
-        return parse_send_response(status, body, throttle_retry_s=self.settings.throttle_retry_s)
+        return status, body
 
     async def close(self) -> None:
         if self._own_session and self._session is not None:

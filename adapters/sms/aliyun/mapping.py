@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from logistics.domain.china_time import CHINA
 from logistics.ports import SmsTemplateMissing, SmsUnavailable
 
 from .codes import error_for
@@ -56,6 +57,47 @@ def send_request(
         "Version": VERSION,
     }
     return signed(form, s.access_key_secret, "POST")
+
+
+def query_request(
+    s: AliyunSmsSettings, phone: str, *, sent_on: datetime, now: datetime, nonce: str, page: int = 1
+) -> dict[str, str]:
+    """The signed form of one QuerySendDetails call: the messages sent to `phone` on `sent_on`'s day
+    (China time, yyyyMMdd), 50 a page."""
+    form = {
+        "AccessKeyId": s.access_key_id,
+        "Action": "QuerySendDetails",
+        "CurrentPage": str(page),
+        "Format": "JSON",
+        "PageSize": "50",
+        "PhoneNumber": phone,
+        "RegionId": s.region,
+        "SendDate": sent_on.astimezone(CHINA).strftime("%Y%m%d"),
+        "SignatureMethod": SIGNATURE_METHOD,
+        "SignatureNonce": nonce,
+        "SignatureVersion": SIGNATURE_VERSION,
+        "Timestamp": timestamp(now),
+        "Version": VERSION,
+    }
+    return signed(form, s.access_key_secret, "POST")
+
+
+def parse_query_response(status: int, body: bytes) -> tuple[list[dict], int]:
+    """(the page's SmsSendDetailDTO items, TotalCount); the mapped SmsError when the call failed."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("Code"), str):
+        raise SmsUnavailable(f"aliyun sms: HTTP {status}, not a JSON answer", code=f"http_{status}")
+    if answer["Code"] != "OK":
+        raise error_for(answer["Code"], str(answer.get("Message", "")))
+    items = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+    return [i for i in items if isinstance(i, dict)], int(answer.get("TotalCount") or 0)
+
+
+SENT_STATUSES = {1, 3}
+"""SendStatus of a message the provider took: 1 waiting for its receipt, 3 delivered (2: failed)."""
 
 
 def parse_send_response(status: int, body: bytes, *, throttle_retry_s: float = 60.0) -> str:

@@ -8,7 +8,9 @@ errors), and pushes SmsReport receipts to a receipt URL.
     GET  /_control/messages      {"messages": [{biz_id, out_id, phone_last4, template_code, params, text}]}
     GET  /_control/requests      every call and its answer code (to count attempts)
     POST /_control/faults        {"mode": "throttle"|"system_error"|"http_500"|"timeout"|"illegal_number"|
-                                  "undelivered", "count": N}: the next N sends fail that way
+                                  "undelivered"|"sent_then_timeout", "count": N}: the next N sends fail that
+                                 way (sent_then_timeout: the message goes, its answer never comes)
+    QuerySendDetails (POST /, Action=QuerySendDetails) lists what was sent to a number on a day.
     DELETE /_control/faults"""
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from .signing import verify
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
 VARIABLE = re.compile(r"\$\{(\w+)\}")
-FAULTS = {"throttle", "system_error", "http_500", "timeout", "illegal_number", "undelivered"}
+FAULTS = {
+    "throttle",
+    "system_error",
+    "http_500",
+    "timeout",
+    "illegal_number",
+    "undelivered",
+    "sent_then_timeout",
+}
 CLOCK_SKEW = timedelta(minutes=15)
 
 
@@ -48,9 +58,11 @@ class AliyunSmsSimulator:
         self.messages: list[dict] = []
         self.requests: list[dict] = []
         self.receipts_pushed: list[dict] = []
+        self._sent: list[dict] = []  # as QuerySendDetails shows them (full numbers: the provider's own)
         self._faults: deque[str] = deque()
         self._nonces: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._closing = asyncio.Event()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -60,6 +72,7 @@ class AliyunSmsSimulator:
         app.router.add_get("/_control/requests", self._requests)
         app.router.add_post("/_control/faults", self._add_faults)
         app.router.add_delete("/_control/faults", self._clear_faults)
+        app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -70,9 +83,11 @@ class AliyunSmsSimulator:
         if request.method == "POST":
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         code, status, extra = self._judge(request.method, params)
-        self.requests.append({"out_id": params.get("OutId", ""), "code": code})
-        if code == "timeout":
-            await asyncio.sleep(3600)
+        self.requests.append(
+            {"action": params.get("Action", ""), "out_id": params.get("OutId", ""), "code": code}
+        )
+        if code in {"timeout", "sent_then_timeout"}:  # no answer until the server shuts down
+            await self._closing.wait()
         if code == "http_500":
             return web.Response(status=500, text="Internal Server Error")
         answer = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": _MESSAGES.get(code, code)}
@@ -94,8 +109,10 @@ class AliyunSmsSimulator:
         if not nonce or nonce in self._nonces:
             return "SignatureNonceUsed", 400, {}
         self._nonces.add(nonce)
-        if p.get("Action") != "SendSms" or p.get("Version") != "2017-05-25":
+        if p.get("Version") != "2017-05-25" or p.get("Action") not in {"SendSms", "QuerySendDetails"}:
             return "InvalidAction.NotFound", 404, {}
+        if p["Action"] == "QuerySendDetails":
+            return self._details(p)
         fault = self._faults.popleft() if self._faults else None
         if fault in {"throttle", "system_error", "http_500", "timeout"}:
             code = {"throttle": "isv.BUSINESS_LIMIT_CONTROL", "system_error": "isp.SYSTEM_ERROR"}.get(
@@ -126,15 +143,48 @@ class AliyunSmsSimulator:
                 "text": f"【{self.sign_name}】" + VARIABLE.sub(lambda m: str(values[m[1]]), text),
             }
         )
-        self._push_receipt(p, biz_id, delivered=fault != "undelivered")
+        self._sent.append(
+            {
+                "PhoneNum": p["PhoneNumbers"],
+                "SendStatus": 1,
+                "ErrCode": "",
+                "TemplateCode": p["TemplateCode"],
+                "Content": self.messages[-1]["text"],
+                "SendDate": _china_now().strftime("%Y-%m-%d %H:%M:%S"),
+                "ReceiveDate": "",
+                "OutId": p.get("OutId", ""),
+            }
+        )
+        delivered = fault != "undelivered"
+        self._sent[-1].update(
+            SendStatus=3 if delivered else 2, ErrCode="DELIVERED" if delivered else "MK:0001"
+        )
+        self._push_receipt(p, biz_id, delivered=delivered)
+        if fault == "sent_then_timeout":
+            return "sent_then_timeout", 200, {}
         return "OK", 200, {"BizId": biz_id}
+
+    def _details(self, p: dict) -> tuple[str, int, dict]:
+        """QuerySendDetails: the messages to PhoneNumber on SendDate (yyyyMMdd), paged."""
+        if not MOBILE.fullmatch(p.get("PhoneNumber", "")):
+            return "isv.MOBILE_NUMBER_ILLEGAL", 200, {}
+        try:
+            size, page = int(p.get("PageSize", "")), int(p.get("CurrentPage", ""))
+            day = datetime.strptime(p.get("SendDate", ""), "%Y%m%d").strftime("%Y-%m-%d")
+        except ValueError:
+            return "isv.INVALID_PARAMETERS", 200, {}
+        if not 1 <= size <= 50 or page < 1:
+            return "isv.INVALID_PARAMETERS", 200, {}
+        found = [m for m in self._sent if m["PhoneNum"] == p["PhoneNumber"] and m["SendDate"].startswith(day)]
+        shown = found[(page - 1) * size : page * size]
+        return "OK", 200, {"TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": shown}}
 
     # ---- receipts (SmsReport) ---------------------------------------------------------------------
 
     def _push_receipt(self, p: dict, biz_id: str, *, delivered: bool) -> None:
         if not self.receipt_url:
             return
-        now = datetime.now(UTC) + timedelta(hours=8)
+        now = _china_now()
         stamp = now.strftime("%Y-%m-%d %H:%M:%S")
         report = {
             "phone_number": p["PhoneNumbers"],
@@ -165,6 +215,9 @@ class AliyunSmsSimulator:
                 pass
             await asyncio.sleep(0.5)
 
+    async def _shutdown(self, app) -> None:
+        self._closing.set()  # requests held without an answer end now
+
     async def _cleanup(self, app) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -190,6 +243,10 @@ class AliyunSmsSimulator:
     async def _clear_faults(self, request: web.Request) -> web.Response:
         self._faults.clear()
         return web.json_response({"pending": 0})
+
+
+def _china_now() -> datetime:
+    return datetime.now(UTC) + timedelta(hours=8)  # naive China time, as the provider writes it
 
 
 _MESSAGES = {

@@ -10,7 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from logistics.domain.errors import Conflict, InvalidInput
-from logistics.ports import SmsMisconfigured, SmsRejected, SmsThrottled
+from logistics.ports import SmsMisconfigured, SmsRejected, SmsThrottled, SmsUnavailable
 from logistics.service import pickup, pickup_delivery
 from logistics.service.dispatches import move, move_many
 from logistics.service.job_contract import PICKUP_CODE, GiveUp, RetryLater
@@ -213,5 +213,40 @@ async def test_a_job_run_again_after_its_code_went_out_sends_nothing_twice():
     again = await the_job(world)
     await pickup_delivery.handle_pickup_code(again, world.deps)
     await pickup_delivery.handle_pickup_code(again, world.deps)
+    [message] = world.notifier.messages
+    assert (await release(world, d, message["params"]["code"])).status is S.PICKED_UP
+
+
+class AnswerLost(FailingNotifier):
+    """The first message reaches the provider but its answer is lost (a timeout)."""
+
+    async def send(self, phone, template, params, *, key):
+        await self.recorder.send(phone, template, params, key=key)
+        if self.errors:
+            raise self.errors.pop(0)
+
+    async def was_sent(self, phone, key, at):
+        return await self.recorder.was_sent(phone, key, at)
+
+
+async def test_after_a_lost_answer_the_provider_is_asked_before_sending_again():
+    world = fake_world()
+    world.deps.notifier = AnswerLost(world.notifier, SmsUnavailable("no answer", code="timeout"))
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await pickup_delivery.handle_pickup_code(await the_job(world, attempts=1), world.deps)
+    await pickup_delivery.handle_pickup_code(await the_job(world, attempts=2), world.deps)
+    [message] = world.notifier.messages  # the first one went; none sent twice
+    assert "pickup code sent" in [cause for _, _, cause in await trail(world, d.id)]
+    assert (await release(world, d, message["params"]["code"])).status is S.PICKED_UP
+
+
+async def test_an_unreachable_provider_took_nothing_so_the_retry_sends_a_new_code():
+    world = fake_world()
+    world.deps.notifier = FailingNotifier(world.notifier, SmsUnavailable("refused", code="unreachable"))
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await pickup_delivery.handle_pickup_code(await the_job(world, attempts=1), world.deps)
+    await pickup_delivery.handle_pickup_code(await the_job(world, attempts=2), world.deps)
     [message] = world.notifier.messages
     assert (await release(world, d, message["params"]["code"])).status is S.PICKED_UP
