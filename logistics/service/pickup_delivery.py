@@ -42,9 +42,10 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         return
     if deps.notifier is None:
         return await queue_slip(deps, d, NO_SMS)
-    if job.attempts > 1 and await confirm_sent(deps, d, attempt_notice(job, job.attempts - 1), actor=SYSTEM):
-        return  # the previous attempt's message did go out: nothing sent twice
     try:
+        previous = attempt_notice(job, job.attempts - 1)
+        if job.attempts > 1 and await confirm_sent(deps, d, previous, actor=SYSTEM):
+            return  # the previous attempt's message did go out: nothing sent twice
         await issue(deps, d.id, actor=SYSTEM, notice_id=attempt_notice(job, job.attempts))
     except SmsRejected as e:
         await queue_slip(deps, d, f"短信未能发送（{e.code or '被拒绝'}）")
