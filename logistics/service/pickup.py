@@ -54,7 +54,7 @@ async def collection_place(deps: Deps, d: Dispatch) -> str:
     """Where the citizen collects it: the village point (its name, when the hall's registry knows it)
     for a point parcel, else the dispatch's hall."""
     if d.village_point_code:
-        async with deps.uow(read_only=True) as uow:
+        async with deps.for_hall(d.hall).uow(read_only=True) as uow:  # the point is of the parcel's hall
             registry = getattr(uow, "village_points", None)  # the village points registry (migration 0012)
             point = await registry.get(d.village_point_code) if hasattr(registry, "get") else None
         name = getattr(point, "name", None) if point is not None else None

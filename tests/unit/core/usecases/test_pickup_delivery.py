@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from logistics.domain.errors import Conflict, InvalidInput
+from logistics.domain.model import DeliveryMethod
 from logistics.ports import SmsMisconfigured, SmsRejected, SmsThrottled, SmsUnavailable
 from logistics.service import pickup, pickup_delivery
 from logistics.service.dispatches import move, move_many
@@ -250,3 +251,15 @@ async def test_an_unreachable_provider_took_nothing_so_the_retry_sends_a_new_cod
     await pickup_delivery.handle_pickup_code(await the_job(world, attempts=2), world.deps)
     [message] = world.notifier.messages
     assert (await release(world, d, message["params"]["code"])).status is S.PICKED_UP
+
+
+async def test_a_village_point_parcel_s_code_names_the_point_to_collect_at():
+    world = fake_world()
+    d = await given(
+        world, S.RECEIVED, delivery_method=DeliveryMethod.VILLAGE_POINT, village_point_code="VP-YT01"
+    )
+    async with world.uow() as uow:
+        await move(uow, d, S.AWAITING_PICKUP, at=NOW, actor="system", cause="setup")
+    await pickup_delivery.handle_pickup_code(await the_job(world), world.deps)
+    [message] = world.notifier.messages
+    assert "VP-YT01" in message["params"]["place"] and world.deps.settings.origin.name not in message["text"]
