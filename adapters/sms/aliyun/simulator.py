@@ -263,3 +263,32 @@ _MESSAGES = {
     "InvalidTimeStamp.Expired": "Specified time stamp or date value is expired.",
     "SignatureNonceUsed": "Specified signature nonce was used already.",
 }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m adapters.sms.aliyun.simulator --port 8092 …`: the simulator on its own (demos, manual
+    tests): point CERTPOST_ALIYUN_SMS_ENDPOINT at it with the same key, secret, sign name and codes."""
+    import argparse
+
+    from logistics.domain.sms_text import TEMPLATES
+
+    p = argparse.ArgumentParser(prog="aliyun-sms-simulator")
+    p.add_argument("--port", type=int, default=8092)
+    p.add_argument("--key-id", default="LTAI-simulator")
+    p.add_argument("--secret", default="simulator-secret")
+    p.add_argument("--sign-name", default="县政务服务中心")
+    p.add_argument("--templates", default="", help='JSON {"pickup_code": "SMS_…", …} (default: SMS_<kind>)')
+    p.add_argument("--receipt-url", default="", help="where to push SmsReport receipts (with its ?token=)")
+    args = p.parse_args(argv)
+    codes = json.loads(args.templates) if args.templates else {k: f"SMS_{k}" for k in TEMPLATES}
+    sim = AliyunSmsSimulator(
+        keys={args.key_id: args.secret},
+        sign_name=args.sign_name,
+        templates={code: TEMPLATES[kind] for kind, code in codes.items() if kind in TEMPLATES},
+        receipt_url=args.receipt_url,
+    )
+    web.run_app(sim.app(), host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()
