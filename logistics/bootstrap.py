@@ -174,9 +174,12 @@ def _instance(built: System, carrier: CarrierGateway | None):
 
 
 def tracking_handlers(made: Deps) -> dict:
-    from .service import callbacks, notifications, polling
+    from .service import callbacks, notifications, pickup_delivery, polling
 
-    return {**polling.job_handlers(made), **callbacks.job_handlers(made), **notifications.job_handlers(made)}
+    return {
+        **polling.job_handlers(made), **callbacks.job_handlers(made), **notifications.job_handlers(made),
+        **pickup_delivery.job_handlers(made),
+    }  # fmt: skip
 
 
 def booking_in_flight(settings: Settings) -> int:
@@ -283,10 +286,9 @@ def carrier_from_settings(settings: Settings, *, self_url: str) -> CarrierFromSe
 
     from .service.resilience import GuardedCarrier
 
-    sandbox, notifier = None, None
+    sandbox = None
     if settings.carrier == "sandbox":
         from adapters.sandbox import DEFAULT_SENDER_NO, DEFAULT_SIGN_KEY, create_sandbox_app
-        from adapters.sms import RecordingNotifier, sms_log_handler
 
         from .web.api.tracking import PUSH_PATH
 
@@ -295,8 +297,6 @@ def carrier_from_settings(settings: Settings, *, self_url: str) -> CarrierFromSe
         sandbox = create_sandbox_app(
             rate_limit_per_s=settings.sandbox_rate_per_s, subscribers=[f"{self_url}{PUSH_PATH}"]
         )
-        notifier = RecordingNotifier()
-        sandbox.router.add_get("/_control/sms", sms_log_handler(notifier))
         settings = settings.model_copy(
             update={"carrier_sign_key": DEFAULT_SIGN_KEY, "carrier_sender_no": DEFAULT_SENDER_NO}
         )
@@ -322,7 +322,35 @@ def carrier_from_settings(settings: Settings, *, self_url: str) -> CarrierFromSe
     )
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": self_url})
-    return CarrierFromSettings(guarded, settings, sandbox, notifier)
+    return CarrierFromSettings(guarded, settings, sandbox, notifier_from_settings(settings, sandbox))
+
+
+def notifier_from_settings(settings: Settings, sandbox: web.Application | None = None) -> Notifier | None:
+    """The SMS gateway `CERTPOST_SMS` names: `simulator` records messages, listed at the EMS simulator's
+    /_control/sms (with no simulator mounted, nowhere to list them: none); `none`: pickup codes go on
+    slips; `aliyun`: Alibaba Cloud SMS."""
+    if settings.sms == "aliyun":
+        from adapters.sms.aliyun import AliyunSmsNotifier, AliyunSmsSettings
+
+        return AliyunSmsNotifier(
+            AliyunSmsSettings(
+                endpoint=settings.aliyun_sms_endpoint,
+                access_key_id=settings.aliyun_sms_access_key_id,
+                access_key_secret=settings.aliyun_sms_access_key_secret,
+                sign_name=settings.aliyun_sms_sign_name,
+                templates=dict(settings.aliyun_sms_templates),
+                region=settings.aliyun_sms_region,
+                timeout_s=settings.sms_timeout_s,
+                throttle_retry_s=settings.aliyun_sms_throttle_retry_s,
+            )
+        )
+    if settings.sms == "simulator" and sandbox is not None:
+        from adapters.sms import RecordingNotifier, sms_log_handler
+
+        notifier = RecordingNotifier()
+        sandbox.router.add_get("/_control/sms", sms_log_handler(notifier))
+        return notifier
+    return None
 
 
 def gateway(settings: Settings, *, self_url: str) -> web.Application:

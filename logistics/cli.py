@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from .config import Settings
 
 ROLES = ("dispatcher", "finance", "admin")
@@ -18,9 +20,16 @@ class UsageError(Exception):
 
 
 def _settings(args) -> Settings:
+    """The settings; a bad value is bad input (exit 2) naming the setting."""
     if getattr(args, "config", None):
         os.environ["CERTPOST_CONFIG"] = args.config
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors()
+        )
+        raise UsageError(f"bad configuration: {problems}") from None
 
 
 async def _freeze_startup_objects(_app) -> None:

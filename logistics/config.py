@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -155,6 +155,31 @@ class Settings(BaseSettings):
     pickup_code_hours: float = 72.0
     """How long a self-pickup code sent by SMS stays valid."""
     pickup_code_attempts: int = 5
+    # ---- SMS to citizens (issue 15) ----
+    sms: Literal["simulator", "none", "aliyun"] = "simulator"
+    """`simulator`: messages are recorded (listed at {sandbox}/_control/sms; only with the built-in EMS
+    simulator, otherwise it is `none`); `none`: no SMS, pickup codes are printed on slips (取件通知单);
+    `aliyun`: Alibaba Cloud SMS (dysmsapi SendSms), with the aliyun_sms_* settings."""
+    sms_max_attempts: int = 10
+    """An SMS that meets a provider outage is tried this often (backoff from sms_retry_base_s), then
+    dead-lettered; a pickup code then goes to the slip queue."""
+    sms_retry_base_s: float = 5.0
+    sms_timeout_s: float = 10.0
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    aliyun_sms_region: str = "cn-hangzhou"
+    aliyun_sms_access_key_id: str = ""
+    aliyun_sms_access_key_secret: str = ""
+    aliyun_sms_sign_name: str = ""
+    """The approved sign name (短信签名), e.g. 安福县政务服务中心."""
+    aliyun_sms_templates: dict[str, str] = Field(default_factory=dict)
+    """{message kind: approved TemplateCode}: pickup_code (required), booked, out_for_delivery, delivered,
+    delivery_failed. A kind without a code is not sent (its notice says so)."""
+    aliyun_sms_throttle_retry_s: float = 60.0
+    """After Aliyun's flow control (isv.BUSINESS_LIMIT_CONTROL: per number per minute/hour/day), wait
+    at least this long before trying again."""
+    aliyun_sms_receipt_token: str = ""
+    """Shared token in the receipt URL configured at Aliyun (POST /api/v1/sms/aliyun/receipts?token=…);
+    empty: receipts are not accepted."""
     ontime_days: float = 3.0
     """A certificate counts as on time when delivered within this many days of completion."""
     service_limits: dict = Field(default_factory=dict)
@@ -194,6 +219,21 @@ class Settings(BaseSettings):
         if isinstance(value, dict):
             return {**asdict(SAMPLE_HALL), **value, "code": DEFAULT_HALL}
         return value
+
+    @model_validator(mode="after")
+    def _aliyun_complete(self):
+        """With `sms=aliyun` the keys, the sign name and the pickup_code template are required."""
+        if self.sms == "aliyun":
+            needed = {
+                "aliyun_sms_access_key_id": self.aliyun_sms_access_key_id,
+                "aliyun_sms_access_key_secret": self.aliyun_sms_access_key_secret,
+                "aliyun_sms_sign_name": self.aliyun_sms_sign_name,
+                "aliyun_sms_templates.pickup_code": self.aliyun_sms_templates.get("pickup_code", ""),
+            }
+            missing = [name for name, value in needed.items() if not value.strip()]
+            if missing:
+                raise ValueError(f"sms=aliyun needs {', '.join(missing)}")
+        return self
 
     @field_validator("service_limits")
     @classmethod

@@ -67,6 +67,8 @@ class System:
             stack.push_async_callback(self.engine.dispose)
             if deps.carrier is not None:
                 stack.push_async_callback(deps.carrier.close)
+            if hasattr(deps.notifier, "close"):
+                stack.push_async_callback(deps.notifier.close)
             if self.puller is not None and self.pull_source is not None:
                 await self.pull_source.open()
                 stack.push_async_callback(self.pull_source.close)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from logistics.domain.masking import mask_phone, phone_last4
+from logistics.domain.sms_text import render
 
 
 class RecordingNotifier:
@@ -28,9 +29,13 @@ class RecordingNotifier:
                 "phone_last4": phone_last4(phone),
                 "template": template,
                 "params": dict(params),
+                "text": render(template, params),
                 "at": datetime.now(UTC).isoformat(),
             }
         )
+
+    async def was_sent(self, phone: str, key: str, at: datetime) -> bool:
+        return key in self._keys
 
 
 def sms_log_handler(notifier: RecordingNotifier):

@@ -36,6 +36,10 @@ class Cause(StrEnum):
     PICKUP_CODE_SENT = "pickup code sent"
     PICKUP_CODE_REJECTED = "pickup code rejected"
     PICKED_UP = "picked up at the counter (pickup code verified)"
+    PICKUP_SLIP_QUEUED = "pickup code to be printed on a slip"
+    PICKUP_SLIP_PRINTED = "pickup slip printed"
+    SMS_DELIVERED = "SMS delivered (provider receipt)"
+    SMS_NOT_DELIVERED = "SMS not delivered (provider receipt)"
     DELIVERED_AT_VILLAGE_POINT = "delivered at the village point"
     VILLAGE_POINT_CLERK_CONFIRMED = "village point clerk confirmed"
     HANDED_OVER_AT_VILLAGE_POINT = "handed over at the village point (pickup code verified)"
@@ -72,6 +76,10 @@ _TEXT: dict[Cause, str] = {
     Cause.PICKUP_CODE_SENT: "发送取件码短信",
     Cause.PICKUP_CODE_REJECTED: "取件码核验未通过",
     Cause.PICKED_UP: "窗口自取（取件码核验通过）",
+    Cause.PICKUP_SLIP_QUEUED: "取件码转为打印取件通知单",
+    Cause.PICKUP_SLIP_PRINTED: "打印取件通知单",
+    Cause.SMS_DELIVERED: "短信已送达（运营商回执）",
+    Cause.SMS_NOT_DELIVERED: "短信未送达（运营商回执）",
     Cause.DELIVERED_AT_VILLAGE_POINT: "村级代办点签收",
     Cause.VILLAGE_POINT_CLERK_CONFIRMED: "代办点经办人确认交付",
     Cause.HANDED_OVER_AT_VILLAGE_POINT: "代办点交付申请人（取件码核验通过）",

@@ -20,6 +20,14 @@ from .carrier import (
     TrackEvent,
     is_wait,
 )
+from .sms import (
+    SmsError,
+    SmsMisconfigured,
+    SmsRejected,
+    SmsTemplateMissing,
+    SmsThrottled,
+    SmsUnavailable,
+)
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory, Writes
 
 __all__ = [
@@ -38,6 +46,12 @@ __all__ = [
     "OutcomeUnknown",
     "Quote",
     "Shipment",
+    "SmsError",
+    "SmsMisconfigured",
+    "SmsRejected",
+    "SmsTemplateMissing",
+    "SmsThrottled",
+    "SmsUnavailable",
     "TrackEvent",
     "UnitOfWork",
     "UnitOfWorkFactory",

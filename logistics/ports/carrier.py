@@ -144,6 +144,11 @@ class CarrierGateway(Protocol):
 
 
 class Notifier(Protocol):
-    """SMS or similar to the applicant. `key` makes a message idempotent."""
+    """SMS or similar to the applicant. `key` makes a message idempotent (and is the provider's OutId,
+    so its delivery receipt finds the notice); the provider's own id of the message is returned, if any.
+    Failures raise `ports.sms.SmsError` subclasses."""
 
-    async def send(self, phone: str, template: str, params: dict, *, key: str) -> None: ...
+    async def send(self, phone: str, template: str, params: dict, *, key: str) -> str | None: ...
+
+    # optional: `was_sent(phone, key, at) -> bool` tells whether the message sent under `key` around `at`
+    # reached the provider (asked after an attempt whose answer was lost)

@@ -17,6 +17,7 @@ from ..domain.status import Status
 from ..ports import UnitOfWork
 from ..ports.repositories.dispatches import CaseKey, NewCase
 from .job_contract import BOOK
+from .notifications import pickup_code_job
 from .views import dispatch_json
 
 
@@ -80,6 +81,8 @@ def plan_intake(reqs: list[IntakeRequest], stored: dict[CaseKey, tuple[str, dict
         response = dispatch_json(d)
         queued = req.auto_book and d.status is Status.RECEIVED and d.needs_carrier
         job = (BOOK, {"dispatch_id": d.id}, f"book:{d.id}") if queued else None
+        if d.status is Status.AWAITING_PICKUP:  # self-pickup: the code goes out with no staff action
+            job, queued = pickup_code_job(d, req.now), True
         new.append(NewCase(d, req.request_hash, response, events, job, req.now, req.max_attempts))
         stored[key] = (req.request_hash, response)
         results.append(IntakeResult(True, response, queued))

@@ -13,6 +13,7 @@ SYNC_OFFLINE = "sync_offline"
 TRACK_POLL = "track_poll"
 CALLBACK = "callback"
 SMS = "sms"
+PICKUP_CODE = "pickup_code"
 
 
 COMPLETED = object()
@@ -43,6 +44,7 @@ __all__ = [
     "CALLBACK",
     "CANCEL",
     "COMPLETED",
+    "PICKUP_CODE",
     "POOL_REFILL",
     "SMS",
     "SYNC_OFFLINE",

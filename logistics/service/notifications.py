@@ -8,16 +8,21 @@ dispatch says when the job runs: a later scan has often moved it on by then."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
+from typing import NoReturn
 
 from ..domain.model import AuditEvent, Direction, Dispatch
+from ..domain.sms_text import clip
 from ..domain.status import TERMINAL, Status
-from ..ports import UnitOfWork
+from ..ports import SmsMisconfigured, SmsRejected, SmsTemplateMissing, SmsUnavailable, UnitOfWork
 from ..ports.repositories.tracking import Notice
 from .deps import Deps
-from .job_contract import CALLBACK, SMS, Job
+from .job_contract import CALLBACK, PICKUP_CODE, SMS, GiveUp, Job, RetryLater, backoff_s
 from .occurrence import Occurrence, occurrence_for
+
+log = logging.getLogger("certpost.sms")
 
 SMS_STATUSES = frozenset({Status.BOOKED, Status.OUT_FOR_DELIVERY, Status.DELIVERED, Status.DELIVERY_FAILED})
 CALLBACK_STATUSES = frozenset({Status.DELIVERED, Status.DELIVERY_FAILED, Status.RETURNED, Status.PICKED_UP})
@@ -42,6 +47,15 @@ async def announce(
         await _notice(uow, SMS, after, at, occurrence)
     if after.status in CALLBACK_STATUSES:
         await _notice(uow, CALLBACK, after, at, occurrence)
+    if after.status is Status.AWAITING_PICKUP and before.status is not Status.AWAITING_PICKUP:
+        kind, payload, dedupe_key = pickup_code_job(after, at)
+        await uow.jobs.enqueue(kind, payload, now=at, max_attempts=JOB_ATTEMPTS, dedupe_key=dedupe_key)
+
+
+def pickup_code_job(d: Dispatch, at: datetime) -> tuple[str, dict, str]:
+    """The job that sends the pickup code for the move to awaiting_pickup made at `at` (once per move:
+    its dedupe key names the move); `pickup_delivery.handle_pickup_code` runs it."""
+    return PICKUP_CODE, {"dispatch_id": d.id, "at": at.isoformat()}, f"{PICKUP_CODE}:{d.id}:{at.isoformat()}"
 
 
 async def announce_many(
@@ -49,8 +63,8 @@ async def announce_many(
 ) -> None:
     """`announce` for many moves made at `at` (each with its audit event): tracking starts, notices and
     their jobs in one multi-row statement each (the other effects, rare in a batch, one by one)."""
-    starts, new_notices = [], []
-    for _, after, event in moves:
+    starts, new_notices, code_jobs = [], [], []
+    for before, after, event in moves:
         if after.status is Status.BOOKED and after.waybill_no:
             starts.append((after.id, after.waybill_no))
         elif after.status in TERMINAL:
@@ -60,12 +74,13 @@ async def announce_many(
             new_notices.append((_new_notice(SMS, after, at, occurrence), occurrence))
         if after.status in CALLBACK_STATUSES:
             new_notices.append((_new_notice(CALLBACK, after, at, occurrence), occurrence))
+        if after.status is Status.AWAITING_PICKUP and before.status is not Status.AWAITING_PICKUP:
+            code_jobs.append(pickup_code_job(after, at))
     await uow.tracking.start_many(starts, now=at)
-    if not new_notices:
-        return
-    added = await uow.tracking.add_notices([notice for notice, _ in new_notices])
+    added = await uow.tracking.add_notices([notice for notice, _ in new_notices]) if new_notices else set()
     new_jobs = [_job(notice, occurrence) for notice, occurrence in new_notices if notice.id in added]
-    await uow.jobs.enqueue_many(new_jobs, now=at, max_attempts=JOB_ATTEMPTS)
+    if new_jobs or code_jobs:
+        await uow.jobs.enqueue_many(new_jobs + code_jobs, now=at, max_attempts=JOB_ATTEMPTS)
 
 
 def _new_notice(channel: str, d: Dispatch, at: datetime, occurrence: Occurrence) -> Notice:
@@ -90,13 +105,14 @@ async def _notice(uow: UnitOfWork, channel: str, d: Dispatch, at: datetime, occu
 
 
 def sms_params(d: Dispatch, public_url: str, occurrence: Occurrence) -> dict:
-    """The template's values: the dispatch's fixed facts and its event's own reason."""
+    """The template's values (domain.sms_text): the dispatch's fixed facts and its event's own reason;
+    nothing of the citizen's own (name, phone, address)."""
     track = f"{public_url.rstrip('/')}/track?waybill_no={d.waybill_no}" if public_url else "/track"
     return {
-        "matter_name": d.matter_name,
+        "matter_name": clip(d.matter_name),
         "waybill_no": d.waybill_no or "",
         "track_url": track,
-        "reason": occurrence.reason,
+        "reason": clip(occurrence.reason),
     }
 
 
@@ -109,9 +125,36 @@ async def handle_sms(job: Job, deps: Deps) -> None:
     outcome = "skipped: no SMS gateway configured"
     if deps.notifier is not None:
         params = sms_params(d, deps.settings.public_url, occurrence_for(job.payload, notice, d))
-        await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
-        outcome = "sent"
-    await deps.write(lambda uow: uow.tracking.finish_notice(notice.id, now=deps.clock.now(), outcome=outcome))
+        try:
+            biz_id = await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
+            outcome = f"sent: {biz_id}" if biz_id else "sent"
+        except SmsTemplateMissing:
+            outcome = "skipped: no template configured"
+        except SmsRejected as e:
+            outcome = f"rejected: {e.code}"
+        except SmsMisconfigured as e:
+            await _finish(deps, notice.id, f"failed: {e.code}")
+            raise GiveUp(f"SMS configuration: {e.code}", code=f"sms_{e.code}") from None
+        except SmsUnavailable as e:
+            _retry_or_give_up(job, deps, e)
+    await _finish(deps, notice.id, outcome)
+
+
+def _retry_or_give_up(job: Job, deps: Deps, e: SmsUnavailable) -> NoReturn:
+    """Like callbacks: backoff from `sms_retry_base_s`, dead-lettered after `sms_max_attempts`."""
+    s = deps.settings
+    log.warning(
+        "SMS notice %s failed: %s (attempt %d of %d)", job.payload.get("notice_id"), e.code or "unavailable",
+        job.attempts, s.sms_max_attempts,
+    )  # fmt: skip
+    if job.attempts >= s.sms_max_attempts:
+        raise GiveUp(f"SMS unavailable: {e.code}", code="sms_unavailable")
+    delay = max(e.retry_after or 0.0, backoff_s(job.attempts, base=s.sms_retry_base_s, cap=3600.0))
+    raise RetryLater(f"SMS unavailable: {e.code}", delay, code=f"sms_{e.code or 'unavailable'}")
+
+
+async def _finish(deps: Deps, notice_id: str, outcome: str) -> None:
+    await deps.write(lambda uow: uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=outcome))
 
 
 def job_handlers(deps: Deps) -> dict:

@@ -1,27 +1,43 @@
 """Self-pickup at the counter (窗口自取): a one-time code by SMS, checked at the counter.
 
 The code is six random digits, stored only as an argon2 hash, valid for `pickup_code_hours`, and dies
-after `pickup_code_attempts` wrong tries. Sending, every wrong try and the pickup are in the audit trail.
-The SMS goes through the Notifier port with the code's own idempotency key."""
+after `pickup_code_attempts` wrong tries. Sending, every wrong try and the pickup are in the audit trail
+(never the code). The SMS goes through the Notifier port under its own notice (the provider's OutId), so
+a delivery receipt finds its dispatch. Sent automatically on every move to awaiting_pickup and on paper
+when there is no SMS: `pickup_delivery`."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..domain.cause import Cause
 from ..domain.errors import Conflict, InvalidInput
+from ..domain.model import Dispatch
+from ..domain.sms_text import clip
 from ..domain.status import Status
-from ..ports import UnitOfWork, UnitOfWorkFactory
+from ..ports import SmsError, UnitOfWork, UnitOfWorkFactory
+from ..ports.repositories.tracking import Notice
 from .console_text import cn_time
 from .deps import Deps
 from .dispatches import load, move, note
 from .halls import origin_of
+from .job_contract import SMS
+from . import village_points
 from .users import hash_secret, verify_secret
 
 TEMPLATE = "pickup_code"
+AMBIGUOUS = "timeout"
+"""The SmsUnavailable code of an attempt that may have reached the provider (its answer was lost)."""
+
+
+TO_PRINT = "取件码待打印"
+"""The counter's state of a dispatch whose code is waiting to be printed on a slip."""
+SYSTEM = "system"
+"""The actor of codes sent automatically when a dispatch reaches awaiting_pickup."""
 
 
 @dataclass(frozen=True)
@@ -35,32 +51,90 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None) -> Issued:
-    """Send a fresh code to the applicant; an earlier code stops working."""
+async def collection_place(deps: Deps, d: Dispatch) -> str:
+    """Where the citizen collects it: the village point (its name, when the hall's registry knows it)
+    for a point parcel, else the dispatch's hall."""
+    if d.village_point_code:
+        async with deps.for_hall(d.hall).uow(read_only=True) as uow:  # the point is of the parcel's hall
+            point = await village_points.pickup_place(uow, d)
+        return point.name if point is not None else f"村级代办点{d.village_point_code}"
+    return (await origin_of(deps, d.hall)).name
+
+
+async def pickup_params(deps: Deps, d: Dispatch, code: str, expires_at: datetime) -> dict:
+    """The pickup_code template's values (domain.sms_text): no name, phone or address of the citizen."""
+    return {
+        "matter_name": clip(d.matter_name),
+        "place": clip(await collection_place(deps, d)),
+        "code": code,
+        "expires_at": cn_time(expires_at),
+    }
+
+
+async def issue(
+    deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None, notice_id: str | None = None
+) -> Issued:
+    """Send a fresh code to the applicant by SMS; an earlier code stops working. The code's hash and the
+    SMS notice are stored first, so a failed send (SmsError, raised) leaves no working code unknown to
+    anyone; the audit line is written once the provider accepted the message."""
     if deps.notifier is None:
-        raise Conflict("未配置短信网关，无法发送取件码")
+        raise Conflict("未配置短信服务，无法发送取件码，请打印取件通知单")
     now, settings = deps.clock.now(), deps.settings
     code = code or new_code()
     hashed = await asyncio.to_thread(hash_secret, code)
     expires_at = now + timedelta(hours=settings.pickup_code_hours)
+    notice_id = notice_id or str(uuid.uuid4())
     async with deps.uow() as uow:
         d = await load(uow, dispatch_id)
         if d.status is not Status.AWAITING_PICKUP:
             raise Conflict(f"状态为 {d.status.value} 的证照不在窗口待取，不能发送取件码")
         await uow.console.put_pickup_code(d.id, code_hash=hashed, now=now, expires_at=expires_at, by=actor)
+        notice = Notice(
+            id=notice_id, channel=SMS, kind=TEMPLATE, dispatch_id=d.id,
+            dedupe_key=f"{SMS}:{TEMPLATE}:{d.id}:{notice_id}", event_time=now, created_at=now,
+        )  # fmt: skip
+        await uow.tracking.add_notice(notice)
+    params = await pickup_params(deps, d, code, expires_at)
+    try:
+        biz_id = await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=notice_id)
+    except SmsError as e:
+        async with deps.uow() as uow:
+            await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=f"failed: {e.code}")
+        raise
+    async with deps.uow() as uow:
+        outcome = f"sent: {biz_id}" if biz_id else "sent"  # the provider's id of the message
+        await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=outcome)
+        await uow.console.clear_pickup_slip(d.id)
         await note(
-            uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat()
-        )
-    hall = await origin_of(deps, d.hall)  # the hall the citizen collects it at
-    params = {
-        "matter_name": d.matter_name,
-        "code": code,
-        "expires_at": cn_time(expires_at),
-        "hall": hall.name,
-        "address": hall.address,
-    }
-    await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=f"pickup:{d.id}:{now.isoformat()}")
+            uow, d, at=now, actor=actor, cause=Cause.PICKUP_CODE_SENT, expires_at=expires_at.isoformat(),
+            notice_id=notice_id,
+        )  # fmt: skip
     return Issued(d.id, expires_at, d.recipient.phone)
+
+
+async def confirm_sent(deps: Deps, d: Dispatch, notice_id: str, *, actor: str) -> bool:
+    """After an attempt whose answer was lost (a timeout), ask the provider whether that message went
+    out; if it did, its code (still the stored one) is recorded as sent and no new message goes."""
+    lookup = getattr(deps.notifier, "was_sent", None)
+    async with deps.uow(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(notice_id)
+        code = await uow.console.pickup_code(d.id)
+    if lookup is None or notice is None or notice.outcome != f"failed: {AMBIGUOUS}" or code is None:
+        return False
+    if code.created_at != notice.created_at or code.used_at is not None:
+        return False  # another code replaced it since
+    if not await lookup(d.recipient.phone, notice_id, notice.created_at):
+        return False
+    async with deps.uow() as uow:
+        await uow.tracking.finish_notice(
+            notice_id, now=deps.clock.now(), outcome="sent: confirmed by provider"
+        )
+        await uow.console.clear_pickup_slip(d.id)
+        await note(
+            uow, d, at=notice.created_at, actor=actor, cause=Cause.PICKUP_CODE_SENT,
+            expires_at=code.expires_at.isoformat(), notice_id=notice_id,
+        )  # fmt: skip
+    return True
 
 
 async def release(
@@ -116,12 +190,20 @@ async def codes_state(uow: UnitOfWork, ids: list[str], *, now: datetime) -> dict
     """{dispatch id: a short Chinese state of its code} for the counter's list."""
     async with uow:
         rows = await uow.console.pickup_codes_for(ids)
+        slips = await uow.console.pickup_slips_for(ids)
     out = {}
-    for dispatch_id, row in rows.items():
-        if row.used_at:
+    for dispatch_id in ids:
+        row, slip = rows.get(dispatch_id), slips.get(dispatch_id)
+        if slip is not None and slip.printed_at is None:
+            out[dispatch_id] = f"{TO_PRINT}（{slip.reason}）"
+        elif row is None:
+            out[dispatch_id] = "取件码发送中"
+        elif row.used_at:
             out[dispatch_id] = "已使用"
         elif row.expires_at <= now:
             out[dispatch_id] = "已过期"
+        elif slip is not None and slip.printed_at >= row.created_at:
+            out[dispatch_id] = f"已打印取件通知单，{cn_time(row.expires_at)} 前有效"
         else:
             out[dispatch_id] = f"已发送，{cn_time(row.expires_at)} 前有效"
     return out

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import DeliveryMethod, Dispatch
 from ..ports.repositories.console import Attempt
-from .console_tables import console_audit, console_sessions, login_failures, pickup_codes
+from .console_tables import console_audit, console_sessions, login_failures, pickup_codes, pickup_slips
 from .dispatch_codec import DISPATCH_COLUMNS, recipient_key
 from .dispatch_codec import dispatch_from_row as to_domain
 from .tables import UTCDateTime, dispatch_events, dispatches
@@ -170,6 +170,55 @@ class SqlConsoleRecords:
             )
         )
         return {r.dispatch_id: r for r in rows}
+
+    # ---- pickup slips (取件通知单) ---------------------------------------------------------------------
+
+    async def queue_pickup_slip(self, dispatch_id: str, *, reason: str, now: datetime) -> None:
+        """The dispatch's code is to be printed on a slip (again, if one was printed before)."""
+        await self._check_ours(dispatch_id)
+        await self._conn.execute(delete(pickup_slips).where(pickup_slips.c.dispatch_id == dispatch_id))
+        await self._conn.execute(
+            insert(pickup_slips).values(
+                dispatch_id=dispatch_id, reason=reason[:500], queued_at=now, printed_at=None, printed_by=None
+            )
+        )
+
+    async def slip_printed(self, dispatch_id: str, *, now: datetime, by: str) -> None:
+        await self._check_ours(dispatch_id)
+        done = update(pickup_slips).where(pickup_slips.c.dispatch_id == dispatch_id)
+        if (await self._conn.execute(done.values(printed_at=now, printed_by=by))).rowcount == 0:
+            await self._conn.execute(
+                insert(pickup_slips).values(
+                    dispatch_id=dispatch_id,
+                    reason="工作人员打印",
+                    queued_at=now,
+                    printed_at=now,
+                    printed_by=by,
+                )
+            )
+
+    async def clear_pickup_slip(self, dispatch_id: str) -> None:
+        await self._conn.execute(
+            self._in_hall(delete(pickup_slips), pickup_slips.c.dispatch_id).where(
+                pickup_slips.c.dispatch_id == dispatch_id
+            )
+        )
+
+    async def pickup_slips_for(self, dispatch_ids: list[str]) -> dict:
+        if not dispatch_ids:
+            return {}
+        rows = await self._conn.execute(
+            self._in_hall(select(pickup_slips), pickup_slips.c.dispatch_id).where(
+                pickup_slips.c.dispatch_id.in_(dispatch_ids)
+            )
+        )
+        return {r.dispatch_id: r for r in rows}
+
+    async def _check_ours(self, dispatch_id: str) -> None:
+        if self.hall is not None:
+            ours = self._in_hall(select(dispatches.c.id).where(dispatches.c.id == dispatch_id))
+            if await self._conn.scalar(ours) is None:
+                raise PermissionError("not a dispatch of this unit of work's hall")
 
     async def reserve_pickup_attempt(
         self, dispatch_id: str, *, now: datetime, max_attempts: int

@@ -51,3 +51,14 @@ pickup_codes = Table(
     Column("used_at", UTCDateTime(), nullable=True),
     Column("created_by", String(64), nullable=False),
 )
+
+pickup_slips = Table(
+    "pickup_slips",
+    metadata,
+    # a pickup code that goes on paper (取件通知单): no SMS gateway, or the SMS was refused (migration 0013)
+    Column("dispatch_id", String(36), primary_key=True),
+    Column("reason", Text, nullable=False),  # why on paper, in Chinese (never the code)
+    Column("queued_at", UTCDateTime(), nullable=False),
+    Column("printed_at", UTCDateTime(), nullable=True),  # None: waiting to be printed
+    Column("printed_by", String(64), nullable=True),
+)

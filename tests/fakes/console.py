@@ -18,6 +18,7 @@ from .store import IntegrityError, copied
 SessionRow = namedtuple("SessionRow", "id_hash user_id csrf_token created_at last_seen_at expires_at")
 FailuresRow = namedtuple("FailuresRow", "name failures first_failed_at locked_until")
 AuditRow = namedtuple("AuditRow", "id at actor action subject detail")
+PickupSlipRow = namedtuple("PickupSlipRow", "dispatch_id reason queued_at printed_at printed_by")
 PickupCodeRow = namedtuple(
     "PickupCodeRow", "dispatch_id code_hash created_at expires_at attempts used_at created_by"
 )
@@ -116,6 +117,24 @@ class FakeConsoleRecords(FakeRepository):
     async def pickup_codes_for(self, dispatch_ids: list[str]) -> dict:
         t = self._read
         return {i: PickupCodeRow(**t.pickup_codes[i]) for i in dispatch_ids if i in t.pickup_codes}
+
+    async def queue_pickup_slip(self, dispatch_id: str, *, reason: str, now: datetime) -> None:
+        self._write.pickup_slips[dispatch_id] = dict(
+            dispatch_id=dispatch_id, reason=reason[:500], queued_at=now, printed_at=None, printed_by=None
+        )
+
+    async def slip_printed(self, dispatch_id: str, *, now: datetime, by: str) -> None:
+        row = self._write.pickup_slips.setdefault(
+            dispatch_id, dict(dispatch_id=dispatch_id, reason="工作人员打印", queued_at=now)
+        )
+        row.update(printed_at=now, printed_by=by)
+
+    async def clear_pickup_slip(self, dispatch_id: str) -> None:
+        self._write.pickup_slips.pop(dispatch_id, None)
+
+    async def pickup_slips_for(self, dispatch_ids: list[str]) -> dict:
+        t = self._read
+        return {i: PickupSlipRow(**t.pickup_slips[i]) for i in dispatch_ids if i in t.pickup_slips}
 
     async def reserve_pickup_attempt(
         self, dispatch_id: str, *, now: datetime, max_attempts: int

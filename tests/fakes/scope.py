@@ -77,6 +77,7 @@ class HallTables:
         self.dispatches = InHall(tables.dispatches, lambda _, row: row["dispatch"].hall == hall)
         self.dispatch_events = EventsInHall(tables.dispatch_events, ours)
         self.pickup_codes = InHall(tables.pickup_codes, lambda dispatch_id, _: ours(dispatch_id))
+        self.pickup_slips = InHall(tables.pickup_slips, lambda dispatch_id, _: ours(dispatch_id))
         self.notices = InHall(tables.notices, lambda _, row: ours(row["dispatch_id"]))
 
     def __getattr__(self, name: str):

@@ -30,6 +30,7 @@ class Tables:
     login_failures: dict[str, dict] = field(default_factory=dict)
     console_audit: list[dict] = field(default_factory=list)
     pickup_codes: dict[str, dict] = field(default_factory=dict)
+    pickup_slips: dict[str, dict] = field(default_factory=dict)
     carrier_events: dict[int, dict] = field(default_factory=dict)
     tracking: dict[str, dict] = field(default_factory=dict)
     notices: dict[str, dict] = field(default_factory=dict)

@@ -57,6 +57,20 @@ class ConsoleRecords(Protocol):
 
     async def pickup_codes_for(self, dispatch_ids: list[str]) -> dict: ...
 
+    async def queue_pickup_slip(self, dispatch_id: str, *, reason: str, now: datetime) -> None:
+        """The dispatch's pickup code is to be printed on a slip (取件通知单), waiting from `now`."""
+        ...
+
+    async def slip_printed(self, dispatch_id: str, *, now: datetime, by: str) -> None: ...
+
+    async def clear_pickup_slip(self, dispatch_id: str) -> None:
+        """No slip is waiting (the code reached the citizen by SMS)."""
+        ...
+
+    async def pickup_slips_for(self, dispatch_ids: list[str]) -> dict:
+        """{dispatch id: row (reason, queued_at, printed_at, printed_by)} of those with a slip."""
+        ...
+
     async def reserve_pickup_attempt(
         self, dispatch_id: str, *, now: datetime, max_attempts: int
     ) -> str | None:

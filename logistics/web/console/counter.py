@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...domain.errors import InvalidInput
-from ...service import pickup
+from ...service import pickup, pickup_delivery
 from ...service.console_text import cn_time
 from ...service.exceptions_queue import ATTENTION, list_exceptions
+from ..api.pickup import slip_response
 from ..auth import scoped
-from ..keys import SETTINGS
+from ..keys import DEPS, SETTINGS
 from .desk import DESK
 from .guard import Ctx, page
 
@@ -82,18 +83,30 @@ async def pickup_page(request: web.Request, ctx: Ctx) -> web.Response:
     states = await pickup.codes_state(
         scoped(request).uow(read_only=True), [d.id for d in waiting], now=ctx.now
     )
-    context = {"q": q, "waiting": waiting, "states": states, "total": total, "done": done}
+    to_print = [d for d in waiting if states.get(d.id, "").startswith(pickup.TO_PRINT)]
+    context = {
+        "q": q, "waiting": waiting, "states": states, "total": total, "done": done, "to_print": to_print,
+        "sms_on": request.app[DEPS].notifier is not None, "to_print_mark": pickup.TO_PRINT,
+    }  # fmt: skip
     return ctx.render("pickup.html", "窗口自取", context, active="pickup")
 
 
 @routes.post("/console/pickup/{id}/send")
 @page(*DESK)
 async def pickup_send(request: web.Request, ctx: Ctx) -> web.Response:
-    issued = await pickup.issue(scoped(request), request.match_info["id"], actor=ctx.actor)
+    issued = await pickup_delivery.resend(scoped(request), request.match_info["id"], actor=ctx.actor)
     phone = issued.phone[:3] + "****" + issued.phone[-4:] if len(issued.phone) >= 11 else "申请人"
     return ctx.redirect(
-        "/console/pickup", f"取件码已通过短信发送至 {phone}，{cn_time(issued.expires_at)} 前有效"
+        "/console/pickup",
+        f"新取件码已通过短信发送至 {phone}，{cn_time(issued.expires_at)} 前有效，旧取件码作废",
     )
+
+
+@routes.post("/console/pickup/{id}/slip")
+@page(*DESK)
+async def pickup_slip(request: web.Request, ctx: Ctx) -> web.Response:
+    """The pickup slip (取件通知单) with a new code, as a PDF to print; the old code stops working."""
+    return await slip_response(scoped(request), request.match_info["id"], actor=ctx.actor)
 
 
 @routes.post("/console/pickup/{id}/verify")

@@ -105,6 +105,30 @@ async def test_a_pickup_code_is_used_once_and_dies_when_replaced_or_expired(new_
         assert await console.pickup_codes_for([]) == {}
 
 
+async def test_a_pickup_slip_is_queued_printed_requeued_and_cleared(new_uow):
+    async with new_uow() as uow:
+        console = uow.console
+        await console.queue_pickup_slip("d1", reason="未配置短信服务", now=NOW)
+        await console.slip_printed("d2", now=NOW, by="staff:li")  # printed with none queued
+        slips = await console.pickup_slips_for(["d1", "d2", "d3"])
+        assert sorted(slips) == ["d1", "d2"]
+        assert (slips["d1"].reason, slips["d1"].queued_at, slips["d1"].printed_at) == (
+            "未配置短信服务",
+            NOW,
+            None,
+        )
+        assert (slips["d2"].printed_at, slips["d2"].printed_by) == (NOW, "staff:li")
+        await console.slip_printed("d1", now=NOW + HOUR, by="staff:wang")
+        row = (await console.pickup_slips_for(["d1"]))["d1"]
+        assert (row.reason, row.printed_at, row.printed_by) == ("未配置短信服务", NOW + HOUR, "staff:wang")
+        await console.queue_pickup_slip("d1", reason="短信未送达", now=NOW + 2 * HOUR)  # waiting again
+        row = (await console.pickup_slips_for(["d1"]))["d1"]
+        assert (row.reason, row.queued_at, row.printed_at) == ("短信未送达", NOW + 2 * HOUR, None)
+        await console.clear_pickup_slip("d1")
+        assert sorted(await console.pickup_slips_for(["d1", "d2"])) == ["d2"]
+        assert await console.pickup_slips_for([]) == {}
+
+
 async def test_the_dispatch_list_finds_whole_case_and_waybill_numbers_and_full_names(new_uow):
     ds = [make_dispatch(f"AF-{i}", created_at=NOW + timedelta(minutes=i)) for i in range(3)]
     ds.append(make_dispatch("XY-9", recipient=Party("赵六", "13900009999"), created_at=NOW))

@@ -210,7 +210,8 @@ async def test_the_sqlite_fast_path_stores_exactly_what_record_intake_stores(tmp
     ]
     assert [r.body for r in fast] == [pydantic_core.to_json(r.response).decode() for r in slow]
     assert _raw_rows(tmp_path / "fast.db") == _raw_rows(tmp_path / "slow.db")
-    assert [len(x) for x in _raw_rows(tmp_path / "fast.db").values()] == [5, 6, 3]
+    # jobs: three bookings and the self-pickup's code (issue 15)
+    assert [len(x) for x in _raw_rows(tmp_path / "fast.db").values()] == [5, 6, 4]
     for r in reqs:
         reads = []
         for e in (slow_engine, engine):

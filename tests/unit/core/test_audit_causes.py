@@ -39,6 +39,8 @@ def test_the_stored_strings_are_those_of_today():
         "picked up at the counter (pickup code verified)", "delivered at the village point",
         "village point clerk confirmed", "carrier scan",
         "handed over at the village point (pickup code verified)",
+        "pickup code to be printed on a slip", "pickup slip printed", "SMS delivered (provider receipt)",
+        "SMS not delivered (provider receipt)",
     }  # fmt: skip
 
 

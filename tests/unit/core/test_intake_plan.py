@@ -40,11 +40,16 @@ def test_repeats_within_a_batch_replay_the_first():
     assert isinstance(other, Conflict)
 
 
-def test_no_job_without_auto_booking_or_for_a_self_pickup():
+def test_no_booking_without_auto_booking_or_for_a_self_pickup_whose_code_goes_out_at_once():
     pickup = req("P4", delivery_method=DeliveryMethod.PICKUP)
     plan = plan_intake([req("P5", auto_book=False), pickup], {})
-    assert [c.job for c in plan.new] == [None, None]
-    assert [r.queued for r in plan.results] == [False, False]
+    d = plan.new[1].dispatch
+    at = pickup.now.isoformat()
+    assert [c.job for c in plan.new] == [
+        None,
+        ("pickup_code", {"dispatch_id": d.id, "at": at}, f"pickup_code:{d.id}:{at}"),
+    ]
+    assert [r.queued for r in plan.results] == [False, True]
     assert plan.new[1].dispatch.status is Status.AWAITING_PICKUP
     assert [e.to_status for e in plan.new[1].events] == [Status.RECEIVED, Status.AWAITING_PICKUP]
 
