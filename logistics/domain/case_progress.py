@@ -20,21 +20,22 @@ class Stage(StrEnum):
 STAGE_TEXT = {
     Stage.REGISTERED: "登记",
     Stage.ACCEPTED: "受理",
-    Stage.REVIEWING: "审核中",
+    Stage.REVIEWING: "审核",
     Stage.SITE_INSPECTION: "现场勘察",
     Stage.COMPLETED: "办结",
     Stage.REJECTED: "不予受理",
 }
-"""What the citizen reads for each stage."""
+"""Each stage's short name (the timeline's label)."""
 
 STAGE_DESCRIPTION = {
     Stage.REGISTERED: "申请已登记",
     Stage.ACCEPTED: "申请已受理",
     Stage.REVIEWING: "审核中",
-    Stage.SITE_INSPECTION: "现场勘察",
+    Stage.SITE_INSPECTION: "现场勘察中",
     Stage.COMPLETED: "已办结",
     Stage.REJECTED: "不予受理",
 }
+"""What the citizen reads for each stage."""
 
 
 @dataclass(frozen=True)

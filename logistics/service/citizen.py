@@ -109,7 +109,7 @@ def case_view(found: CitizenCase, case_no: str) -> dict:
     stage = latest.stage
     return {
         "status": stage,
-        "status_text": STAGE_TEXT.get(stage, stage),
+        "status_text": description(stage),
         "waybill_no": None,
         "case_no": case_no,
         "matter_name": latest.matter_name,

@@ -125,7 +125,7 @@ class CaseEventOut(Open):
 
     case_no: str
     stage: StageName
-    stage_text: str = Field(description="登记、受理、审核中、现场勘察、办结、不予受理")
+    stage_text: str = Field(description="登记、受理、审核、现场勘察、办结、不予受理")
     description: str
     at: When
     note: str

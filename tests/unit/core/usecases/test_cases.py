@@ -87,10 +87,10 @@ async def test_the_citizen_follows_the_case_before_any_parcel():
     world = fake_world()
     await post_all(world, stages=(Stage.REGISTERED, Stage.ACCEPTED, Stage.SITE_INSPECTION))
     found = await track(world)
-    assert found["status"] == "site_inspection" and found["status_text"] == "现场勘察"
+    assert found["status"] == "site_inspection" and found["status_text"] == "现场勘察中"
     assert (found["waybill_no"], found["events"], found["parcels"]) == (None, [], [])
     assert [e["stage"] for e in found["case_events"]] == ["registered", "accepted", "site_inspection"]
-    assert [e["description"] for e in found["case_events"]] == ["申请已登记", "申请已受理", "现场勘察"]
+    assert [e["description"] for e in found["case_events"]] == ["申请已登记", "申请已受理", "现场勘察中"]
     assert found["case_events"][0]["time"] == T0.astimezone(citizen.CHINA).isoformat(timespec="seconds")
     assert await track(world, last4="9999") is None
     assert await track(world, case_no="AF-2") is None
