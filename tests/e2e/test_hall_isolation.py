@@ -22,7 +22,7 @@ from logistics.service import users
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.gateway import sign
-from tests.e2e.hall import PASSWORD, VILLAGE, console_session, open_hall
+from tests.e2e.hall import PASSWORD, STAGED_CASE, VILLAGE, console_session, open_hall
 from tests.fixtures.dispatches import intake_body
 from tests.integration.finance.kit import line, statement
 
@@ -33,7 +33,8 @@ YX = HallOrigin(
     county="永新县", address="禾川镇胜利路88号", postcode="343400",
 )  # fmt: skip
 YX_CLIENT, YX_SECRET = "c-yx", "isolation-yx-secret-0123456789"
-UNKNOWN = {"dispatch": str(uuid.uuid4()), "run": str(uuid.uuid4()), "user": "987654321", "job": "987654321"}
+UNKNOWN = {"dispatch": str(uuid.uuid4()), "run": str(uuid.uuid4()), "user": "987654321", "job": "987654321",
+           "case": "NEVER-A-CASE-0001"}  # fmt: skip
 UNKNOWN_VILLAGE = "ZZ-NO-WHERE01"
 
 NOT_HALL_OWNED = {
@@ -144,6 +145,8 @@ def kind_of(path: str) -> str:
         return "user"
     if "/dispatches/" in path or "/pickup/" in path:
         return "dispatch"
+    if "/cases/" in path:
+        return "case"
     raise AssertionError(f"{path}: a path parameter of a kind the isolation walk does not know; classify it")
 
 
@@ -203,6 +206,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         async with hall.app[DEPS].uow(read_only=True) as uow:
             default_user = next(u for u in await uow.users.list_all() if u["name"] == "af-desk")
         other = {"dispatch": None, "run": run_id, "user": str(default_user["id"]), "job": "1"}
+        other["case"] = STAGED_CASE
         sessions = {}
         try:
             for role in ("dispatcher", "finance", "admin"):
@@ -217,6 +221,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
                 await s.close()
         await statement_stays_in_its_hall(hall, tokens["finance"], parcels)
         await users_stay_in_their_hall(hall, tokens["admin"])
+        await cases_stay_with_their_client(hall)
         after = {p.id: (await hall.dispatch(p.id))["status"] for p in parcels}
         assert after == before, "another hall's staff changed the default hall's dispatches"
         # the controls: the default hall's own dispatcher reads what YX could not
@@ -255,6 +260,23 @@ async def walk_all(walk: Walk, hall, other: dict) -> None:
                 walk.misses.append(
                     f"{method} {theirs} → {status}, but for an id that never existed → {unknown_status}"
                 )
+
+
+async def cases_stay_with_their_client(hall) -> None:
+    """YX's bound client posting a stage under the default hall's case number makes a case of its own:
+    the default hall's case, as its citizen sees it, is unchanged, and the answer tells YX nothing."""
+    track = f"/api/v1/track?case_no={STAGED_CASE}&phone_last4=1234"
+    before = await hall.call("GET", track, headers={})
+    event = {"stage": "rejected", "at": "2026-11-09T09:00:00+08:00", "applicant_phone": "13807961234",
+             "matter_name": "冒名事项", "note": "不予受理"}  # fmt: skip
+    raw = json.dumps(event, ensure_ascii=False).encode()
+    path = f"/api/v1/cases/{STAGED_CASE}/events"
+    answer = await hall.call("POST", path, data=raw, headers=sign(raw, secret=YX_SECRET, client=YX_CLIENT),
+                             expect=(201,))  # fmt: skip
+    assert answer["matter_name"] == "冒名事项" and "registered" not in json.dumps(answer)
+    assert await hall.call("GET", track, headers={}) == before
+    assert [e["stage"] for e in before["case_events"]] == ["registered", "accepted", "reviewing", "completed"]
+    assert sorted(p["direction"] for p in before["parcels"]) == ["inbound", "outbound"]
 
 
 async def statement_stays_in_its_hall(hall, yx_finance: str, parcels) -> None:
