@@ -86,12 +86,14 @@ async def find(
     return None if found is None else case_view(found, case_no)
 
 
-def stage_json(s: CitizenStage) -> dict:
+def stage_json(s: CitizenStage, names: tuple[str, ...] = ()) -> dict:
+    """A stage as the citizen sees it: the approval system's note with phone numbers (and the parcels'
+    recipients' names, when known) masked."""
     return {
         "stage": s.stage,
         "stage_text": STAGE_TEXT.get(s.stage, s.stage),
         "time": _cn(s.time),
-        "description": scrub(description(s.stage, s.note), ()),
+        "description": scrub(description(s.stage, s.note), names),
     }
 
 
@@ -122,7 +124,8 @@ def case_view(found: CitizenCase, case_no: str) -> dict:
 
 def with_case(answer: dict, found: CitizenCase) -> dict:
     """A parcel's answer with its case's stages and every parcel of the case, by direction."""
-    answer["case_events"] = [stage_json(s) for s in found.stages]
+    names = tuple(p.payload["recipient"]["name"] for p in found.parcels)
+    answer["case_events"] = [stage_json(s, names) for s in found.stages]
     answer["parcels"] = [parcel_json(p) for p in sorted(found.parcels, key=lambda p: p.created_at)]
     return answer
 

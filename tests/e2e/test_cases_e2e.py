@@ -117,6 +117,7 @@ def test_case_events_refuse_bad_input_naming_the_field(gw):
     }
     assert "stage" in fields(post(gw, "AF-CASE-3", first(stage="approved")))
     assert "at" in fields(post(gw, "AF-CASE-3", first(at="2026-11-01 09:00")))
+    assert "at" in fields(post(gw, "AF-CASE-3", first(at="0001-01-01T00:00:00+01:00")))
     assert "applicant_phone" in fields(post(gw, "AF-CASE-3", first(applicant_phone="12345")))
     assert "case_no" in fields(post(gw, "AF%20CASE", first()))
     assert "body" in fields(post(gw, "AF-CASE-3", b"not json"))

@@ -175,7 +175,9 @@ class TrackOut(Open):
     updated_at: When
     events: list[TrackEventOut] = Field(description="the parcel's scans and pickup steps, newest first")
     case_events: list[TrackStageOut] = Field(description="办件进度: the case's stages, oldest first")
-    parcels: list[TrackParcelOut] = Field(description="every parcel of the case, one per direction")
+    parcels: list[TrackParcelOut] = Field(
+        description="by case number: every parcel of the case (one per direction); by waybill: that parcel"
+    )
 
 
 class ExceptionOut(Open):

@@ -268,12 +268,21 @@ class CloseIn(BaseModel):
 # ---- case progress (办件进度) -------------------------------------------------------------------
 
 
+def _plausible(at: datetime) -> datetime:
+    if not 2000 <= at.year <= 2099:  # nor a time whose UTC would overflow
+        raise ValueError("时间须在 2000 至 2099 年之间 (a time between 2000 and 2099)")
+    return at
+
+
+When = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+
 class CaseEventIn(Strict):
     """One stage of a case as the approval system posts it; `applicant_phone` and `matter_name` are
     required on the case's first event (later ones may leave them out)."""
 
     stage: Stage
-    at: AwareDatetime
+    at: When
     applicant_phone: Phone | None = None
     matter_name: Text | None = None
     note: Annotated[str, Field(max_length=500, pattern=_OPTIONAL)] = ""

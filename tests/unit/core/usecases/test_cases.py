@@ -151,3 +151,12 @@ async def test_another_clients_case_of_the_same_number_is_another_case():
     assert {e["stage"] for e in found["case_events"]} == {"registered", "accepted"}
     mine = await track(world, last4="5678")
     assert [p["direction"] for p in mine["parcels"]] == ["outbound"] and mine["case_events"] == []
+
+
+async def test_a_stage_note_never_shows_a_phone_number_or_the_recipients_name():
+    world = fake_world()
+    await record_case_event(world.uow(), posted(Stage.REGISTERED, first=True, note="王小明 13807961234 来电"))
+    await given(world, S.RECEIVED)
+    found = await track(world)
+    (stage,) = found["case_events"]
+    assert stage["description"] == "申请已登记：王*明 138******34 来电"
