@@ -11,7 +11,7 @@ import pytest
 
 from logistics.domain.case_progress import Stage
 from logistics.domain.errors import Conflict, InvalidInput
-from logistics.domain.model import DeliveryMethod, Direction
+from logistics.domain.model import AuditEvent, DeliveryMethod, Direction
 from logistics.service import citizen
 from logistics.service.cases import CaseEventRequest, record_case_event
 from tests.fakes import fake_world
@@ -160,3 +160,17 @@ async def test_a_stage_note_never_shows_a_phone_number_or_the_recipients_name():
     found = await track(world)
     (stage,) = found["case_events"]
     assert stage["description"] == "申请已登记：王*明 138******34 来电"
+
+
+async def test_a_village_point_pickup_shows_its_steps_after_the_carriers_scans():
+    world = fake_world()
+    d = await given(
+        world, S.IN_TRANSIT, delivery_method=DeliveryMethod.VILLAGE_POINT, village_point_code="VP01"
+    )
+    async with world.uow() as uow:  # the point received it (the move the village points' work records)
+        event = AuditEvent(NOW, "staff:li", "village point received", S.IN_TRANSIT, S.AWAITING_PICKUP)
+        await uow.dispatches.add_event(d.id, event)
+    found = await track(world)
+    (step,) = found["events"]
+    assert (step["status"], step["location"]) == ("awaiting_pickup", "村级代办点")
+    assert step["description"] == "待取件：已到村级代办点，请凭取件码领取"
