@@ -118,7 +118,7 @@ def prepare_dir(path: Path, *, force: bool) -> Path:
 
 DEMO_FILES = frozenset({
     "demo.log", "certpost.toml", "credentials.txt", "labels-100x150.pdf", "labels-a4.pdf", "manifest.pdf",
-    "citizen-track.json", "dispatches.json",
+    "citizen-track.json", "citizen-case.json", "dispatches.json",
 })  # fmt: skip
 DEMO_PREFIXES = ("certpost.db", "ems-statement-", "reconciliation-")
 """What `--force` removes: the files a previous run wrote (the month-named ones by prefix)."""
@@ -257,6 +257,7 @@ class Summary:
     findings: dict[str, int]
     period: str
     console_password_file: Path | None = None
+    track_query: str = ""  # a case the citizen can follow on /track
 
     def render(self, elapsed_s: float) -> str:
         width = max((_width(label) for label, _ in self.files), default=0)
@@ -276,6 +277,11 @@ class Summary:
             "",
             "群众查询（演示用网关已关闭；在 certpost serve 上）：",
             "  页面  http://127.0.0.1:8080/track",
+            *(
+                [f"  办件  http://127.0.0.1:8080/track?{self.track_query}  （登记→受理→审核→办结→寄出→签收）"]
+                if self.track_query
+                else []
+            ),
             "  接口  GET http://127.0.0.1:8080/api/v1/track?waybill_no=<邮件号>&phone_last4=<手机后4位>",
             "        或 ?case_no=<办件编号>&phone_last4=<手机后4位>（姓名、电话已脱敏）",
             f"后台控制台：http://127.0.0.1:8080/console/ ，用户 {CONSOLE_USER}，密码和 API 令牌见 "
@@ -296,9 +302,11 @@ class Story:
         self.samples = demo_data.samples(now.strftime("%Y%m%d"), completed)
         self.ids: dict[str, str] = {}  # sample key -> dispatch id
         self.dispatches: dict[str, dict] = {}  # sample key -> latest representation
+        self.track_query = ""
 
     async def run(self) -> Summary:
         await self._healthy()
+        await self.case_stages()
         await self.intake()
         await self.wait_for_booking()
         printed = [s for s in self.samples if s.printed and self._booked(s)]
@@ -311,7 +319,9 @@ class Story:
         self.out.write("dispatches.json", "寄递单最终状态 (JSON)", _json_bytes(list(snapshot.values())))
         outcomes = [(s.role, d["case_no"], d["status"], d.get("waybill_no")) for s, d in
                     ((s, self.dispatches[s.key]) for s in self.samples)]  # fmt: skip
-        return Summary(self.out.dir, self.base, self.out.files, outcomes, findings, self.period)
+        summary = Summary(self.out.dir, self.base, self.out.files, outcomes, findings, self.period)
+        summary.track_query = self.track_query
+        return summary
 
     # -- helpers
 
@@ -349,6 +359,16 @@ class Story:
         return bool(self.dispatches[sample.key].get("waybill_no"))
 
     # -- the approval system
+
+    async def case_stages(self) -> None:
+        """Each case's progress (登记, 受理, 审核, 办结), posted before its dispatch is submitted."""
+        for sample in self.samples:
+            for event in demo_data.case_stages(sample):
+                body = json.dumps(event, ensure_ascii=False).encode()
+                headers = demo_data.signed_headers(CLIENT_ID, self.secret, body, int(time.time()))
+                path = f"/api/v1/cases/{sample.body['case_no']}/events"
+                await self._call("POST", path, data=body, headers=headers, expect=(201,))
+        log.info("demo case stages: %d cases", len(self.samples))
 
     async def intake(self) -> None:
         for point in demo_data.VILLAGE_POINTS:  # staff register the hall's village points first
@@ -423,6 +443,13 @@ class Story:
         if name in json.dumps(found, ensure_ascii=False) or phone in json.dumps(found):
             raise DemoFailed("群众查询结果未脱敏 (tracking answer not masked)")
         self.out.write("citizen-track.json", "群众查询结果（已脱敏，JSON）", _json_bytes(found))
+        query = {"case_no": sample.body["case_no"], "phone_last4": sample.phone_last4}
+        case = await self._json("GET", "/api/v1/track", params=query)
+        if [e["stage"] for e in case.get("case_events", [])] != [s for s, _, _ in demo_data.STAGES]:
+            raise DemoFailed("群众按办件编号查询未见办件进度 (case progress missing)")
+        label = "群众办件查询结果（办件进度与邮件，已脱敏，JSON）"
+        self.out.write("citizen-case.json", label, _json_bytes(case))
+        self.track_query = f"case_no={query['case_no']}&phone_last4={query['phone_last4']}"
 
     # -- finance
 

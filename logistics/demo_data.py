@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 HEADER = ("邮件号", "收寄日期", "寄达省", "寄达市", "寄达县", "计费重量(克)", "资费(元)", "保价费(元)",
           "其他费用(元)", "应收合计(元)")  # fmt: skip
@@ -222,3 +222,21 @@ def statement_csv(lines: list[Line], period: str, title: str = "中国邮政速�
         "",
     ]
     return "\r\n".join(rows).encode("gbk")
+
+
+STAGES = (("registered", 72, "网上申请已登记"), ("accepted", 48, "材料齐全，予以受理"),
+          ("reviewing", 24, "部门审核中"), ("completed", 0, "审批通过，证照已制证"))  # fmt: skip
+"""The approval system's stages of each case (办件进度): (stage, hours before completion, note)."""
+
+
+def case_stages(sample: Sample) -> list[dict]:
+    """The stage events the approval system posts for a sample's case before submitting its dispatch;
+    the first carries the applicant's phone and the matter."""
+    completed = datetime.fromisoformat(sample.body["completed_at"])
+    events = [
+        {"stage": stage, "at": (completed - timedelta(hours=hours)).isoformat(), "note": note}
+        for stage, hours, note in STAGES
+    ]
+    body = sample.body
+    events[0].update(applicant_phone=body["recipient"]["phone"], matter_name=body["matter_name"])
+    return events

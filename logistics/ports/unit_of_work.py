@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self, TypeVar
 
+from .repositories.cases import CaseEvents
 from .repositories.console import ConsoleRecords
 from .repositories.dispatches import Dispatches
 from .repositories.finance import FinanceRecords
@@ -37,6 +38,7 @@ class UnitOfWork(Protocol):
     """The scope: a hall's code (its repositories see and change only that hall's rows), or None."""
     halls: Halls
     dispatches: Dispatches
+    cases: CaseEvents
     jobs: Jobs
     tracking: TrackingRecords
     pool: WaybillPool

@@ -31,6 +31,7 @@ def callback_body(notice: Notice, d: Dispatch, occurrence: Occurrence) -> dict:
         "event_id": notice.id,
         "dispatch_id": d.id,
         "case_no": d.case_no,
+        "direction": d.direction.value,
         "status": notice.kind,
         "waybill_no": d.waybill_no,
         "time": occurrence.time.astimezone(CHINA).isoformat(),

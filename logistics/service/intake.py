@@ -31,7 +31,8 @@ class IntakeRequest:
 
     @property
     def key(self) -> CaseKey:
-        return self.dispatch.client_id, self.dispatch.case_no
+        d = self.dispatch
+        return d.client_id, d.case_no, d.direction.value
 
 
 @dataclass(slots=True)
@@ -61,7 +62,10 @@ def initial_moves(d: Dispatch, now: datetime) -> tuple[Dispatch, list[AuditEvent
 
 def _replay(req: IntakeRequest, stored_hash: str, stored_response: dict) -> IntakeResult | Conflict:
     if stored_hash != req.request_hash:
-        return Conflict(f"case_no {req.dispatch.case_no} was already received with different content")
+        d = req.dispatch
+        return Conflict(
+            f"case_no {d.case_no} ({d.direction.value}) was already received with different content"
+        )
     return IntakeResult(False, stored_response)
 
 
@@ -96,7 +100,11 @@ async def record_intake_batch(uow: UnitOfWork, reqs: list[IntakeRequest]) -> lis
     keys = {r.key for r in reqs}
     plan = plan_intake(reqs, await uow.dispatches.stored_cases(keys))
     inserted = await uow.dispatches.insert_cases(plan.new)
-    late = {(c.dispatch.client_id, c.dispatch.case_no) for c in plan.new if c.dispatch.id not in inserted}
+    late = {
+        (c.dispatch.client_id, c.dispatch.case_no, c.dispatch.direction.value)
+        for c in plan.new
+        if c.dispatch.id not in inserted
+    }
     if late:
         again = [i for i, r in enumerate(reqs) if r.key in late]
         replanned = plan_intake([reqs[i] for i in again], await uow.dispatches.stored_cases(late))

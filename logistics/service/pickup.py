@@ -21,12 +21,12 @@ from ..domain.sms_text import clip
 from ..domain.status import Status
 from ..ports import SmsError, UnitOfWork, UnitOfWorkFactory
 from ..ports.repositories.tracking import Notice
+from . import village_points
 from .console_text import cn_time
 from .deps import Deps
 from .dispatches import load, move, note
 from .halls import origin_of
 from .job_contract import SMS
-from . import village_points
 from .users import hash_secret, verify_secret
 
 TEMPLATE = "pickup_code"

@@ -43,19 +43,21 @@ class SqlDispatches:
 
     def _insert_ignoring_duplicates(self):
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert(dispatches).on_conflict_do_nothing(index_elements=["client_id", "case_no"])
+        return dialect.insert(dispatches).on_conflict_do_nothing(
+            index_elements=["client_id", "case_no", "direction"]
+        )
 
     async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
-        """Insert unless (client, case_no) exists; True when this call created it."""
+        """Insert unless (client, case_no, direction) exists; True when this call created it."""
         self._check_hall([d])
         statement = self._insert_ignoring_duplicates().values(**dispatch_row(d, request_hash, response))
         return (await self.conn.execute(statement)).rowcount == 1
 
     async def stored_cases(self, keys: set[CaseKey]) -> dict[CaseKey, tuple[str, dict]]:
-        """{(client_id, case_no): (request_hash, response)} for the keys already stored. The case numbers
-        travel as one JSON/array parameter: an expanding IN (...) would be compiled anew for every batch
-        size, which costs more than the query."""
-        cases = sorted({case_no for _, case_no in keys})
+        """{(client_id, case_no, direction): (request_hash, response)} for the keys already stored. The
+        case numbers travel as one JSON/array parameter: an expanding IN (...) would be compiled anew for
+        every batch size, which costs more than the query."""
+        cases = sorted({case_no for _, case_no, _ in keys})
         if self.conn.dialect.name == "sqlite":
             each = func.json_each(pydantic_core.to_json(cases).decode()).table_valued("value")
             wanted = dispatches.c.case_no.in_(select(each.c.value))
@@ -63,17 +65,19 @@ class SqlDispatches:
             wanted = dispatches.c.case_no == any_(cast(literal(cases), ARRAY(String)))
         c = dispatches.c
         rows = await self.conn.execute(
-            self._scoped(select(c.client_id, c.case_no, c.request_hash, c.response).where(wanted))
+            self._scoped(
+                select(c.client_id, c.case_no, c.direction, c.request_hash, c.response).where(wanted)
+            )
         )
         return {
-            (r.client_id, r.case_no): (r.request_hash, r.response)
+            (r.client_id, r.case_no, r.direction): (r.request_hash, r.response)
             for r in rows
-            if (r.client_id, r.case_no) in keys
+            if (r.client_id, r.case_no, r.direction) in keys
         }
 
     async def insert_cases(self, cases: list[NewCase]) -> set[str]:
         """Insert new cases with their audit events and booking jobs, skipping any whose (client,
-        case_no) was stored meanwhile; the ids of the dispatches inserted."""
+        case_no, direction) was stored meanwhile; the ids of the dispatches inserted."""
         if not cases:
             return set()
         self._check_hall([c.dispatch for c in cases])
@@ -89,12 +93,21 @@ class SqlDispatches:
             await SqlJobs(self.conn).enqueue_many([c.job for c in run], now=now, max_attempts=attempts)
         return inserted
 
-    async def find_by_case(self, client_id: str, case_no: str):
-        """The stored (request_hash, response) of a case, or None."""
+    async def find_by_case(self, client_id: str, case_no: str, direction: str = "outbound"):
+        """The stored (request_hash, response) of a case's dispatch in one direction, or None."""
         c = dispatches.c
-        query = select(c.request_hash, c.response).where(c.client_id == client_id, c.case_no == case_no)
+        query = select(c.request_hash, c.response).where(
+            c.client_id == client_id, c.case_no == case_no, c.direction == direction
+        )
         query = self._scoped(query)
         return (await self.conn.execute(query)).first()
+
+    async def of_case(self, client_id: str, case_no: str) -> list[Dispatch]:
+        """Every dispatch of one case of a client (inbound and outbound), the oldest first."""
+        c = dispatches.c
+        query = self._scoped(select(dispatches).where(c.client_id == client_id, c.case_no == case_no))
+        rows = await self.conn.execute(query.order_by(c.created_at, c.id))
+        return [dispatch_from_row(r) for r in rows]
 
     async def get(self, dispatch_id: str) -> Dispatch | None:
         query = self._scoped(select(dispatches).where(dispatches.c.id == dispatch_id))

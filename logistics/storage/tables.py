@@ -67,7 +67,8 @@ dispatches = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("hall", String(32), nullable=False, server_default="default"),  # halls.code (migration 0008)
-    UniqueConstraint("client_id", "case_no", name="uq_dispatch_client_case"),
+    # a case may have one inbound collection and one outbound delivery (migration 0014)
+    UniqueConstraint("client_id", "case_no", "direction", name="uq_dispatch_client_case_direction"),
     UniqueConstraint("waybill_no", name="uq_dispatch_waybill"),
     UniqueConstraint("order_no", name="uq_dispatch_order"),
 )
@@ -93,6 +94,26 @@ dispatch_events = Table(
 )
 Index("ix_event_dispatch", dispatch_events.c.dispatch_id, dispatch_events.c.id)
 Index("ix_event_to_status_at", dispatch_events.c.to_status, dispatch_events.c.at)  # statistics (0011)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("hall", String(32), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("stage", String(24), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("matter_name", Text, nullable=False),  # the case's first event's, carried on
+    Column("applicant_phone", String(32), nullable=False),  # as a dispatch's recipient phone
+    Column("phone_last4", String(4), nullable=False),  # the citizen's lookup key, as on dispatches
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("client_id", "case_no", "stage", "at", name="uq_case_event"),
+)
+"""办件进度: the approval system's stages of a case, before and beside its dispatches (migration 0014)."""
+Index("ix_case_event_case", case_events.c.case_no, case_events.c.phone_last4)
 
 jobs = Table(
     "jobs",

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.hall import Hall
+from .case_repo import SqlCaseEvents
 from .console_repo import SqlConsoleRecords
 from .db import reading
 from .dispatch_repo import SqlDispatches
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     def _bind(self, conn: AsyncConnection) -> None:
         hall = self.hall
         self.dispatches = SqlDispatches(conn, hall)
+        self.cases = SqlCaseEvents(conn, hall)
         self.jobs = SqlJobs(conn)
         self.tracking = SqlTrackingRecords(conn, hall)
         self.pool = SqlWaybillPool(conn)

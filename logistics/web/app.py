@@ -11,7 +11,7 @@ from ..service import pull
 from ..storage.tracking import SqlCitizenLookup
 from ..system import System
 from . import api_docs, citizen, clerk, console, limits, openapi
-from .api import dispatches, finance, labels, pickup, statistics, tracking, village
+from .api import cases, dispatches, finance, labels, pickup, statistics, tracking, village
 from .auth import admins_only
 from .client_address import networks
 from .errors import error_middleware
@@ -47,6 +47,7 @@ def create_app(system: System, *, sandbox: web.Application | None = None) -> web
     app.add_routes(citizen.routes)
     app.router.add_get("/healthz", healthz)
     app.add_routes(dispatches.routes)
+    app.add_routes(cases.routes)  # case progress (issue 15)
     app.add_routes(labels.routes)
     pickup.install(app)  # issue 15: pickup codes by SMS or on a slip, SMS receipts
     app.add_routes(finance.routes)  # reconciliation runs, closing a month

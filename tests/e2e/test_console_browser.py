@@ -170,10 +170,10 @@ async def _counter(gw):
             await sign_in(page, gw, "desk")
             for _ in range(100):  # the code goes out by itself when the parcel reaches the counter
                 sms = [
-                m
-                for m in gw.control("GET", "/sms")[1]["messages"]
-                if m["template"] == "pickup_code" and "代办点" not in str(m["params"])  # not the village parcel's
-            ]
+                    m
+                    for m in gw.control("GET", "/sms")[1]["messages"]
+                    if m["template"] == "pickup_code" and "代办点" not in str(m["params"])
+                ]
                 if sms:
                     break
                 await asyncio.sleep(0.2)
@@ -185,7 +185,7 @@ async def _counter(gw):
             sms = [
                 m
                 for m in gw.control("GET", "/sms")[1]["messages"]
-                if m["template"] == "pickup_code" and "代办点" not in str(m["params"])  # not the village parcel's
+                if m["template"] == "pickup_code" and "代办点" not in str(m["params"])
             ]
             code = sms[-1]["params"]["code"]
             assert len(code) == 6 and code.isdigit()

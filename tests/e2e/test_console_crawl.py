@@ -11,7 +11,7 @@ import pytest
 
 from logistics.domain.status import Status
 from tests.e2e import crawler
-from tests.e2e.hall import PASSWORD, STAFF, console_session, open_hall
+from tests.e2e.hall import PASSWORD, STAFF, STAGED_CASE, console_session, open_hall
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -27,6 +27,7 @@ async def test_no_console_page_reachable_by_links_is_a_server_error_for_any_role
             await hall.console_steps(sessions["dispatcher"])
             pages = [f"/console/dispatches/{p.id}" for p in parcels]
             crawls = {role: await crawler.crawl(sessions[role], hall.base, extra=pages) for role in STAFF}
+            await both_directions_shown_together(sessions["dispatcher"], hall.base, parcels)
             fetched = set()  # last: printing a label moves its dispatch on; each file once (PDFs cost)
             for role in STAFF:
                 await crawler.visit_downloads(sessions[role], crawls[role], skip=fetched)
@@ -62,3 +63,15 @@ async def test_no_console_page_reachable_by_links_is_a_server_error_for_any_role
     for role in STAFF:
         assert {(role, "/console/statistics"), (role, "/console/supervision")} <= set(visited), role
     assert {"/console/statistics.xlsx", "/console/supervision.xlsx"} <= {path for _, path in visited}
+
+
+async def both_directions_shown_together(desk, base: str, parcels) -> None:
+    """A case's two dispatches link each other on their pages, beside the case's stages (issue 15)."""
+    staged = [p for p in parcels if p.case_no == STAGED_CASE]
+    assert sorted(p.kind for p in staged) == ["inbound", "mail"]
+    for p in staged:
+        async with desk.get(f"{base}/console/dispatches/{p.id}") as r:
+            page = await r.text()
+        other = next(o for o in staged if o.id != p.id)
+        assert "本办件" in page and f"/console/dispatches/{other.id}" in page, p
+        assert page.index("completed 备注") < page.index("registered 备注")  # the newest stage first

@@ -18,6 +18,7 @@ LISTED = {  # file -> magic bytes (None: checked below)
     "labels-a4.pdf": b"%PDF",
     "manifest.pdf": b"%PDF",
     "citizen-track.json": b"{",
+    "citizen-case.json": b"{",
     "dispatches.json": b"[",
 }
 REPORTS = {"json": b"{", "xlsx": b"PK\x03\x04", "pdf": b"%PDF", "csv": None}
@@ -68,6 +69,8 @@ def test_the_summary_says_where_to_go_next(ran):
     out, result = ran
     assert "演示完成" in result.stdout
     assert "/api/v1/track?waybill_no=" in result.stdout and "/console/" in result.stdout
+    case_no = json.loads((out / "citizen-case.json").read_text("utf-8"))["case_no"]
+    assert f"/track?case_no={case_no}&phone_last4=1234" in result.stdout
     assert f"certpost --config {out / 'certpost.toml'} serve" in result.stdout
     assert "booking_failed" in result.stdout and "awaiting_pickup" in result.stdout
 
@@ -82,6 +85,10 @@ def test_the_story_reached_every_state_it_shows(ran):
     track = json.loads((out / "citizen-track.json").read_text("utf-8"))
     assert track["status"] == "delivered" and track["waybill_no"] and track["events"]
     assert "王小明" not in json.dumps(track, ensure_ascii=False) and "13807961234" not in json.dumps(track)
+    case = json.loads((out / "citizen-case.json").read_text("utf-8"))  # the approval system's stages first
+    assert [e["stage"] for e in case["case_events"]] == ["registered", "accepted", "reviewing", "completed"]
+    assert (case["waybill_no"], case["status"]) == (track["waybill_no"], "delivered")
+    assert "13807961234" not in json.dumps(case)
 
 
 def test_the_statement_is_gbk_in_the_contract_layout(ran):

@@ -22,7 +22,7 @@ from logistics.service import users
 from logistics.web.keys import DEPS
 from tests.e2e import crawler
 from tests.e2e.gateway import sign
-from tests.e2e.hall import PASSWORD, POINT, VILLAGE, console_session, open_hall
+from tests.e2e.hall import PASSWORD, POINT, STAGED_CASE, VILLAGE, console_session, open_hall
 from tests.fixtures.dispatches import intake_body
 from tests.integration.finance.kit import line, statement
 
@@ -35,7 +35,7 @@ YX = HallOrigin(
 YX_CLIENT, YX_SECRET = "c-yx", "isolation-yx-secret-0123456789"
 UNKNOWN = {
     "dispatch": str(uuid.uuid4()), "run": str(uuid.uuid4()), "user": "987654321", "job": "987654321",
-    "access": "987654321",
+    "access": "987654321", "case": "NEVER-A-CASE-0001",
 }  # fmt: skip
 UNKNOWN_VILLAGE = "ZZ-NO-WHERE01"
 
@@ -154,6 +154,8 @@ def kind_of(path: str) -> str:
         return "access"
     if "/dispatches/" in path or "/pickup/" in path:
         return "dispatch"
+    if "/cases/" in path:
+        return "case"
     raise AssertionError(f"{path}: a path parameter of a kind the isolation walk does not know; classify it")
 
 
@@ -214,7 +216,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         link = await hall.call("POST", f"/api/v1/village-points/{VILLAGE}/access", expect=(201,))
         other = {
             "dispatch": None, "run": run_id, "user": str(default_user["id"]), "job": "1",
-            "access": str(link["id"]),
+            "access": str(link["id"]), "case": STAGED_CASE,
         }  # fmt: skip
         sessions = {}
         try:
@@ -231,6 +233,7 @@ async def test_every_route_answers_another_hall_s_ids_as_if_they_never_existed(t
         await statement_stays_in_its_hall(hall, tokens["finance"], parcels)
         await users_stay_in_their_hall(hall, tokens["admin"])
         await points_stay_in_their_hall(hall, tokens["dispatcher"], link["token"])
+        await cases_stay_with_their_client(hall)
         after = {p.id: (await hall.dispatch(p.id))["status"] for p in parcels}
         assert after == before, "another hall's staff changed the default hall's dispatches"
         # the controls: the default hall's own dispatcher reads what YX could not
@@ -269,6 +272,23 @@ async def walk_all(walk: Walk, hall, other: dict) -> None:
                 walk.misses.append(
                     f"{method} {theirs} → {status}, but for an id that never existed → {unknown_status}"
                 )
+
+
+async def cases_stay_with_their_client(hall) -> None:
+    """YX's bound client posting a stage under the default hall's case number makes a case of its own:
+    the default hall's case, as its citizen sees it, is unchanged, and the answer tells YX nothing."""
+    track = f"/api/v1/track?case_no={STAGED_CASE}&phone_last4=1234"
+    before = await hall.call("GET", track, headers={})
+    event = {"stage": "rejected", "at": "2026-11-09T09:00:00+08:00", "applicant_phone": "13807961234",
+             "matter_name": "冒名事项", "note": "不予受理"}  # fmt: skip
+    raw = json.dumps(event, ensure_ascii=False).encode()
+    path = f"/api/v1/cases/{STAGED_CASE}/events"
+    answer = await hall.call("POST", path, data=raw, headers=sign(raw, secret=YX_SECRET, client=YX_CLIENT),
+                             expect=(201,))  # fmt: skip
+    assert answer["matter_name"] == "冒名事项" and "registered" not in json.dumps(answer)
+    assert await hall.call("GET", track, headers={}) == before
+    assert [e["stage"] for e in before["case_events"]] == ["registered", "accepted", "reviewing", "completed"]
+    assert sorted(p["direction"] for p in before["parcels"]) == ["inbound", "outbound"]
 
 
 async def statement_stays_in_its_hall(hall, yx_finance: str, parcels) -> None:

@@ -65,10 +65,13 @@ def sorted_newest_first(rows: list[dict], key: str) -> list[Dispatch]:
     return [r["dispatch"] for r in sorted(rows, key=lambda r: getattr(r["dispatch"], key), reverse=True)]
 
 
+def case_key(d: Dispatch) -> tuple[str, str, str]:
+    return d.client_id, d.case_no, d.direction.value
+
+
 def insert(t: Tables, d: Dispatch, request_hash: str, response: dict) -> bool:
-    """INSERT ... ON CONFLICT (client_id, case_no) DO NOTHING; True when the row went in."""
-    if any(r["dispatch"].client_id == d.client_id and r["dispatch"].case_no == d.case_no
-           for r in t.dispatches.values()):  # fmt: skip
+    """INSERT ... ON CONFLICT (client_id, case_no, direction) DO NOTHING; True when the row went in."""
+    if any(case_key(r["dispatch"]) == case_key(d) for r in t.dispatches.values()):
         return False
     if d.id in t.dispatches:
         raise IntegrityError(f"dispatches.id {d.id!r} is taken")
@@ -83,10 +86,10 @@ def insert(t: Tables, d: Dispatch, request_hash: str, response: dict) -> bool:
 
 
 class FakeDispatches(FakeRepository):
-    async def stored_cases(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, dict]]:
+    async def stored_cases(self, keys: set[tuple]) -> dict[tuple, tuple[str, dict]]:
         found = {}
         for row in self._read.dispatches.values():
-            key = (row["dispatch"].client_id, row["dispatch"].case_no)
+            key = case_key(row["dispatch"])
             if key in keys:
                 found[key] = (row["request_hash"], copied(row["response"]))
         return found
@@ -105,11 +108,19 @@ class FakeDispatches(FakeRepository):
         """Keeps `d` itself (SQL rebuilds it from its row, which is made from `d` and `response`)."""
         return insert(self._write, d, request_hash, response)
 
-    async def find_by_case(self, client_id: str, case_no: str):
+    async def find_by_case(self, client_id: str, case_no: str, direction: str = "outbound"):
         for row in self._read.dispatches.values():
-            if row["dispatch"].client_id == client_id and row["dispatch"].case_no == case_no:
+            if case_key(row["dispatch"]) == (client_id, case_no, direction):
                 return CaseRow(row["request_hash"], copied(row["response"]))
         return None
+
+    async def of_case(self, client_id: str, case_no: str) -> list[Dispatch]:
+        found = [
+            r["dispatch"]
+            for r in self._read.dispatches.values()
+            if (r["dispatch"].client_id, r["dispatch"].case_no) == (client_id, case_no)
+        ]
+        return [copied(d) for d in sorted(found, key=lambda d: (d.created_at, d.id))]
 
     async def get(self, dispatch_id: str) -> Dispatch | None:
         row = self._read.dispatches.get(dispatch_id)

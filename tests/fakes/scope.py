@@ -79,6 +79,7 @@ class HallTables:
         self.pickup_codes = InHall(tables.pickup_codes, lambda dispatch_id, _: ours(dispatch_id))
         self.pickup_slips = InHall(tables.pickup_slips, lambda dispatch_id, _: ours(dispatch_id))
         self.notices = InHall(tables.notices, lambda _, row: ours(row["dispatch_id"]))
+        self.case_events = InHall(tables.case_events, lambda _, row: row[1].hall == hall)
 
     def __getattr__(self, name: str):
         return getattr(self._tables, name)

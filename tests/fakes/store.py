@@ -23,6 +23,7 @@ class Tables:
 
     dispatches: dict[str, dict] = field(default_factory=dict)
     dispatch_events: list[dict] = field(default_factory=list)
+    case_events: dict[tuple, tuple[int, Any]] = field(default_factory=dict)  # key -> (id, CaseEvent)
     jobs: dict[int, dict] = field(default_factory=dict)
     waybill_pool: dict[str, dict] = field(default_factory=dict)
     users: dict[int, dict] = field(default_factory=dict)

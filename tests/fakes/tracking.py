@@ -7,10 +7,19 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from logistics.domain.masking import phone_last4 as phone_last4_of
 from logistics.domain.model import Dispatch
 from logistics.domain.status import Status
 from logistics.ports import TrackEvent
-from logistics.ports.repositories.tracking import CitizenRow, CitizenScan, Notice, PollState, StoredScan
+from logistics.ports.repositories.tracking import (
+    CitizenCase,
+    CitizenRow,
+    CitizenScan,
+    CitizenStage,
+    Notice,
+    PollState,
+    StoredScan,
+)
 
 from .base import FakeRepository
 from .dispatches import payload_of, set_columns
@@ -213,6 +222,27 @@ class FakeNotices(FakeRepository):
         return dict(self._read.counters)
 
 
+def _stages(t, client_id: str, case_no: str) -> tuple[CitizenStage, ...]:
+    ours = sorted((row for key, row in t.case_events.items() if key[:2] == (client_id, case_no)),
+                  key=lambda row: (row[1].at, row[0]))  # fmt: skip
+    return tuple(CitizenStage(e.at, e.stage.value, e.note, e.matter_name) for _, e in ours)
+
+
+def _citizen_row(t, d) -> CitizenRow:
+    scans = [r for r in t.carrier_events.values() if d.waybill_no and r["waybill_no"] == d.waybill_no]
+    moves = [e["event"] for e in t.dispatch_events if e["dispatch_id"] == d.id]
+    pickup = ("awaiting_pickup", "picked_up")
+    steps = [CitizenScan(e.at, e.to_status.value, "", "") for e in moves
+             if e.to_status is not None and e.to_status.value in pickup]  # fmt: skip
+    return CitizenRow(
+        d.status.value, d.waybill_no, d.case_no, payload_of(d), d.reason,
+        d.created_at, d.updated_at, d.delivery_method.value, d.direction.value,
+        [CitizenScan(r["time"], r["status"], r["description"], r["location"])
+         for r in reversed(_oldest_first(scans))],
+        d.client_id, tuple(steps), _stages(t, d.client_id, d.case_no),
+    )  # fmt: skip
+
+
 class FakeCitizenReads(FakeRepository):
     async def find_for_citizen(
         self, *, phone_last4: str, waybill_no: str | None = None, case_no: str | None = None
@@ -226,14 +256,25 @@ class FakeCitizenReads(FakeRepository):
         if not matching:
             return None
         d = max(matching, key=lambda row: row["dispatch"].created_at)["dispatch"]
-        scans = [r for r in t.carrier_events.values() if d.waybill_no and r["waybill_no"] == d.waybill_no]
-        payload = payload_of(d)
-        return CitizenRow(
-            d.status.value, d.waybill_no, d.case_no, payload, d.reason,
-            d.created_at, d.updated_at, d.delivery_method.value, d.direction.value,
-            [CitizenScan(r["time"], r["status"], r["description"], r["location"])
-             for r in reversed(_oldest_first(scans))],
-        )  # fmt: skip
+        return _citizen_row(t, d)
+
+    async def find_case_for_citizen(self, *, phone_last4: str, case_no: str) -> CitizenCase | None:
+        t = self._read
+        rows = [r for r in t.dispatches.values() if r["dispatch"].case_no == case_no]
+        staged = [row for key, row in t.case_events.items() if key[1] == case_no]
+        clients = {r["dispatch"].client_id for r in rows if r["phone_last4"] == phone_last4}
+        clients |= {e.client_id for _, e in staged if phone_last4_of(e.applicant_phone) == phone_last4}
+        parcels = [r["dispatch"] for r in rows if r["dispatch"].client_id in clients]
+        if parcels:
+            client = max(parcels, key=lambda d: d.created_at).client_id
+            ours = [d for d in parcels if d.client_id == client]
+            found = sorted(ours, key=lambda d: d.created_at, reverse=True)
+            return CitizenCase([_citizen_row(t, d) for d in found], list(_stages(t, client, case_no)))
+        moved = [row for row in staged if row[1].client_id in clients]
+        if not moved:
+            return None
+        client = max(moved, key=lambda row: (row[1].at, row[0]))[1].client_id
+        return CitizenCase([], list(_stages(t, client, case_no)))
 
 
 class FakeTrackingRecords(FakeScans, FakePollStates, FakeNotices, FakeCitizenReads):
@@ -254,3 +295,7 @@ class FakeCitizenLookup:
             return await uow.tracking.find_for_citizen(
                 phone_last4=phone_last4, waybill_no=waybill_no, case_no=case_no
             )
+
+    async def find_case_for_citizen(self, *, phone_last4: str, case_no: str) -> CitizenCase | None:
+        async with self._new_uow(read_only=True) as uow:
+            return await uow.tracking.find_case_for_citizen(phone_last4=phone_last4, case_no=case_no)

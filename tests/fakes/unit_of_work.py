@@ -15,8 +15,8 @@ back). A unit is used only inside its `async with` block, as SQL has no connecti
 A factory may be scoped to a hall (`for_hall`): its units see only that hall's dispatches and what hangs
 on them (tests/fakes/scope.py), as the SQL repositories do.
 
-Repositories: halls, dispatches, jobs, tracking, pool, users, console and statistics, each kept honest by the
-contract tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
+Repositories: halls, dispatches, cases, jobs, tracking, pool, users, console and statistics, each kept
+honest by the contract tests in tests/integration/contract, which run the same tests against SqlUnitOfWork.
 finance, pull and throttle are not faked (no use-case test needs them): any call raises
 NotImplementedError."""
 
@@ -26,6 +26,7 @@ import asyncio
 from typing import Any, Self
 
 from .base import NotFaked
+from .cases import FakeCaseEvents
 from .console import FakeConsoleRecords
 from .dispatches import FakeDispatches
 from .halls import FakeHalls
@@ -46,6 +47,7 @@ class FakeUnitOfWork:
         self._state = NEW
         self._snapshot: Tables | None = None
         self.dispatches = FakeDispatches(self)
+        self.cases = FakeCaseEvents(self)
         self.jobs = FakeJobs(self)
         self.tracking = FakeTrackingRecords(self)
         self.pool = FakeWaybillPool(self)

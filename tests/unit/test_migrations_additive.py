@@ -16,6 +16,7 @@ VERSIONS = Path(__file__).resolve().parents[2] / "logistics" / "storage" / "migr
 ADDITIVE = {"create_table", "create_index", "add_column", "execute", "bulk_insert", "get_bind", "get_context"}
 STOP_THE_WORLD = {
     "0008": "halls: the finance tables are keyed by hall (a new primary key and unique constraint)",
+    "0014": "cases: the dispatches' unique key gains the direction (old instances' ON CONFLICT names it)",
 }
 
 

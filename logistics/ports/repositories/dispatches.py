@@ -8,8 +8,9 @@ from typing import Protocol
 
 from ...domain.model import AuditEvent, Dispatch
 
-CaseKey = tuple[str, str]
-"""(client_id, case_no): a case is received once per client."""
+CaseKey = tuple[str, str, str]
+"""(client_id, case_no, direction): a case is received once per client and direction (an inbound
+collection of the applicant's materials and the outbound delivery of the result may share a case_no)."""
 
 
 @dataclass(slots=True)
@@ -29,20 +30,24 @@ class NewCase:
 
 class Dispatches(Protocol):
     async def stored_cases(self, keys: set[CaseKey]) -> dict[CaseKey, tuple[str, dict]]:
-        """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
+        """{(client_id, case_no, direction): (request_hash, response)} for the keys already stored."""
         ...
 
     async def insert_cases(self, cases: list[NewCase]) -> set[str]:
         """Insert new cases with their audit events and booking jobs, skipping any whose (client,
-        case_no) was stored meanwhile; the ids of the dispatches inserted."""
+        case_no, direction) was stored meanwhile; the ids of the dispatches inserted."""
         ...
 
     async def insert_new(self, d: Dispatch, *, request_hash: str, response: dict) -> bool:
-        """Insert unless (client, case_no) exists; True when this call created it."""
+        """Insert unless (client, case_no, direction) exists; True when this call created it."""
         ...
 
-    async def find_by_case(self, client_id: str, case_no: str):
-        """The stored (request_hash, response) of a case, or None."""
+    async def find_by_case(self, client_id: str, case_no: str, direction: str = "outbound"):
+        """The stored (request_hash, response) of a case's dispatch in one direction, or None."""
+        ...
+
+    async def of_case(self, client_id: str, case_no: str) -> list[Dispatch]:
+        """Every dispatch of one case of a client (inbound and outbound), the oldest first."""
         ...
 
     async def get(self, dispatch_id: str) -> Dispatch | None: ...

@@ -65,6 +65,16 @@ class CitizenScan:
 
 
 @dataclass(frozen=True)
+class CitizenStage:
+    """A stage of the case (办件进度) as the citizen sees it."""
+
+    time: datetime
+    stage: str
+    note: str
+    matter_name: str
+
+
+@dataclass(frozen=True)
 class CitizenRow:
     status: str
     waybill_no: str | None
@@ -76,6 +86,20 @@ class CitizenRow:
     delivery_method: str
     direction: str
     scans: list[CitizenScan]
+    client_id: str = ""
+    steps: tuple[CitizenScan, ...] = ()
+    """Its moves to awaiting_pickup and picked_up (at the hall's counter or a village point), oldest first."""
+    stages: tuple[CitizenStage, ...] = ()
+    """Its case's stages, oldest first."""
+
+
+@dataclass(frozen=True)
+class CitizenCase:
+    """What the citizen sees of one case of one client: its parcels (one per direction, the newest
+    first) and its stages (oldest first); either may be empty, not both."""
+
+    parcels: list[CitizenRow]
+    stages: list[CitizenStage]
 
 
 class Scans(Protocol):
@@ -174,6 +198,12 @@ class CitizenReads(Protocol):
     ) -> CitizenRow | None:
         """What the citizen sees of the dispatch matching the number and the phone's last four digits
         (the newest, if several), with its scans newest first; else None."""
+        ...
+
+    async def find_case_for_citizen(self, *, phone_last4: str, case_no: str) -> CitizenCase | None:
+        """One case by its number, when the phone's last four digits are those of one of its parcels'
+        recipients or of its applicant (its stages): every parcel of that case and its stages; else
+        None. Cases of several clients sharing the number: the one with the newest parcel, else stage."""
         ...
 
 

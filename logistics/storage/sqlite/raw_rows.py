@@ -44,7 +44,7 @@ DISPATCH_SQL = _insert_sql(dispatches, DISPATCH_COLUMNS)
 EVENT_SQL = _insert_sql(dispatch_events, EVENT_COLUMNS)
 JOB_SQL = _insert_sql(jobs, JOB_COLUMNS, " ON CONFLICT (dedupe_key) DO NOTHING")
 CASES_SQL = (
-    "SELECT client_id, case_no, request_hash, response FROM dispatches "
+    "SELECT client_id, case_no, direction, request_hash, response FROM dispatches "
     "WHERE case_no IN (SELECT value FROM json_each(?))"
 )
 
@@ -111,13 +111,13 @@ class RawRows:
         return (kind, self.json(payload), dedupe_key, "pending", 0, max_attempts, stamp, None, None, "",
                 stamp, stamp)  # fmt: skip
 
-    def stored_cases(self, dbapi_conn, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
-        """{(client_id, case_no): (request_hash, response)} for the keys already stored."""
-        cases = self.json(sorted({case for _, case in keys}))
+    def stored_cases(self, dbapi_conn, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple]:
+        """{(client_id, case_no, direction): (request_hash, response)} for the keys already stored."""
+        cases = self.json(sorted({case for _, case, _ in keys}))
         found = {}
-        for client_id, case_no, request_hash, response in dbapi_conn.execute(CASES_SQL, (cases,)):
-            if (client_id, case_no) in keys:
-                found[client_id, case_no] = (request_hash, self.read_json(response))
+        for client_id, case_no, direction, request_hash, response in dbapi_conn.execute(CASES_SQL, (cases,)):
+            if (client_id, case_no, direction) in keys:
+                found[client_id, case_no, direction] = (request_hash, self.read_json(response))
         return found
 
     @staticmethod

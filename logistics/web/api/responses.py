@@ -117,22 +117,67 @@ class TrackEventOut(Open):
     location: str
 
 
-class TrackOut(Open):
-    """The citizen's view: names and phones masked, texts in Chinese."""
+StageName = Literal["registered", "accepted", "reviewing", "site_inspection", "completed", "rejected"]
 
+
+class CaseEventOut(Open):
+    """A stage of a case as stored (the answer to the approval system; no phone number)."""
+
+    case_no: str
+    stage: StageName
+    stage_text: str = Field(description="登记、受理、审核、现场勘察、办结、不予受理")
+    description: str
+    at: When
+    note: str
+    matter_name: str
+    created_at: When
+
+
+class TrackStageOut(Open):
+    stage: StageName
+    stage_text: str
+    time: When
+    description: str = Field(description="in Chinese, e.g. 申请已受理")
+
+
+class TrackParcelOut(Open):
+    direction: Literal["outbound", "inbound"]
+    direction_text: str = Field(description="证照寄送 (the result) or 材料收取 (the applicant's materials)")
+    delivery_method: Literal["mail", "village_point", "pickup"]
     status: StatusName
     status_text: str
     waybill_no: str | None
-    case_no: str
     carrier: str
-    matter_name: str
-    department_name: str
-    completed_at: When
     recipient: PartyOut
     destination: str
     reason: str
     updated_at: When
     events: list[TrackEventOut]
+
+
+class TrackOut(Open):
+    """The citizen's view: names and phones masked, texts in Chinese. The top-level parcel fields are
+    the outbound parcel's (else the only one's); before any parcel exists a case number still finds the
+    case by its stages: `status` is then its latest stage, `waybill_no` null, `events` and `parcels`
+    empty, and the parcel's own fields absent."""
+
+    status: StatusName | StageName
+    status_text: str
+    waybill_no: str | None
+    case_no: str
+    carrier: str | None = None
+    matter_name: str
+    department_name: str | None = None
+    completed_at: When | None = None
+    recipient: PartyOut | None = None
+    destination: str | None = None
+    reason: str | None = None
+    updated_at: When
+    events: list[TrackEventOut] = Field(description="the parcel's scans and pickup steps, newest first")
+    case_events: list[TrackStageOut] = Field(description="办件进度: the case's stages, oldest first")
+    parcels: list[TrackParcelOut] = Field(
+        description="by case number: every parcel of the case (one per direction); by waybill: that parcel"
+    )
 
 
 class ExceptionOut(Open):
@@ -232,6 +277,7 @@ class CallbackEvent(Open):
     event_id: str = Field(description="the notice id: the same event may arrive again, drop a repeat")
     dispatch_id: str
     case_no: str
+    direction: Literal["outbound", "inbound"] = Field(description="a case may have one of each")
     status: Literal["delivered", "delivery_failed", "returned", "picked_up"]
     waybill_no: str | None
     time: When = Field(description="when it happened (China time)")

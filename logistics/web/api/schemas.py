@@ -14,12 +14,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     WithJsonSchema,
     model_validator,
 )
 
 from ...domain import validation
+from ...domain.case_progress import Stage
 from ...domain.errors import InvalidInput
 from ...domain.model import (
     DEFAULT_HALL,
@@ -70,6 +72,9 @@ Phone = Annotated[str, AfterValidator(_phone), WithJsonSchema(_PHONE_SCHEMA, mod
 Postcode = Annotated[str, AfterValidator(_postcode), WithJsonSchema(_POSTCODE_SCHEMA, mode="validation")]
 
 
+CaseNo = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
 class RecipientIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=60, pattern=_TEXT)]
     phone: Phone
@@ -92,7 +97,7 @@ class ItemIn(Strict):
 
 
 class DispatchIn(Strict):
-    case_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+    case_no: CaseNo
     matter_name: Text
     matter_code: Annotated[str, Field(max_length=64, pattern=_OPTIONAL)] = ""
     department_code: Annotated[str, Field(min_length=1, max_length=64, pattern=_TEXT)]
@@ -258,3 +263,37 @@ class HandoverIn(ManifestIn):
 
 class CloseIn(BaseModel):
     run_id: Annotated[str, Field(min_length=1)] = Field(description="the reconciliation run to freeze")
+
+
+# ---- case progress (办件进度) -------------------------------------------------------------------
+
+
+def _plausible(at: datetime) -> datetime:
+    if not 2000 <= at.year <= 2099:  # nor a time whose UTC would overflow
+        raise ValueError("时间须在 2000 至 2099 年之间 (a time between 2000 and 2099)")
+    return at
+
+
+When = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+
+class CaseEventIn(Strict):
+    """One stage of a case as the approval system posts it; `applicant_phone` and `matter_name` are
+    required on the case's first event (later ones may leave them out)."""
+
+    stage: Stage
+    at: When
+    applicant_phone: Phone | None = None
+    matter_name: Text | None = None
+    note: Annotated[str, Field(max_length=500, pattern=_OPTIONAL)] = ""
+
+
+def parse_case_no(value: str) -> str:
+    """A case number from a path: the same rule as intake's `case_no` (InvalidInput naming it)."""
+    try:
+        return _CASE_NO.validate_python(value)
+    except ValidationError as e:
+        raise InvalidInput([("case_no", _message(e.errors(include_url=False)[0]))]) from None
+
+
+_CASE_NO = TypeAdapter(CaseNo)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from labels import LABEL_SIZES, render_labels, render_manifest
 
+from ...domain.case_progress import STAGE_TEXT
 from ...domain.cause import Cause
 from ...domain.errors import InvalidInput
 from ...domain.hall import Hall
@@ -144,7 +145,29 @@ async def dispatch_page(request: web.Request, ctx: Ctx) -> web.Response:
         d = await dispatch_service.load(uow, request.match_info["id"])
         events = await uow.dispatches.events(d.id)
         scans = await uow.tracking.events_for(d.waybill_no) if d.waybill_no else []
-    return ctx.render("dispatch.html", f"寄递单 {d.case_no}", _detail(d, events, scans), active="dispatches")
+        others = [o for o in await uow.dispatches.of_case(d.client_id, d.case_no) if o.id != d.id]
+        stages = await uow.cases.of_case(d.client_id, d.case_no)
+    context = {**_detail(d, events, scans), **_case(others, stages)}
+    return ctx.render("dispatch.html", f"寄递单 {d.case_no}", context, active="dispatches")
+
+
+def _case(others, stages) -> dict:
+    """The case around the dispatch (in the caller's hall): its other direction's dispatch and the
+    approval system's stages (办件进度), the newest first."""
+    return {
+        "others": [
+            {
+                "d": o,
+                "direction": DIRECTION_TEXT.get(o.direction.value, o.direction.value),
+                "method": method_text(o.direction.value, o.delivery_method.value),
+            }
+            for o in others
+        ],
+        "stages": [
+            {"at": cn_time(e.at), "stage": STAGE_TEXT[e.stage], "note": e.note or "—"}
+            for e in reversed(stages)
+        ],
+    }
 
 
 def _actions(d) -> dict:

@@ -49,9 +49,8 @@ async def test_a_scoped_unit_of_work_reads_only_its_own_halls_dispatches(new_uow
         assert [d.id for d in await uow.dispatches.get_many([yx.id, af.id])] == [af.id]
         assert await uow.dispatches.find(waybill_no=yx.waybill_no) is None
         assert await uow.dispatches.find_by_case("c-yx", "YX-1") is None
-        assert set(await uow.dispatches.stored_cases({("c-yx", "YX-1"), ("approval", "AF-1")})) == {
-            ("approval", "AF-1")
-        }
+        wanted = {("c-yx", "YX-1", "outbound"), ("approval", "AF-1", "outbound")}
+        assert set(await uow.dispatches.stored_cases(wanted)) == {("approval", "AF-1", "outbound")}
         found, total = await uow.dispatches.search()
         assert ([d.id for d in found], total) == ([af.id], 1)
         assert await uow.dispatches.events(yx.id) == []

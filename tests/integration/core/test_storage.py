@@ -128,7 +128,7 @@ async def test_a_case_stored_between_the_read_and_the_insert_is_what_it_is_now(e
     assert (results[0].created, results[0].response) == (False, first.response)
     assert results[1].created and results[1].queued
     assert isinstance(results[2], Conflict)
-    assert reads[1] == {("approval", "R1")}  # only the late case is read again
+    assert reads[1] == {("approval", "R1", "outbound")}  # only the late case is read again
     assert await count(engine, dispatches) == 2
     assert await count(engine, jobs) == 2
 

@@ -27,6 +27,8 @@ pytestmark = [
     pytest.mark.skipif(not PG_URL, reason="CERTPOST_TEST_PG_URL not set (.ci/run starts PostgreSQL)"),
 ]
 PASSWORD = "hall-desk-2026"
+CASE_EVENT = {"stage": "registered", "at": "2026-11-01T09:00:00+08:00", "applicant_phone": "13807961234",
+              "matter_name": "食品经营许可证核发"}  # fmt: skip
 NO_DATABASE = {  # answered from memory: the same answer with the database away
     ("GET", "/openapi.json"), ("GET", "/api/docs"), ("GET", "/track"), ("GET", "/console/login"),
     ("GET", "/console/static"), ("GET", "/console"),
@@ -104,6 +106,9 @@ async def test_every_route_answers_503_or_without_the_database_while_it_is_away(
                 data = b"{}" if method != "GET" else None
                 if path == "/api/v1/dispatches" and method == "POST":
                     data, headers = body, sign(body)
+                if path == "/api/v1/cases/{case_no}/events":  # signed, valid: only the database is missing
+                    data = json.dumps(CASE_EVENT, ensure_ascii=False).encode()
+                    headers = sign(data)
                 async with http.request(method, url, data=data, headers=headers, allow_redirects=False) as r:
                     answers[(method, path)] = (r.status, r.headers.get("Retry-After"), (await r.read())[:200])
             await proxy.restore()

@@ -25,7 +25,7 @@ def test_a_new_case_is_created_with_its_audit_trail_and_booking_job():
 
 
 def test_stored_cases_are_replayed_or_conflict_and_write_nothing():
-    stored = {("approval", "P2"): ("h", {"id": "first"})}
+    stored = {("approval", "P2", "outbound"): ("h", {"id": "first"})}
     plan = plan_intake([req("P2"), req("P2", "other")], stored)
     assert plan.new == []
     assert (plan.results[0].created, plan.results[0].response) == (False, {"id": "first"})
@@ -63,3 +63,16 @@ def test_the_plan_leaves_the_stored_cases_it_was_given_alone():
     stored = {}
     plan_intake([req("P7")], stored)
     assert stored == {}
+
+
+def test_both_directions_of_one_case_are_two_dispatches_each_replayed_on_its_own():
+    inbound = dict(direction=Direction.INBOUND)
+    stored = {("approval", "P8", "inbound"): ("h-in", {"id": "collect"})}
+    plan = plan_intake(
+        [req("P8", "h-out"), req("P8", "h-in", **inbound), req("P8", "h-x", **inbound)], stored
+    )
+    (case,) = plan.new
+    assert case.dispatch.direction is Direction.OUTBOUND
+    created, replay, conflict = plan.results
+    assert created.created and (replay.created, replay.response) == (False, {"id": "collect"})
+    assert isinstance(conflict, Conflict) and "inbound" in str(conflict)
