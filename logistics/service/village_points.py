@@ -182,7 +182,7 @@ async def check_intake(uow: UnitOfWork, d: Dispatch) -> None:
         point = await uow.village_points.get(d.hall, code)
         if point is not None and point.active and point.addressable:
             return
-        if await uow.dispatches.stored_cases({(d.client_id, d.case_no)}):
+        if await uow.dispatches.stored_cases({(d.client_id, d.case_no, d.direction.value)}):
             return
     message = (
         f"代办点 {code} 已停用，不能再送达该代办点"
