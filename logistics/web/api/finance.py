@@ -4,8 +4,6 @@ Thin handlers over logistics.service.reconcile_runs; the engine is bound in logi
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -22,6 +20,7 @@ from ..auth import scoped, staff
 from ..downloads import send_report
 from ..keys import CLOCK, SETTINGS
 from .documented import BINARY, PERIOD, Media, Param, documented
+from .json_body import json_object
 from .responses import PeriodOut, ReconciliationOut, RunCreatedOut, RunListOut
 from .schemas import CloseIn
 
@@ -175,7 +174,7 @@ async def download_disputes(request: web.Request) -> web.StreamResponse:
 )
 async def close_period(request: web.Request) -> web.Response:
     user = await staff(request, *FINANCE_ROLES)
-    body = await _json_object(request)
+    body = await json_object(request, limits.SMALL_JSON, empty={})
     run_id = body.get("run_id")
     if not isinstance(run_id, str) or not run_id or len(run_id) > 64 or text_problem(run_id):
         raise InvalidInput([("run_id", "请给出要冻结的对账结果编号 run_id")])
@@ -280,13 +279,3 @@ def _text(name: str, raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput([(name, "必须是 UTF-8 文本")]) from None
-
-
-async def _json_object(request: web.Request) -> dict:
-    try:
-        body = json.loads(await read_body(request, limits.SMALL_JSON) or b"{}")
-    except ValueError:
-        raise InvalidInput([("body", "请求体不是有效的 JSON")]) from None
-    if not isinstance(body, dict):
-        raise InvalidInput([("body", "请求体必须是 JSON 对象")])
-    return body

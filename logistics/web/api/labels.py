@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from functools import partial
 
 from aiohttp import web
 
-from adapters.common.bodies import read_body
 from labels import LABEL_SIZES, render_labels, render_manifest, render_zpl
 
 from ...domain.china_time import CHINA as _CHINA  # the manifest shows the hall's local time
@@ -22,6 +20,7 @@ from ..auth import scoped, staff
 from ..errors import error_response
 from ..keys import CLOCK, SETTINGS
 from .documented import BINARY, Media, Param, documented
+from .json_body import json_object
 from .responses import HandoverOut, NotBookedError
 from .schemas import HandoverIn, LabelsIn, ManifestIn
 
@@ -98,7 +97,7 @@ async def label(request: web.Request) -> web.Response:
 @_explain_refusals
 async def label_batch(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
-    body = await _json_object(request)
+    body = await json_object(request, limits.ID_LIST)
     ids = _ids(body)
     size = body.get("size", "100x150")
     if size not in LABEL_SIZES:
@@ -145,7 +144,7 @@ def _label_query(query) -> tuple[str, str, int]:
 @_explain_refusals
 async def manifest(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
-    body = await _json_object(request)
+    body = await json_object(request, limits.ID_LIST)
     ids, courier = _ids(body), _courier(body, required=False)
     now = request.app[CLOCK].now()
     render = partial(_manifest, origin=(await _hall(request))["origin"], courier=courier, at=now)
@@ -170,7 +169,7 @@ async def manifest(request: web.Request) -> web.Response:
 @_explain_refusals
 async def confirm(request: web.Request) -> web.Response:
     user = await staff(request, *PRINT_ROLES)
-    body = await _json_object(request)
+    body = await json_object(request, limits.ID_LIST)
     ids, courier = _ids(body), _courier(body, required=True)
     manifest_id = body.get("manifest_id")
     if manifest_id is not None and (
@@ -224,17 +223,6 @@ def _manifest(dispatches, *, origin: Mapping[str, Hall], courier: str, at, point
 
 
 # ---- request parsing ----------------------------------------------------------------------------
-
-
-async def _json_object(request: web.Request) -> dict:
-    raw = await read_body(request, limits.ID_LIST)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput([("body", "请求体不是有效的 JSON (body is not valid JSON)")]) from None
-    if not isinstance(body, dict):
-        raise InvalidInput([("body", "请求体必须是 JSON 对象 (body must be a JSON object)")])
-    return body
 
 
 def _ids(body: dict) -> list[str]:

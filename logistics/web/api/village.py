@@ -5,12 +5,8 @@ an admin without a hall names one with `hall` (default: the default hall)."""
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 from pydantic import BaseModel, Field
-
-from adapters.common.bodies import read_body
 
 from ...domain.errors import InvalidInput, NotFound
 from ...domain.hall import DEFAULT_HALL, HALL_CODE
@@ -21,6 +17,7 @@ from .. import limits
 from ..auth import scoped, staff
 from ..keys import CLOCK
 from .documented import Param, documented
+from .json_body import json_object
 from .responses import AddressOut, Error, InvalidError, Open, When
 
 routes = web.RouteTableDef()
@@ -92,17 +89,6 @@ def _hall(request: web.Request, user: User) -> str:
     return given or DEFAULT_HALL
 
 
-async def _json_object(request: web.Request) -> dict:
-    raw = await read_body(request, limits.SMALL_JSON)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput([("body", "请求体不是有效的 JSON (body is not valid JSON)")]) from None
-    if not isinstance(body, dict):
-        raise InvalidInput([("body", "请求体必须是 JSON 对象 (body must be a JSON object)")])
-    return body
-
-
 def _actor(user: User) -> str:
     return f"staff:{user.name}"
 
@@ -122,7 +108,7 @@ def _actor(user: User) -> str:
 async def create(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)
     hall = _hall(request, user)
-    body = await _json_object(request)
+    body = await json_object(request, limits.SMALL_JSON)
     point = await village_points.register(
         scoped(request).uow(), body, hall=hall, actor=_actor(user), now=request.app[CLOCK].now()
     )
@@ -178,7 +164,7 @@ async def get_point(request: web.Request) -> web.Response:
 async def patch_point(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)
     hall = _hall(request, user)
-    body = await _json_object(request)
+    body = await json_object(request, limits.SMALL_JSON)
     point = await village_points.change(
         scoped(request).uow(), hall, request.match_info["code"], body, actor=_actor(user),
         now=request.app[CLOCK].now(),
