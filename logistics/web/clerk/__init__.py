@@ -122,18 +122,16 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 @routes.get("/clerk/enter")
 async def enter_by_link(request: web.Request) -> web.StreamResponse:
-    token = request.query.get("token", "")
-    try:
-        clerk = await _clerk(request, token)
-    except (village_clerk.AccessRefused, village_clerk.Locked) as e:
-        return _refused(e, 403)
-    await village_clerk.opened(request.app[DEPS].uow, clerk, now=request.app[CLOCK].now())
-    return _with_cookie(request, _see_other("/clerk"), token)
+    return await _enter(request, request.query.get("token", ""))
 
 
 @routes.post("/clerk/enter")
 async def enter_by_code(request: web.Request) -> web.StreamResponse:
-    token = (await _form(request)).get("token", "").strip()
+    return await _enter(request, (await _form(request)).get("token", "").strip())
+
+
+async def _enter(request: web.Request, token: str) -> web.StreamResponse:
+    """The clerk's access checked and audited, then kept in a cookie: on to the point's page."""
     try:
         clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
