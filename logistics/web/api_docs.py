@@ -25,7 +25,7 @@ body{font:15px/1.55 system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;
 color:#1f2933;background:#f7f8fa}
 main{max-width:1100px;margin:0 auto;padding:16px 20px 60px}
 h1{font-size:26px;margin:12px 0 4px}h2{margin-top:36px;border-bottom:2px solid #d9dee5;padding-bottom:4px}
-h3{margin:0;font-size:16px;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
+h3{margin:0;font-size:16px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px}
 pre{background:#eef1f5;padding:10px;border-radius:6px;white-space:pre-wrap;word-break:break-word}
 .op{background:#fff;border:1px solid #d9dee5;border-radius:8px;padding:12px 16px;margin:14px 0}

@@ -19,6 +19,7 @@ from ..keys import CLOCK
 from .documented import Param, documented
 from .json_body import json_object
 from .responses import AddressOut, Error, InvalidError, Open, When
+from .schemas import AddressIn
 
 routes = web.RouteTableDef()
 ROLES = ("dispatcher",)
@@ -26,15 +27,6 @@ HALL = Param("hall", "query", {"type": "string", "maxLength": 32}, "大厅编码
 CODE = Param(
     "code", "path", {"type": "string", "maxLength": 64}, "代办点编码 the point's code", required=True
 )
-
-
-class AddressIn(BaseModel):
-    province: str
-    city: str
-    county: str
-    town: str = ""
-    detail: str
-    postcode: str = Field(pattern="^[0-9]{6}$")
 
 
 class VillagePointIn(BaseModel):
