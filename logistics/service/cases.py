@@ -85,5 +85,8 @@ async def record_case_event(uow: UnitOfWork, req: CaseEventRequest) -> CaseEvent
             return _replay(stored, req)
         event = new_event(req, await uow.cases.of_case(req.client_id, req.case_no))
         if not await uow.cases.insert(event):  # posted meanwhile by a concurrent request
-            return _replay(await uow.cases.find(*key), req)
+            stored = await uow.cases.find(*key)
+            if stored is None:  # stored before the client was bound to another hall
+                raise Conflict(f"case {req.case_no}: this stage was already received under another hall")
+            return _replay(stored, req)
     return CaseEventResult(True, case_event_json(event))

@@ -34,7 +34,8 @@ STATUS_TEXT = {
     "picked_up": "已自取",
 }
 
-_DIGITS = re.compile(r"\d{7,}")
+# a number of 7 digits or more, or a phone written in groups (138-0796-1234, 0796 1234567); not a date
+_DIGITS = re.compile(r"(?<!\d)\d{3,4}[ \-]\d{3,4}[ \-]?\d{4}(?!\d)|\d{7,}")
 EMS = "中国邮政 EMS"
 AT_THE_HALL = "大厅窗口自取"  # handed out at the counter: no carrier carries it
 DIRECTION_TEXT = {"outbound": "证照寄送", "inbound": "材料收取"}

@@ -107,10 +107,18 @@ async def record_intake_batch(uow: UnitOfWork, reqs: list[IntakeRequest]) -> lis
     }
     if late:
         again = [i for i, r in enumerate(reqs) if r.key in late]
-        replanned = plan_intake([reqs[i] for i in again], await uow.dispatches.stored_cases(late))
+        now_stored = await uow.dispatches.stored_cases(late)
+        replanned = plan_intake([reqs[i] for i in again], now_stored)
         for i, result in zip(again, replanned.results, strict=True):
-            plan.results[i] = result
+            plan.results[i] = result if reqs[i].key in now_stored else _elsewhere(reqs[i])
     return plan.results
+
+
+def _elsewhere(req: IntakeRequest) -> Conflict:
+    """The case is stored, but not in the hall this unit of work sees: the client was bound to another
+    hall after submitting it. Never a 201 for a row that was not written."""
+    d = req.dispatch
+    return Conflict(f"case {d.case_no} ({d.direction.value}) is already stored under another hall")
 
 
 async def record_intake(uow: UnitOfWork, req: IntakeRequest) -> IntakeResult:

@@ -285,7 +285,15 @@ class CaseEventIn(Strict):
     at: When
     applicant_phone: Phone | None = None
     matter_name: Text | None = None
-    note: Annotated[str, Field(max_length=500, pattern=_OPTIONAL)] = ""
+    note: Annotated[
+        str,
+        Field(
+            max_length=500,
+            pattern=_OPTIONAL,
+            description="shown to the citizen after the stage's text (公开给申请人): phone and ID "
+            "numbers are masked, names are not — write none",
+        ),
+    ] = ""
 
 
 def parse_case_no(value: str) -> str:

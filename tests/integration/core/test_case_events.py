@@ -13,13 +13,13 @@ from logistics.domain.case_progress import Stage
 from logistics.domain.errors import Conflict
 from logistics.service.cases import CaseEventRequest, record_case_event
 from logistics.storage.tables import case_events
-from logistics.storage.unit_of_work import unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWorkFactory, unit_of_work_factory
 from tests.fixtures.dispatches import NOW
 
 
-def posted(request_hash: str = "h1") -> CaseEventRequest:
+def posted(request_hash: str = "h1", hall: str = "default") -> CaseEventRequest:
     return CaseEventRequest(
-        "default", "approval", "CC-1", Stage.REGISTERED, NOW - timedelta(days=1), "", "食品经营许可证核发",
+        hall, "approval", "CC-1", Stage.REGISTERED, NOW - timedelta(days=1), "", "食品经营许可证核发",
         "13807961234", request_hash, NOW,
     )  # fmt: skip
 
@@ -31,5 +31,14 @@ async def test_concurrent_identical_posts_store_the_stage_once(engine):
     assert len({str(r.response) for r in results}) == 1
     with pytest.raises(Conflict):
         await record_case_event(new_uow(), posted("other"))
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(case_events)) == 1
+
+
+async def test_a_stage_sent_again_after_the_client_moved_to_another_hall_is_a_conflict_not_a_crash(engine):
+    await record_case_event(unit_of_work_factory(engine)(), posted())
+    in_af = SqlUnitOfWorkFactory(engine, hall="AF")
+    with pytest.raises(Conflict, match="another hall"):
+        await record_case_event(in_af(), posted(hall="AF"))
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(case_events)) == 1

@@ -20,7 +20,7 @@ from logistics.storage.group_commit import GroupCommitter
 from logistics.storage.migrate import upgrade
 from logistics.storage.sqlite import fast_intake
 from logistics.storage.tables import dispatches, jobs
-from logistics.storage.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from logistics.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory, unit_of_work_factory
 from tests.fixtures.dispatches import NOW, make_dispatch
 
 
@@ -58,6 +58,14 @@ async def test_replay_returns_the_first_response_and_conflict_raises(engine):
         await intake(engine, make_dispatch("C2"), h="other-content")
     assert await count(engine, dispatches) == 1
     assert await count(engine, jobs) == 1
+
+
+async def test_a_case_sent_again_after_the_client_moved_to_another_hall_is_a_conflict(engine):
+    await intake(engine, make_dispatch("C9"))  # stored in the default hall
+    async with SqlUnitOfWorkFactory(engine, hall="AF")() as uow:
+        with pytest.raises(Conflict, match="another hall"):  # never a 201 for a row it did not write
+            await record_intake(uow, req(make_dispatch("C9", hall="AF")))
+    assert await count(engine, dispatches) == 1
 
 
 async def test_a_failed_transaction_leaves_neither_dispatch_nor_job(engine):

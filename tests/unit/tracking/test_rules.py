@@ -75,6 +75,14 @@ def test_carrier_texts_shown_to_citizens_hide_names_and_phone_numbers():
     assert "王小明" not in text and "13907961111" not in text and "王*明" in text
 
 
+def test_phone_numbers_written_with_spaces_or_hyphens_are_hidden_too_but_dates_stay():
+    for phone in ("138-0796-1234", "138 0796 1234", "0796-1234567", "0796 8123 4567", "36042119800101123X"):
+        text = scrub(f"请联系{phone}补充材料", ())
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        assert digits[-6:-2] not in "".join(ch for ch in text if ch.isdigit()), (phone, text)
+    assert scrub("预计2026-12-05 10:30送达", ()) == "预计2026-12-05 10:30送达"
+
+
 def test_a_citizen_query_needs_a_number_and_four_digits():
     assert valid_query("1100000000001", "", "1234")
     assert not valid_query("", "", "1234")

@@ -2,7 +2,7 @@
 its progress (办件进度) as the approval system posts it
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 
 import sqlalchemy as sa
