@@ -11,7 +11,7 @@ from ..domain.model import Address, AuditEvent, Dispatch, Party
 from ..domain.status import Status
 from ..ports import UnitOfWork
 from .job_contract import BOOK, CANCEL
-from .notifications import announce, announce_many
+from .notifications import announce, announce_many, queue_pickup_code
 from .occurrence import Occurrence
 
 # Nothing has reached a carrier yet: cancelling is only our own bookkeeping.
@@ -98,4 +98,8 @@ async def correct(
         await uow.dispatches.save_contact(changed)
         fields = [name for name, value in (("recipient", recipient), ("address", address)) if value]
         await note(uow, d, at=now, actor=actor, cause=Cause.RECIPIENT_CORRECTED, fields=fields)
+        if d.status is Status.AWAITING_PICKUP and changed.recipient.phone != d.recipient.phone:
+            # the code went to the wrong number: it stops working, and a new one goes to the right one
+            await uow.console.expire_pickup_code(d.id, now=now)
+            await queue_pickup_code(uow, changed, now)
         return changed

@@ -48,8 +48,13 @@ async def announce(
     if after.status in CALLBACK_STATUSES:
         await _notice(uow, CALLBACK, after, at, occurrence)
     if after.status is Status.AWAITING_PICKUP and before.status is not Status.AWAITING_PICKUP:
-        kind, payload, dedupe_key = pickup_code_job(after, at)
-        await uow.jobs.enqueue(kind, payload, now=at, max_attempts=JOB_ATTEMPTS, dedupe_key=dedupe_key)
+        await queue_pickup_code(uow, after, at)
+
+
+async def queue_pickup_code(uow: UnitOfWork, d: Dispatch, at: datetime) -> None:
+    """Send the dispatch's pickup code (again) from `at` on: `pickup_code_job`, written in `uow`."""
+    kind, payload, dedupe_key = pickup_code_job(d, at)
+    await uow.jobs.enqueue(kind, payload, now=at, max_attempts=JOB_ATTEMPTS, dedupe_key=dedupe_key)
 
 
 def pickup_code_job(d: Dispatch, at: datetime) -> tuple[str, dict, str]:

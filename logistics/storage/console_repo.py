@@ -135,10 +135,7 @@ class SqlConsoleRecords:
         self, dispatch_id: str, *, code_hash: str, now: datetime, expires_at: datetime, by: str
     ) -> None:
         """A new code for the dispatch, replacing any earlier one."""
-        if self.hall is not None:
-            ours = self._in_hall(select(dispatches.c.id).where(dispatches.c.id == dispatch_id))
-            if await self._conn.scalar(ours) is None:
-                raise PermissionError("not a dispatch of this unit of work's hall")
+        await self._check_ours(dispatch_id)
         await self._conn.execute(delete(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
         await self._conn.execute(
             insert(pickup_codes).values(
@@ -150,6 +147,21 @@ class SqlConsoleRecords:
                 used_at=None,
                 created_by=by,
             )
+        )
+
+    async def _check_ours(self, dispatch_id: str) -> None:
+        if self.hall is not None:
+            ours = self._in_hall(select(dispatches.c.id).where(dispatches.c.id == dispatch_id))
+            if await self._conn.scalar(ours) is None:
+                raise PermissionError("not a dispatch of this unit of work's hall")
+
+    async def expire_pickup_code(self, dispatch_id: str, *, now: datetime) -> None:
+        await self._check_ours(dispatch_id)
+        c = pickup_codes.c
+        await self._conn.execute(
+            update(pickup_codes)
+            .where(c.dispatch_id == dispatch_id, c.used_at.is_(None), c.expires_at > now)
+            .values(expires_at=now)
         )
 
     async def pickup_code(self, dispatch_id: str):

@@ -110,6 +110,14 @@ class FakeConsoleRecords(FakeRepository):
             used_at=None, created_by=by,
         )  # fmt: skip
 
+    async def expire_pickup_code(self, dispatch_id: str, *, now: datetime) -> None:
+        t = self._write
+        if self._uow.hall is not None and dispatch_id not in t.dispatches:
+            raise PermissionError("a scoped unit of work may not write another hall's rows")
+        row = t.pickup_codes.get(dispatch_id)
+        if row and row["used_at"] is None and row["expires_at"] > now:
+            row["expires_at"] = now
+
     async def pickup_code(self, dispatch_id: str):
         row = self._read.pickup_codes.get(dispatch_id)
         return PickupCodeRow(**row) if row else None

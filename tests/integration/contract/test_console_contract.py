@@ -105,6 +105,20 @@ async def test_a_pickup_code_is_used_once_and_dies_when_replaced_or_expired(new_
         assert await console.pickup_codes_for([]) == {}
 
 
+async def test_an_expired_pickup_code_stops_working_now_and_a_used_one_stays_used(new_uow):
+    async with new_uow() as uow:
+        console = uow.console
+        await console.put_pickup_code("d1", code_hash="h1", now=NOW, expires_at=NOW + HOUR, by="s")
+        await console.expire_pickup_code("d1", now=NOW + HOUR / 2)
+        assert (await console.pickup_code("d1")).expires_at == NOW + HOUR / 2
+        assert await console.reserve_pickup_attempt("d1", now=NOW + HOUR / 2, max_attempts=5) is None
+        await console.put_pickup_code("d2", code_hash="h2", now=NOW, expires_at=NOW + HOUR, by="s")
+        assert await console.use_pickup_code("d2", code_hash="h2", now=NOW)
+        await console.expire_pickup_code("d2", now=NOW + HOUR / 2)  # used: kept as it was
+        assert (await console.pickup_code("d2")).expires_at == NOW + HOUR
+        await console.expire_pickup_code("none", now=NOW)
+
+
 async def test_a_pickup_slip_is_queued_printed_requeued_and_cleared(new_uow):
     async with new_uow() as uow:
         console = uow.console

@@ -97,6 +97,9 @@ async def test_a_scoped_unit_of_work_changes_nothing_of_another_hall(new_uow):
     async with new_uow.for_hall("AF")() as uow:
         with pytest.raises(PermissionError):
             await uow.console.put_pickup_code(yx.id, code_hash="h", now=NOW, expires_at=later, by="s")
+    async with new_uow.for_hall("AF")() as uow:
+        with pytest.raises(PermissionError):
+            await uow.console.expire_pickup_code(yx.id, now=NOW)
     async with new_uow(read_only=True) as uow:
         again = await uow.dispatches.get(yx.id)
         assert (again.status, again.recipient.name) == (S.BOOKED, yx.recipient.name)

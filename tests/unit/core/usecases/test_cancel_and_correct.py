@@ -4,13 +4,15 @@ the recipient's details change only while nothing was booked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from logistics.domain.errors import Conflict
 from logistics.domain.model import Address, Party
 from logistics.ports import CarrierRejected
 from logistics.service import booking, dispatches
-from logistics.service.job_contract import CANCEL
+from logistics.service.job_contract import CANCEL, PICKUP_CODE
 from tests.fakes import fake_world
 from tests.fixtures.dispatches import NOW
 
@@ -93,3 +95,28 @@ async def test_once_booking_started_the_address_stays_as_it_is(status):
     now = await stored(world, d.id)
     assert (now.address, now.recipient) == (d.address, d.recipient)
     assert await trail(world, d.id) == []
+
+
+async def _code_state(world, dispatch_id):
+    async with world.uow(read_only=True) as uow:
+        return await uow.console.pickup_code(dispatch_id)
+
+
+@pytest.mark.parametrize("phone_changes", [True, False])
+async def test_a_corrected_phone_voids_the_waiting_code_and_sends_a_new_one(phone_changes):
+    world = fake_world()
+    d = await given(world, S.AWAITING_PICKUP)
+    earlier = NOW - timedelta(hours=1)
+    async with world.uow() as uow:  # the code sent an hour ago, to the number on the dispatch
+        await uow.console.put_pickup_code(
+            d.id, code_hash="h", now=earlier, expires_at=NOW + timedelta(days=1), by="system"
+        )
+    fixed = Party(d.recipient.name, "13900001111" if phone_changes else d.recipient.phone)
+    await dispatches.correct(world.uow(), d.id, actor=STAFF, now=NOW, recipient=fixed)
+    code = await _code_state(world, d.id)
+    queued = await pending_jobs(world, PICKUP_CODE)
+    if phone_changes:  # the wrong number's code stops working now; a new one goes to the right number
+        assert code.expires_at == NOW
+        assert [j["payload"] for j in queued] == [{"dispatch_id": d.id, "at": NOW.isoformat()}]
+    else:
+        assert code.expires_at == NOW + timedelta(days=1) and queued == []
