@@ -40,7 +40,8 @@ MISCONFIGURED = {
     "isv.SMS_SIGN_ILLEGAL",
     "isv.ACCOUNT_NOT_EXISTS",
     "isv.ACCOUNT_ABNORMAL",
-    "isv.RAM_PERMISSION_DENY",  # RAM 权限不足
+    "isp.RAM_PERMISSION_DENY",  # RAM权限DENY: the key's RAM user lacks dysmsapi permission (despite isp.)
+    "isv.RAM_PERMISSION_DENY",
     "isv.PRODUCT_UN_SUBSCRIPT",  # 未开通云通信产品
     "isv.PRODUCT_UNSUBSCRIBE",
     "Forbidden.RAM",
@@ -48,7 +49,7 @@ MISCONFIGURED = {
     "InvalidAction.NotFound",
     "MissingParameter",
 }
-TRANSIENT = {"isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY", "ServiceUnavailable", "InternalError"}
+TRANSIENT = {"isp.SYSTEM_ERROR", "ServiceUnavailable", "InternalError"}
 
 THROTTLE_RETRY_S = 60.0
 """Flow control per number is counted per minute at the least: no sooner than this."""
@@ -63,6 +64,6 @@ def error_for(code: str, message: str = "", *, throttle_retry_s: float = THROTTL
         return SmsRejected(text, code=code)
     if code in MISCONFIGURED:
         return SmsMisconfigured(text, code=code)
-    if code in TRANSIENT or code.startswith("isp."):
+    if code in TRANSIENT or code.startswith("isp."):  # after MISCONFIGURED: one isp. code is ours
         return SmsUnavailable(text, code=code)
     return SmsUnavailable(f"{text} (unknown code, retried)", code=code or "unknown")

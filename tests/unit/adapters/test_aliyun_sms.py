@@ -123,6 +123,7 @@ def test_a_kind_without_a_template_code_is_not_sent():
         ("InvalidAccessKeyId.NotFound", SmsMisconfigured),
         ("isv.SMS_SIGNATURE_ILLEGAL", SmsMisconfigured),
         ("isv.SMS_TEMPLATE_ILLEGAL", SmsMisconfigured),
+        ("isp.RAM_PERMISSION_DENY", SmsMisconfigured),  # the key lacks permission: staff must fix it
         ("isp.SYSTEM_ERROR", SmsUnavailable),
         ("isp.SOMETHING_NEW", SmsUnavailable),
         ("NeverDocumented", SmsUnavailable),
