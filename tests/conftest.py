@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -11,6 +12,11 @@ from logistics.storage.db import create_engine
 from logistics.storage.migrate import upgrade
 
 PG_URL = os.environ.get("CERTPOST_TEST_PG_URL")
+
+# Child processes (`python -m logistics.cli serve` …) run from temporary directories: they import this
+# tree's code, not whichever checkout was last installed in editable mode.
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _backends():

@@ -173,6 +173,7 @@ def view(row: CitizenRow, scans: list[CitizenScan]) -> dict:
         "status_text": STATUS_TEXT.get(status, status),
         "waybill_no": row.waybill_no,
         "case_no": row.case_no,
+        "direction": row.direction,
         "carrier": carrier_text(row.delivery_method, row.direction),
         "matter_name": p["matter_name"],
         "department_name": p["department_name"],

@@ -100,6 +100,7 @@ async def test_a_case_with_its_delivered_parcel_is_one_timeline_from_registratio
     assert "【登记】" in items[0] and "【办结】" in items[3] and "【已签收】" in items[-1], items
     assert len(items) >= 8 and all("邮件" in i for i in items[4:])
     assert "王*明" in seen["text"] and "138******34" in seen["text"]
+    assert "收件人" in seen["result"] and "寄达地" in seen["result"] and "寄件人" not in seen["result"]
 
 
 async def test_a_counter_pickup_shows_its_own_step(gw):
@@ -123,3 +124,14 @@ async def test_both_directions_of_one_case(gw):
     assert "材料收取：已签收" in seen["parcels"] and "证照寄送：运输中" in seen["parcels"]
     tags = {i.split("\n")[-1][:4] for i in seen["items"]}
     assert {"办件【登", "材料收取", "证照寄送"} <= tags, seen["items"]
+
+
+async def test_an_inbound_collection_alone_names_the_applicant_as_its_sender(gw):
+    stages(gw, "PAGE-CASE-5", STAGES[:1])
+    inbound = intake_body(
+        "PAGE-CASE-5", direction="inbound", items=[{"kind": "materials", "title": "申请材料"}]
+    )
+    reaches(gw, submitted(gw, inbound), "in_transit")
+    seen = await visit(gw, "PAGE-CASE-5", "track-case-inbound-only")
+    assert "寄件人" in seen["result"] and "取件地" in seen["result"], seen["result"]
+    assert "收件人" not in seen["result"] and "寄达地" not in seen["result"]
