@@ -165,6 +165,9 @@ class TrackOut(Open):
     status_text: str
     waybill_no: str | None
     case_no: str
+    direction: Literal["outbound", "inbound"] | None = Field(
+        None, description="the top-level parcel's; inbound: `recipient` is the applicant it is collected from"
+    )
     carrier: str | None = None
     matter_name: str
     department_name: str | None = None
