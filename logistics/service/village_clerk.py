@@ -136,6 +136,8 @@ async def hand_over(
     """awaiting_pickup → picked_up when `code` is the citizen's live pickup code (pickup.release), in the
     clerk's point and hall only (another point's parcel is not found); a wrong code counts against the
     link and the parcel's code both."""
+    if "\x00" in dispatch_id:  # names nothing (and PostgreSQL text cannot hold a NUL)
+        raise NotFound("no such parcel at this point")
     hall_uow = new_uow.for_hall(clerk.point.hall)
     async with hall_uow(read_only=True) as uow:
         d = await uow.dispatches.get(dispatch_id)

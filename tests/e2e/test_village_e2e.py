@@ -203,6 +203,52 @@ async def _refused_after_revoke(gw, access: dict) -> None:
             assert r.status == 403
 
 
+def test_a_form_of_too_many_fields_is_a_400_page_not_an_error(gw):
+    """Anyone may post to the clerk's page: a body of more fields than any of its forms is answered as a
+    form it cannot read (400, in Chinese), before or after the link is checked; nothing is logged as an
+    unhandled error."""
+    many = "&".join(f"f{n}" for n in range(11)).encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/clerk/enter", "/clerk/release"):
+        status, page = gw.request("POST", path, many, form)
+        assert status == 400 and "提交的内容无法识别" in page.decode(), (path, status)
+    assert "unhandled error" not in (gw.dir / "serve.log").read_text()
+
+
+def test_a_locked_link_stays_on_the_phone(gw):
+    """Ten wrong codes lock the link for 30 minutes (429): the phone keeps it, so the clerk carries on
+    once the lock ends without staff showing the link again; a revoked link is still logged out."""
+    d = at_point(gw, "VP-E2E-5")
+    status, access = call(gw, "POST", f"/api/v1/village-points/{CODE}/access")
+    assert status == 201
+    asyncio.run(_locked_out(gw, access, d))
+
+
+async def _locked_out(gw, access: dict, d: dict) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
+
+        def kept() -> bool:
+            return any(c.key == "certpost_clerk" for c in phone.cookie_jar)
+
+        async with phone.get(gw.base + access["link"]) as r:
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', await r.text())[1]
+        form = {"csrf": csrf, "id": d["id"], "code": "000000"}
+        async with phone.post(f"{gw.base}/clerk/release", data={**form, "id": d["id"] + "\x00"}) as r:
+            assert r.status == 404 and "该证照不在本代办点" in await r.text()  # names no parcel; not counted
+        for _ in range(10):
+            async with phone.post(f"{gw.base}/clerk/release", data=form) as r:
+                assert r.status == 422
+        async with phone.post(f"{gw.base}/clerk/release", data=form) as r:
+            assert r.status == 429 and "请 30 分钟后再试" in await r.text()
+            assert "certpost_clerk" not in r.cookies and kept()
+        async with phone.get(f"{gw.base}/clerk") as r:
+            assert r.status == 429 and "请 30 分钟后再试" in await r.text()
+            assert "certpost_clerk" not in r.cookies and kept()
+        assert call(gw, "DELETE", f"/api/v1/village-points/{CODE}/access/{access['id']}")[0] == 204
+        async with phone.get(f"{gw.base}/clerk") as r:
+            assert r.status == 403 and not kept()
+
+
 def test_the_points_own_handover_list_prints_its_parcels_masked(gw, tmp_path):
     at_point(gw, "VP-E2E-3")
 

@@ -152,6 +152,8 @@ async def get_point(request: web.Request) -> web.Response:
     params=(CODE, HALL),
     request=VillagePointPatch,
     responses={200: VillagePointOut, 404: Error, 422: InvalidError},
+    description="Only the fields given change. A point left or made active must be complete, as a new one "
+    "is (a point registered from old dispatches has no address or clerk yet): 422 names what is missing.",
 )
 async def patch_point(request: web.Request) -> web.Response:
     user = await staff(request, *ROLES)

@@ -81,10 +81,18 @@ def _page(status: int = 200, **context) -> web.Response:
     )
 
 
-def _refused(e: Exception, status: int) -> web.Response:
-    response = _page(status, message=str(e), kind="warn")
+def _refused(e: village_clerk.AccessRefused | village_clerk.Locked) -> web.Response:
+    """A refused link (403) logs the phone out; a link locked for a while (429) stays on it: staff show
+    the link once, and the clerk carries on when the lock ends."""
+    if isinstance(e, village_clerk.Locked):
+        return _page(429, message=str(e), kind="warn")
+    response = _page(403, message=str(e), kind="warn")
     response.del_cookie(COOKIE, path="/clerk")
     return response
+
+
+def _bad_form() -> web.Response:
+    return _page(400, message="提交的内容无法识别，请刷新页面后重试", kind="warn")
 
 
 async def _clerk(request: web.Request, token: str) -> village_clerk.Clerk:
@@ -115,9 +123,13 @@ def _with_cookie(request: web.Request, response: web.StreamResponse, token: str)
     return response
 
 
-async def _form(request: web.Request) -> dict[str, str]:
+async def _form(request: web.Request) -> dict[str, str] | None:
+    """The posted form's fields; None when it is not one of this page's forms (more fields than any)."""
     raw = await read_body(request, limits.CONSOLE_LOGIN)
-    return dict(parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=10))
+    try:
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=10))
+    except ValueError:  # over max_num_fields
+        return None
 
 
 @routes.get("/clerk/enter")
@@ -127,7 +139,10 @@ async def enter_by_link(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/clerk/enter")
 async def enter_by_code(request: web.Request) -> web.StreamResponse:
-    return await _enter(request, (await _form(request)).get("token", "").strip())
+    form = await _form(request)
+    if form is None:
+        return _bad_form()
+    return await _enter(request, form.get("token", "").strip())
 
 
 async def _enter(request: web.Request, token: str) -> web.StreamResponse:
@@ -135,7 +150,7 @@ async def _enter(request: web.Request, token: str) -> web.StreamResponse:
     try:
         clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
-        return _refused(e, 403)
+        return _refused(e)
     await village_clerk.opened(request.app[DEPS].uow, clerk, now=request.app[CLOCK].now())
     return _with_cookie(request, _see_other("/clerk"), token)
 
@@ -148,7 +163,7 @@ async def clerk_page(request: web.Request) -> web.Response:
     try:
         clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
-        return _refused(e, 403)
+        return _refused(e)
     done = request.query.get("done", "")
     message = "已交付，领取已登记" if done == "1" else ""
     return await _listing(request, clerk, token, message=message)
@@ -158,10 +173,12 @@ async def clerk_page(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(COOKIE, "")
     form = await _form(request)
+    if form is None:
+        return _bad_form()
     try:
         clerk = await _clerk(request, token)
     except (village_clerk.AccessRefused, village_clerk.Locked) as e:
-        return _refused(e, 403 if isinstance(e, village_clerk.AccessRefused) else 429)
+        return _refused(e)
     if not hmac.compare_digest(form.get("csrf", ""), _csrf(token)):
         return await _listing(request, clerk, token, 403, message="页面已过期，请刷新后重试", kind="warn")
     try:

@@ -100,6 +100,6 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list]]:
         archive = xlsx_guard.open_checked(data, LIMITS)
         xlsx_guard.check_sheet_areas(archive, LIMITS)
         sheet = xlsx.first_sheet(data, archive.namelist())
-        return [(sheet.first_row + n, row) for n, row in enumerate(sheet.rows(), start=1)]
+        return list(enumerate(sheet.rows(), start=1))  # calamine's rows start at Excel's row 1
     except StatementError as e:
         raise InvalidInput([("file", str(e))]) from None

@@ -128,6 +128,11 @@ async def test_a_clerk_of_another_hall_or_point_reaches_nothing_here(engine):
     assert await village_clerk.waiting(new_uow, other) == []
     with pytest.raises(NotFound):
         await village_clerk.hand_over(new_uow, other, d.id, "246802", now=NOW, max_attempts=5)
+    here = await village_clerk.enter(
+        new_uow, (await village_clerk.issue(new_uow, "default", "P-01", actor="s", now=NOW))[1], now=NOW
+    )
+    with pytest.raises(NotFound):  # a NUL names no parcel (and PostgreSQL text cannot hold one)
+        await village_clerk.hand_over(new_uow, here, d.id + "\x00", "246802", now=NOW, max_attempts=5)
     async with engine.connect() as conn:
         assert (await SqlDispatches(conn).get(d.id)).status is Status.AWAITING_PICKUP
 
