@@ -14,9 +14,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain import sms_outcome
 from ..domain.cause import Cause
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.model import Dispatch
+from ..domain.sms_outcome import Fate
 from ..domain.sms_text import clip
 from ..domain.status import Status
 from ..ports import SmsError, UnitOfWork, UnitOfWorkFactory
@@ -30,14 +32,13 @@ from .job_contract import SMS
 from .users import hash_secret, verify_secret
 
 TEMPLATE = "pickup_code"
-AMBIGUOUS = "timeout"
-"""The SmsUnavailable code of an attempt that may have reached the provider (its answer was lost)."""
-
 
 TO_PRINT = "取件码待打印"
 """The counter's state of a dispatch whose code is waiting to be printed on a slip."""
 SYSTEM = "system"
 """The actor of codes sent automatically when a dispatch reaches awaiting_pickup."""
+SENDING, SEND_FAILED = "取件码发送中", "取件码发送失败"
+"""The counter's states of a code whose SMS may still go out, and of one whose SMS did not."""
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,18 @@ async def pickup_params(deps: Deps, d: Dispatch, code: str, expires_at: datetime
     }
 
 
-async def issue(
-    deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None, notice_id: str | None = None
-) -> Issued:
+async def issue(deps: Deps, dispatch_id: str, *, actor: str, code: str | None = None) -> Issued:
     """Send a fresh code to the applicant by SMS; an earlier code stops working. The code's hash and the
-    SMS notice are stored first, so a failed send (SmsError, raised) leaves no working code unknown to
-    anyone; the audit line is written once the provider accepted the message."""
+    SMS notice are stored first, in one transaction and with one time (`notice_of` pairs them by it), so a
+    failed send (SmsError, raised) leaves no working code unknown to anyone; the audit line is written once
+    the provider accepted the message. Each message has a notice of its own (the provider's OutId)."""
     if deps.notifier is None:
         raise Conflict("未配置短信服务，无法发送取件码，请打印取件通知单")
     now, settings = deps.clock.now(), deps.settings
     code = code or new_code()
     hashed = await asyncio.to_thread(hash_secret, code)
     expires_at = now + timedelta(hours=settings.pickup_code_hours)
-    notice_id = notice_id or str(uuid.uuid4())
+    notice_id = str(uuid.uuid4())
     async with deps.uow() as uow:
         d = await load(uow, dispatch_id)
         if d.status is not Status.AWAITING_PICKUP:
@@ -99,10 +99,11 @@ async def issue(
         biz_id = await deps.notifier.send(d.recipient.phone, TEMPLATE, params, key=notice_id)
     except SmsError as e:
         async with deps.uow() as uow:
-            await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=f"failed: {e.code}")
+            failed = sms_outcome.failed(e.code)
+            await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=failed)
         raise
     async with deps.uow() as uow:
-        outcome = f"sent: {biz_id}" if biz_id else "sent"  # the provider's id of the message
+        outcome = sms_outcome.sent(biz_id)  # the provider's id of the message
         await uow.tracking.finish_notice(notice_id, now=deps.clock.now(), outcome=outcome)
         await uow.console.clear_pickup_slip(d.id)
         await note(
@@ -112,29 +113,45 @@ async def issue(
     return Issued(d.id, expires_at, d.recipient.phone)
 
 
-async def confirm_sent(deps: Deps, d: Dispatch, notice_id: str, *, actor: str) -> bool:
-    """After an attempt whose answer was lost (a timeout), ask the provider whether that message went
-    out; if it did, its code (still the stored one) is recorded as sent and no new message goes."""
-    lookup = getattr(deps.notifier, "was_sent", None)
+def notice_of(code, notices: list[Notice]) -> Notice | None:
+    """The SMS notice of a stored code: `issue` writes both with one time. None for a code that went on
+    a slip, or for no code."""
+    if code is None:
+        return None
+    return next((n for n in reversed(notices) if n.created_at == code.created_at), None)
+
+
+async def sent_since(deps: Deps, d: Dispatch, since: datetime, *, actor: str) -> Fate:
+    """Whether the code stored by SMS since `since` reached the provider, asked before another is sent: a
+    second code never goes while the first may have gone, unless the provider says it did not.
+
+    Its notice tells (an answer, a receipt), else the provider is asked (`was_sent`, by the notice's id):
+    when the answer was lost, and when the sender died or its last write failed before the answer was
+    recorded. SENT is recorded as sent (the audit line, no slip waiting); NOT_SENT when no code went since
+    or the provider did not take it; UNKNOWN when it may have gone and the provider cannot be asked.
+    SmsError when asking fails: asked again on the next try."""
     async with deps.uow(read_only=True) as uow:
-        notice = await uow.tracking.get_notice(notice_id)
         code = await uow.console.pickup_code(d.id)
-    if lookup is None or notice is None or notice.outcome != f"failed: {AMBIGUOUS}" or code is None:
-        return False
-    if code.created_at != notice.created_at or code.used_at is not None:
-        return False  # another code replaced it since
-    if not await lookup(d.recipient.phone, notice_id, notice.created_at):
-        return False
-    async with deps.uow() as uow:
-        await uow.tracking.finish_notice(
-            notice_id, now=deps.clock.now(), outcome="sent: confirmed by provider"
-        )
-        await uow.console.clear_pickup_slip(d.id)
-        await note(
-            uow, d, at=notice.created_at, actor=actor, cause=Cause.PICKUP_CODE_SENT,
-            expires_at=code.expires_at.isoformat(), notice_id=notice_id,
-        )  # fmt: skip
-    return True
+        notice = notice_of(code, await uow.tracking.notices_for([d.id], kind=TEMPLATE) if code else [])
+    if notice is None or code.created_at < since or code.used_at is not None:
+        return Fate.NOT_SENT
+    fate = sms_outcome.fate(notice.outcome)
+    if fate is Fate.UNKNOWN:
+        lookup = getattr(deps.notifier, "was_sent", None)
+        if lookup is None:
+            return Fate.UNKNOWN
+        fate = Fate.SENT if await lookup(d.recipient.phone, notice.id, notice.created_at) else Fate.NOT_SENT
+    if fate is Fate.SENT and not notice.outcome.startswith("sent"):  # not recorded as sent yet
+        async with deps.uow() as uow:
+            latest = await uow.tracking.get_notice(notice.id)  # a receipt may have come meanwhile
+            outcome = sms_outcome.confirmed(latest.outcome)
+            await uow.tracking.finish_notice(notice.id, now=deps.clock.now(), outcome=outcome)
+            await uow.console.clear_pickup_slip(d.id)
+            await note(
+                uow, d, at=notice.created_at, actor=actor, cause=Cause.PICKUP_CODE_SENT,
+                expires_at=code.expires_at.isoformat(), notice_id=notice.id,
+            )  # fmt: skip
+    return fate
 
 
 async def release(
@@ -187,23 +204,34 @@ def _unusable(stored, now: datetime, max_attempts: int) -> str | None:
 
 
 async def codes_state(uow: UnitOfWork, ids: list[str], *, now: datetime) -> dict[str, str]:
-    """{dispatch id: a short Chinese state of its code} for the counter's list."""
+    """{dispatch id: a short Chinese state of its code} for the counter's list: "已发送" only once the
+    provider took the SMS."""
     async with uow:
         rows = await uow.console.pickup_codes_for(ids)
         slips = await uow.console.pickup_slips_for(ids)
+        notices: dict[str, list[Notice]] = {}
+        for n in await uow.tracking.notices_for(ids, kind=TEMPLATE):
+            notices.setdefault(n.dispatch_id, []).append(n)
     out = {}
     for dispatch_id in ids:
         row, slip = rows.get(dispatch_id), slips.get(dispatch_id)
+        notice = notice_of(row, notices.get(dispatch_id, []))
+        fate = sms_outcome.fate(notice.outcome) if notice else Fate.SENT
         if slip is not None and slip.printed_at is None:
             out[dispatch_id] = f"{TO_PRINT}（{slip.reason}）"
         elif row is None:
-            out[dispatch_id] = "取件码发送中"
+            out[dispatch_id] = SENDING
         elif row.used_at:
             out[dispatch_id] = "已使用"
         elif row.expires_at <= now:
             out[dispatch_id] = "已过期"
         elif slip is not None and slip.printed_at >= row.created_at:
             out[dispatch_id] = f"已打印取件通知单，{cn_time(row.expires_at)} 前有效"
+        elif fate is Fate.UNKNOWN:  # on its way, or its answer lost: the job asks the provider
+            out[dispatch_id] = SENDING
+        elif fate is Fate.NOT_SENT:
+            reason = sms_outcome.error(notice.outcome)
+            out[dispatch_id] = f"{SEND_FAILED}（{reason}）" if reason else SEND_FAILED
         else:
             out[dispatch_id] = f"已发送，{cn_time(row.expires_at)} 前有效"
     return out

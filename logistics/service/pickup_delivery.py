@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -16,16 +15,18 @@ from ..domain.cause import Cause
 from ..domain.errors import Conflict
 from ..domain.masking import mask_name
 from ..domain.model import Dispatch
+from ..domain.sms_outcome import Fate
 from ..domain.status import Status
 from ..ports import SmsError, SmsMisconfigured, SmsRejected, SmsUnavailable
 from .deps import Deps
 from .dispatches import load, note
 from .job_contract import PICKUP_CODE, GiveUp, Job, RetryLater, backoff_s
-from .pickup import SYSTEM, collection_place, confirm_sent, hash_secret, issue, new_code
+from .pickup import SYSTEM, collection_place, hash_secret, issue, new_code, sent_since
 
 log = logging.getLogger("certpost.pickup")
 
 NO_SMS = "未配置短信服务"
+UNCONFIRMED = "短信可能已发出，但无法向短信服务商核实"
 RETRY_CAP_S = 3600.0
 
 
@@ -43,10 +44,11 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
     if deps.notifier is None:
         return await queue_slip(deps, d, NO_SMS)
     try:
-        previous = attempt_notice(job, job.attempts - 1)
-        if job.attempts > 1 and await confirm_sent(deps, d, previous, actor=SYSTEM):
-            return  # the previous attempt's message did go out: nothing sent twice
-        await issue(deps, d.id, actor=SYSTEM, notice_id=attempt_notice(job, job.attempts))
+        fate = await sent_since(deps, d, moved_at, actor=SYSTEM)  # an earlier try's code: nothing twice
+        if fate is Fate.UNKNOWN:
+            return await queue_slip(deps, d, UNCONFIRMED)
+        if fate is Fate.NOT_SENT:
+            await issue(deps, d.id, actor=SYSTEM)
     except SmsRejected as e:
         await queue_slip(deps, d, f"短信未能发送（{e.code or '被拒绝'}）")
     except SmsMisconfigured as e:
@@ -54,11 +56,6 @@ async def handle_pickup_code(job: Job, deps: Deps) -> None:
         raise GiveUp(f"SMS configuration: {e.code}", code=f"sms_{e.code}") from None
     except SmsUnavailable as e:
         await _retry_or_slip(job, deps, d, e)
-
-
-def attempt_notice(job: Job, attempt: int) -> str:
-    """The notice (the provider's OutId) of one attempt of the job, known again on the next attempt."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"certpost:{PICKUP_CODE}:{job.id}:{attempt}"))
 
 
 _SETTLED = {Cause.PICKUP_CODE_SENT, Cause.PICKUP_SLIP_QUEUED, Cause.PICKUP_SLIP_PRINTED}

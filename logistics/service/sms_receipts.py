@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain import sms_outcome
 from ..domain.cause import Cause
 from ..domain.status import Status
 from .deps import Deps
 from .dispatches import note
 from .pickup import TEMPLATE
 from .pickup_delivery import queue_slip
-
-RECEIPT = "receipt:"
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,9 @@ async def _record(deps: Deps, r: SmsReceipt) -> int:
     async with deps.uow() as uow:
         notice = await uow.tracking.get_notice(r.out_id) if r.out_id else None
         d = await uow.dispatches.get(notice.dispatch_id) if notice else None
-        if notice is None or d is None or RECEIPT in notice.outcome:
+        if notice is None or d is None or sms_outcome.has_receipt(notice.outcome):
             return 0
-        verdict = "delivered" if r.success else f"undelivered {r.err_code}"
-        outcome = f"{notice.outcome}; {RECEIPT} {verdict}"
+        outcome = sms_outcome.with_receipt(notice.outcome, delivered=r.success, err_code=r.err_code)
         await uow.tracking.finish_notice(notice.id, now=notice.sent_at or now, outcome=outcome)
         cause = Cause.SMS_DELIVERED if r.success else Cause.SMS_NOT_DELIVERED
         detail = {"notice_id": notice.id, "kind": notice.kind, "err_code": r.err_code}

@@ -30,6 +30,19 @@ class SqlConsoleRecords:
     def __init__(self, conn: AsyncConnection, hall: str | None = None):
         self._conn, self.hall = conn, hall
 
+    def _insert(self, table):
+        """An INSERT with ON CONFLICT, on either database."""
+        return (pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+    def _upsert(self, table, **values):
+        """Insert the row, or set `values` on the one with its primary key: one statement, so writers that
+        race (a double-clicked print) replace each other's row instead of meeting its primary key."""
+        stmt = self._insert(table).values(**values)
+        keys = [c.name for c in table.primary_key]
+        return stmt.on_conflict_do_update(
+            index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}
+        )
+
     def _in_hall(self, query, id_column=None):
         """`query` kept to the hall's dispatches (`id_column`: the dispatch id its rows belong to)."""
         if self.hall is None:
@@ -88,9 +101,8 @@ class SqlConsoleRecords:
         None when `name` is locked (its `limit` attempts are used, checked or still being checked).
         Failures older than `window`, and an expired lock-out, are forgotten. The attempt that reaches the
         limit locks the name at once, so no parallel attempt gets past it while this one is checked."""
-        insert_ = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
         await self._conn.execute(
-            insert_(login_failures)
+            self._insert(login_failures)
             .values(name=name, failures=0, first_failed_at=now, locked_until=None)
             .on_conflict_do_nothing(index_elements=["name"])
         )
@@ -136,9 +148,9 @@ class SqlConsoleRecords:
     ) -> None:
         """A new code for the dispatch, replacing any earlier one."""
         await self._check_ours(dispatch_id)
-        await self._conn.execute(delete(pickup_codes).where(pickup_codes.c.dispatch_id == dispatch_id))
         await self._conn.execute(
-            insert(pickup_codes).values(
+            self._upsert(
+                pickup_codes,
                 dispatch_id=dispatch_id,
                 code_hash=code_hash,
                 created_at=now,
@@ -188,26 +200,28 @@ class SqlConsoleRecords:
     async def queue_pickup_slip(self, dispatch_id: str, *, reason: str, now: datetime) -> None:
         """The dispatch's code is to be printed on a slip (again, if one was printed before)."""
         await self._check_ours(dispatch_id)
-        await self._conn.execute(delete(pickup_slips).where(pickup_slips.c.dispatch_id == dispatch_id))
         await self._conn.execute(
-            insert(pickup_slips).values(
-                dispatch_id=dispatch_id, reason=reason[:500], queued_at=now, printed_at=None, printed_by=None
+            self._upsert(
+                pickup_slips,
+                dispatch_id=dispatch_id,
+                reason=reason[:500],
+                queued_at=now,
+                printed_at=None,
+                printed_by=None,
             )
         )
 
     async def slip_printed(self, dispatch_id: str, *, now: datetime, by: str) -> None:
+        """A slip was printed: the waiting one, or one staff printed unasked (its reason says so)."""
         await self._check_ours(dispatch_id)
-        done = update(pickup_slips).where(pickup_slips.c.dispatch_id == dispatch_id)
-        if (await self._conn.execute(done.values(printed_at=now, printed_by=by))).rowcount == 0:
-            await self._conn.execute(
-                insert(pickup_slips).values(
-                    dispatch_id=dispatch_id,
-                    reason="工作人员打印",
-                    queued_at=now,
-                    printed_at=now,
-                    printed_by=by,
-                )
+        new = self._insert(pickup_slips).values(
+            dispatch_id=dispatch_id, reason="工作人员打印", queued_at=now, printed_at=now, printed_by=by
+        )
+        await self._conn.execute(
+            new.on_conflict_do_update(
+                index_elements=["dispatch_id"], set_={"printed_at": now, "printed_by": by}
             )
+        )
 
     async def clear_pickup_slip(self, dispatch_id: str) -> None:
         await self._conn.execute(

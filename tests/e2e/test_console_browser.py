@@ -178,6 +178,11 @@ async def _counter(gw):
                     break
                 await asyncio.sleep(0.2)
             assert sms, "no pickup code SMS sent automatically"
+            for _ in range(100):  # "已发送" once the provider's answer is recorded, an instant after the send
+                causes = [e["cause"] for e in dispatch(gw, gw.tokens["desk"], gw.pickup)["events"]]
+                if "pickup code sent" in causes:
+                    break
+                await asyncio.sleep(0.2)
             await page.goto(f"{gw.base}/console/pickup")
             assert "已发送" in await page.inner_text("main")
             await page.click('button:has-text("重发取件码")')  # a new code; the old one stops working

@@ -207,6 +207,11 @@ class FakeNotices(FakeRepository):
         row = self._read.notices.get(notice_id)
         return Notice(**row) if row else None
 
+    async def notices_for(self, dispatch_ids: list[str], *, kind: str) -> list[Notice]:
+        rows = [r for r in self._read.notices.values() if r["dispatch_id"] in dispatch_ids]
+        ours = sorted((r for r in rows if r["kind"] == kind), key=lambda r: (r["created_at"], r["id"]))
+        return [Notice(**r) for r in ours]
+
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None:
         row = self._write.notices.get(notice_id)
         if row is not None:

@@ -183,6 +183,10 @@ class Notices(Protocol):
 
     async def get_notice(self, notice_id: str) -> Notice | None: ...
 
+    async def notices_for(self, dispatch_ids: list[str], *, kind: str) -> list[Notice]:
+        """The notices of `kind` of these dispatches, the oldest first."""
+        ...
+
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None: ...
 
     async def count(self, increments: dict[str, int]) -> None:

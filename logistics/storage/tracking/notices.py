@@ -31,6 +31,14 @@ class SqlNotices(OnConnection):
         row = (await self._conn.execute(query.where(notices_table.c.id == notice_id))).first()
         return None if row is None else Notice(**row._mapping)
 
+    async def notices_for(self, dispatch_ids: list[str], *, kind: str) -> list[Notice]:
+        if not dispatch_ids:
+            return []
+        t = notices_table.c
+        query = self._in_hall(select(notices_table), t.dispatch_id)
+        query = query.where(t.dispatch_id.in_(dispatch_ids), t.kind == kind).order_by(t.created_at, t.id)
+        return [Notice(**row._mapping) for row in await self._conn.execute(query)]
+
     async def finish_notice(self, notice_id: str, *, now: datetime, outcome: str) -> None:
         finished = update(notices_table).where(notices_table.c.id == notice_id)
         await self._conn.execute(finished.values(sent_at=now, outcome=outcome[:500]))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from logistics.config import Settings
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import DeliveryMethod
 from logistics.domain.status import Status
-from logistics.service import dashboard, pickup, sessions, users
+from logistics.service import dashboard, pickup, pickup_delivery, sessions, users
 from logistics.service import dispatches as dispatch_service
 from logistics.service.deps import Deps
 from logistics.service.intake import IntakeRequest, record_intake
@@ -229,6 +230,39 @@ async def test_no_code_for_a_mailed_dispatch_or_without_an_sms_gateway(engine):
         await pickup.issue(deps_for(engine, Clock(), Sms()), d.id, actor="s")
     with pytest.raises(Conflict, match="短信"):
         await pickup.issue(deps_for(engine, Clock(), None), d.id, actor="s")
+
+
+class Ticking:
+    """A clock a second further on at each reading: each print has a time of its own."""
+
+    def __init__(self):
+        self.t = NOW
+
+    def now(self):
+        self.t += timedelta(seconds=1)
+        return self.t
+
+
+async def test_a_double_clicked_print_prints_two_slips_and_the_one_recorded_last_is_valid(engine):
+    d = await stored(engine, "PK4", Status.AWAITING_PICKUP, delivery_method=DeliveryMethod.PICKUP)
+    deps = deps_for(engine, Ticking(), None)
+    for _ in range(3):  # two prints at once (the form opens a new tab), a few times over
+        slips = await asyncio.gather(
+            *(pickup_delivery.print_slip(deps, d.id, actor="staff:li") for _ in "12")
+        )
+        async with engine.connect() as conn:
+            code = await SqlConsoleRecords(conn).pickup_code(d.id)
+            slip = (await SqlConsoleRecords(conn).pickup_slips_for([d.id]))[d.id]
+        [valid] = [s for s in slips if s.printed_at == slip.printed_at == code.created_at]
+    [void] = [s for s in slips if s is not valid]
+    new_uow = unit_of_work_factory(engine)
+    with pytest.raises(InvalidInput, match="不正确"):
+        await pickup.release(new_uow, d.id, void.code, actor="staff:li", now=NOW, max_attempts=5)
+    after = await pickup.release(new_uow, d.id, valid.code, actor="staff:li", now=NOW, max_attempts=5)
+    assert after.status is Status.PICKED_UP
+    async with engine.connect() as conn:
+        causes = [e.cause for e in await SqlDispatches(conn).events(d.id)]
+    assert causes.count("pickup slip printed") == 6
 
 
 # ---- dashboard ----------------------------------------------------------------------------------

@@ -170,6 +170,22 @@ async def test_a_notice_is_stored_once_per_key(new_uow):
         assert (done.sent_at, done.outcome) == (NOW + timedelta(hours=1), "x" * 500)
 
 
+async def test_a_dispatch_s_notices_of_a_kind_are_read_oldest_first(new_uow):
+    def of(i: int, dispatch_id: str, kind: str, seconds: int) -> Notice:
+        return Notice(id=f"n{i}", channel="sms", kind=kind, dispatch_id=dispatch_id, dedupe_key=f"k{i}",
+                      event_time=NOW, created_at=NOW + timedelta(seconds=seconds))  # fmt: skip
+
+    later, earlier = of(1, "d1", "pickup_code", 9), of(2, "d1", "pickup_code", 1)
+    other_kind, other_dispatch = of(3, "d1", "delivered", 5), of(4, "d2", "pickup_code", 5)
+    async with new_uow() as uow:
+        await uow.tracking.add_notices([later, earlier, other_kind, other_dispatch])
+    async with new_uow(read_only=True) as uow:
+        t = uow.tracking
+        assert await t.notices_for(["d1"], kind="pickup_code") == [earlier, later]
+        assert await t.notices_for(["d1", "d2", "d9"], kind="pickup_code") == [earlier, other_dispatch, later]
+        assert await t.notices_for([], kind="pickup_code") == []
+
+
 async def test_counters_add_up(new_uow):
     async with new_uow() as uow:
         await uow.tracking.count({"a": 2, "b": 0})

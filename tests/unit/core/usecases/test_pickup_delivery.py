@@ -17,6 +17,7 @@ from logistics.service.dispatches import move, move_many
 from logistics.service.job_contract import PICKUP_CODE, GiveUp, RetryLater
 from logistics.service.sms_receipts import SmsReceipt, record_receipts
 from tests.fakes import fake_world
+from tests.fakes.tracking import FakeNotices
 from tests.fixtures.dispatches import NOW
 
 from .kit import S, given, job, pending_jobs, stored, trail
@@ -263,3 +264,143 @@ async def test_a_village_point_parcel_s_code_names_the_point_to_collect_at():
     await pickup_delivery.handle_pickup_code(await the_job(world), world.deps)
     [message] = world.notifier.messages
     assert "VP-YT01" in message["params"]["place"] and world.deps.settings.origin.name not in message["text"]
+
+
+# ---- nothing sent twice: a code that may have gone out is looked up before another goes -------------
+
+
+class Crash(Exception):
+    """The worker dies (or its connection does) between the send and recording it."""
+
+
+class Provider:
+    """Like Alibaba Cloud: every send is a message (an OutId is not deduplicated), and `was_sent` looks
+    one up by its OutId. `faults`, one per send: "lost" (sent, its answer lost), "not_taken" (timed out
+    before the provider took it), "crash" (sent, then the sender dies); `lookup_faults` are raised by the
+    next lookups."""
+
+    def __init__(self, *faults: str, lookup_faults=()):
+        self.messages: list[dict] = []
+        self.faults, self.lookup_faults, self.asked = list(faults), list(lookup_faults), 0
+
+    async def send(self, phone, template, params, *, key):
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "not_taken":
+            raise SmsUnavailable("no answer", code="timeout")
+        self.messages.append({"key": key, "code": params["code"]})
+        if fault == "lost":
+            raise SmsUnavailable("no answer", code="timeout")
+        if fault == "crash":
+            raise Crash()
+        return f"biz-{len(self.messages)}"
+
+    async def was_sent(self, phone, key, at):
+        self.asked += 1
+        if self.lookup_faults:
+            raise self.lookup_faults.pop(0)
+        return any(m["key"] == key for m in self.messages)
+
+
+async def run(world, attempts):
+    """One run of the job, `attempts` its count; the clock moves on between runs, as retries wait."""
+    world.clock.advance(minutes=1)
+    await pickup_delivery.handle_pickup_code(await the_job(world, attempts=attempts), world.deps)
+
+
+async def test_a_receipt_for_a_message_whose_answer_was_lost_settles_it_without_a_second_code():
+    world = fake_world()
+    world.deps.notifier = provider = Provider("lost")
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await run(world, 1)
+    [first] = provider.messages
+    assert await record_receipts(world.deps, [SmsReceipt(first["key"], True, "DELIVERED", "aliyun")]) == 1
+    await run(world, 2)
+    assert provider.messages == [first] and provider.asked == 0  # the receipt said so: nobody asked
+    assert "pickup code sent" in [cause for _, _, cause in await trail(world, d.id)]
+    assert (await states(world, d))[d.id].startswith("已发送")
+    assert (await release(world, d, first["code"])).status is S.PICKED_UP
+
+
+async def test_a_crash_after_the_send_is_looked_up_not_sent_again():
+    world = fake_world()
+    world.deps.notifier = provider = Provider("crash")
+    d = await moved_to_counter(world)
+    with pytest.raises(Crash):
+        await run(world, 1)
+    assert (await states(world, d))[d.id] == pickup.SENDING
+    await run(world, 2)  # the lease ran out: claimed again
+    [message] = provider.messages
+    assert provider.asked == 1 and (await states(world, d))[d.id].startswith("已发送")
+    assert (await release(world, d, message["code"])).status is S.PICKED_UP
+
+
+async def test_a_failed_write_after_the_send_is_looked_up_not_sent_again(monkeypatch):
+    """The database blinks on the write after the send: the worker hands the attempt back uncounted."""
+    world = fake_world()
+    world.deps.notifier = provider = Provider()
+    blips, finish = [ConnectionResetError("database gone")], FakeNotices.finish_notice
+
+    async def finish_notice(self, notice_id, **kw):
+        if blips:
+            raise blips.pop()
+        await finish(self, notice_id, **kw)
+
+    monkeypatch.setattr(FakeNotices, "finish_notice", finish_notice)
+    d = await moved_to_counter(world)
+    with pytest.raises(ConnectionResetError):
+        await run(world, 1)
+    await run(world, 1)  # the same attempt again
+    [message] = provider.messages
+    assert (await release(world, d, message["code"])).status is S.PICKED_UP
+
+
+async def test_a_failed_lookup_is_asked_again_on_the_next_try_never_answered_by_a_new_code():
+    world = fake_world()
+    timeout = SmsUnavailable("no answer", code="timeout")
+    world.deps.notifier = provider = Provider("lost", lookup_faults=[timeout])
+    d = await moved_to_counter(world)
+    for attempt in (1, 2):  # the send's answer lost, then the lookup's
+        with pytest.raises(RetryLater):
+            await run(world, attempt)
+    await run(world, 3)
+    [message] = provider.messages
+    assert provider.asked == 2 and (await states(world, d))[d.id].startswith("已发送")
+    assert (await release(world, d, message["code"])).status is S.PICKED_UP
+
+
+async def test_when_the_provider_cannot_be_asked_the_code_goes_on_a_slip_not_in_a_second_sms():
+    world = fake_world()
+    world.deps.notifier = FailingNotifier(world.notifier, SmsUnavailable("no answer", code="timeout"))
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await run(world, 1)
+    await run(world, 2)
+    assert world.notifier.messages == []
+    assert (await states(world, d))[d.id] == f"{pickup.TO_PRINT}（{pickup_delivery.UNCONFIRMED}）"
+
+
+async def test_the_counter_shows_a_code_as_sent_only_once_the_provider_took_it():
+    world = fake_world()
+    world.deps.notifier = provider = Provider("not_taken")
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await run(world, 1)
+    assert (await states(world, d))[d.id] == pickup.SENDING  # may have gone: the retry asks
+    await run(world, 2)
+    [message] = provider.messages  # the provider had not taken the first: a new code went
+    assert provider.asked == 1 and (await states(world, d))[d.id].startswith("已发送，")
+    assert (await release(world, d, message["code"])).status is S.PICKED_UP
+
+
+async def test_the_counter_shows_a_failed_send_as_failed_with_the_provider_s_code():
+    world = fake_world()
+    world.deps.notifier = FailingNotifier(
+        world.notifier, SmsThrottled("busy", code="isv.BUSINESS_LIMIT_CONTROL")
+    )
+    d = await moved_to_counter(world)
+    with pytest.raises(RetryLater):
+        await run(world, 1)
+    assert (await states(world, d))[d.id] == f"{pickup.SEND_FAILED}（isv.BUSINESS_LIMIT_CONTROL）"
+    await run(world, 2)
+    assert (await states(world, d))[d.id].startswith("已发送，")
