@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.service import pickup
@@ -17,21 +16,6 @@ from tests.fixtures.dispatches import NOW
 from .kit import S, given, notices, stored, trail
 
 CODE, CLERK, TRIES = "483920", "staff:li", 3
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    """Argon2 as in production, with the cheapest parameters: the tests stay in milliseconds."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-    def verify(stored_hash, code):
-        try:
-            return hasher.verify(stored_hash, code)
-        except Exception:
-            return False
-
-    monkeypatch.setattr(pickup, "hash_secret", hasher.hash)
-    monkeypatch.setattr(pickup, "verify_secret", verify)
 
 
 async def issued(world):

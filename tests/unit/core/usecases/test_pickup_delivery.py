@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 
 from logistics.domain.errors import Conflict, InvalidInput
 from logistics.domain.model import DeliveryMethod
@@ -23,21 +22,6 @@ from tests.fixtures.dispatches import NOW
 from .kit import S, given, job, pending_jobs, stored, trail
 
 CLERK = "staff:li"
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-    def verify(stored_hash, code):
-        try:
-            return hasher.verify(stored_hash, code)
-        except Exception:
-            return False
-
-    for module in (pickup, pickup_delivery):
-        monkeypatch.setattr(module, "hash_secret", hasher.hash)
-    monkeypatch.setattr(pickup, "verify_secret", verify)
 
 
 class FailingNotifier:
