@@ -51,7 +51,8 @@ def wake(request: web.Request) -> None:
 
 
 def ids_of(ctx: Ctx) -> list[str]:
-    return [str(i) for i in ctx.form.getall("ids", []) if str(i).strip()]
+    """The ticked dispatch ids; one with a NUL names no dispatch (and PostgreSQL text cannot hold it)."""
+    return [str(i) for i in ctx.form.getall("ids", []) if str(i).strip() and "\x00" not in str(i)]
 
 
 def place(d) -> str:
