@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import NoReturn
 
+from ..domain import sms_outcome
 from ..domain.model import AuditEvent, Direction, Dispatch
 from ..domain.sms_text import clip
 from ..domain.status import TERMINAL, Status
@@ -131,6 +132,8 @@ async def handle_sms(job: Job, deps: Deps) -> None:
     if deps.notifier is not None:
         params = sms_params(d, deps.settings.public_url, occurrence_for(job.payload, notice, d))
         try:
+            if job.attempts > 1 and await _went_already(deps, d, notice):
+                return await _finish(deps, notice.id, sms_outcome.CONFIRMED)
             biz_id = await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
             outcome = f"sent: {biz_id}" if biz_id else "sent"
         except SmsTemplateMissing:
@@ -143,6 +146,13 @@ async def handle_sms(job: Job, deps: Deps) -> None:
         except SmsUnavailable as e:
             _retry_or_give_up(job, deps, e)
     await _finish(deps, notice.id, outcome)
+
+
+async def _went_already(deps: Deps, d: Dispatch, notice: Notice) -> bool:
+    """On a retry: whether an earlier try's message reached the provider though its answer was lost (a
+    provider may not deduplicate by our key). SmsError when the provider can't be asked: retried."""
+    lookup = getattr(deps.notifier, "was_sent", None)
+    return lookup is not None and await lookup(d.recipient.phone, notice.id, notice.created_at)
 
 
 def _retry_or_give_up(job: Job, deps: Deps, e: SmsUnavailable) -> NoReturn:

@@ -3,12 +3,15 @@ and a delivery announced to the applicant (SMS) and the approval system (callbac
 
 from __future__ import annotations
 
-from logistics.service import tracking
-from logistics.service.job_contract import CALLBACK, SMS
+import pytest
+
+from logistics.ports import SmsUnavailable
+from logistics.service import notifications, tracking
+from logistics.service.job_contract import CALLBACK, SMS, RetryLater
 from tests.fakes import fake_world
 from tests.fixtures.dispatches import NOW
 
-from .kit import S, given, notices, poll_state, scan, stored, trail
+from .kit import S, given, job, notices, pending_jobs, poll_state, scan, stored, trail
 
 
 async def record(world, *scans, source="push"):
@@ -82,3 +85,35 @@ async def test_a_scan_for_a_number_that_is_not_ours_yet_waits_on_record():
     assert (result.new, result.applied) == (1, 0)
     async with world.uow(read_only=True) as uow:
         assert list(await uow.tracking.pending_events_many(["1100000000999"])) == ["1100000000999"]
+
+
+class NoKeyProvider:
+    """A provider that takes every message it is given (no deduplication by our key); the first answer
+    is lost after the message went out."""
+
+    def __init__(self):
+        self.sent, self.lose_next_answer = [], True
+
+    async def send(self, phone, template, params, *, key):
+        self.sent.append(key)
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise SmsUnavailable("no answer", code="timeout")
+
+    async def was_sent(self, phone, key, at):
+        return key in self.sent
+
+
+async def test_a_status_sms_whose_answer_was_lost_is_not_sent_twice():
+    world = fake_world()
+    world.deps.notifier = provider = NoKeyProvider()
+    await given(world, S.BOOKED)
+    await record(world, scan(S.DELIVERED, 60, "704"))
+    [row] = await pending_jobs(world, SMS)
+    with pytest.raises(RetryLater):
+        await notifications.handle_sms(job(SMS, row["payload"], attempts=1), world.deps)
+    await notifications.handle_sms(job(SMS, row["payload"], attempts=2), world.deps)
+    assert len(provider.sent) == 1  # the retry asked the provider instead of sending again
+    async with world.uow(read_only=True) as uow:
+        notice = await uow.tracking.get_notice(row["payload"]["notice_id"])
+    assert notice.sent_at is not None and notice.outcome == "sent: confirmed by provider"
