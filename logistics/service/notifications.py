@@ -135,13 +135,13 @@ async def handle_sms(job: Job, deps: Deps) -> None:
             if job.attempts > 1 and await _went_already(deps, d, notice):
                 return await _finish(deps, notice.id, sms_outcome.CONFIRMED)
             biz_id = await deps.notifier.send(d.recipient.phone, notice.kind, params, key=notice.id)
-            outcome = f"sent: {biz_id}" if biz_id else "sent"
+            outcome = sms_outcome.sent(biz_id)
         except SmsTemplateMissing:
             outcome = "skipped: no template configured"
         except SmsRejected as e:
             outcome = f"rejected: {e.code}"
         except SmsMisconfigured as e:
-            await _finish(deps, notice.id, f"failed: {e.code}")
+            await _finish(deps, notice.id, sms_outcome.failed(e.code))
             raise GiveUp(f"SMS configuration: {e.code}", code=f"sms_{e.code}") from None
         except SmsUnavailable as e:
             _retry_or_give_up(job, deps, e)

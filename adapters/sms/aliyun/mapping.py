@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from logistics.domain.china_time import CHINA
 from logistics.ports import SmsTemplateMissing, SmsUnavailable
 
-from .codes import error_for
+from .codes import THROTTLE_RETRY_S, error_for
 from .signing import SIGNATURE_METHOD, SIGNATURE_VERSION, signed
 
 VERSION = "2017-05-25"
@@ -84,14 +84,7 @@ def query_request(
 
 def parse_query_response(status: int, body: bytes) -> tuple[list[dict], int]:
     """(the page's SmsSendDetailDTO items, TotalCount); the mapped SmsError when the call failed."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("Code"), str):
-        raise SmsUnavailable(f"aliyun sms: HTTP {status}, not a JSON answer", code=f"http_{status}")
-    if answer["Code"] != "OK":
-        raise error_for(answer["Code"], str(answer.get("Message", "")))
+    answer = _answer(status, body)
     items = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
     return [i for i in items if isinstance(i, dict)], int(answer.get("TotalCount") or 0)
 
@@ -100,17 +93,22 @@ SENT_STATUSES = {1, 3}
 """SendStatus of a message the provider took: 1 waiting for its receipt, 3 delivered (2: failed)."""
 
 
-def parse_send_response(status: int, body: bytes, *, throttle_retry_s: float = 60.0) -> str:
+def parse_send_response(status: int, body: bytes, *, throttle_retry_s: float = THROTTLE_RETRY_S) -> str:
     """The BizId of an accepted message; the mapped SmsError otherwise."""
+    return str(_answer(status, body, throttle_retry_s=throttle_retry_s).get("BizId", ""))
+
+
+def _answer(status: int, body: bytes, *, throttle_retry_s: float = THROTTLE_RETRY_S) -> dict:
+    """dysmsapi's JSON answer when its `Code` is OK; the mapped SmsError otherwise."""
     try:
         answer = json.loads(body)
     except ValueError:
         answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("Code"), str):
         raise SmsUnavailable(f"aliyun sms: HTTP {status}, not a JSON answer", code=f"http_{status}")
-    if answer["Code"] == "OK":
-        return str(answer.get("BizId", ""))
-    raise error_for(answer["Code"], str(answer.get("Message", "")), throttle_retry_s=throttle_retry_s)
+    if answer["Code"] != "OK":
+        raise error_for(answer["Code"], str(answer.get("Message", "")), throttle_retry_s=throttle_retry_s)
+    return answer
 
 
 @dataclass(frozen=True)
